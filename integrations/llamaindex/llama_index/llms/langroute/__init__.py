@@ -1,0 +1,5 @@
+"""LlamaIndex integration for langroute (RoutingLLM lands with its own issue)."""
+
+from langroute import __version__
+
+__all__ = ["__version__"]

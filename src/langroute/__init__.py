@@ -1,0 +1,95 @@
+"""langroute: route every LLM call to the model that should answer it."""
+
+from langroute.classify import Classifier, Rule, RuleClassifier, TaskProfile
+from langroute.decision import Attempt, Decision
+from langroute.errors import (
+    AllModelsFailed,
+    AuthError,
+    BadRequest,
+    ConfigError,
+    ConnectionFailed,
+    ContentFiltered,
+    ContextTooLong,
+    LangrouteError,
+    MalformedResponse,
+    NoCandidateError,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    StreamInterrupted,
+    Timeout,
+    UnknownModelError,
+)
+from langroute.features import CallerHints, RequestFeatures, RoutingRequest
+from langroute.policy import (
+    ComplexityTiers,
+    CostOptimized,
+    DomainMap,
+    LatencyOptimized,
+    Policy,
+    QualityBar,
+    RoutePlan,
+    Tier,
+    WeightedObjective,
+)
+from langroute.providers import AnthropicProvider, OpenAIProvider, Provider
+from langroute.registry import ModelSpec, Registry
+from langroute.retry import RetryPolicy
+from langroute.router import Router
+from langroute.strategies import FallbackChain, Single, Strategy
+from langroute.types import ChatParams, Completion, StreamChunk, ToolSpec, Usage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AllModelsFailed",
+    "AnthropicProvider",
+    "Attempt",
+    "AuthError",
+    "BadRequest",
+    "CallerHints",
+    "ChatParams",
+    "Classifier",
+    "Completion",
+    "ComplexityTiers",
+    "ConfigError",
+    "ConnectionFailed",
+    "ContentFiltered",
+    "ContextTooLong",
+    "CostOptimized",
+    "Decision",
+    "DomainMap",
+    "FallbackChain",
+    "LangrouteError",
+    "LatencyOptimized",
+    "MalformedResponse",
+    "ModelSpec",
+    "NoCandidateError",
+    "OpenAIProvider",
+    "Policy",
+    "Provider",
+    "ProviderError",
+    "QualityBar",
+    "RateLimited",
+    "Registry",
+    "RequestFeatures",
+    "RetryPolicy",
+    "RoutePlan",
+    "Router",
+    "RoutingRequest",
+    "Rule",
+    "RuleClassifier",
+    "ServerError",
+    "Single",
+    "StreamChunk",
+    "StreamInterrupted",
+    "Strategy",
+    "TaskProfile",
+    "Tier",
+    "Timeout",
+    "ToolSpec",
+    "UnknownModelError",
+    "Usage",
+    "WeightedObjective",
+    "__version__",
+]

@@ -1,0 +1,83 @@
+"""`Decision`: the record of one routed call — what was seen, planned, tried and paid."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from langroute.classify.base import TaskProfile
+from langroute.features import RequestFeatures
+from langroute.policy.base import RoutePlan, usd
+from langroute.types import Usage
+
+
+class Attempt(BaseModel):
+    """One call to one deployment: its outcome, timing, tokens and cost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    provider: str
+    provider_model: str
+    outcome: Literal["ok", "error", "interrupted"]
+    latency_ms: float
+    error_type: str | None = None
+    error: str | None = None
+    status: int | None = None
+    usage: Usage | None = None
+    cost_usd: float = 0.0
+
+
+class Decision(BaseModel):
+    """Why a call went where it went. Same inputs, same plan: decisions are data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str
+    created_at: float = Field(default_factory=time.time)
+    features: RequestFeatures
+    profile: TaskProfile
+    plan: RoutePlan
+    strategy: str
+    attempts: list[Attempt] = Field(default_factory=list)
+    answered_by: str | None = None
+    """The model that produced the answer (None for a dry run or when all failed)."""
+    estimated_cost_usd: float = 0.0
+    """The planned first choice's expected cost."""
+
+    @property
+    def chosen(self) -> str:
+        """The model the plan puts first."""
+        return self.plan.candidates[0].model
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.plan.candidates[0].reasons
+
+    @property
+    def actual_cost_usd(self) -> float:
+        return sum(a.cost_usd for a in self.attempts)
+
+    def explain(self) -> str:
+        """A short human-readable account of the decision."""
+        p = self.profile
+        lines = [
+            f"profile: {p.domain}, complexity {p.complexity:.2f}, confidence {p.confidence:.2f}"
+            + (f", needs {sorted(p.needs)}" if p.needs else "")
+            + (f" [{'; '.join(p.signals)}]" if p.signals else ""),
+            f"policy {self.plan.policy} → {self.chosen}: " + "; ".join(self.reasons),
+        ]
+        fallbacks = self.plan.models[1:4]
+        if fallbacks:
+            more = len(self.plan.models) - 4
+            lines.append("fallbacks: " + ", ".join(fallbacks) + (f" (+{more})" if more > 0 else ""))
+        for rej in self.plan.rejected[:5]:
+            lines.append(f"rejected {rej.model}: {rej.reason}")
+        for a in self.attempts:
+            what = "ok" if a.outcome == "ok" else f"{a.error_type}: {a.error}"
+            lines.append(f"attempt {a.model}@{a.provider} ({a.latency_ms:.0f} ms): {what}")
+        if self.attempts:
+            lines.append(f"answered by {self.answered_by}, cost {usd(self.actual_cost_usd)}")
+        return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""One small typed hierarchy for everything that can go wrong, so strategies act on types.
+
+Provider errors are normalised from HTTP statuses and bodies (see `providers._http`);
+messages never contain an API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class LangrouteError(Exception):
+    """Base of every error langroute raises."""
+
+
+class ConfigError(LangrouteError, ValueError):
+    """The configuration is invalid; the message names the field and how to fix it."""
+
+
+class UnknownModelError(LangrouteError, KeyError):
+    """A model name is not in the registry; the message lists the known names."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        close = [k for k in self.known if name_stem(self.name) in k]
+        hint = f" Did you mean: {', '.join(close[:5])}?" if close else ""
+        return (
+            f"unknown model {self.name!r}.{hint} Known models: {', '.join(self.known)}. "
+            "Add it with Registry.register(ModelSpec(...)) or a models file."
+        )
+
+
+def name_stem(name: str) -> str:
+    return name.split("/")[-1].split("-")[0].lower()
+
+
+class NoCandidateError(LangrouteError):
+    """Every model was filtered out before any call; `rejected` says why for each one."""
+
+    def __init__(self, message: str, rejected: Sequence[Any] = ()) -> None:
+        self.rejected = list(rejected)
+        lines = [message] + [f"  - {r.model}: {r.reason}" for r in self.rejected]
+        super().__init__("\n".join(lines))
+
+
+class ProviderError(LangrouteError):
+    """A call to a model provider failed. `model` and `provider` say which one."""
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.model = model
+        self.provider = provider
+
+    def __str__(self) -> str:
+        where = f"{self.model}@{self.provider}: " if self.model else ""
+        status = f" (HTTP {self.status})" if self.status else ""
+        return f"{where}{self.message}{status}"
+
+
+class RateLimited(ProviderError):
+    """HTTP 429; `retry_after` is the provider's Retry-After in seconds, when it gave one."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class Timeout(ProviderError):
+    """The provider did not answer (or stopped answering) in time."""
+
+    retryable = True
+
+
+class ServerError(ProviderError):
+    """HTTP 5xx or an overloaded provider."""
+
+    retryable = True
+
+
+class ConnectionFailed(ProviderError):
+    """The connection could not be made or was cut."""
+
+    retryable = True
+
+
+class MalformedResponse(ProviderError):
+    """The provider answered with something that is not the protocol (e.g. broken JSON)."""
+
+    retryable = True
+
+
+class ContextTooLong(ProviderError):
+    """The prompt (plus max output) does not fit the model's context window."""
+
+
+class ContentFiltered(ProviderError):
+    """The provider's content filter refused the prompt or the answer."""
+
+
+class AuthError(ProviderError):
+    """HTTP 401/403: the key is missing, wrong or not allowed this model."""
+
+
+class BadRequest(ProviderError):
+    """HTTP 400/404/422: the request itself is wrong; another model rarely helps."""
+
+
+class StreamInterrupted(LangrouteError):
+    """A stream failed after text was already delivered, so no fallback could hide it.
+
+    `partial` holds exactly what the caller has already received; it is never re-sent.
+    """
+
+    def __init__(self, cause: ProviderError, partial: str, model: str) -> None:
+        self.cause = cause
+        self.partial = partial
+        self.model = model
+        super().__init__(
+            f"stream from {model} failed after {len(partial)} characters were delivered "
+            f"({type(cause).__name__}: {cause}); no fallback after the first token, "
+            "since the caller has already seen part of this answer"
+        )
+
+
+class AllModelsFailed(ExceptionGroup[ProviderError], LangrouteError):  # type: ignore[misc]
+    """Every attempt failed. `exceptions` holds one error per attempt, in order."""
+
+    def __new__(cls, message: str, exceptions: Sequence[ProviderError]) -> AllModelsFailed:
+        summary = "; ".join(f"[{i}] {e!s}" for i, e in enumerate(exceptions, 1))
+        return super().__new__(cls, f"{message}: {summary}", list(exceptions))
+
+    def derive(self, excs: Sequence[ProviderError]) -> AllModelsFailed:  # type: ignore[override]
+        return AllModelsFailed("all models failed", excs)

@@ -1,0 +1,180 @@
+"""What the router may look at, computed once per request."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from langroute.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, count_tokens, counts_are_exact
+from langroute.types import (
+    MESSAGE,
+    SystemMessage,
+    AssistantMessage,
+    ChatParams,
+    ImagePart,
+    Message,
+    ToolMessage,
+    UserMessage,
+    text_of,
+)
+
+
+class CallerHints(BaseModel):
+    """Per-call limits and wishes from the caller; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    """Reject candidates whose expected cost for this call is higher."""
+    max_latency_ms: float | None = Field(default=None, gt=0)
+    """Reject candidates whose expected latency for this call is higher."""
+    min_quality: float | None = Field(default=None, ge=0, le=1)
+    """Reject candidates whose quality prior for this task is lower."""
+    model: str | None = None
+    """Force this model (still checked for capabilities and context window)."""
+    expected_output_tokens: int | None = Field(default=None, gt=0)
+    """How long the answer is expected to be, for cost and latency estimates."""
+
+
+class RequestFeatures(BaseModel):
+    """Everything the classifier and policy see about a request, computed once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    last_user_text: str
+    prompt_tokens: int
+    tokens_exact: bool
+    """False when tiktoken could not load its encoding and the count is an estimate."""
+    tool_names: tuple[str, ...] = ()
+    tool_choice: str | None = None
+    has_images: bool = False
+    structured_output: bool = False
+    conversation_depth: int = 1
+    """User turns so far, the current one included."""
+    has_tool_results: bool = False
+    max_output_tokens: int | None = None
+    tenant: str | None = None
+    user: str | None = None
+    tags: tuple[str, ...] = ()
+    hints: CallerHints = CallerHints()
+
+    @property
+    def needs_tools(self) -> bool:
+        return bool(self.tool_names) and self.tool_choice != "none"
+
+
+def _message_tokens(message: Message) -> tuple[int, bool]:
+    tokens = MESSAGE_OVERHEAD_TOKENS
+    images = False
+    content = message.content
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, ImagePart):
+                tokens += IMAGE_TOKENS
+                images = True
+    tokens += count_tokens(text_of(content))
+    if isinstance(message, AssistantMessage) and message.tool_calls:
+        for call in message.tool_calls:
+            tokens += count_tokens(call.function.name) + count_tokens(call.function.arguments)
+    return tokens, images
+
+
+def extract_features(
+    messages: Sequence[Message],
+    params: ChatParams,
+    *,
+    hints: CallerHints | None = None,
+    tenant: str | None = None,
+    user: str | None = None,
+    tags: Sequence[str] = (),
+) -> RequestFeatures:
+    """Compute a request's features: token counts, tools, images, depth, tags and hints."""
+    prompt_tokens = 0
+    has_images = False
+    last_user = ""
+    depth = 0
+    has_tool_results = False
+    for message in messages:
+        tokens, images = _message_tokens(message)
+        prompt_tokens += tokens
+        has_images = has_images or images
+        if isinstance(message, UserMessage):
+            depth += 1
+            last_user = text_of(message.content)
+        elif isinstance(message, ToolMessage):
+            has_tool_results = True
+    tool_names: tuple[str, ...] = ()
+    if params.tools:
+        tool_names = tuple(t.function.name for t in params.tools)
+        for tool in params.tools:
+            prompt_tokens += count_tokens(tool.function.name) + count_tokens(
+                tool.function.description or ""
+            )
+            prompt_tokens += len(str(tool.function.parameters)) // 4
+    fmt = params.response_format
+    return RequestFeatures(
+        last_user_text=last_user,
+        prompt_tokens=prompt_tokens,
+        tokens_exact=counts_are_exact(),
+        tool_names=tool_names,
+        tool_choice=params.tool_choice,
+        has_images=has_images,
+        structured_output=fmt is not None and fmt.type != "text",
+        conversation_depth=max(depth, 1),
+        has_tool_results=has_tool_results,
+        max_output_tokens=params.max_tokens,
+        tenant=tenant,
+        user=user,
+        tags=tuple(tags),
+        hints=hints or CallerHints(),
+    )
+
+
+_MESSAGE_TYPES = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
+
+
+class RoutingRequest(BaseModel):
+    """A chat request in neutral form, with its features computed once at build time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_id: str
+    messages: tuple[Message, ...]
+    params: ChatParams
+    features: RequestFeatures
+
+    @classmethod
+    def build(
+        cls,
+        messages: Sequence[Message | Mapping[str, Any]] | str,
+        params: ChatParams | None = None,
+        *,
+        hints: CallerHints | Mapping[str, Any] | None = None,
+        tenant: str | None = None,
+        user: str | None = None,
+        tags: Sequence[str] = (),
+        request_id: str | None = None,
+    ) -> RoutingRequest:
+        """Validate the messages (dicts or message objects, or one user string) and
+        compute the features."""
+        if isinstance(messages, str):
+            parsed: list[Message] = [UserMessage(content=messages)]
+        else:
+            parsed = [m if isinstance(m, _MESSAGE_TYPES) else MESSAGE.validate_python(m) for m in messages]
+        if not parsed:
+            raise ValueError("messages is empty: pass at least one message, e.g. 'Hello'")
+        params = params or ChatParams()
+        if hints is not None and not isinstance(hints, CallerHints):
+            hints = CallerHints.model_validate(hints)
+        features = extract_features(
+            parsed, params, hints=hints, tenant=tenant, user=user, tags=tags
+        )
+        return cls(
+            request_id=request_id or uuid.uuid4().hex,
+            messages=tuple(parsed),
+            params=params,
+            features=features,
+        )

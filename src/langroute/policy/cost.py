@@ -1,0 +1,44 @@
+"""Cost-optimized: the cheapest model whose expected quality meets the bar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from langroute.policy.base import Estimate, PlanContext, RoutePlan, plan_from, usd
+from langroute.policy.threshold import QualityBar
+
+
+@dataclass(frozen=True)
+class CostOptimized:
+    """Models meeting the quality bar, cheapest first; then the rest, best first, as a
+    last-resort fallback (drop them with `fallback_below_bar=False`)."""
+
+    bar: QualityBar = field(default_factory=QualityBar)
+    fallback_below_bar: bool = True
+    name: str = "cost-optimized"
+
+    def rank(self, context: PlanContext) -> RoutePlan:
+        bar = self.bar.for_context(context)
+        meets = sorted(
+            (e for e in context.estimates if e.quality >= bar),
+            key=lambda e: (e.cost_usd, -e.quality, e.spec.name),
+        )
+        below = sorted(
+            (e for e in context.estimates if e.quality < bar),
+            key=lambda e: (-e.quality, e.cost_usd, e.spec.name),
+        )
+        ordered: list[tuple[Estimate, list[str]]] = []
+        for rank, est in enumerate(meets):
+            why = f"quality {est.quality:.2f} ≥ bar {bar:.2f} for {context.profile.domain}"
+            cost = f"expected cost {usd(est.cost_usd)}"
+            ordered.append((est, [why, f"cheapest that meets the bar, {cost}" if rank == 0
+                                  else f"fallback #{rank}: next cheapest, {cost}"]))
+        if not meets and below:
+            best = below.pop(0)
+            ordered.append((best, [f"no model meets bar {bar:.2f}; best quality "
+                                   f"{best.quality:.2f}, expected cost {usd(best.cost_usd)}"]))
+        if self.fallback_below_bar:
+            for est in below:
+                ordered.append((est, [f"quality {est.quality:.2f} < bar {bar:.2f}: "
+                                      "last-resort fallback"]))
+        return plan_from(self.name, context, ordered)

@@ -1,0 +1,175 @@
+"""Normalising HTTP failures into langroute's error hierarchy, and the shared client setup."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from langroute.errors import (
+    AuthError,
+    BadRequest,
+    ConnectionFailed,
+    ContentFiltered,
+    ContextTooLong,
+    MalformedResponse,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    Timeout,
+)
+
+_CONTEXT_MARKERS = (
+    "context_length_exceeded",
+    "maximum context length",
+    "context window",
+    "prompt is too long",
+    "too many tokens",
+    "input is too long",
+)
+_FILTER_MARKERS = ("content_filter", "content_policy", "content management policy", "safety")
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from `retry-after-ms`, `retry-after` (seconds or an HTTP date)."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+
+
+def redact(text: str, secret: SecretStr | None) -> str:
+    """Remove the key from `text` (some servers echo it back in error messages)."""
+    if secret is not None:
+        value = secret.get_secret_value()
+        if value and value in text:
+            text = text.replace(value, "[redacted]")
+    return text
+
+
+def _error_detail(body: str) -> tuple[str, str]:
+    """(message, code-or-type) from an OpenAI- or Anthropic-style error body."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:500], ""
+    err = data.get("error", data) if isinstance(data, dict) else {}
+    if not isinstance(err, dict):
+        return str(err)[:500], ""
+    message = str(err.get("message") or body[:500])
+    code = str(err.get("code") or err.get("type") or "")
+    return message, code
+
+
+def error_from_status(
+    status: int,
+    headers: Mapping[str, str],
+    body: str,
+    *,
+    secret: SecretStr | None = None,
+    **where: Any,
+) -> ProviderError:
+    """The typed error for an HTTP error response."""
+    message, code = _error_detail(body)
+    message = redact(message, secret)
+    lowered = f"{code} {message}".lower()
+    if status == 429:
+        return RateLimited(message, retry_after=parse_retry_after(headers), status=status, **where)
+    if status in (401, 403):
+        return AuthError(message, status=status, **where)
+    if status == 408:
+        return Timeout(message, status=status, **where)
+    if status >= 500:
+        return ServerError(message, status=status, **where)
+    if any(marker in lowered for marker in _CONTEXT_MARKERS) or status == 413:
+        return ContextTooLong(message, status=status, **where)
+    if any(marker in lowered for marker in _FILTER_MARKERS):
+        return ContentFiltered(message, status=status, **where)
+    return BadRequest(message, status=status, **where)
+
+
+def error_from_exception(exc: Exception, **where: Any) -> ProviderError:
+    """The typed error for a transport-level failure (no usable HTTP response)."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError):
+        return Timeout(f"timed out ({type(exc).__name__})", **where)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return ConnectionFailed(f"connection broken ({type(exc).__name__}: {exc})", **where)
+    if isinstance(exc, httpx.TransportError):
+        return ConnectionFailed(f"connection failed ({type(exc).__name__}: {exc})", **where)
+    if isinstance(exc, ValueError):  # json.JSONDecodeError and friends
+        return MalformedResponse(f"malformed response ({type(exc).__name__}: {exc})", **where)
+    return ProviderError(f"{type(exc).__name__}: {exc}", **where)
+
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+
+
+class ClientPool:
+    """One `httpx.AsyncClient` per event loop: a client's connections belong to one loop, and
+    the sync API runs on its own loop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._kwargs: dict[str, Any] = {
+            "base_url": base_url.rstrip("/"),
+            "headers": dict(headers),
+            "timeout": timeout,
+            "limits": DEFAULT_LIMITS,
+            "transport": transport,
+        }
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(**self._kwargs)
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+
+def resolve_key(api_key: SecretStr | str | None, env_var: str | None) -> SecretStr | None:
+    import os
+
+    if isinstance(api_key, SecretStr):
+        return api_key
+    if api_key:
+        return SecretStr(api_key)
+    if env_var and (value := os.environ.get(env_var)):
+        return SecretStr(value)
+    return None

@@ -1,0 +1,332 @@
+"""Anthropic Messages API over httpx: text, images, tools, streaming events, usage."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from langroute.errors import ContentFiltered, MalformedResponse, ProviderError
+from langroute.providers._http import (
+    DEFAULT_TIMEOUT,
+    ClientPool,
+    error_from_exception,
+    error_from_status,
+    resolve_key,
+)
+from langroute.types import (
+    AssistantMessage,
+    ChatParams,
+    Completion,
+    FunctionCall,
+    ImagePart,
+    Message,
+    StreamChunk,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    ToolMessage,
+    Usage,
+    text_of,
+)
+
+API_VERSION = "2023-06-01"
+STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "pause_turn": "stop",
+}
+
+
+def _image_block(part: ImagePart) -> dict[str, Any]:
+    url = part.image_url.url
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        media_type = header[5:].split(";")[0] or "image/png"
+        return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+    return {"type": "image", "source": {"type": "url", "url": url}}
+
+
+def _blocks(content: str | list[Any] | None) -> list[dict[str, Any]]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    out: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, TextPart):
+            out.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            out.append(_image_block(part))
+    return out
+
+
+def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]]]:
+    """OpenAI-shaped messages → (system, Anthropic messages), merging same-role neighbours."""
+    system_parts: list[str] = []
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, SystemMessage):
+            system_parts.append(text_of(message.content))
+            continue
+        if isinstance(message, ToolMessage):
+            role = "user"
+            blocks: list[dict[str, Any]] = [{
+                "type": "tool_result",
+                "tool_use_id": message.tool_call_id,
+                "content": text_of(message.content),
+            }]
+        elif isinstance(message, AssistantMessage):
+            role = "assistant"
+            blocks = _blocks(message.content)
+            for call in message.tool_calls or []:
+                try:
+                    args = json.loads(call.function.arguments or "{}")
+                except ValueError:
+                    args = {"_raw": call.function.arguments}
+                blocks.append(
+                    {"type": "tool_use", "id": call.id, "name": call.function.name, "input": args}
+                )
+        else:
+            role = "user"
+            blocks = _blocks(message.content)
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+    return ("\n\n".join(system_parts) if system_parts else None), out
+
+
+def _tool_choice(choice: str) -> dict[str, Any]:
+    if choice == "auto":
+        return {"type": "auto"}
+    if choice == "required":
+        return {"type": "any"}
+    if choice == "none":
+        return {"type": "none"}
+    return {"type": "tool", "name": choice}
+
+
+def request_body(
+    model_id: str,
+    messages: Sequence[Message],
+    params: ChatParams,
+    *,
+    stream: bool,
+    default_max_tokens: int,
+) -> dict[str, Any]:
+    system, converted = convert_messages(messages)
+    body: dict[str, Any] = {
+        "model": model_id,
+        "messages": converted,
+        "max_tokens": params.max_tokens or default_max_tokens,
+    }
+    if system:
+        body["system"] = system
+    if params.tools:
+        body["tools"] = [
+            {
+                "name": t.function.name,
+                "description": t.function.description or "",
+                "input_schema": t.function.parameters,
+            }
+            for t in params.tools
+        ]
+        if params.tool_choice is not None:
+            body["tool_choice"] = _tool_choice(params.tool_choice)
+    if params.temperature is not None:
+        body["temperature"] = min(params.temperature, 1.0)
+    if params.top_p is not None:
+        body["top_p"] = params.top_p
+    if params.stop:
+        body["stop_sequences"] = params.stop
+    if stream:
+        body["stream"] = True
+    if params.extra_body:
+        body.update(params.extra_body)
+    return body
+
+
+def _usage(data: dict[str, Any] | None) -> Usage:
+    if not data:
+        return Usage()
+    cached = int(data.get("cache_read_input_tokens") or 0)
+    created = int(data.get("cache_creation_input_tokens") or 0)
+    return Usage(
+        prompt_tokens=int(data.get("input_tokens") or 0) + cached + created,
+        completion_tokens=int(data.get("output_tokens") or 0),
+        cached_tokens=cached,
+    )
+
+
+class AnthropicProvider:
+    """A client for Anthropic's `/v1/messages`. `default_max_tokens` fills the required
+    `max_tokens` when the caller gives none."""
+
+    def __init__(
+        self,
+        *,
+        name: str = "anthropic",
+        base_url: str = "https://api.anthropic.com",
+        api_key: SecretStr | str | None = None,
+        api_key_env: str | None = "ANTHROPIC_API_KEY",
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        default_max_tokens: int = 4096,
+        headers: dict[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url
+        self.default_max_tokens = default_max_tokens
+        self._key = resolve_key(api_key, api_key_env)
+        all_headers = {
+            "content-type": "application/json",
+            "anthropic-version": API_VERSION,
+            **(headers or {}),
+        }
+        if self._key is not None:
+            all_headers["x-api-key"] = self._key.get_secret_value()
+        t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._pool = ClientPool(base_url, all_headers, t, transport)
+
+    def __repr__(self) -> str:
+        return f"AnthropicProvider(name={self.name!r}, base_url={self.base_url!r})"
+
+    def _body(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams, stream: bool
+    ) -> dict[str, Any]:
+        return request_body(
+            model_id, messages, params, stream=stream, default_max_tokens=self.default_max_tokens
+        )
+
+    async def complete(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams
+    ) -> Completion:
+        where = {"model": model_id, "provider": self.name}
+        body = self._body(model_id, messages, params, False)
+        try:
+            response = await self._pool.get().post("/v1/messages", json=body)
+            if response.status_code >= 400:
+                raise error_from_status(
+                    response.status_code, response.headers, response.text, secret=self._key,
+                    **where,
+                )
+            data = response.json()
+            text: list[str] = []
+            calls: list[ToolCall] = []
+            for block in data["content"]:
+                if block["type"] == "text":
+                    text.append(block["text"])
+                elif block["type"] == "tool_use":
+                    calls.append(ToolCall(
+                        id=block["id"],
+                        function=FunctionCall(name=block["name"],
+                                              arguments=json.dumps(block.get("input") or {})),
+                    ))
+            finish = STOP_REASONS.get(data.get("stop_reason") or "", data.get("stop_reason"))
+            if finish == "content_filter":
+                raise ContentFiltered("the model refused (stop_reason=refusal)", **where)
+            return Completion(
+                id=str(data.get("id") or uuid.uuid4().hex),
+                model=model_id,
+                provider=self.name,
+                provider_model=str(data.get("model") or model_id),
+                content="".join(text) if text or not calls else None,
+                tool_calls=calls,
+                finish_reason=finish,
+                usage=_usage(data.get("usage")),
+            )
+        except ProviderError:
+            raise
+        except (KeyError, IndexError, TypeError) as exc:
+            raise MalformedResponse(f"unexpected response shape ({exc!r})", **where) from None
+        except Exception as exc:
+            raise error_from_exception(exc, **where) from None
+
+    async def stream(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams
+    ) -> AsyncIterator[StreamChunk]:
+        where = {"model": model_id, "provider": self.name}
+        body = self._body(model_id, messages, params, True)
+        try:
+            async with self._pool.get().stream("POST", "/v1/messages", json=body) as response:
+                if response.status_code >= 400:
+                    text = (await response.aread()).decode("utf-8", "replace")
+                    raise error_from_status(
+                        response.status_code, response.headers, text, secret=self._key, **where
+                    )
+                prompt_usage = Usage()
+                tool_index: dict[int, int] = {}
+                stopped = False
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    event = json.loads(line[5:].strip())
+                    kind = event.get("type")
+                    if kind == "message_start":
+                        prompt_usage = _usage(event["message"].get("usage"))
+                    elif kind == "content_block_start":
+                        block = event["content_block"]
+                        if block["type"] == "tool_use":
+                            index = tool_index.setdefault(event["index"], len(tool_index))
+                            yield StreamChunk(
+                                model=model_id, provider=self.name,
+                                tool_calls=[ToolCallDelta(index=index, id=block["id"],
+                                                          name=block["name"])],
+                            )
+                        elif block["type"] == "text" and block.get("text"):
+                            yield StreamChunk(model=model_id, provider=self.name,
+                                              content=block["text"])
+                    elif kind == "content_block_delta":
+                        delta = event["delta"]
+                        if delta["type"] == "text_delta":
+                            yield StreamChunk(model=model_id, provider=self.name,
+                                              content=delta["text"])
+                        elif delta["type"] == "input_json_delta":
+                            yield StreamChunk(
+                                model=model_id, provider=self.name,
+                                tool_calls=[ToolCallDelta(index=tool_index[event["index"]],
+                                                          arguments=delta["partial_json"])],
+                            )
+                    elif kind == "message_delta":
+                        reason = (event.get("delta") or {}).get("stop_reason")
+                        finish = STOP_REASONS.get(reason or "", reason)
+                        if finish == "content_filter":
+                            raise ContentFiltered("the model refused (stop_reason=refusal)",
+                                                  **where)
+                        out = _usage(event.get("usage"))
+                        yield StreamChunk(
+                            model=model_id, provider=self.name, finish_reason=finish,
+                            usage=Usage(
+                                prompt_tokens=prompt_usage.prompt_tokens,
+                                completion_tokens=out.completion_tokens,
+                                cached_tokens=prompt_usage.cached_tokens,
+                            ),
+                        )
+                    elif kind == "message_stop":
+                        stopped = True
+                        break
+                    elif kind == "error":
+                        err = event.get("error") or {}
+                        status = 529 if err.get("type") == "overloaded_error" else 500
+                        raise error_from_status(status, {}, json.dumps(event), secret=self._key,
+                                                **where)
+                if not stopped:
+                    raise MalformedResponse("stream ended without message_stop", **where)
+        except ProviderError:
+            raise
+        except (KeyError, IndexError, TypeError) as exc:
+            raise MalformedResponse(f"unexpected event shape ({exc!r})", **where) from None
+        except Exception as exc:
+            raise error_from_exception(exc, **where) from None
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()

@@ -1,0 +1,237 @@
+"""OpenAI-compatible chat completions over httpx: OpenAI, vLLM, Ollama, llama.cpp, Groq, …"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from langroute.errors import ContentFiltered, MalformedResponse, ProviderError
+from langroute.providers._http import (
+    DEFAULT_TIMEOUT,
+    ClientPool,
+    error_from_exception,
+    error_from_status,
+    resolve_key,
+)
+from langroute.types import (
+    ChatParams,
+    Completion,
+    FunctionCall,
+    Message,
+    StreamChunk,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+
+def _tool_choice(choice: str | None) -> Any:
+    if choice is None or choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def request_body(
+    model_id: str, messages: Sequence[Message], params: ChatParams, *, stream: bool
+) -> dict[str, Any]:
+    """The JSON body of a `/chat/completions` call."""
+    body: dict[str, Any] = {
+        "model": model_id,
+        "messages": [m.model_dump(exclude_none=True, by_alias=True) for m in messages],
+    }
+    p = params
+    if p.tools:
+        body["tools"] = [t.model_dump(exclude_none=True) for t in p.tools]
+        if p.tool_choice is not None:
+            body["tool_choice"] = _tool_choice(p.tool_choice)
+        if p.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = p.parallel_tool_calls
+    if p.response_format is not None:
+        body["response_format"] = p.response_format.model_dump(exclude_none=True, by_alias=True)
+    for key in ("temperature", "top_p", "max_tokens", "stop", "seed", "logprobs", "top_logprobs"):
+        value = getattr(p, key)
+        if value is not None:
+            body[key] = value
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    if p.extra_body:
+        body.update(p.extra_body)
+    return body
+
+
+def _usage(data: dict[str, Any] | None) -> Usage:
+    if not data:
+        return Usage()
+    details = data.get("prompt_tokens_details") or {}
+    return Usage(
+        prompt_tokens=int(data.get("prompt_tokens") or 0),
+        completion_tokens=int(data.get("completion_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0),
+    )
+
+
+def _logprobs(choice: dict[str, Any]) -> list[TokenLogprob] | None:
+    content = (choice.get("logprobs") or {}).get("content")
+    if not content:
+        return None
+    return [TokenLogprob(token=t["token"], logprob=float(t["logprob"])) for t in content]
+
+
+class OpenAIProvider:
+    """A client for any OpenAI-compatible `/chat/completions` endpoint.
+
+    The key is read from `api_key` or the environment variable `api_key_env`; it is kept as a
+    `SecretStr` and never appears in logs or errors. Pass `transport` to plug in any httpx
+    transport (a mock, a proxy, a retry layer).
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "openai",
+        base_url: str = "https://api.openai.com/v1",
+        api_key: SecretStr | str | None = None,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        headers: dict[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url
+        self._key = resolve_key(api_key, api_key_env)
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        if self._key is not None:
+            all_headers["authorization"] = f"Bearer {self._key.get_secret_value()}"
+        t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._pool = ClientPool(base_url, all_headers, t, transport)
+
+    def __repr__(self) -> str:
+        return f"OpenAIProvider(name={self.name!r}, base_url={self.base_url!r})"
+
+    def _fail(self, exc: Exception, model_id: str) -> ProviderError:
+        return error_from_exception(exc, model=model_id, provider=self.name)
+
+    async def complete(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams
+    ) -> Completion:
+        body = request_body(model_id, messages, params, stream=False)
+        where = {"model": model_id, "provider": self.name}
+        try:
+            response = await self._pool.get().post("/chat/completions", json=body)
+            if response.status_code >= 400:
+                raise error_from_status(
+                    response.status_code, response.headers, response.text, secret=self._key,
+                    **where,
+                )
+            data = response.json()
+            choice = data["choices"][0]
+            message = choice.get("message") or {}
+            finish = choice.get("finish_reason")
+            if finish == "content_filter":
+                raise ContentFiltered("the provider's content filter stopped the answer", **where)
+            tool_calls = [
+                ToolCall(
+                    id=tc.get("id") or f"call_{uuid.uuid4().hex[:12]}",
+                    function=FunctionCall(
+                        name=tc["function"]["name"],
+                        arguments=tc["function"].get("arguments") or "{}",
+                    ),
+                )
+                for tc in message.get("tool_calls") or []
+            ]
+            return Completion(
+                id=str(data.get("id") or uuid.uuid4().hex),
+                model=model_id,
+                provider=self.name,
+                provider_model=str(data.get("model") or model_id),
+                content=message.get("content"),
+                tool_calls=tool_calls,
+                finish_reason=finish,
+                usage=_usage(data.get("usage")),
+                logprobs=_logprobs(choice),
+            )
+        except ProviderError:
+            raise
+        except (KeyError, IndexError, TypeError) as exc:
+            raise MalformedResponse(f"unexpected response shape ({exc!r})", **where) from None
+        except Exception as exc:
+            raise self._fail(exc, model_id) from None
+
+    async def stream(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams
+    ) -> AsyncIterator[StreamChunk]:
+        body = request_body(model_id, messages, params, stream=True)
+        where = {"model": model_id, "provider": self.name}
+        try:
+            async with self._pool.get().stream("POST", "/chat/completions", json=body) as response:
+                if response.status_code >= 400:
+                    text = (await response.aread()).decode("utf-8", "replace")
+                    raise error_from_status(
+                        response.status_code, response.headers, text, secret=self._key, **where
+                    )
+                done = False
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        done = True
+                        break
+                    data = json.loads(payload)
+                    if "error" in data:
+                        raise error_from_status(
+                            500, {}, json.dumps(data), secret=self._key, **where
+                        )
+                    chunk = self._chunk(model_id, data)
+                    if chunk is not None:
+                        yield chunk
+                if not done:
+                    raise MalformedResponse("stream ended without [DONE]", **where)
+        except ProviderError:
+            raise
+        except (KeyError, IndexError, TypeError) as exc:
+            raise MalformedResponse(f"unexpected chunk shape ({exc!r})", **where) from None
+        except Exception as exc:
+            raise self._fail(exc, model_id) from None
+
+    def _chunk(self, model_id: str, data: dict[str, Any]) -> StreamChunk | None:
+        usage = _usage(data["usage"]) if data.get("usage") else None
+        choices = data.get("choices") or []
+        if not choices:
+            return StreamChunk(model=model_id, provider=self.name, usage=usage) if usage else None
+        choice = choices[0]
+        delta = choice.get("delta") or {}
+        if choice.get("finish_reason") == "content_filter":
+            raise ContentFiltered(
+                "the provider's content filter stopped the answer",
+                model=model_id,
+                provider=self.name,
+            )
+        deltas = [
+            ToolCallDelta(
+                index=int(tc.get("index", 0)),
+                id=tc.get("id"),
+                name=(tc.get("function") or {}).get("name"),
+                arguments=(tc.get("function") or {}).get("arguments") or "",
+            )
+            for tc in delta.get("tool_calls") or []
+        ]
+        return StreamChunk(
+            model=model_id,
+            provider=self.name,
+            content=delta.get("content") or "",
+            tool_calls=deltas,
+            finish_reason=choice.get("finish_reason"),
+            usage=usage,
+            logprobs=_logprobs(choice),
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()

@@ -1,0 +1,163 @@
+"""The model registry: the built-in catalog plus whatever users add or override."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from langroute.errors import ConfigError, UnknownModelError
+from langroute.registry.spec import ModelSpec, ProviderSpec
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge `override` into `base` (nested tables merge; everything else replaces)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _explain(where: str, error: ValidationError) -> ConfigError:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "(root)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  {field}: unknown key; remove it or check its spelling")
+        else:
+            lines.append(f"  {field}: {item['msg']} (got {item.get('input')!r})")
+    return ConfigError(f"invalid {where}:\n" + "\n".join(lines))
+
+
+class Registry:
+    """Models and providers by name. Later definitions override earlier ones field by field."""
+
+    def __init__(
+        self,
+        models: Iterable[ModelSpec] = (),
+        providers: Mapping[str, ProviderSpec] | None = None,
+        as_of: dt.date | None = None,
+    ) -> None:
+        self._models: dict[str, ModelSpec] = {m.name: m for m in models}
+        self.providers: dict[str, ProviderSpec] = dict(providers or {})
+        self.as_of = as_of
+
+    # --- construction -------------------------------------------------------------
+
+    @classmethod
+    def builtin(cls) -> Registry:
+        """The catalog shipped with langroute (see `catalog.toml` for dates and sources)."""
+        text = resources.files("langroute.registry").joinpath("catalog.toml").read_text("utf-8")
+        registry = cls()
+        registry.load_data(tomllib.loads(text), where="built-in catalog")
+        return registry
+
+    @classmethod
+    def empty(cls) -> Registry:
+        return cls()
+
+    def load_file(self, path: str | Path) -> Registry:
+        """Add or override models and providers from a TOML or YAML file; returns self."""
+        path = Path(path)
+        text = path.read_text("utf-8")
+        if path.suffix == ".toml":
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        elif path.suffix in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError:
+                raise ConfigError(
+                    f"{path}: reading YAML needs PyYAML; install langroute[yaml]"
+                ) from None
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"{path}: unknown file type {path.suffix!r}; use .toml or .yaml")
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: expected a table with 'models' and/or 'providers'")
+        return self.load_data(data, where=str(path))
+
+    def load_data(self, data: Mapping[str, Any], *, where: str = "configuration") -> Registry:
+        """Add or override from parsed data: `{"models": [...], "providers": {...}}`."""
+        unknown = set(data) - {"models", "providers", "as_of"}
+        if unknown:
+            raise ConfigError(
+                f"invalid {where}: unknown top-level key(s) {sorted(unknown)}; "
+                "expected 'models', 'providers' and optionally 'as_of'"
+            )
+        if "as_of" in data:
+            self.as_of = data["as_of"]
+        for name, raw in (data.get("providers") or {}).items():
+            try:
+                self.providers[name] = ProviderSpec.model_validate(raw)
+            except ValidationError as exc:
+                raise _explain(f"{where}, provider {name!r}", exc) from None
+        for index, raw in enumerate(data.get("models") or []):
+            if not isinstance(raw, Mapping) or "name" not in raw:
+                raise ConfigError(f"invalid {where}: models[{index}] needs a 'name'")
+            self.override(raw["name"], raw, where=f"{where}, models[{index}] ({raw['name']!r})")
+        return self
+
+    def register(self, spec: ModelSpec) -> ModelSpec:
+        """Add a model, or replace the one with the same name."""
+        self._models[spec.name] = spec
+        return spec
+
+    def override(
+        self, name: str, fields: Mapping[str, Any], *, where: str | None = None
+    ) -> ModelSpec:
+        """Change some fields of a known model (nested tables merge), or add a new one."""
+        base = self._models[name].model_dump(exclude_unset=True) if name in self._models else {}
+        merged = _merge(base, {**fields, "name": name})
+        try:
+            spec = ModelSpec.model_validate(merged)
+        except ValidationError as exc:
+            raise _explain(where or f"model {name!r}", exc) from None
+        return self.register(spec)
+
+    # --- look-up -----------------------------------------------------------------
+
+    def get(self, name: str) -> ModelSpec:
+        try:
+            return self._models[name]
+        except KeyError:
+            raise UnknownModelError(name, self._models) from None
+
+    def select(self, names: Iterable[str]) -> list[ModelSpec]:
+        """The specs of `names`, in that order; an unknown name lists the known ones."""
+        return [self.get(n) for n in names]
+
+    def provider(self, name: str) -> ProviderSpec:
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown provider {name!r}; known providers: {', '.join(sorted(self.providers))}."
+                " Add one under [providers.<name>] with kind, base_url and api_key_env."
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models
+
+    def __iter__(self) -> Iterator[ModelSpec]:
+        return iter(self._models.values())
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._models)
+
+    def copy(self) -> Registry:
+        return Registry(self._models.values(), self.providers, self.as_of)

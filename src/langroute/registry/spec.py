@@ -1,0 +1,141 @@
+"""`ModelSpec`: what the router knows about one model — price, limits, abilities, priors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TaskDomain = Literal["code", "math", "reasoning", "creative", "extraction", "chat"]
+DOMAINS: tuple[TaskDomain, ...] = ("code", "math", "reasoning", "creative", "extraction", "chat")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pricing(_Config):
+    """USD per million tokens, with where and when the numbers were read."""
+
+    input: float = Field(ge=0, description="USD per 1M prompt tokens")
+    output: float = Field(ge=0, description="USD per 1M completion tokens")
+    cached_input: float | None = Field(default=None, ge=0, description="USD per 1M cached tokens")
+    batch_input: float | None = Field(default=None, ge=0)
+    batch_output: float | None = Field(default=None, ge=0)
+    source: str | None = None
+    as_of: dt.date | None = None
+
+    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
+        """USD for one call; cached prompt tokens at the cached price when there is one."""
+        cached = min(cached_tokens, prompt_tokens)
+        cached_price = self.input if self.cached_input is None else self.cached_input
+        return (
+            (prompt_tokens - cached) * self.input
+            + cached * cached_price
+            + completion_tokens * self.output
+        ) / 1_000_000
+
+
+class Capabilities(_Config):
+    """What a model can take and give besides plain text."""
+
+    tools: bool = True
+    vision: bool = False
+    json_mode: bool = True
+    structured_output: bool = False
+    """Schema-constrained output (OpenAI `json_schema`, or tool-forced schemas)."""
+    streaming: bool = True
+
+
+class LatencyPrior(_Config):
+    """Typical speed before any measurement: time to first token and generation rate."""
+
+    ttft_p50_ms: float = Field(default=500, gt=0)
+    ttft_p95_ms: float = Field(default=1500, gt=0)
+    tokens_per_s: float = Field(default=60, gt=0)
+
+    @model_validator(mode="after")
+    def _p95_not_below_p50(self) -> LatencyPrior:
+        if self.ttft_p95_ms < self.ttft_p50_ms:
+            raise ValueError(
+                f"ttft_p95_ms ({self.ttft_p95_ms}) is below ttft_p50_ms ({self.ttft_p50_ms}); "
+                "a 95th percentile cannot be faster than the median"
+            )
+        return self
+
+
+class Deployment(_Config):
+    """One place a model is served: a provider (by name) and the model id there."""
+
+    provider: str = Field(min_length=1)
+    model_id: str = Field(min_length=1)
+    pricing: Pricing | None = None
+    """This provider's own price, when it differs from the model's list price."""
+    rpm: int | None = Field(default=None, gt=0)
+    tpm: int | None = Field(default=None, gt=0)
+    weight: float = Field(default=1.0, gt=0)
+
+
+class ModelSpec(_Config):
+    """A model the router may choose. Names are the router's; `version` is what is pinned."""
+
+    name: str = Field(min_length=1)
+    provider: str = Field(min_length=1, description="The provider of the default deployment")
+    version: str | None = Field(default=None, description="Pinned provider model id")
+    family: str | None = None
+    pricing: Pricing
+    context_window: int = Field(gt=0)
+    max_output_tokens: int = Field(gt=0)
+    capabilities: Capabilities = Capabilities()
+    quality: dict[TaskDomain, float] = Field(default_factory=dict)
+    """Prior probability of a good answer per task domain, in [0, 1]."""
+    default_quality: float = Field(default=0.5, ge=0, le=1)
+    latency: LatencyPrior = LatencyPrior()
+    rpm: int | None = Field(default=None, gt=0)
+    tpm: int | None = Field(default=None, gt=0)
+    deployments: tuple[Deployment, ...] = ()
+    """Where it is served; empty means one deployment at `provider` with id `version`."""
+
+    @field_validator("quality")
+    @classmethod
+    def _quality_in_unit_interval(cls, value: dict[TaskDomain, float]) -> dict[TaskDomain, float]:
+        for domain, q in value.items():
+            if not 0 <= q <= 1:
+                raise ValueError(f"quality[{domain!r}] = {q} is outside [0, 1]")
+        return value
+
+    @model_validator(mode="after")
+    def _output_fits_window(self) -> ModelSpec:
+        if self.max_output_tokens > self.context_window:
+            raise ValueError(
+                f"max_output_tokens ({self.max_output_tokens}) exceeds context_window "
+                f"({self.context_window})"
+            )
+        return self
+
+    @property
+    def all_deployments(self) -> tuple[Deployment, ...]:
+        """The deployments to try, in order (a default one when none are listed)."""
+        if self.deployments:
+            return self.deployments
+        return (Deployment(provider=self.provider, model_id=self.version or self.name),)
+
+    def quality_for(self, domain: str) -> float:
+        return self.quality.get(domain, self.default_quality)  # type: ignore[call-overload, no-any-return]
+
+    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
+        return self.pricing.cost(prompt_tokens, completion_tokens, cached_tokens)
+
+    def latency_ms(self, completion_tokens: int) -> float:
+        """Expected wall time of a call: median time to first token plus generation."""
+        return self.latency.ttft_p50_ms + 1000 * completion_tokens / self.latency.tokens_per_s
+
+
+class ProviderSpec(_Config):
+    """How to reach a provider: its protocol, base URL and the env variable holding its key."""
+
+    kind: Literal["openai", "anthropic"]
+    base_url: str
+    api_key_env: str | None = None
+    """Environment variable with the key; None for keyless local servers."""

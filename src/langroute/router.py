@@ -1,0 +1,294 @@
+"""`Router`: classifier + policy + strategy + providers, planned once and run per call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from langroute._sync import iterate_sync, run_sync
+from langroute.classify import Classifier, RuleClassifier
+from langroute.decision import Attempt, Decision
+from langroute.errors import (
+    BadRequest,
+    ConfigError,
+    ContextTooLong,
+    NoCandidateError,
+    ProviderError,
+    StreamInterrupted,
+    UnknownModelError,
+)
+from langroute.features import CallerHints, RoutingRequest
+from langroute.policy import CostOptimized, PlanContext, Policy, eligible
+from langroute.providers import Provider, provider_from_spec
+from langroute.registry import Deployment, ModelSpec, Registry
+from langroute.retry import RetryPolicy
+from langroute.strategies import FallbackChain, Strategy
+from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
+
+MessagesInput = Sequence[Message | Mapping[str, Any]] | str
+
+
+class Router:
+    """Decides which model answers each call, and runs that decision.
+
+    `route(...)` is a pure dry run returning the `Decision`; `achat`/`chat` return a
+    `Completion` and `astream`/`stream` yield `StreamChunk`s, all through the same plan and
+    the same strategy. Defaults: the built-in catalog, the rule-based classifier, the
+    cost-optimized policy and a fallback chain.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[str | ModelSpec] | None = None,
+        *,
+        registry: Registry | None = None,
+        providers: Mapping[str, Provider] | None = None,
+        classifier: Classifier | None = None,
+        policy: Policy | None = None,
+        strategy: Strategy | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.registry = registry.copy() if registry is not None else Registry.builtin()
+        names: list[str] = []
+        for model in models if models is not None else self.registry.names:
+            if isinstance(model, ModelSpec):
+                self.registry.register(model)
+                names.append(model.name)
+            else:
+                names.append(model)
+        if not names:
+            raise ConfigError("models is empty: give the router at least one model name")
+        self._specs = self.registry.select(names)
+        self.classifier: Classifier = classifier or RuleClassifier()
+        self.policy: Policy = policy or CostOptimized()
+        self.strategy: Strategy = strategy or FallbackChain()
+        self.retry = retry or RetryPolicy()
+        self._providers: dict[str, Provider] = dict(providers or {})
+        for spec in self._specs:
+            for dep in spec.all_deployments:
+                if dep.provider not in self._providers and dep.provider not in self.registry.providers:
+                    raise ConfigError(
+                        f"model {spec.name!r} is served by provider {dep.provider!r}, which is "
+                        f"neither passed in providers= nor in the registry's providers "
+                        f"({', '.join(sorted(self.registry.providers))})"
+                    )
+
+    @property
+    def models(self) -> list[str]:
+        return [s.name for s in self._specs]
+
+    def provider(self, name: str) -> Provider:
+        """The provider client called `name`, built from the registry on first use."""
+        provider = self._providers.get(name)
+        if provider is None:
+            provider = provider_from_spec(name, self.registry.provider(name))
+            self._providers[name] = provider
+        return provider
+
+    # --- planning ----------------------------------------------------------------
+
+    def request(
+        self,
+        messages: MessagesInput,
+        *,
+        tools: Sequence[ToolSpec | Mapping[str, Any]] | None = None,
+        hints: CallerHints | Mapping[str, Any] | None = None,
+        tenant: str | None = None,
+        user: str | None = None,
+        tags: Sequence[str] = (),
+        request_id: str | None = None,
+        **params: Any,
+    ) -> RoutingRequest:
+        """Validate a call's inputs into a `RoutingRequest` (features computed once)."""
+        try:
+            chat_params = ChatParams(tools=list(tools) if tools else None, **params)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            known = ", ".join(sorted(ChatParams.model_fields))
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: "
+                + ("unknown parameter" if e["type"] == "extra_forbidden" else e["msg"])
+                for e in exc.errors()
+            )
+            raise ConfigError(f"invalid call parameters: {problems}. Known: {known}") from None
+        return RoutingRequest.build(
+            messages, chat_params, hints=hints, tenant=tenant, user=user, tags=tags,
+            request_id=request_id,
+        )
+
+    def plan(self, request: RoutingRequest) -> Decision:
+        """Classify and rank for `request`, without calling any model."""
+        features = request.features
+        forced = features.hints.model
+        if forced is not None and forced not in self.models:
+            if forced not in self.registry:
+                raise UnknownModelError(forced, self.registry.names)
+            raise ConfigError(
+                f"hints.model {forced!r} is not one of this router's models: {self.models}"
+            )
+        profile = self.classifier.classify(features)
+        estimates, rejected = eligible(self._specs, features, profile)
+        if not estimates:
+            raise NoCandidateError("no model can serve this request", rejected)
+        plan = self.policy.rank(PlanContext(features, profile, estimates, rejected))
+        if not plan.candidates:
+            raise NoCandidateError(f"policy {plan.policy!r} left no candidate", rejected)
+        return Decision(
+            request_id=request.request_id,
+            features=features,
+            profile=profile,
+            plan=plan,
+            strategy=self.strategy.name,
+            estimated_cost_usd=plan.candidates[0].expected_cost_usd,
+        )
+
+    def route(self, messages: MessagesInput, **kwargs: Any) -> Decision:
+        """Dry run: the decision the router would take for this call. No I/O."""
+        return self.plan(self.request(messages, **kwargs))
+
+    # --- execution ---------------------------------------------------------------
+
+    async def achat(self, messages: MessagesInput, **kwargs: Any) -> Completion:
+        """Route and run one chat call; the `Completion` carries its `Decision`."""
+        request = self.request(messages, **kwargs)
+        decision = self.plan(request)
+        return await self.strategy.run(decision.plan, _Runner(self, request, decision))
+
+    async def astream(self, messages: MessagesInput, **kwargs: Any) -> AsyncIterator[StreamChunk]:
+        """Route and stream one chat call; the last chunk carries usage, cost and decision."""
+        request = self.request(messages, **kwargs)
+        decision = self.plan(request)
+        async for chunk in self.strategy.stream(decision.plan, _Runner(self, request, decision)):
+            yield chunk
+
+    def chat(self, messages: MessagesInput, **kwargs: Any) -> Completion:
+        """Sync `achat` (runs on langroute's background event loop)."""
+        return run_sync(self.achat(messages, **kwargs))
+
+    def stream(self, messages: MessagesInput, **kwargs: Any) -> Iterator[StreamChunk]:
+        """Sync `astream`."""
+        return iterate_sync(self.astream(messages, **kwargs))
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients of this router's providers on the running loop."""
+        await asyncio.gather(*(p.aclose() for p in self._providers.values()))
+
+
+class _Runner:
+    """Runs one model for one request: its deployments in order, retries, attempt records."""
+
+    def __init__(self, router: Router, request: RoutingRequest, decision: Decision) -> None:
+        self._router = router
+        self._request = request
+        self._decision = decision
+
+    def spec(self, model: str) -> ModelSpec:
+        return self._router.registry.get(model)
+
+    def _record(self, spec: ModelSpec, dep: Deployment, started: float, *,
+                error: ProviderError | None = None, usage: Usage | None = None,
+                interrupted: bool = False) -> float:
+        cost = (dep.pricing or spec.pricing).cost(
+            usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
+        ) if usage is not None else 0.0
+        self._decision.attempts.append(Attempt(
+            model=spec.name,
+            provider=dep.provider,
+            provider_model=dep.model_id,
+            outcome="ok" if error is None else ("interrupted" if interrupted else "error"),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            error_type=type(error).__name__ if error is not None else None,
+            error=error.message if error is not None else None,
+            status=error.status if error is not None else None,
+            usage=usage,
+            cost_usd=cost,
+        ))
+        if error is None:
+            self._decision.answered_by = spec.name
+        return cost
+
+    async def _after_failure(self, error: ProviderError, spec: ModelSpec, attempt: int) -> bool:
+        """Wait and return True to retry the same deployment; False to move on."""
+        error.model = spec.name
+        if isinstance(error, BadRequest | ContextTooLong):
+            raise error  # another deployment of the same model will not help
+        delay = self._router.retry.delay(error, attempt)
+        if delay is None:
+            return False
+        await asyncio.sleep(delay)
+        return True
+
+    async def complete(self, model: str) -> Completion:
+        spec = self.spec(model)
+        req = self._request
+        last: ProviderError | None = None
+        for dep in spec.all_deployments:
+            provider = self._router.provider(dep.provider)
+            attempt = 0
+            while True:
+                attempt += 1
+                started = time.perf_counter()
+                try:
+                    result = await provider.complete(dep.model_id, req.messages, req.params)
+                except ProviderError as exc:
+                    self._record(spec, dep, started, error=exc)
+                    last = exc
+                    if await self._after_failure(exc, spec, attempt):
+                        continue
+                    break
+                cost = self._record(spec, dep, started, usage=result.usage)
+                result.model = spec.name
+                result.cost_usd = cost
+                result.decision = self._decision
+                return result
+        assert last is not None
+        raise last
+
+    async def stream(self, model: str) -> AsyncIterator[StreamChunk]:
+        spec = self.spec(model)
+        req = self._request
+        last: ProviderError | None = None
+        for dep in spec.all_deployments:
+            provider = self._router.provider(dep.provider)
+            attempt = 0
+            while True:
+                attempt += 1
+                started = time.perf_counter()
+                delivered: list[str] = []
+                usage: Usage | None = None
+                finish: str | None = None
+                try:
+                    async for chunk in provider.stream(dep.model_id, req.messages, req.params):
+                        if chunk.usage is not None:
+                            usage = chunk.usage
+                        if chunk.finish_reason is not None:
+                            finish = chunk.finish_reason
+                        if not chunk.has_payload:
+                            continue
+                        delivered.append(chunk.content)
+                        yield StreamChunk.model_construct(
+                            model=spec.name, provider=dep.provider, content=chunk.content,
+                            tool_calls=chunk.tool_calls, finish_reason=None, usage=None,
+                            logprobs=chunk.logprobs, cost_usd=None, decision=None,
+                        )
+                except ProviderError as exc:
+                    self._record(spec, dep, started, error=exc, interrupted=bool(delivered))
+                    if delivered:
+                        exc.model = spec.name
+                        raise StreamInterrupted(exc, "".join(delivered), spec.name) from exc
+                    last = exc
+                    if await self._after_failure(exc, spec, attempt):
+                        continue
+                    break
+                cost = self._record(spec, dep, started, usage=usage or Usage())
+                yield StreamChunk.model_construct(
+                    model=spec.name, provider=dep.provider, content="", tool_calls=[],
+                    finish_reason=finish, usage=usage or Usage(), logprobs=None,
+                    cost_usd=cost, decision=self._decision,
+                )
+                return
+        assert last is not None
+        raise last

@@ -1,0 +1,36 @@
+"""The `Strategy` protocol: how a `RoutePlan` runs. Streaming and non-streaming share it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
+
+from langroute.policy.base import RoutePlan
+from langroute.registry.spec import ModelSpec
+from langroute.types import Completion, StreamChunk
+
+
+class ModelRunner(Protocol):
+    """Runs one model of the plan (its deployments, with retries), recording every attempt.
+
+    `stream` raises a `ProviderError` only before its first chunk with text or tool-call data;
+    after that a failure is a `StreamInterrupted`.
+    """
+
+    def spec(self, model: str) -> ModelSpec: ...
+
+    async def complete(self, model: str) -> Completion: ...
+
+    def stream(self, model: str) -> AsyncIterator[StreamChunk]: ...
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """Executes a plan through a `ModelRunner`."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion: ...
+
+    def stream(self, plan: RoutePlan, runner: ModelRunner) -> AsyncIterator[StreamChunk]: ...

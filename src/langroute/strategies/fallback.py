@@ -1,0 +1,84 @@
+"""Fallback chain: try the plan's models in order until one answers.
+
+Moves on for the errors in `fallback_on` (rate limit, timeout, 5xx, connection, malformed
+answers, context too long, content filter by default); auth and bad-request errors stop the
+chain unless added. On `ContextTooLong` it skips models whose window is no larger. While
+streaming it falls back only before the first token; after it, `StreamInterrupted`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from langroute.errors import (
+    AllModelsFailed,
+    ConnectionFailed,
+    ContentFiltered,
+    ContextTooLong,
+    MalformedResponse,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    Timeout,
+)
+from langroute.policy.base import RoutePlan
+from langroute.strategies.base import ModelRunner
+from langroute.types import Completion, StreamChunk
+
+DEFAULT_FALLBACK_ON: tuple[type[ProviderError], ...] = (
+    RateLimited,
+    Timeout,
+    ServerError,
+    ConnectionFailed,
+    MalformedResponse,
+    ContextTooLong,
+    ContentFiltered,
+)
+
+
+@dataclass(frozen=True)
+class FallbackChain:
+    fallback_on: tuple[type[ProviderError], ...] = DEFAULT_FALLBACK_ON
+    max_models: int | None = None
+    """Try at most this many models of the plan (None: all of them)."""
+    name: str = "fallback"
+
+    def _chain(self, plan: RoutePlan) -> list[str]:
+        models = plan.models
+        return models if self.max_models is None else models[: self.max_models]
+
+    def _next(self, error: ProviderError, failed: str, rest: list[str], runner: ModelRunner,
+              errors: list[ProviderError]) -> list[str]:
+        """The models still worth trying after `failed` raised `error`; raises if none."""
+        errors.append(error)
+        if not isinstance(error, self.fallback_on):
+            raise AllModelsFailed(
+                f"{type(error).__name__} is not a fallback trigger (fallback_on)", errors
+            ) from None
+        if isinstance(error, ContextTooLong):
+            window = runner.spec(failed).context_window
+            rest = [m for m in rest if runner.spec(m).context_window > window]
+        if not rest:
+            raise AllModelsFailed("all models failed", errors) from None
+        return rest
+
+    async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion:
+        chain, errors = self._chain(plan), []
+        while True:
+            model, rest = chain[0], chain[1:]
+            try:
+                return await runner.complete(model)
+            except ProviderError as exc:
+                chain = self._next(exc, model, rest, runner, errors)
+
+    async def stream(self, plan: RoutePlan, runner: ModelRunner) -> AsyncIterator[StreamChunk]:
+        chain, errors = self._chain(plan), []
+        while True:
+            model, rest = chain[0], chain[1:]
+            try:
+                async for chunk in runner.stream(model):
+                    yield chunk
+                return
+            except ProviderError as exc:
+                chain = self._next(exc, model, rest, runner, errors)

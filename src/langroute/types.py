@@ -1,0 +1,229 @@
+"""Neutral, OpenAI-like shapes for messages, tools, completions and stream chunks.
+
+Every provider and adapter translates to and from these; nothing here knows a framework.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TextPart(_Shape):
+    """A piece of text inside a multi-part message."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImageURL(_Shape):
+    """An image by URL or as a `data:` URL with base64 content."""
+
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_Shape):
+    """An image inside a user message."""
+
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageURL
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class FunctionCall(_Shape):
+    """The function a model asks to call, arguments as the JSON text the model wrote."""
+
+    name: str
+    arguments: str = "{}"
+
+
+class ToolCall(_Shape):
+    """One tool call made by an assistant message."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class SystemMessage(_Shape):
+    role: Literal["system"] = "system"
+    content: str | list[TextPart]
+    name: str | None = None
+
+
+class UserMessage(_Shape):
+    role: Literal["user"] = "user"
+    content: str | list[ContentPart]
+    name: str | None = None
+
+
+class AssistantMessage(_Shape):
+    role: Literal["assistant"] = "assistant"
+    content: str | list[TextPart] | None = None
+    tool_calls: list[ToolCall] | None = None
+    name: str | None = None
+
+
+class ToolMessage(_Shape):
+    role: Literal["tool"] = "tool"
+    content: str | list[TextPart]
+    tool_call_id: str
+
+
+Message = Annotated[
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage,
+    Field(discriminator="role"),
+]
+MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+def text_of(content: str | list[TextPart] | list[ContentPart] | None) -> str:
+    """The text of a message's content, parts joined by newlines; images are skipped."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "\n".join(part.text for part in content if isinstance(part, TextPart))
+
+
+class FunctionSpec(_Shape):
+    """A function a model may call: name, description, JSON-schema parameters."""
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+
+
+class ToolSpec(_Shape):
+    """A tool offered to the model, in OpenAI's `{"type": "function", ...}` form."""
+
+    type: Literal["function"] = "function"
+    function: FunctionSpec
+
+
+ToolChoice = Literal["auto", "none", "required"] | str
+"""`auto`, `none`, `required`, or the name of the one tool the model must call."""
+
+
+class JsonSchemaFormat(_Shape):
+    name: str = "response"
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ResponseFormat(_Shape):
+    """Structured output: free JSON (`json_object`) or a JSON schema (`json_schema`)."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+
+class ChatParams(_Shape):
+    """Everything besides the messages that shapes one chat call."""
+
+    tools: list[ToolSpec] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, gt=0)
+    stop: list[str] | None = None
+    seed: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    extra_body: dict[str, Any] | None = None
+
+
+class Usage(_Shape):
+    """Token counts of one call; `cached_tokens` is the part of the prompt served from cache."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+        )
+
+
+class TokenLogprob(_Shape):
+    token: str
+    logprob: float
+
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error"] | str
+
+
+class Completion(BaseModel):
+    """One model's answer, with who answered, what it cost and why it was chosen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    model: str
+    """The registry name of the model that answered."""
+    provider: str
+    """The provider (deployment) that served it."""
+    provider_model: str
+    """The model id the provider reported."""
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: FinishReason | None = None
+    usage: Usage = Field(default_factory=Usage)
+    logprobs: list[TokenLogprob] | None = None
+    cost_usd: float = 0.0
+    decision: Any = None
+    """The `langroute.decision.Decision` that produced this answer (set by the Router)."""
+
+    def message(self) -> AssistantMessage:
+        """This answer as an assistant message, ready to append to a conversation."""
+        return AssistantMessage(content=self.content, tool_calls=self.tool_calls or None)
+
+
+class ToolCallDelta(_Shape):
+    """A fragment of a streamed tool call; fragments with the same index form one call."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+class StreamChunk(BaseModel):
+    """One piece of a streamed answer. The last chunk carries usage, cost and the decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    provider: str = ""
+    content: str = ""
+    tool_calls: list[ToolCallDelta] = Field(default_factory=list)
+    finish_reason: FinishReason | None = None
+    usage: Usage | None = None
+    logprobs: list[TokenLogprob] | None = None
+    cost_usd: float | None = None
+    decision: Any = None
+
+    @property
+    def has_payload(self) -> bool:
+        """Whether this chunk carries anything a caller would see (text or tool-call data)."""
+        return bool(self.content or self.tool_calls)
