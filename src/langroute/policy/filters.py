@@ -49,7 +49,7 @@ def estimate(spec: ModelSpec, features: RequestFeatures, profile: TaskProfile,
              output_tokens: int) -> Estimate:
     return Estimate(
         spec=spec,
-        cost_usd=spec.cost(features.prompt_tokens, output_tokens),
+        cost_usd=spec.expected_cost(features.prompt_tokens, output_tokens),
         latency_ms=spec.latency_ms(output_tokens),
         quality=spec.quality_for(profile.domain),
     )

@@ -92,6 +92,9 @@ class ModelSpec(_Config):
     """Prior probability of a good answer per task domain, in [0, 1]."""
     default_quality: float = Field(default=0.5, ge=0, le=1)
     latency: LatencyPrior = LatencyPrior()
+    output_token_factor: float = Field(default=1.0, ge=1, le=50)
+    """Billed output tokens per visible answer token: above 1 for reasoning models, which
+    bill hidden thinking tokens as output. Used only for estimates."""
     rpm: int | None = Field(default=None, gt=0)
     tpm: int | None = Field(default=None, gt=0)
     deployments: tuple[Deployment, ...] = ()
@@ -125,11 +128,17 @@ class ModelSpec(_Config):
         return self.quality.get(domain, self.default_quality)  # type: ignore[call-overload, no-any-return]
 
     def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
+        """USD for a call with these billed token counts, at the list price."""
         return self.pricing.cost(prompt_tokens, completion_tokens, cached_tokens)
 
-    def latency_ms(self, completion_tokens: int) -> float:
+    def expected_cost(self, prompt_tokens: int, answer_tokens: int) -> float:
+        """USD expected for a call whose visible answer is `answer_tokens` long."""
+        return self.pricing.cost(prompt_tokens, round(answer_tokens * self.output_token_factor))
+
+    def latency_ms(self, answer_tokens: int) -> float:
         """Expected wall time of a call: median time to first token plus generation."""
-        return self.latency.ttft_p50_ms + 1000 * completion_tokens / self.latency.tokens_per_s
+        billed = answer_tokens * self.output_token_factor
+        return self.latency.ttft_p50_ms + 1000 * billed / self.latency.tokens_per_s
 
 
 class ProviderSpec(_Config):

@@ -1,0 +1,98 @@
+"""`langroute` command line: dry-run routing decisions and the model catalog."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from langroute.errors import LangrouteError
+from langroute.registry import Registry
+from langroute.router import Router
+
+
+def _demo_prompts() -> list[str]:
+    text = resources.files("langroute.data").joinpath("demo_prompts.jsonl").read_text("utf-8")
+    return [json.loads(line)["prompt"] for line in text.splitlines() if line.strip()]
+
+
+def _read_prompts(path: Path) -> list[str]:
+    """Prompts from a .txt (one per line) or .jsonl file (`prompt`, or MT-Bench `turns`)."""
+    prompts: list[str] = []
+    for line in path.read_text("utf-8").splitlines():
+        if not line.strip():
+            continue
+        if path.suffix == ".jsonl":
+            row = json.loads(line)
+            prompts.append(row.get("prompt") or row["turns"][0])
+        else:
+            prompts.append(line)
+    return prompts
+
+
+def _router(args: argparse.Namespace) -> Router:
+    registry = Registry.builtin()
+    for path in args.models_file or ():
+        registry.load_file(path)
+    models = [m.strip() for m in args.models.split(",")] if args.models else None
+    return Router(models, registry=registry)
+
+
+def _route(router: Router, prompts: Sequence[str], as_json: bool) -> None:
+    total = 0.0
+    for i, prompt in enumerate(prompts, 1):
+        decision = router.route(prompt)
+        total += decision.estimated_cost_usd
+        if as_json:
+            print(decision.model_dump_json())
+            continue
+        short = prompt.replace("\n", " ")
+        short = short if len(short) <= 90 else short[:87] + "..."
+        print(f"[{i}] {short}")
+        for line in decision.explain().splitlines():
+            print(f"    {line}")
+        print()
+    if not as_json:
+        print(f"{len(prompts)} prompts routed over {len(router.models)} models; "
+              f"expected cost of the first choices: ${total:.4f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="langroute", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--models", help="comma-separated model names (default: the catalog)")
+    common.add_argument("--models-file", action="append", type=Path,
+                        help="TOML/YAML file adding or overriding models (repeatable)")
+    common.add_argument("--json", action="store_true", help="one JSON decision per line")
+    demo = sub.add_parser("demo", parents=[common],
+                          help="dry-run routing of a set of real prompts with the default rules")
+    demo.add_argument("--prompts", type=Path, help=".txt or .jsonl prompts instead of the demo set")
+    route = sub.add_parser("route", parents=[common], help="dry-run routing of one prompt")
+    route.add_argument("prompt")
+    sub.add_parser("models", help="list the built-in catalog with prices")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "models":
+            registry = Registry.builtin()
+            print(f"built-in catalog, prices as of {registry.as_of} (USD per 1M tokens)")
+            for spec in registry:
+                p = spec.pricing
+                print(f"  {spec.name:24} {spec.provider:10} in {p.input:>6.2f}  out {p.output:>6.2f}"
+                      f"  ctx {spec.context_window:>8}  {p.source}")
+            return 0
+        router = _router(args)
+        prompts = [args.prompt] if args.command == "route" else (
+            _read_prompts(args.prompts) if args.prompts else _demo_prompts())
+        _route(router, prompts, args.json)
+        return 0
+    except (LangrouteError, OSError) as exc:
+        print(f"langroute: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,495 @@
+"""A scripted OpenAI- and Anthropic-compatible HTTP server on 127.0.0.1, for tests,
+the cookbook and benchmarks. Real HTTP, real streaming, real failures — scripted per model.
+
+    with ScriptedServer() as server:
+        server.add("cheap", Reply("hello"))
+        server.add("strong").then(Fail(429, retry_after=1), Reply("ok"))
+        provider = OpenAIProvider(base_url=server.openai_url, api_key="test")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from langroute.testing.script import (
+    Behaviour,
+    CallInfo,
+    DropStream,
+    Fail,
+    Hang,
+    Malformed,
+    Reply,
+    Responder,
+    ScriptedModel,
+)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class _Drop(Exception):
+    """Raised inside the app to make the server cut the connection."""
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call the server received, for assertions."""
+
+    model: str
+    api: str
+    stream: bool
+    behaviour: str
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+
+
+def _estimate(text: str) -> int:
+    return max(1, -(-len(text) // 4)) if text else 0
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(p.get("text") or p.get("content") or "") for p in content if isinstance(p, dict)
+        )
+    return ""
+
+
+def _last_user(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return _content_text(message.get("content"))
+    return ""
+
+
+def _prompt_text(body: dict[str, Any]) -> str:
+    parts = [_content_text(m.get("content")) for m in body.get("messages", [])]
+    system = body.get("system")
+    if system:
+        parts.append(_content_text(system))
+    return "\n".join(parts)
+
+
+def _pieces(text: str) -> list[str]:
+    """Split text into word-sized stream pieces that join back to exactly `text`."""
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
+
+
+class ScriptedServer:
+    """Serves `/v1/chat/completions` (OpenAI) and `/v1/messages` (Anthropic) for scripted
+    models on a random port of 127.0.0.1. Use as a (async) context manager, or start/stop.
+
+    If `api_key` is set, calls without it (Bearer or x-api-key) get HTTP 401.
+    """
+
+    def __init__(self, *, api_key: str | None = None) -> None:
+        self.models: dict[str, ScriptedModel] = {}
+        self.calls: list[CallRecord] = []
+        self.api_key = api_key
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self.port = 0
+
+    # --- scripting ------------------------------------------------------------------
+
+    def add(
+        self,
+        name: str,
+        default: Behaviour | Responder | None = None,
+        script: Iterable[Behaviour] = (),
+        *,
+        context_window: int | None = None,
+    ) -> ScriptedModel:
+        """Serve a model called `name`; returns it for `.then(...)` scripting."""
+        model = ScriptedModel(name, default, script, context_window=context_window)
+        self.models[name] = model
+        return model
+
+    def count(self, model: str | None = None, *, status: int | None = None) -> int:
+        """Calls received (for `model`, with HTTP `status`)."""
+        with self._lock:
+            return sum(
+                1 for c in self.calls
+                if (model is None or c.model == model) and (status is None or c.status == status)
+            )
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    # --- addresses ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def openai_url(self) -> str:
+        """Base URL for OpenAI-compatible clients (ends in /v1)."""
+        return f"{self.url}/v1"
+
+    @property
+    def anthropic_url(self) -> str:
+        """Base URL for Anthropic clients (they append /v1/messages)."""
+        return self.url
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> ScriptedServer:
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app, interface="asgi3", log_level="critical", access_log=False, lifespan="off",
+            timeout_graceful_shutdown=1, timeout_keep_alive=30, backlog=2048,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
+            name=f"scripted-server-{self.port}",
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the scripted server did not start within 10 s")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> ScriptedServer:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)
+
+    # --- the ASGI app ---------------------------------------------------------------
+
+    async def _app(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        path = scope["path"]
+        if scope["method"] == "GET" and path.endswith("/models"):
+            data = {"object": "list", "data": [{"id": n, "object": "model"} for n in self.models]}
+            await self._json(send, 200, data)
+            return
+        if path.endswith("/chat/completions"):
+            api = "openai"
+        elif path.endswith("/messages"):
+            api = "anthropic"
+        else:
+            await self._json(send, 404, {"error": {"message": f"no route {path}"}})
+            return
+        try:
+            body = json.loads(b"".join(chunks) or b"{}")
+        except ValueError:
+            await self._error(send, api, 400, "request body is not JSON", "invalid_request_error")
+            return
+        await self._serve(api, body, headers, send)
+
+    def _record(self, model: str, api: str, stream: bool, behaviour: str, status: int,
+                body: dict[str, Any], headers: dict[str, str]) -> None:
+        safe_headers = {k: v for k, v in headers.items()
+                        if k not in ("authorization", "x-api-key")}
+        with self._lock:
+            self.calls.append(CallRecord(model, api, stream, behaviour, status, body,
+                                         safe_headers, time.time()))
+
+    async def _serve(self, api: str, body: dict[str, Any], headers: dict[str, str],
+                     send: Send) -> None:
+        name = str(body.get("model", ""))
+        stream = bool(body.get("stream"))
+        if self.api_key is not None:
+            given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix(
+                "Bearer "
+            )
+            if given != self.api_key:
+                self._record(name, api, stream, "auth", 401, body, headers)
+                await self._error(send, api, 401, "invalid api key", "authentication_error")
+                return
+        model = self.models.get(name)
+        if model is None:
+            self._record(name, api, stream, "unknown-model", 404, body, headers)
+            await self._error(send, api, 404, f"model {name!r} does not exist", "model_not_found")
+            return
+        prompt = _prompt_text(body)
+        if model.context_window is not None and _estimate(prompt) > model.context_window:
+            self._record(name, api, stream, "context", 400, body, headers)
+            await self._error(
+                send, api, 400,
+                f"This model's maximum context length is {model.context_window} tokens",
+                "context_length_exceeded",
+            )
+            return
+        call = CallInfo(name, api, stream, _last_user(body.get("messages", [])), body)
+        behaviour = model.next(call)
+        if isinstance(behaviour, Hang):
+            await asyncio.sleep(behaviour.seconds)
+            behaviour = behaviour.then
+        kind = type(behaviour).__name__.lower()
+        if isinstance(behaviour, Fail):
+            self._record(name, api, stream, kind, behaviour.status, body, headers)
+            extra = ([(b"retry-after", str(behaviour.retry_after).encode())]
+                     if behaviour.retry_after is not None else [])
+            await self._error(send, api, behaviour.status, behaviour.message,
+                              behaviour.code or _default_code(behaviour.status, api), extra)
+            return
+        if isinstance(behaviour, Malformed):
+            self._record(name, api, stream, kind, 200, body, headers)
+            if stream:
+                await self._start(send, 200, b"text/event-stream")
+                await send({"type": "http.response.body",
+                            "body": f"data: {behaviour.body}\n\n".encode(), "more_body": False})
+            else:
+                await self._start(send, 200, b"application/json")
+                await send({"type": "http.response.body", "body": behaviour.body.encode()})
+            return
+        drop_after: int | None = None
+        if isinstance(behaviour, DropStream):
+            self._record(name, api, stream, kind, 200, body, headers)
+            if not stream:
+                raise _Drop("scripted drop before the response")
+            drop_after, behaviour = behaviour.after_chunks, behaviour.reply
+        else:
+            self._record(name, api, stream, kind, 200, body, headers)
+        assert isinstance(behaviour, Reply)
+        text = behaviour.text(call.last_user_text) if callable(behaviour.text) else behaviour.text
+        usage = (
+            behaviour.prompt_tokens if behaviour.prompt_tokens is not None else _estimate(prompt),
+            behaviour.completion_tokens
+            if behaviour.completion_tokens is not None else _estimate(text),
+            behaviour.cached_tokens,
+        )
+        render = _OpenAI if api == "openai" else _Anthropic
+        if stream:
+            await render.stream(send, name, text, behaviour, usage, body, drop_after)
+        else:
+            await _pace(behaviour, text)
+            await self._json(send, 200, render.complete(name, text, behaviour, usage, body))
+
+    @staticmethod
+    async def _start(send: Send, status: int, content_type: bytes,
+                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type), *(extra or [])]})
+
+    async def _json(self, send: Send, status: int, data: Any,
+                    extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        await self._start(send, status, b"application/json", extra)
+        await send({"type": "http.response.body", "body": json.dumps(data).encode()})
+
+    async def _error(self, send: Send, api: str, status: int, message: str, code: str,
+                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        if api == "anthropic":
+            data: dict[str, Any] = {"type": "error", "error": {"type": code, "message": message}}
+        else:
+            data = {"error": {"message": message, "type": code, "code": code}}
+        await self._json(send, status, data, extra)
+
+
+def _default_code(status: int, api: str) -> str:
+    if status == 429:
+        return "rate_limit_error" if api == "anthropic" else "rate_limit_exceeded"
+    if status == 529:
+        return "overloaded_error"
+    if status in (401, 403):
+        return "authentication_error"
+    if status >= 500:
+        return "api_error" if api == "anthropic" else "server_error"
+    return "invalid_request_error"
+
+
+async def _pace(reply: Reply, text: str) -> None:
+    delay = reply.ttft_s
+    if reply.tokens_per_s:
+        delay += _estimate(text) / reply.tokens_per_s
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def _tool_id(call: Any, i: int) -> str:
+    return str(call.id or f"call_{i}_{uuid.uuid4().hex[:8]}")
+
+
+class _OpenAI:
+    @staticmethod
+    def _usage(usage: tuple[int, int, int]) -> dict[str, Any]:
+        return {"prompt_tokens": usage[0], "completion_tokens": usage[1],
+                "total_tokens": usage[0] + usage[1],
+                "prompt_tokens_details": {"cached_tokens": usage[2]}}
+
+    @staticmethod
+    def complete(name: str, text: str, reply: Reply, usage: tuple[int, int, int],
+                 body: dict[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {"id": _tool_id(c, i), "type": "function",
+                 "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+                for i, c in enumerate(reply.tool_calls)
+            ]
+        choice: dict[str, Any] = {
+            "index": 0, "message": message,
+            "finish_reason": reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"),
+        }
+        if body.get("logprobs"):
+            choice["logprobs"] = {"content": [{"token": p, "logprob": -0.05, "top_logprobs": []}
+                                              for p in _pieces(text)]}
+        return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion",
+                "created": int(time.time()), "model": name, "choices": [choice],
+                "usage": _OpenAI._usage(usage)}
+
+    @staticmethod
+    async def stream(send: Send, name: str, text: str, reply: Reply,
+                     usage: tuple[int, int, int], body: dict[str, Any],
+                     drop_after: int | None) -> None:
+        cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        base = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": name}
+
+        async def event(data: dict[str, Any] | str) -> None:
+            payload = data if isinstance(data, str) else json.dumps({**base, **data})
+            await send({"type": "http.response.body", "body": f"data: {payload}\n\n".encode(),
+                        "more_body": True})
+
+        await ScriptedServer._start(send, 200, b"text/event-stream")
+        if reply.ttft_s:
+            await asyncio.sleep(reply.ttft_s)
+        await event({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                  "finish_reason": None}]})
+        gap = 1 / reply.tokens_per_s if reply.tokens_per_s else 0
+        for n, piece in enumerate(_pieces(text)):
+            if drop_after is not None and n >= drop_after:
+                raise _Drop("scripted mid-stream drop")
+            if gap and n:
+                await asyncio.sleep(gap)
+            choice: dict[str, Any] = {"index": 0, "delta": {"content": piece},
+                                      "finish_reason": None}
+            if body.get("logprobs"):
+                choice["logprobs"] = {"content": [{"token": piece, "logprob": -0.05,
+                                                   "top_logprobs": []}]}
+            await event({"choices": [choice]})
+        for i, call in enumerate(reply.tool_calls):
+            args = json.dumps(call.arguments)
+            await event({"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"index": i, "id": _tool_id(call, i), "type": "function",
+                 "function": {"name": call.name, "arguments": ""}}]}, "finish_reason": None}]})
+            half = len(args) // 2
+            for part in (args[:half], args[half:]):
+                await event({"choices": [{"index": 0, "delta": {"tool_calls": [
+                    {"index": i, "function": {"arguments": part}}]}, "finish_reason": None}]})
+        if drop_after is not None:
+            raise _Drop("scripted mid-stream drop")
+        finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+        await event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await event({"choices": [], "usage": _OpenAI._usage(usage)})
+        await event("[DONE]")
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class _Anthropic:
+    STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
+            "content_filter": "refusal"}
+
+    @staticmethod
+    def _stop(reply: Reply) -> str:
+        finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+        return _Anthropic.STOP.get(finish, finish)
+
+    @staticmethod
+    def complete(name: str, text: str, reply: Reply, usage: tuple[int, int, int],
+                 body: dict[str, Any]) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+        content += [{"type": "tool_use", "id": _tool_id(c, i), "name": c.name,
+                     "input": c.arguments} for i, c in enumerate(reply.tool_calls)]
+        return {"id": f"msg_{uuid.uuid4().hex[:12]}", "type": "message", "role": "assistant",
+                "model": name, "content": content, "stop_reason": _Anthropic._stop(reply),
+                "stop_sequence": None,
+                "usage": {"input_tokens": usage[0] - usage[2], "output_tokens": usage[1],
+                          "cache_read_input_tokens": usage[2]}}
+
+    @staticmethod
+    async def stream(send: Send, name: str, text: str, reply: Reply,
+                     usage: tuple[int, int, int], body: dict[str, Any],
+                     drop_after: int | None) -> None:
+        async def event(kind: str, data: dict[str, Any]) -> None:
+            payload = json.dumps({"type": kind, **data})
+            await send({"type": "http.response.body",
+                        "body": f"event: {kind}\ndata: {payload}\n\n".encode(), "more_body": True})
+
+        await ScriptedServer._start(send, 200, b"text/event-stream")
+        if reply.ttft_s:
+            await asyncio.sleep(reply.ttft_s)
+        await event("message_start", {"message": {
+            "id": f"msg_{uuid.uuid4().hex[:12]}", "type": "message", "role": "assistant",
+            "model": name, "content": [], "stop_reason": None,
+            "usage": {"input_tokens": usage[0] - usage[2], "output_tokens": 1,
+                      "cache_read_input_tokens": usage[2]}}})
+        index = 0
+        gap = 1 / reply.tokens_per_s if reply.tokens_per_s else 0
+        if text:
+            await event("content_block_start",
+                        {"index": 0, "content_block": {"type": "text", "text": ""}})
+            for n, piece in enumerate(_pieces(text)):
+                if drop_after is not None and n >= drop_after:
+                    raise _Drop("scripted mid-stream drop")
+                if gap and n:
+                    await asyncio.sleep(gap)
+                await event("content_block_delta",
+                            {"index": 0, "delta": {"type": "text_delta", "text": piece}})
+            await event("content_block_stop", {"index": 0})
+            index = 1
+        for i, call in enumerate(reply.tool_calls):
+            await event("content_block_start", {"index": index, "content_block": {
+                "type": "tool_use", "id": _tool_id(call, i), "name": call.name, "input": {}}})
+            args = json.dumps(call.arguments)
+            half = len(args) // 2
+            for part in (args[:half], args[half:]):
+                await event("content_block_delta", {"index": index, "delta": {
+                    "type": "input_json_delta", "partial_json": part}})
+            await event("content_block_stop", {"index": index})
+            index += 1
+        if drop_after is not None:
+            raise _Drop("scripted mid-stream drop")
+        await event("message_delta", {"delta": {"stop_reason": _Anthropic._stop(reply),
+                                                "stop_sequence": None},
+                                      "usage": {"output_tokens": usage[1]}})
+        await event("message_stop", {})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
