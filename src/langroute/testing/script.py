@@ -66,7 +66,7 @@ class Malformed:
 @dataclass(frozen=True)
 class DropStream:
     """Send `after_chunks` content chunks of `reply`, then cut the connection. For a
-    non-streaming call the connection is cut before any response."""
+    non-streaming call the connection is cut in the middle of the response body."""
 
     after_chunks: int = 2
     reply: Reply = field(default_factory=lambda: Reply(text="one two three four five six"))

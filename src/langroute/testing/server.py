@@ -284,7 +284,10 @@ class ScriptedServer:
         if isinstance(behaviour, DropStream):
             self._record(name, api, stream, kind, 200, body, headers)
             if not stream:
-                raise _Drop("scripted drop before the response")
+                await self._start(send, 200, b"application/json")
+                await send({"type": "http.response.body", "body": b'{"id": "chat',
+                            "more_body": True})
+                raise _Drop("scripted drop in the middle of the response body")
             drop_after, behaviour = behaviour.after_chunks, behaviour.reply
         else:
             self._record(name, api, stream, kind, 200, body, headers)

@@ -1,0 +1,49 @@
+"""The README's main job: `langroute demo` routes real prompts and explains each decision."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from langroute.cli import main
+
+
+def test_demo_prints_a_decision_with_reasons_per_prompt(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("policy cost-optimized →") == 16
+    assert "16 prompts routed over" in out
+    assert "profile: code" in out and "profile: math" in out and "profile: chat" in out
+
+
+def test_route_json_and_model_subset(capsys):
+    assert main(["route", "Prove that there are infinitely many primes.", "--json",
+                 "--models", "gpt-4o-mini,gpt-4.1,claude-sonnet-4-5"]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert decision["profile"]["domain"] == "math"
+    assert decision["plan"]["candidates"][0]["model"] in ("gpt-4o-mini", "gpt-4.1",
+                                                          "claude-sonnet-4-5")
+
+
+def test_unknown_model_is_a_clean_error(capsys):
+    assert main(["route", "hi", "--models", "gpt-4o,gpt-99"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'gpt-99'" in err and "Known models" in err
+
+
+def test_prompts_file_and_models_listing(tmp_path, capsys):
+    prompts = tmp_path / "q.jsonl"
+    prompts.write_text('{"turns": ["Write a limerick about a cat."]}\n'
+                       '{"prompt": "What is 17 * 23?"}\n')
+    assert main(["demo", "--prompts", str(prompts)]) == 0
+    assert "2 prompts routed" in capsys.readouterr().out
+    assert main(["models"]) == 0
+    assert "gpt-4.1" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "langroute.cli", "route", "hello"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "policy cost-optimized" in result.stdout

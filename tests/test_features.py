@@ -1,0 +1,99 @@
+"""Request features: computed once, offline-safe token counts, tools, images, hints."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from langroute import CallerHints, ConfigError, RoutingRequest, Router
+from langroute import tokens as tok
+from langroute.types import ChatParams, ResponseFormat, ToolSpec
+
+
+def test_features_of_a_multimodal_tool_conversation():
+    tool = ToolSpec.model_validate({"type": "function", "function": {"name": "search"}})
+    req = RoutingRequest.build(
+        [
+            {"role": "system", "content": "You are helpful."},
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c1", "function": {"name": "search", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "result"},
+            {"role": "user", "content": [{"type": "text", "text": "and this picture?"},
+                                         {"type": "image_url",
+                                          "image_url": {"url": "https://x/y.png"}}]},
+        ],
+        ChatParams(tools=[tool], response_format=ResponseFormat(type="json_object"),
+                   max_tokens=300),
+        hints={"max_cost_usd": 0.01, "min_quality": 0.8},
+        tenant="acme", user="u1", tags=["support"],
+    )
+    f = req.features
+    assert f.last_user_text == "and this picture?"
+    assert f.has_images and f.has_tool_results and f.structured_output
+    assert f.tool_names == ("search",) and f.needs_tools
+    assert f.conversation_depth == 2
+    assert f.max_output_tokens == 300
+    assert (f.tenant, f.user, f.tags) == ("acme", "u1", ("support",))
+    assert f.hints == CallerHints(max_cost_usd=0.01, min_quality=0.8)
+    assert f.prompt_tokens > tok.IMAGE_TOKENS
+
+
+def test_token_count_falls_back_to_a_documented_estimate_with_one_warning(monkeypatch, caplog):
+    import tiktoken
+
+    def offline(name):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(tiktoken, "get_encoding", offline)
+    monkeypatch.setattr(tok, "_warned", False)
+    tok._counter.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="langroute.tokens"):
+            assert tok.count_tokens("abcdefghi") == 3  # ceil(9 / 4)
+            assert tok.count_tokens("x" * 400) == 100
+            assert not tok.counts_are_exact()
+            req = RoutingRequest.build("hello world")
+        assert req.features.tokens_exact is False
+        warnings = [r for r in caplog.records if "estimated" in r.getMessage()]
+        assert len(warnings) == 1
+    finally:
+        tok._counter.cache_clear()
+
+
+def test_exact_counts_when_the_encoding_loads(monkeypatch):
+    class FakeEncoding:
+        def encode_ordinary(self, text):
+            return text.split()
+
+    import tiktoken
+
+    monkeypatch.setattr(tiktoken, "get_encoding", lambda name: FakeEncoding())
+    tok._counter.cache_clear()
+    try:
+        assert tok.count_tokens("one two three") == 3
+        assert tok.counts_are_exact()
+    finally:
+        tok._counter.cache_clear()
+
+
+def test_bad_call_parameters_are_named():
+    router = Router(["gpt-4o-mini"])
+    with pytest.raises(ConfigError, match="temprature: unknown parameter"):
+        router.route("hi", temprature=0.2)
+    with pytest.raises(ConfigError, match="temperature"):
+        router.route("hi", temperature=5)
+    with pytest.raises(ValueError, match="messages is empty"):
+        router.route([])
+    with pytest.raises(Exception, match="role"):
+        router.route([{"role": "wizard", "content": "x"}])
+
+
+def test_forced_model_must_be_known():
+    router = Router(["gpt-4o-mini", "gpt-4o"])
+    assert router.route("hi", hints={"model": "gpt-4o"}).chosen == "gpt-4o"
+    with pytest.raises(ConfigError, match="not one of this router's models"):
+        router.route("hi", hints={"model": "claude-sonnet-4-5"})
+    with pytest.raises(Exception, match="Known models"):
+        router.route("hi", hints={"model": "gpt-9"})

@@ -1,0 +1,232 @@
+"""Native providers over real HTTP against the scripted server: shapes in, shapes out, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from langroute import (
+    AnthropicProvider,
+    AuthError,
+    BadRequest,
+    ChatParams,
+    ConnectionFailed,
+    ContentFiltered,
+    ContextTooLong,
+    MalformedResponse,
+    OpenAIProvider,
+    RateLimited,
+    ServerError,
+    Timeout,
+)
+from langroute.providers.base import Provider
+from langroute.testing import DropStream, Fail, Hang, Malformed, Reply, ToolCallScript
+from langroute.types import MESSAGE, ResponseFormat, ToolSpec
+from tests.conftest import TEST_KEY
+
+IMAGE = "data:image/png;base64,iVBORw0KGgo="
+WEATHER = ToolSpec.model_validate({"type": "function", "function": {
+    "name": "get_weather", "description": "Weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                   "required": ["city"]}}})
+
+
+def msgs(*items: dict) -> list:
+    return [MESSAGE.validate_python(m) for m in items]
+
+
+def openai(server, **kw) -> OpenAIProvider:
+    return OpenAIProvider(name="local", base_url=server.openai_url, api_key=TEST_KEY, **kw)
+
+
+def anthropic(server, **kw) -> AnthropicProvider:
+    return AnthropicProvider(name="claude", base_url=server.anthropic_url, api_key=TEST_KEY, **kw)
+
+
+@pytest.fixture(params=["openai", "anthropic"])
+def provider_kind(request) -> str:
+    return request.param
+
+
+def make(kind: str, server, **kw) -> Provider:
+    return openai(server, **kw) if kind == "openai" else anthropic(server, **kw)
+
+
+async def test_text_and_usage(aserver, provider_kind):
+    aserver.add("m", Reply("Hello there", prompt_tokens=11, completion_tokens=3, cached_tokens=4))
+    p = make(provider_kind, aserver)
+    c = await p.complete("m", msgs({"role": "system", "content": "be brief"},
+                                   {"role": "user", "content": "hi"}), ChatParams())
+    assert c.content == "Hello there"
+    assert c.finish_reason == "stop"
+    assert c.usage.prompt_tokens == 11
+    assert c.usage.completion_tokens == 3
+    assert c.usage.cached_tokens == 4
+    body = aserver.calls[-1].body
+    if provider_kind == "anthropic":
+        assert body["system"] == "be brief"
+        assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+        assert body["max_tokens"] == 4096
+    else:
+        assert body["messages"][0] == {"role": "system", "content": "be brief"}
+    await p.aclose()
+
+
+async def test_images_are_sent_in_each_protocol(aserver, provider_kind):
+    aserver.add("m", Reply("a cat"))
+    p = make(provider_kind, aserver)
+    await p.complete("m", msgs({"role": "user", "content": [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": IMAGE}}]}), ChatParams())
+    content = aserver.calls[-1].body["messages"][0]["content"]
+    if provider_kind == "anthropic":
+        assert content[1] == {"type": "image", "source": {
+            "type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    else:
+        assert content[1] == {"type": "image_url", "image_url": {"url": IMAGE}}
+    await p.aclose()
+
+
+async def test_tools_and_tool_calls_round_trip(aserver, provider_kind):
+    aserver.add("m", Reply("", tool_calls=(ToolCallScript("get_weather", {"city": "Oslo"},
+                                                          id="call_1"),)))
+    p = make(provider_kind, aserver)
+    params = ChatParams(tools=[WEATHER], tool_choice="get_weather")
+    c = await p.complete("m", msgs({"role": "user", "content": "weather in Oslo?"}), params)
+    assert c.finish_reason == "tool_calls"
+    assert [(t.id, t.function.name, json.loads(t.function.arguments)) for t in c.tool_calls] == [
+        ("call_1", "get_weather", {"city": "Oslo"})]
+    body = aserver.calls[-1].body
+    if provider_kind == "anthropic":
+        assert body["tools"][0]["input_schema"]["required"] == ["city"]
+        assert body["tool_choice"] == {"type": "tool", "name": "get_weather"}
+    else:
+        assert body["tools"][0]["function"]["name"] == "get_weather"
+        assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+    # the tool result goes back in the protocol's own shape
+    aserver.models["m"].default = Reply("It is 3°C in Oslo.")
+    history = msgs({"role": "user", "content": "weather in Oslo?"},
+                   c.message().model_dump(),
+                   {"role": "tool", "tool_call_id": "call_1", "content": "3°C"})
+    c2 = await p.complete("m", history, params)
+    assert c2.content == "It is 3°C in Oslo."
+    sent = aserver.calls[-1].body["messages"]
+    if provider_kind == "anthropic":
+        assert sent[1]["content"][0]["type"] == "tool_use"
+        assert sent[2]["content"][0] == {"type": "tool_result", "tool_use_id": "call_1",
+                                         "content": "3°C"}
+    else:
+        assert sent[1]["tool_calls"][0]["id"] == "call_1"
+        assert sent[2] == {"role": "tool", "tool_call_id": "call_1", "content": "3°C"}
+    await p.aclose()
+
+
+async def test_streaming_text_tools_and_usage(aserver, provider_kind):
+    aserver.add("m", Reply("one two three", tool_calls=(ToolCallScript("get_weather",
+                                                                       {"city": "Rome"}),),
+                           prompt_tokens=7, completion_tokens=5))
+    p = make(provider_kind, aserver)
+    chunks = [c async for c in p.stream("m", msgs({"role": "user", "content": "go"}),
+                                        ChatParams(tools=[WEATHER]))]
+    assert "".join(c.content for c in chunks) == "one two three"
+    args = "".join(d.arguments for c in chunks for d in c.tool_calls)
+    assert json.loads(args) == {"city": "Rome"}
+    assert [d.name for c in chunks for d in c.tool_calls if d.name] == ["get_weather"]
+    usage = [c.usage for c in chunks if c.usage]
+    assert usage[-1].prompt_tokens == 7
+    assert usage[-1].completion_tokens == 5
+    assert any(c.finish_reason == "tool_calls" for c in chunks)
+    if provider_kind == "openai":
+        assert aserver.calls[-1].body["stream_options"] == {"include_usage": True}
+    await p.aclose()
+
+
+async def test_openai_response_format_and_logprobs(aserver):
+    aserver.add("m", Reply('{"a": 1}'))
+    p = openai(aserver)
+    fmt = ResponseFormat.model_validate({"type": "json_schema", "json_schema": {
+        "name": "obj", "schema": {"type": "object"}, "strict": True}})
+    c = await p.complete("m", msgs({"role": "user", "content": "json"}),
+                         ChatParams(response_format=fmt, logprobs=True, top_logprobs=2))
+    body = aserver.calls[-1].body
+    assert body["response_format"] == {"type": "json_schema", "json_schema": {
+        "name": "obj", "schema": {"type": "object"}, "strict": True}}
+    assert body["logprobs"] is True
+    assert c.logprobs and c.logprobs[0].token == '{"a":'
+    chunks = [c async for c in p.stream("m", msgs({"role": "user", "content": "json"}),
+                                        ChatParams(logprobs=True))]
+    assert any(c.logprobs for c in chunks)
+    await p.aclose()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error", "status"),
+    [
+        (Fail(429, retry_after=7), RateLimited, 429),
+        (Fail(500), ServerError, 500),
+        (Fail(503), ServerError, 503),
+        (Fail(529), ServerError, 529),
+        (Fail(401), AuthError, 401),
+        (Fail(400, "bad field"), BadRequest, 400),
+        (Fail(400, "too long", code="context_length_exceeded"), ContextTooLong, 400),
+        (Fail(400, "flagged", code="content_filter"), ContentFiltered, 400),
+        (Reply("partial", finish_reason="content_filter"), ContentFiltered, None),
+        (Malformed(), MalformedResponse, None),
+        (DropStream(), ConnectionFailed, None),
+    ],
+)
+async def test_errors_are_normalised(aserver, provider_kind, behaviour, error, status):
+    aserver.add("m", behaviour)
+    p = make(provider_kind, aserver)
+    with pytest.raises(error) as info:
+        await p.complete("m", msgs({"role": "user", "content": "x"}), ChatParams())
+    assert info.value.status == status
+    assert info.value.provider == p.name
+    if isinstance(info.value, RateLimited):
+        assert info.value.retry_after == 7
+    assert TEST_KEY not in str(info.value)
+    await p.aclose()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error"),
+    [(Fail(429), RateLimited), (Fail(503), ServerError), (Malformed(), MalformedResponse),
+     (DropStream(after_chunks=1), ConnectionFailed)],
+)
+async def test_stream_errors_are_normalised(aserver, provider_kind, behaviour, error):
+    aserver.add("m", behaviour)
+    p = make(provider_kind, aserver)
+    with pytest.raises(error):
+        async for _ in p.stream("m", msgs({"role": "user", "content": "x"}), ChatParams()):
+            pass
+    await p.aclose()
+
+
+async def test_timeout_and_unreachable(aserver, provider_kind):
+    aserver.add("slow", Hang(2.0))
+    p = make(provider_kind, aserver, timeout=0.2)
+    with pytest.raises(Timeout):
+        await p.complete("slow", msgs({"role": "user", "content": "x"}), ChatParams())
+    await p.aclose()
+    dead = OpenAIProvider(base_url="http://127.0.0.1:9/v1", api_key="k", timeout=1)
+    with pytest.raises(ConnectionFailed):
+        await dead.complete("m", msgs({"role": "user", "content": "x"}), ChatParams())
+
+
+async def test_wrong_key_is_auth_error_and_never_echoed(aserver, provider_kind):
+    aserver.add("m", Reply("x"))
+    secret = "sk-wrong-key-abcdef123456"
+    p = (OpenAIProvider(base_url=aserver.openai_url, api_key=secret) if provider_kind == "openai"
+         else AnthropicProvider(base_url=aserver.anthropic_url, api_key=secret))
+    with pytest.raises(AuthError) as info:
+        await p.complete("m", msgs({"role": "user", "content": "x"}), ChatParams())
+    assert secret not in str(info.value) and secret not in repr(p)
+    await p.aclose()
+
+
+def test_key_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    p = OpenAIProvider()
+    assert p._key is not None and p._key.get_secret_value() == "sk-from-env"
+    assert "sk-from-env" not in repr(p)

@@ -1,0 +1,251 @@
+"""Router execution over real HTTP: every fallback trigger, streaming before/after the first
+token, retries honouring Retry-After, and the all-failed error."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from langroute import (
+    AllModelsFailed,
+    AuthError,
+    BadRequest,
+    ConnectionFailed,
+    ContentFiltered,
+    ContextTooLong,
+    FallbackChain,
+    MalformedResponse,
+    RateLimited,
+    RetryPolicy,
+    ServerError,
+    Single,
+    StreamInterrupted,
+    Timeout,
+)
+from langroute.strategies import DEFAULT_FALLBACK_ON
+from langroute.testing import DropStream, Fail, Hang, Malformed, Reply
+from tests.conftest import TEST_KEY, make_router, spec
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def two_models(server, *, second_provider="claude", **kw):
+    """`cheap` (OpenAI protocol) is planned first, `strong` (Anthropic protocol) second."""
+    server.add("cheap", Reply("cheap answer"))
+    server.add("strong", Reply("strong answer"))
+    return make_router(server, [spec("cheap", price=(0.1, 0.2)),
+                                spec("strong", provider=second_provider, price=(5, 10),
+                                     context_window=100_000)], **kw)
+
+
+FALLBACK_TRIGGERS = [
+    (Fail(429, retry_after=0.01), RateLimited),
+    (Hang(1.0), Timeout),
+    (Fail(500), ServerError),
+    (Fail(503), ServerError),
+    (DropStream(), ConnectionFailed),
+    (Malformed(), MalformedResponse),
+    (Fail(400, "too long", code="context_length_exceeded"), ContextTooLong),
+    (Fail(400, "flagged", code="content_filter"), ContentFiltered),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "error"), FALLBACK_TRIGGERS)
+async def test_fallback_on_each_trigger(aserver, behaviour, error):
+    router = two_models(aserver, retry=NO_RETRY, timeout=0.3)
+    aserver.models["cheap"].default = behaviour
+    completion = await router.achat("hello")
+    assert completion.content == "strong answer"
+    assert completion.model == "strong"
+    attempts = completion.decision.attempts
+    assert [(a.model, a.outcome) for a in attempts] == [("cheap", "error"), ("strong", "ok")]
+    assert attempts[0].error_type == error.__name__
+    assert aserver.count("strong") == 1
+    await router.aclose()
+
+
+@pytest.mark.parametrize(("behaviour", "error"), FALLBACK_TRIGGERS)
+async def test_stream_fallback_before_first_token_on_each_trigger(aserver, behaviour, error):
+    router = two_models(aserver, retry=NO_RETRY, timeout=0.3)
+    if isinstance(behaviour, DropStream):
+        behaviour = DropStream(after_chunks=0)
+    aserver.models["cheap"].default = behaviour
+    chunks = [c async for c in router.astream("hello")]
+    assert "".join(c.content for c in chunks) == "strong answer"
+    assert {c.model for c in chunks} == {"strong"}
+    last = chunks[-1]
+    assert last.decision.attempts[0].error_type == error.__name__
+    assert last.usage is not None and last.cost_usd == pytest.approx(
+        last.decision.actual_cost_usd)
+    await router.aclose()
+
+
+@pytest.mark.parametrize(("behaviour", "error"), [(Fail(401), AuthError),
+                                                  (Fail(400, "bad field"), BadRequest)])
+async def test_no_fallback_on_auth_or_bad_request_by_default(aserver, behaviour, error):
+    router = two_models(aserver)
+    aserver.models["cheap"].default = behaviour
+    with pytest.raises(AllModelsFailed) as info:
+        await router.achat("hello")
+    assert [type(e) for e in info.value.exceptions] == [error]
+    assert "not a fallback trigger" in str(info.value)
+    assert aserver.count("strong") == 0
+    assert aserver.count("cheap") == 1  # not retried either
+    await router.aclose()
+
+
+async def test_fallback_on_auth_when_configured(aserver):
+    router = two_models(aserver, strategy=FallbackChain(
+        fallback_on=(*DEFAULT_FALLBACK_ON, AuthError)))
+    aserver.models["cheap"].default = Fail(401)
+    assert (await router.achat("hello")).model == "strong"
+    await router.aclose()
+
+
+async def test_context_too_long_skips_to_a_larger_window(aserver):
+    aserver.add("small", Reply("small"), context_window=50)
+    aserver.add("same", Reply("same"), context_window=50)
+    aserver.add("large", Reply("large"))
+    router = make_router(aserver, [
+        spec("small", price=(0.1, 0.1), context_window=4000),
+        spec("same", price=(0.2, 0.2), context_window=4000),
+        spec("large", price=(5, 5), context_window=100_000),
+    ])
+    completion = await router.achat("word " * 400)
+    assert completion.model == "large"
+    assert [a.model for a in completion.decision.attempts] == ["small", "large"]
+    assert aserver.count("same") == 0
+    await router.aclose()
+
+
+async def test_context_window_prefilter_never_calls_a_too_small_model(aserver):
+    aserver.add("tiny", Reply("tiny"))
+    aserver.add("big", Reply("big"))
+    router = make_router(aserver, [spec("tiny", price=(0.1, 0.1), context_window=100,
+                                        max_output_tokens=50),
+                                   spec("big", price=(5, 5), context_window=100_000)])
+    completion = await router.achat("word " * 400)
+    assert completion.model == "big"
+    assert aserver.count("tiny") == 0
+    assert "context window 100" in completion.decision.plan.rejected[0].reason
+    await router.aclose()
+
+
+async def test_retry_same_deployment_honours_retry_after(aserver):
+    router = two_models(aserver, retry=RetryPolicy(attempts=2, base_delay_s=0.0,
+                                                   max_retry_after_s=5))
+    aserver.models["cheap"].then(Fail(429, retry_after=0.4))
+    started = time.monotonic()
+    completion = await router.achat("hello")
+    waited = time.monotonic() - started
+    assert completion.model == "cheap"
+    assert aserver.count("cheap") == 2
+    assert waited >= 0.4  # waited for Retry-After before calling the same deployment again
+    await router.aclose()
+
+
+async def test_long_retry_after_falls_back_instead_of_waiting(aserver):
+    router = two_models(aserver, retry=RetryPolicy(attempts=3, max_retry_after_s=1))
+    aserver.models["cheap"].then(Fail(429, retry_after=30))
+    completion = await router.achat("hello")
+    assert completion.model == "strong"
+    assert aserver.count("cheap") == 1
+    await router.aclose()
+
+
+async def test_stream_failure_after_first_token_raises_with_partial_text(aserver):
+    router = two_models(aserver)
+    aserver.models["cheap"].default = DropStream(after_chunks=2,
+                                                 reply=Reply("alpha beta gamma delta"))
+    received: list[str] = []
+    with pytest.raises(StreamInterrupted) as info:
+        async for chunk in router.astream("hello"):
+            received.append(chunk.content)
+    assert "".join(received) == "alpha beta"
+    assert info.value.partial == "alpha beta"
+    assert isinstance(info.value.cause, ConnectionFailed)
+    assert aserver.count("strong") == 0  # no fallback once text was delivered
+    assert aserver.count("cheap") == 1  # and no retry that could repeat it
+    await router.aclose()
+
+
+async def test_all_failed_lists_every_attempt(aserver):
+    router = two_models(aserver, retry=RetryPolicy(attempts=2, base_delay_s=0.001))
+    aserver.models["cheap"].default = Fail(503)
+    aserver.models["strong"].default = Fail(429, retry_after=0.01)
+    with pytest.raises(AllModelsFailed) as info:
+        await router.achat("hello")
+    errors = info.value.exceptions
+    assert [(type(e), e.model, e.provider) for e in errors] == [
+        (ServerError, "cheap", "local"), (RateLimited, "strong", "claude")]
+    text = str(info.value)
+    assert "cheap@local" in text and "strong@claude" in text
+    assert isinstance(info.value, ExceptionGroup)
+    assert TEST_KEY not in text
+    assert aserver.count() == 4  # each model was retried once before moving on
+    await router.aclose()
+
+
+async def test_all_failed_while_streaming(aserver):
+    router = two_models(aserver, retry=NO_RETRY)
+    aserver.models["cheap"].default = Fail(500)
+    aserver.models["strong"].default = DropStream(after_chunks=0)
+    with pytest.raises(AllModelsFailed) as info:
+        async for _ in router.astream("hello"):
+            pass
+    assert [type(e) for e in info.value.exceptions] == [ServerError, ConnectionFailed]
+    await router.aclose()
+
+
+async def test_single_strategy_does_not_fall_back(aserver):
+    router = two_models(aserver, strategy=Single(), retry=NO_RETRY)
+    aserver.models["cheap"].default = Fail(500)
+    with pytest.raises(AllModelsFailed):
+        await router.achat("hello")
+    assert aserver.count("strong") == 0
+    await router.aclose()
+
+
+async def test_redundant_deployments_are_tried_before_the_next_model(aserver):
+    from langroute.registry import Deployment
+
+    aserver.add("llama-a", Fail(503))
+    aserver.add("llama-b", Reply("from b"))
+    aserver.add("other", Reply("other"))
+    router = make_router(aserver, [
+        spec("llama", price=(0.1, 0.1), deployments=(
+            Deployment(provider="local", model_id="llama-a"),
+            Deployment(provider="claude", model_id="llama-b",
+                       pricing={"input": 0.2, "output": 0.2}))),
+        spec("other", price=(5, 5)),
+    ], retry=NO_RETRY)
+    completion = await router.achat("hi")
+    assert completion.content == "from b"
+    assert completion.provider == "claude"
+    assert [(a.provider, a.outcome) for a in completion.decision.attempts] == [
+        ("local", "error"), ("claude", "ok")]
+    # cost is at the serving deployment's own price
+    u = completion.usage
+    assert completion.cost_usd == pytest.approx((u.prompt_tokens * 0.2 + u.completion_tokens * 0.2)
+                                                / 1e6)
+    await router.aclose()
+
+
+def test_sync_chat_and_stream(server):
+    router = two_models(server)
+    assert router.chat("hello").content == "cheap answer"
+    assert "".join(c.content for c in router.stream("hello")) == "cheap answer"
+    server.models["cheap"].default = Fail(503)
+    assert router.chat("hello").model == "strong"
+
+
+async def test_cost_and_usage_add_up(aserver):
+    router = two_models(aserver, retry=NO_RETRY)
+    aserver.models["strong"].default = Reply("x", prompt_tokens=1000, completion_tokens=500)
+    aserver.models["cheap"].default = Fail(500)
+    c = await router.achat("hello")
+    assert c.cost_usd == pytest.approx((1000 * 5 + 500 * 10) / 1e6)
+    assert c.decision.actual_cost_usd == pytest.approx(c.cost_usd)
+    assert c.decision.answered_by == "strong"
+    await router.aclose()
