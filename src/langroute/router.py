@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from langroute._fast import construct
 from langroute._sync import iterate_sync, run_sync
 from langroute.classify import Classifier, RuleClassifier
 from langroute.decision import Attempt, Decision
@@ -269,7 +270,8 @@ class _Runner:
                         if not chunk.has_payload:
                             continue
                         delivered.append(chunk.content)
-                        yield StreamChunk.model_construct(
+                        yield construct(
+                            StreamChunk,
                             model=spec.name, provider=dep.provider, content=chunk.content,
                             tool_calls=chunk.tool_calls, finish_reason=None, usage=None,
                             logprobs=chunk.logprobs, cost_usd=None, decision=None,
@@ -284,7 +286,8 @@ class _Runner:
                         continue
                     break
                 cost = self._record(spec, dep, started, usage=usage or Usage())
-                yield StreamChunk.model_construct(
+                yield construct(
+                    StreamChunk,
                     model=spec.name, provider=dep.provider, content="", tool_calls=[],
                     finish_reason=finish, usage=usage or Usage(), logprobs=None,
                     cost_usd=cost, decision=self._decision,

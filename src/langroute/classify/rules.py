@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from langroute.classify.base import TaskProfile, required_capabilities
 from langroute.features import RequestFeatures
@@ -13,79 +13,118 @@ from langroute.registry.spec import TaskDomain
 
 
 class Rule(BaseModel):
-    """A regex over the last user message that votes for a domain and/or moves complexity."""
+    """Votes for a domain and/or moves complexity when the last user message matches.
+
+    Matching is on the lowercased text: a rule fires when any of its `keywords` occurs (a
+    single word must match a whole word; a phrase with spaces or symbols is a substring), or
+    when its regex `pattern` is found. Keywords are matched in one pass for all rules, so
+    prefer them; a pattern costs a regex search per call.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    pattern: str
+    keywords: tuple[str, ...] = ()
+    pattern: str | None = None
     domain: TaskDomain | None = None
     weight: float = Field(default=1.0, ge=0)
     """How strongly a match votes for `domain`."""
     complexity: float = Field(default=0.0, ge=-1, le=1)
-    """Added to the complexity score when the pattern matches."""
+    """Added to the complexity score when the rule fires."""
 
     @field_validator("pattern")
     @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}") from None
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(
+                    f"pattern {value!r} is not a valid regular expression: {exc}"
+                ) from None
         return value
 
+    @field_validator("keywords")
+    @classmethod
+    def _lowercase(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(k.lower() for k in value if k.strip())
 
-def _r(name: str, pattern: str, domain: TaskDomain | None = None, weight: float = 1.0,
-       complexity: float = 0.0) -> Rule:
-    return Rule(name=name, pattern=pattern, domain=domain, weight=weight, complexity=complexity)
+    @model_validator(mode="after")
+    def _matches_something(self) -> Rule:
+        if not self.keywords and self.pattern is None:
+            raise ValueError(f"rule {self.name!r} needs keywords or a pattern")
+        return self
+
+
+def _r(name: str, words: str = "", pattern: str | None = None, domain: TaskDomain | None = None,
+       weight: float = 1.0, complexity: float = 0.0, phrases: Sequence[str] = ()) -> Rule:
+    return Rule(name=name, keywords=(*words.split(), *phrases), pattern=pattern, domain=domain,
+                weight=weight, complexity=complexity)
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
     # code
-    _r("code fence", r"```", "code", 3.0, 0.15),
-    _r("code words", r"\b(python|javascript|typescript|java|rust|golang|c\+\+|sql|regex|bash|"
-       r"function|class|method|compile|stack ?trace|traceback|exception|bug|debug|refactor|"
-       r"unit tests?|api|endpoint|algorithm|big-?o|recursion|dockerfile|kubernetes)\b", "code", 1.5),
-    _r("code syntax", r"(\bdef |\bimport |=>|\(\)\s*\{|;\s*$|</?[a-z]+>|\w+\.\w+\()", "code", 1.5),
+    _r("code fence", phrases=["```"], domain="code", weight=3.0, complexity=0.15),
+    _r("code words", "python javascript typescript java rust golang c++ sql regex bash "
+       "function functions class method compile compiler stacktrace traceback exception bug "
+       "debug refactor api endpoint algorithm recursion dockerfile kubernetes segfault "
+       "linter pytest npm", domain="code", weight=1.5,
+       phrases=["unit test", "stack trace", "big-o", "big o"]),
+    _r("code syntax", phrases=["def ", "import ", "=>", "();", "</", "){", "#include", "::"],
+       domain="code", weight=1.5),
     # math
-    _r("math words", r"\b(solve|equation|integral|derivative|probability|prove|proof|theorem|"
-       r"lemma|matrix|eigen\w*|calculate|compute|how many|percent(age)?|sum of|remainder|"
-       r"prime|factorial|polynomial|geometry|triangle|expected value)\b", "math", 1.5),
-    _r("math symbols", r"(\d+\s*[-+*/^=]\s*\d+|\\frac|\\int|\\sum|√|∑|∫|\$[^$]+\$)", "math", 1.5),
-    _r("proof", r"\b(prove|proof|show that|derive)\b", "math", 1.0, 0.25),
+    _r("math words", "solve equation equations integral derivative probability prove proof "
+       "theorem lemma matrix eigenvalue eigenvalues calculate compute percent percentage "
+       "remainder prime primes factorial polynomial geometry triangle", domain="math",
+       weight=1.5, phrases=["how many", "sum of", "expected value"]),
+    _r("math symbols", pattern=r"\d\s*[-+*/^=×÷]\s*\d", domain="math", weight=1.5,
+       phrases=["\\frac", "\\int", "\\sum", "√", "∑", "∫"]),
+    _r("proof", "prove proof derive", domain="math", weight=1.0, complexity=0.25,
+       phrases=["show that"]),
     # reasoning
-    _r("reasoning words", r"\b(why|explain|reason(ing)?|analy[sz]e|compare|trade-?offs?|"
-       r"pros and cons|evaluate|implications?|argue|critique|assess|strategy|plan)\b",
-       "reasoning", 1.0, 0.1),
-    _r("multi-step", r"\b(step[- ]by[- ]step|first,? .* then|multi-?step|in detail|"
-       r"thoroughly|comprehensive|design a|architect)\b", "reasoning", 1.0, 0.2),
-    _r("puzzle", r"\b(riddle|puzzle|logic(al)?|paradox|deduce|infer)\b", "reasoning", 1.5, 0.15),
+    _r("reasoning words", "why explain reasoning reason analyze analyse compare tradeoff "
+       "tradeoffs trade-off trade-offs evaluate implications argue critique assess strategy "
+       "plan", domain="reasoning", weight=1.0, complexity=0.1, phrases=["pros and cons"]),
+    _r("multi-step", "thoroughly comprehensive architect", domain="reasoning", weight=1.0,
+       complexity=0.2, phrases=["step by step", "step-by-step", "multi-step", "in detail",
+                                "design a", "design an"]),
+    _r("puzzle", "riddle puzzle logic logical paradox deduce infer", domain="reasoning",
+       weight=1.5, complexity=0.15),
     # creative
-    _r("creative words", r"\b(write|compose|draft)\b.{0,40}\b(story|poem|song|lyrics|essay|"
-       r"blog|post|script|novel|haiku|limerick|speech|letter|email)\b", "creative", 2.5),
-    _r("creative style", r"\b(creative|imaginative|fiction(al)?|character|plot|rhyme|"
-       r"metaphor|tone|persuasive|engaging)\b", "creative", 1.0),
+    _r("creative words", pattern=r"\b(write|compose|draft)\b.{0,40}\b(story|poem|song|lyrics|"
+       r"essay|blog|post|script|novel|haiku|limerick|speech|letter|email)\b",
+       domain="creative", weight=2.5),
+    _r("creative style", "creative imaginative fiction fictional character plot rhyme "
+       "metaphor tone persuasive engaging poem haiku", domain="creative", weight=1.0),
     # extraction
-    _r("extraction words", r"\b(extract|parse|summari[sz]e|summary|classify|categori[sz]e|"
-       r"label|tag|list (all|the)|convert .* to (json|csv|yaml)|tl;?dr|key points|"
-       r"named entities|fill in)\b", "extraction", 2.0, -0.1),
-    _r("json ask", r"\b(json|csv|yaml|table|schema)\b", "extraction", 1.0),
+    _r("extraction words", "extract parse summarize summarise summary classify categorize "
+       "categorise label tag tl;dr tldr", domain="extraction", weight=2.0, complexity=-0.1,
+       phrases=["list all", "list the", "key points", "named entities", "fill in"]),
+    _r("json ask", "json csv yaml table schema", domain="extraction", weight=1.0),
     # chat / simple
-    _r("small talk", r"^\s*(hi|hello|hey|thanks|thank you|good (morning|evening)|how are you)\b",
-       "chat", 3.0, -0.3),
-    _r("simple lookup", r"^\s*(what|who|when|where) (is|are|was|were)\b", "chat", 1.0, -0.1),
-    _r("translate", r"\b(translate|translation)\b", "chat", 1.5, -0.1),
-    _r("brevity", r"\b(briefly|in one sentence|short answer|one word|yes or no)\b", None, 0.0, -0.15),
-    _r("hard words", r"\b(optimi[sz]e|complex|rigorous|edge cases|formal(ly)?|"
-       r"concurren\w+|distributed|scalab\w+|security|vulnerab\w+)\b", None, 0.0, 0.15),
+    _r("small talk", pattern=r"^\s*(hi|hello|hey|thanks|thank you|good (morning|evening)|"
+       r"how are you)\b", domain="chat", weight=3.0, complexity=-0.3),
+    _r("simple lookup", pattern=r"^\s*(what|who|when|where) (is|are|was|were)\b",
+       domain="chat", weight=1.0, complexity=-0.1),
+    _r("translate", "translate translation", domain="chat", weight=1.5, complexity=-0.1),
+    _r("brevity", "briefly", complexity=-0.15,
+       phrases=["in one sentence", "short answer", "one word", "yes or no"]),
+    _r("hard words", "optimize optimise optimization optimisation complex rigorous "
+       "rigorously formal formally concurrency concurrent distributed scalable scalability "
+       "security vulnerability vulnerabilities", complexity=0.15, phrases=["edge case"]),
 )
+
+_WORD = re.compile(r"[a-z0-9+#;\-]+")
+_SCAN_HEAD, _SCAN_TAIL = 4000, 1000
+_REQUIREMENT = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s", re.MULTILINE)
 
 
 class RuleClassifier:
-    """Scores each domain by matching weighted patterns; complexity from length and structure.
+    """Scores each domain by matching weighted rules; complexity from length and structure.
 
     Add your own rules with `RuleClassifier(extra_rules=[Rule(...)])` or `add_rule(...)`;
-    they are evaluated alongside the defaults (or instead, with `rules=`).
+    they are evaluated alongside the defaults (or instead, with `rules=`). Rules look at the
+    first 4,000 and last 1,000 characters of the last user message.
     """
 
     def __init__(
@@ -95,26 +134,54 @@ class RuleClassifier:
         *,
         long_prompt_tokens: int = 1500,
     ) -> None:
-        self._rules: list[tuple[Rule, re.Pattern[str]]] = []
+        self._rules: list[Rule] = []
+        self._by_word: dict[str, list[int]] = {}
+        self._phrases: list[tuple[str, int]] = []
+        self._patterns: list[tuple[re.Pattern[str], int]] = []
         for rule in [*(DEFAULT_RULES if rules is None else rules), *extra_rules]:
             self.add_rule(rule)
         self.long_prompt_tokens = long_prompt_tokens
 
     def add_rule(self, rule: Rule) -> None:
-        self._rules.append((rule, re.compile(rule.pattern, re.IGNORECASE | re.MULTILINE)))
+        index = len(self._rules)
+        self._rules.append(rule)
+        for keyword in rule.keywords:
+            if _WORD.fullmatch(keyword):
+                self._by_word.setdefault(keyword, []).append(index)
+            else:
+                self._phrases.append((keyword, index))
+        if rule.pattern is not None:
+            self._patterns.append((re.compile(rule.pattern, re.MULTILINE), index))
 
     @property
     def rules(self) -> list[Rule]:
-        return [rule for rule, _ in self._rules]
+        return list(self._rules)
+
+    def _fired(self, text: str) -> list[int]:
+        if len(text) > _SCAN_HEAD + _SCAN_TAIL:
+            text = text[:_SCAN_HEAD] + "\n" + text[-_SCAN_TAIL:]
+        lower = text.lower()
+        fired: set[int] = set()
+        by_word = self._by_word
+        for word in set(_WORD.findall(lower)):
+            hits = by_word.get(word)
+            if hits is not None:
+                fired.update(hits)
+        for phrase, index in self._phrases:
+            if index not in fired and phrase in lower:
+                fired.add(index)
+        for pattern, index in self._patterns:
+            if index not in fired and pattern.search(lower) is not None:
+                fired.add(index)
+        return sorted(fired)
 
     def classify(self, features: RequestFeatures) -> TaskProfile:
         text = features.last_user_text
         scores: dict[TaskDomain, float] = {}
         complexity = 0.15
         signals: list[str] = []
-        for rule, pattern in self._rules:
-            if pattern.search(text) is None:
-                continue
+        for index in self._fired(text):
+            rule = self._rules[index]
             signals.append(rule.name)
             if rule.domain is not None:
                 scores[rule.domain] = scores.get(rule.domain, 0.0) + rule.weight
@@ -125,10 +192,11 @@ class RuleClassifier:
         if words > 40:
             complexity += min(0.25, (words - 40) / 400)
             signals.append(f"{words} words")
-        requirements = len(re.findall(r"^\s*(?:\d+[.)]|[-*•])\s", text, re.MULTILINE))
-        if requirements >= 3:
-            complexity += min(0.2, 0.05 * requirements)
-            signals.append(f"{requirements} listed requirements")
+        if text.count("\n") >= 3:
+            requirements = len(_REQUIREMENT.findall(text))
+            if requirements >= 3:
+                complexity += min(0.2, 0.05 * requirements)
+                signals.append(f"{requirements} listed requirements")
         if features.prompt_tokens > self.long_prompt_tokens:
             complexity += 0.1
             signals.append("long context")

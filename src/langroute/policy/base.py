@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from langroute._fast import construct
 from langroute.classify.base import TaskProfile
 from langroute.features import RequestFeatures
 from langroute.registry.spec import ModelSpec
@@ -54,7 +55,7 @@ class RoutePlan(BaseModel):
         return [c.model for c in self.candidates]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Estimate:
     """What one model is expected to cost, take and give for this request."""
 
@@ -64,7 +65,8 @@ class Estimate:
     quality: float
 
     def planned(self, *reasons: str) -> PlannedCandidate:
-        return PlannedCandidate.model_construct(
+        return construct(
+            PlannedCandidate,
             model=self.spec.name,
             reasons=reasons,
             expected_cost_usd=self.cost_usd,
@@ -73,7 +75,7 @@ class Estimate:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlanContext:
     """What a policy ranks: the request, its profile, and the models that passed the filters."""
 
@@ -100,7 +102,8 @@ def plan_from(
     *,
     pareto_front: Sequence[str] = (),
 ) -> RoutePlan:
-    return RoutePlan.model_construct(
+    return construct(
+        RoutePlan,
         policy=policy,
         candidates=tuple(est.planned(*reasons) for est, reasons in ordered),
         rejected=tuple(context.rejected),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from langroute._fast import construct
 from langroute.classify.base import TaskProfile
 from langroute.features import RequestFeatures
 from langroute.policy.base import Estimate, Rejection
@@ -89,5 +90,5 @@ def eligible(
             else:
                 kept.append(est)
                 continue
-        rejected.append(Rejection.model_construct(model=spec.name, reason=reason))
+        rejected.append(construct(Rejection, model=spec.name, reason=reason))
     return kept, rejected

@@ -267,7 +267,8 @@ class AnthropicProvider:
                 tool_index: dict[int, int] = {}
                 stopped = False
                 async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
+                    # after message_stop, keep reading to the end so the connection is reused
+                    if stopped or not line.startswith("data:"):
                         continue
                     event = json.loads(line[5:].strip())
                     kind = event.get("type")
@@ -313,7 +314,6 @@ class AnthropicProvider:
                         )
                     elif kind == "message_stop":
                         stopped = True
-                        break
                     elif kind == "error":
                         err = event.get("error") or {}
                         status = 529 if err.get("type") == "overloaded_error" else 500

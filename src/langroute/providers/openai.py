@@ -178,12 +178,13 @@ class OpenAIProvider:
                     )
                 done = False
                 async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
+                    # after [DONE], keep reading to the end so the connection is reused
+                    if done or not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
                     if payload == "[DONE]":
                         done = True
-                        break
+                        continue
                     data = json.loads(payload)
                     if "error" in data:
                         raise error_from_status(

@@ -152,7 +152,9 @@ class ScriptedServer:
     def start(self) -> ScriptedServer:
         import uvicorn
 
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections (it checks it);
+        # without it small responses wait ~40 ms for delayed ACKs.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -314,8 +316,10 @@ class ScriptedServer:
 
     async def _json(self, send: Send, status: int, data: Any,
                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
-        await self._start(send, status, b"application/json", extra)
-        await send({"type": "http.response.body", "body": json.dumps(data).encode()})
+        payload = json.dumps(data).encode()
+        length = [(b"content-length", str(len(payload)).encode())]
+        await self._start(send, status, b"application/json", [*(extra or []), *length])
+        await send({"type": "http.response.body", "body": payload})
 
     async def _error(self, send: Send, api: str, status: int, message: str, code: str,
                      extra: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -1,0 +1,162 @@
+"""Benchmark of the routing core (issue: the routing core).
+
+1. The rule-based decision's time per call: `Router.plan` (classify + filter + rank +
+   Decision record) over the demo prompts, p50/p99, for a 5-model router and for the
+   whole 30-model catalog.
+2. The Router's end-to-end overhead against calling the same provider directly, on the
+   scripted server (its own process), as a ratio of medians measured in the same run with
+   the two interleaved — for non-streaming and streaming calls, at two server latencies.
+
+    uv run python benchmarks/bench_core.py [--calls 400] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from langroute import ModelSpec, OpenAIProvider, Registry, RetryPolicy, Router
+from langroute.cli import _demo_prompts
+from langroute.types import ChatParams, UserMessage
+
+FIVE = ["gpt-4o-mini", "gpt-4.1", "claude-haiku-4-5", "claude-sonnet-4-5", "llama-3.3-70b"]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_decision(models: list[str] | None, rounds: int) -> dict[str, Any]:
+    router = Router(models)
+    requests = [router.request(p) for p in _demo_prompts()]
+    for _ in range(100):
+        for r in requests:
+            router.plan(r)
+    plan_ns: list[float] = []
+    route_ns: list[float] = []
+    for _ in range(rounds):
+        for r in requests:
+            t = time.perf_counter_ns()
+            router.plan(r)
+            plan_ns.append(time.perf_counter_ns() - t)
+            t = time.perf_counter_ns()
+            router.route(r.features.last_user_text)
+            route_ns.append(time.perf_counter_ns() - t)
+    return {
+        "models": len(router.models),
+        "plan_p50_us": pct(plan_ns, 0.5) / 1000,
+        "plan_p99_us": pct(plan_ns, 0.99) / 1000,
+        "route_p50_us": pct(route_ns, 0.5) / 1000,
+        "route_p99_us": pct(route_ns, 0.99) / 1000,
+    }
+
+
+def start_server(ttft_ms: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "langroute.testing", "--models", "bench-model",
+         "--ttft-ms", str(ttft_ms)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise RuntimeError(f"scripted server did not start: {line!r}")
+    return proc, line.split()[1]
+
+
+async def bench_overhead(url: str, calls: int) -> dict[str, float]:
+    direct = OpenAIProvider(name="local", base_url=url, api_key="bench")
+    registry = Registry()
+    registry.register(ModelSpec(name="bench-model", provider="local", context_window=128000,
+                                max_output_tokens=4096, pricing={"input": 1, "output": 2}))
+    router = Router(["bench-model"], registry=registry,
+                    providers={"local": OpenAIProvider(name="local", base_url=url,
+                                                       api_key="bench")},
+                    retry=RetryPolicy(attempts=1))
+    prompt = "Summarize the plot of Hamlet in two sentences."
+    messages = [UserMessage(content=prompt)]
+    params = ChatParams()
+
+    async def via_direct() -> None:
+        await direct.complete("bench-model", messages, params)
+
+    async def via_router() -> None:
+        await router.achat(prompt)
+
+    async def via_direct_stream() -> None:
+        async for _ in direct.stream("bench-model", messages, params):
+            pass
+
+    async def via_router_stream() -> None:
+        async for _ in router.astream(prompt):
+            pass
+
+    results: dict[str, float] = {}
+    for label, a, b in (("complete", via_direct, via_router),
+                        ("stream", via_direct_stream, via_router_stream)):
+        for _ in range(30):  # warm both connection pools
+            await a()
+            await b()
+        ta: list[float] = []
+        tb: list[float] = []
+        for i in range(calls):
+            first, second = (a, b) if i % 2 == 0 else (b, a)
+            t0 = time.perf_counter()
+            await first()
+            t1 = time.perf_counter()
+            await second()
+            t2 = time.perf_counter()
+            (ta if first is a else tb).append(t1 - t0)
+            (tb if second is b else ta).append(t2 - t1)
+        results[f"{label}_direct_p50_ms"] = statistics.median(ta) * 1000
+        results[f"{label}_router_p50_ms"] = statistics.median(tb) * 1000
+        results[f"{label}_ratio"] = statistics.median(tb) / statistics.median(ta)
+    await direct.aclose()
+    await router.aclose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    report: dict[str, Any] = {"decision": [bench_decision(FIVE, args.rounds),
+                                           bench_decision(None, args.rounds // 3)]}
+    print("Rule-based decision time per call (Router.plan; route = plan + request parsing)")
+    for d in report["decision"]:
+        print(f"  {d['models']:>2} models: plan p50 {d['plan_p50_us']:6.1f} us  "
+              f"p99 {d['plan_p99_us']:6.1f} us | route p50 {d['route_p50_us']:6.1f} us  "
+              f"p99 {d['route_p99_us']:6.1f} us   (target: p50 <= 50 us)")
+    report["overhead"] = {}
+    print("\nRouter end-to-end vs the same provider called directly (scripted server, "
+          "own process; ratio of medians, interleaved; target <= 1.05)")
+    for ttft in (0.0, 50.0):
+        proc, url = start_server(ttft)
+        try:
+            figures = asyncio.run(bench_overhead(url, args.calls))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        report["overhead"][f"server_latency_{ttft:g}ms"] = figures
+        for label in ("complete", "stream"):
+            print(f"  server latency {ttft:>4g} ms, {label:8}: direct "
+                  f"{figures[f'{label}_direct_p50_ms']:7.2f} ms, router "
+                  f"{figures[f'{label}_router_p50_ms']:7.2f} ms, ratio "
+                  f"{figures[f'{label}_ratio']:.3f}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
