@@ -60,9 +60,17 @@ def bench_decision(models: list[str] | None, rounds: int) -> dict[str, Any]:
 
 def start_server(ttft_ms: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "langroute.testing", "--models", "bench-model",
-         "--ttft-ms", str(ttft_ms)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "langroute.testing",
+            "--models",
+            "bench-model",
+            "--ttft-ms",
+            str(ttft_ms),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -75,12 +83,21 @@ def start_server(ttft_ms: float) -> tuple[subprocess.Popen[str], str]:
 async def bench_overhead(url: str, calls: int) -> dict[str, float]:
     direct = OpenAIProvider(name="local", base_url=url, api_key="bench")
     registry = Registry()
-    registry.register(ModelSpec(name="bench-model", provider="local", context_window=128000,
-                                max_output_tokens=4096, pricing={"input": 1, "output": 2}))
-    router = Router(["bench-model"], registry=registry,
-                    providers={"local": OpenAIProvider(name="local", base_url=url,
-                                                       api_key="bench")},
-                    retry=RetryPolicy(attempts=1))
+    registry.register(
+        ModelSpec(
+            name="bench-model",
+            provider="local",
+            context_window=128000,
+            max_output_tokens=4096,
+            pricing={"input": 1, "output": 2},
+        )
+    )
+    router = Router(
+        ["bench-model"],
+        registry=registry,
+        providers={"local": OpenAIProvider(name="local", base_url=url, api_key="bench")},
+        retry=RetryPolicy(attempts=1),
+    )
     prompt = "Summarize the plot of Hamlet in two sentences."
     messages = [UserMessage(content=prompt)]
     params = ChatParams()
@@ -100,8 +117,10 @@ async def bench_overhead(url: str, calls: int) -> dict[str, float]:
             pass
 
     results: dict[str, float] = {}
-    for label, a, b in (("complete", via_direct, via_router),
-                        ("stream", via_direct_stream, via_router_stream)):
+    for label, a, b in (
+        ("complete", via_direct, via_router),
+        ("stream", via_direct_stream, via_router_stream),
+    ):
         for _ in range(30):  # warm both connection pools
             await a()
             await b()
@@ -130,16 +149,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    report: dict[str, Any] = {"decision": [bench_decision(FIVE, args.rounds),
-                                           bench_decision(None, args.rounds // 3)]}
+    report: dict[str, Any] = {
+        "decision": [bench_decision(FIVE, args.rounds), bench_decision(None, args.rounds // 3)]
+    }
     print("Rule-based decision time per call (Router.plan; route = plan + request parsing)")
     for d in report["decision"]:
-        print(f"  {d['models']:>2} models: plan p50 {d['plan_p50_us']:6.1f} us  "
-              f"p99 {d['plan_p99_us']:6.1f} us | route p50 {d['route_p50_us']:6.1f} us  "
-              f"p99 {d['route_p99_us']:6.1f} us   (target: p50 <= 50 us)")
+        print(
+            f"  {d['models']:>2} models: plan p50 {d['plan_p50_us']:6.1f} us  "
+            f"p99 {d['plan_p99_us']:6.1f} us | route p50 {d['route_p50_us']:6.1f} us  "
+            f"p99 {d['route_p99_us']:6.1f} us   (target: p50 <= 50 us)"
+        )
     report["overhead"] = {}
-    print("\nRouter end-to-end vs the same provider called directly (scripted server, "
-          "own process; ratio of medians, interleaved; target <= 1.05)")
+    print(
+        "\nRouter end-to-end vs the same provider called directly (scripted server, "
+        "own process; ratio of medians, interleaved; target <= 1.05)"
+    )
     for ttft in (0.0, 50.0):
         proc, url = start_server(ttft)
         try:
@@ -149,10 +173,12 @@ def main() -> None:
             proc.wait(timeout=10)
         report["overhead"][f"server_latency_{ttft:g}ms"] = figures
         for label in ("complete", "stream"):
-            print(f"  server latency {ttft:>4g} ms, {label:8}: direct "
-                  f"{figures[f'{label}_direct_p50_ms']:7.2f} ms, router "
-                  f"{figures[f'{label}_router_p50_ms']:7.2f} ms, ratio "
-                  f"{figures[f'{label}_ratio']:.3f}")
+            print(
+                f"  server latency {ttft:>4g} ms, {label:8}: direct "
+                f"{figures[f'{label}_direct_p50_ms']:7.2f} ms, router "
+                f"{figures[f'{label}_router_p50_ms']:7.2f} ms, ratio "
+                f"{figures[f'{label}_ratio']:.3f}"
+            )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)

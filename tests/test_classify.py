@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langroute import Rule, RuleClassifier, RoutingRequest
+from langroute import RoutingRequest, Rule, RuleClassifier
 from langroute.types import ChatParams, ResponseFormat, ToolSpec
 
 
@@ -21,8 +21,7 @@ def profile(text: str, classifier: RuleClassifier | None = None, **kw):
         ("Solve the equation 3x + 5 = 20 and prove your answer.", "math"),
         ("Write a short poem about autumn rain.", "creative"),
         ("Extract all dates from this text and return them as JSON.", "extraction"),
-        ("Compare the trade-offs of two caching strategies and explain why one wins.",
-         "reasoning"),
+        ("Compare the trade-offs of two caching strategies and explain why one wins.", "reasoning"),
     ],
 )
 def test_domains(prompt, domain):
@@ -44,20 +43,37 @@ def test_complexity_orders_easy_below_hard():
 
 def test_needed_capabilities_come_from_the_request():
     tool = ToolSpec.model_validate({"type": "function", "function": {"name": "f"}})
-    p = RuleClassifier().classify(RoutingRequest.build(
-        [{"role": "user", "content": [{"type": "text", "text": "describe"},
-                                      {"type": "image_url", "image_url": {"url": "u"}}]}],
-        ChatParams(tools=[tool], response_format=ResponseFormat(type="json_object")),
-    ).features)
+    p = RuleClassifier().classify(
+        RoutingRequest.build(
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "describe"},
+                        {"type": "image_url", "image_url": {"url": "u"}},
+                    ],
+                }
+            ],
+            ChatParams(tools=[tool], response_format=ResponseFormat(type="json_object")),
+        ).features
+    )
     assert p.needs == {"tools", "vision", "json_mode"}
     none_choice = RoutingRequest.build("x", ChatParams(tools=[tool], tool_choice="none"))
     assert "tools" not in RuleClassifier().classify(none_choice.features).needs
 
 
 def test_users_add_rules():
-    classifier = RuleClassifier(extra_rules=[
-        Rule(name="legal", pattern=r"\b(contract|clause|liability)\b", domain="reasoning",
-             weight=5, complexity=0.4)])
+    classifier = RuleClassifier(
+        extra_rules=[
+            Rule(
+                name="legal",
+                pattern=r"\b(contract|clause|liability)\b",
+                domain="reasoning",
+                weight=5,
+                complexity=0.4,
+            )
+        ]
+    )
     p = profile("Review this contract clause for liability.", classifier)
     assert p.domain == "reasoning"
     assert "legal" in p.signals

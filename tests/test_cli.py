@@ -18,12 +18,25 @@ def test_demo_prints_a_decision_with_reasons_per_prompt(capsys):
 
 
 def test_route_json_and_model_subset(capsys):
-    assert main(["route", "Prove that there are infinitely many primes.", "--json",
-                 "--models", "gpt-4o-mini,gpt-4.1,claude-sonnet-4-5"]) == 0
+    assert (
+        main(
+            [
+                "route",
+                "Prove that there are infinitely many primes.",
+                "--json",
+                "--models",
+                "gpt-4o-mini,gpt-4.1,claude-sonnet-4-5",
+            ]
+        )
+        == 0
+    )
     decision = json.loads(capsys.readouterr().out)
     assert decision["profile"]["domain"] == "math"
-    assert decision["plan"]["candidates"][0]["model"] in ("gpt-4o-mini", "gpt-4.1",
-                                                          "claude-sonnet-4-5")
+    assert decision["plan"]["candidates"][0]["model"] in (
+        "gpt-4o-mini",
+        "gpt-4.1",
+        "claude-sonnet-4-5",
+    )
 
 
 def test_unknown_model_is_a_clean_error(capsys):
@@ -34,8 +47,9 @@ def test_unknown_model_is_a_clean_error(capsys):
 
 def test_prompts_file_and_models_listing(tmp_path, capsys):
     prompts = tmp_path / "q.jsonl"
-    prompts.write_text('{"turns": ["Write a limerick about a cat."]}\n'
-                       '{"prompt": "What is 17 * 23?"}\n')
+    prompts.write_text(
+        '{"turns": ["Write a limerick about a cat."]}\n{"prompt": "What is 17 * 23?"}\n'
+    )
     assert main(["demo", "--prompts", str(prompts)]) == 0
     assert "2 prompts routed" in capsys.readouterr().out
     assert main(["models"]) == 0
@@ -43,7 +57,11 @@ def test_prompts_file_and_models_listing(tmp_path, capsys):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([sys.executable, "-m", "langroute.cli", "route", "hello"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "langroute.cli", "route", "hello"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "policy cost-optimized" in result.stdout

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from langroute import CallerHints, ConfigError, RoutingRequest, Router
+from langroute import CallerHints, ConfigError, Router, RoutingRequest
 from langroute import tokens as tok
 from langroute.types import ChatParams, ResponseFormat, ToolSpec
 
@@ -17,17 +17,27 @@ def test_features_of_a_multimodal_tool_conversation():
         [
             {"role": "system", "content": "You are helpful."},
             {"role": "user", "content": "first question"},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "c1", "function": {"name": "search", "arguments": "{}"}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "function": {"name": "search", "arguments": "{}"}}],
+            },
             {"role": "tool", "tool_call_id": "c1", "content": "result"},
-            {"role": "user", "content": [{"type": "text", "text": "and this picture?"},
-                                         {"type": "image_url",
-                                          "image_url": {"url": "https://x/y.png"}}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "and this picture?"},
+                    {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+                ],
+            },
         ],
-        ChatParams(tools=[tool], response_format=ResponseFormat(type="json_object"),
-                   max_tokens=300),
+        ChatParams(
+            tools=[tool], response_format=ResponseFormat(type="json_object"), max_tokens=300
+        ),
         hints={"max_cost_usd": 0.01, "min_quality": 0.8},
-        tenant="acme", user="u1", tags=["support"],
+        tenant="acme",
+        user="u1",
+        tags=["support"],
     )
     f = req.features
     assert f.last_user_text == "and this picture?"

@@ -33,18 +33,28 @@ def model_specs(draw, name: str) -> ModelSpec:
     return ModelSpec(
         name=name,
         provider="p",
-        pricing={"input": draw(st.floats(min_value=0, max_value=50)),
-                 "output": draw(st.floats(min_value=0, max_value=100))},
+        pricing={
+            "input": draw(st.floats(min_value=0, max_value=50)),
+            "output": draw(st.floats(min_value=0, max_value=100)),
+        },
         context_window=ctx,
         max_output_tokens=draw(st.integers(min_value=1, max_value=ctx)),
-        capabilities=Capabilities(tools=draw(st.booleans()), vision=draw(st.booleans()),
-                                  json_mode=draw(st.booleans()),
-                                  structured_output=draw(st.booleans())),
-        quality={"chat": draw(st.floats(min_value=0, max_value=1)),
-                 "code": draw(st.floats(min_value=0, max_value=1))},
+        capabilities=Capabilities(
+            tools=draw(st.booleans()),
+            vision=draw(st.booleans()),
+            json_mode=draw(st.booleans()),
+            structured_output=draw(st.booleans()),
+        ),
+        quality={
+            "chat": draw(st.floats(min_value=0, max_value=1)),
+            "code": draw(st.floats(min_value=0, max_value=1)),
+        },
         default_quality=draw(st.floats(min_value=0, max_value=1)),
-        latency=LatencyPrior(ttft_p50_ms=p50, ttft_p95_ms=p50 * 2,
-                             tokens_per_s=draw(st.floats(min_value=1, max_value=500))),
+        latency=LatencyPrior(
+            ttft_p50_ms=p50,
+            ttft_p95_ms=p50 * 2,
+            tokens_per_s=draw(st.floats(min_value=1, max_value=500)),
+        ),
     )
 
 
@@ -78,8 +88,12 @@ POLICIES = [
     CostOptimized(),
     LatencyOptimized(),
     WeightedObjective(),
-    ComplexityTiers(tiers=(Tier(max_complexity=0.4, models=("m0", "m1")),
-                           Tier(max_complexity=1, models=("m2", "m3", "m4")))),
+    ComplexityTiers(
+        tiers=(
+            Tier(max_complexity=0.4, models=("m0", "m1")),
+            Tier(max_complexity=1, models=("m2", "m3", "m4")),
+        )
+    ),
     DomainMap(routes={"code": ("m1", "m0")}, default=("m2", "m3", "m4", "m5", "m6", "m7")),
 ]
 
@@ -93,8 +107,7 @@ def context_for(specs, request, prof):
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(specs=model_sets(), request=requests(), prof=profiles,
-       policy=st.sampled_from(POLICIES))
+@given(specs=model_sets(), request=requests(), prof=profiles, policy=st.sampled_from(POLICIES))
 def test_no_plan_contains_an_incapable_or_too_small_model(specs, request, prof, policy):
     ctx, prof = context_for(specs, request, prof)
     plan = policy.rank(ctx)
@@ -152,11 +165,15 @@ def test_pareto_front_has_no_dominated_model_and_misses_no_undominated_one(specs
 
 
 @settings(max_examples=200, deadline=None)
-@given(specs=model_sets(), max_cost=st.floats(min_value=0, max_value=0.01),
-       min_quality=st.floats(min_value=0, max_value=1))
+@given(
+    specs=model_sets(),
+    max_cost=st.floats(min_value=0, max_value=0.01),
+    min_quality=st.floats(min_value=0, max_value=1),
+)
 def test_caller_hints_are_hard_limits(specs, max_cost, min_quality):
     request = RoutingRequest.build(
-        "hello", hints=CallerHints(max_cost_usd=max_cost, min_quality=min_quality))
+        "hello", hints=CallerHints(max_cost_usd=max_cost, min_quality=min_quality)
+    )
     prof = TaskProfile(complexity=0.5)
     estimates, _ = eligible(specs, request.features, prof)
     for e in estimates:
@@ -178,22 +195,28 @@ def test_tiers_send_easy_and_hard_requests_to_different_models():
 
     router = Router(
         ["gpt-4o-mini", "gpt-4.1", "claude-sonnet-4-5"],
-        policy=ComplexityTiers(tiers=(Tier(max_complexity=0.35, models=("gpt-4o-mini",)),
-                                      Tier(max_complexity=0.7, models=("gpt-4.1",)),
-                                      Tier(max_complexity=1.0, models=("claude-sonnet-4-5",)))),
+        policy=ComplexityTiers(
+            tiers=(
+                Tier(max_complexity=0.35, models=("gpt-4o-mini",)),
+                Tier(max_complexity=0.7, models=("gpt-4.1",)),
+                Tier(max_complexity=1.0, models=("claude-sonnet-4-5",)),
+            )
+        ),
     )
     assert router.route("hi!").plan.models == ["gpt-4o-mini", "gpt-4.1", "claude-sonnet-4-5"]
     hard = router.route(
         "Design a distributed consensus protocol step by step, analyze the trade-offs "
-        "rigorously, prove safety formally, and handle every edge case:\n1. a\n2. b\n3. c\n4. d")
+        "rigorously, prove safety formally, and handle every edge case:\n1. a\n2. b\n3. c\n4. d"
+    )
     assert hard.chosen == "claude-sonnet-4-5"
     assert hard.plan.models[1:] == ["gpt-4.1", "gpt-4o-mini"]
 
 
 def test_tiers_config_is_validated():
     with pytest.raises(ValueError, match="ascending"):
-        ComplexityTiers(tiers=(Tier(max_complexity=0.9, models=("a",)),
-                               Tier(max_complexity=0.2, models=("b",))))
+        ComplexityTiers(
+            tiers=(Tier(max_complexity=0.9, models=("a",)), Tier(max_complexity=0.2, models=("b",)))
+        )
     with pytest.raises(ValueError, match="max_complexity = 1"):
         ComplexityTiers(tiers=(Tier(max_complexity=0.5, models=("a",)),))
 
@@ -201,12 +224,16 @@ def test_tiers_config_is_validated():
 def test_domain_map_and_latency_policies():
     from langroute import Router
 
-    router = Router(["gpt-4o-mini", "codestral", "claude-haiku-4-5"],
-                    policy=DomainMap(routes={"code": ("codestral",)}, default=("gpt-4o-mini",)))
+    router = Router(
+        ["gpt-4o-mini", "codestral", "claude-haiku-4-5"],
+        policy=DomainMap(routes={"code": ("codestral",)}, default=("gpt-4o-mini",)),
+    )
     assert router.route("Fix this Python bug: def f(: pass").chosen == "codestral"
     assert router.route("hello").chosen == "gpt-4o-mini"
-    fast = Router(["gpt-5", "gemini-2.5-flash-lite", "llama-3.1-8b"],
-                  policy=LatencyOptimized(bar=QualityBar(fixed=0.6)))
+    fast = Router(
+        ["gpt-5", "gemini-2.5-flash-lite", "llama-3.1-8b"],
+        policy=LatencyOptimized(bar=QualityBar(fixed=0.6)),
+    )
     assert fast.route("hello").chosen == "llama-3.1-8b"
 
 
@@ -215,9 +242,17 @@ def test_capability_filter_leaves_no_candidate_with_a_clear_error():
 
     router = Router(["deepseek-reasoner", "codestral"])
     with pytest.raises(NoCandidateError) as info:
-        router.route([{"role": "user", "content": [
-            {"type": "text", "text": "what is in this image?"},
-            {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}])
+        router.route(
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "what is in this image?"},
+                        {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+                    ],
+                }
+            ]
+        )
     message = str(info.value)
     assert "deepseek-reasoner: lacks capability 'vision'" in message
     assert "codestral: lacks capability 'vision'" in message

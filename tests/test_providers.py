@@ -26,10 +26,20 @@ from langroute.types import MESSAGE, ResponseFormat, ToolSpec
 from tests.conftest import TEST_KEY
 
 IMAGE = "data:image/png;base64,iVBORw0KGgo="
-WEATHER = ToolSpec.model_validate({"type": "function", "function": {
-    "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]}}})
+WEATHER = ToolSpec.model_validate(
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+)
 
 
 def msgs(*items: dict) -> list:
@@ -56,8 +66,11 @@ def make(kind: str, server, **kw) -> Provider:
 async def test_text_and_usage(aserver, provider_kind):
     aserver.add("m", Reply("Hello there", prompt_tokens=11, completion_tokens=3, cached_tokens=4))
     p = make(provider_kind, aserver)
-    c = await p.complete("m", msgs({"role": "system", "content": "be brief"},
-                                   {"role": "user", "content": "hi"}), ChatParams())
+    c = await p.complete(
+        "m",
+        msgs({"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}),
+        ChatParams(),
+    )
     assert c.content == "Hello there"
     assert c.finish_reason == "stop"
     assert c.usage.prompt_tokens == 11
@@ -76,27 +89,41 @@ async def test_text_and_usage(aserver, provider_kind):
 async def test_images_are_sent_in_each_protocol(aserver, provider_kind):
     aserver.add("m", Reply("a cat"))
     p = make(provider_kind, aserver)
-    await p.complete("m", msgs({"role": "user", "content": [
-        {"type": "text", "text": "what is this?"},
-        {"type": "image_url", "image_url": {"url": IMAGE}}]}), ChatParams())
+    await p.complete(
+        "m",
+        msgs(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "what is this?"},
+                    {"type": "image_url", "image_url": {"url": IMAGE}},
+                ],
+            }
+        ),
+        ChatParams(),
+    )
     content = aserver.calls[-1].body["messages"][0]["content"]
     if provider_kind == "anthropic":
-        assert content[1] == {"type": "image", "source": {
-            "type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+        assert content[1] == {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+        }
     else:
         assert content[1] == {"type": "image_url", "image_url": {"url": IMAGE}}
     await p.aclose()
 
 
 async def test_tools_and_tool_calls_round_trip(aserver, provider_kind):
-    aserver.add("m", Reply("", tool_calls=(ToolCallScript("get_weather", {"city": "Oslo"},
-                                                          id="call_1"),)))
+    aserver.add(
+        "m", Reply("", tool_calls=(ToolCallScript("get_weather", {"city": "Oslo"}, id="call_1"),))
+    )
     p = make(provider_kind, aserver)
     params = ChatParams(tools=[WEATHER], tool_choice="get_weather")
     c = await p.complete("m", msgs({"role": "user", "content": "weather in Oslo?"}), params)
     assert c.finish_reason == "tool_calls"
     assert [(t.id, t.function.name, json.loads(t.function.arguments)) for t in c.tool_calls] == [
-        ("call_1", "get_weather", {"city": "Oslo"})]
+        ("call_1", "get_weather", {"city": "Oslo"})
+    ]
     body = aserver.calls[-1].body
     if provider_kind == "anthropic":
         assert body["tools"][0]["input_schema"]["required"] == ["city"]
@@ -106,16 +133,21 @@ async def test_tools_and_tool_calls_round_trip(aserver, provider_kind):
         assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
     # the tool result goes back in the protocol's own shape
     aserver.models["m"].default = Reply("It is 3°C in Oslo.")
-    history = msgs({"role": "user", "content": "weather in Oslo?"},
-                   c.message().model_dump(),
-                   {"role": "tool", "tool_call_id": "call_1", "content": "3°C"})
+    history = msgs(
+        {"role": "user", "content": "weather in Oslo?"},
+        c.message().model_dump(),
+        {"role": "tool", "tool_call_id": "call_1", "content": "3°C"},
+    )
     c2 = await p.complete("m", history, params)
     assert c2.content == "It is 3°C in Oslo."
     sent = aserver.calls[-1].body["messages"]
     if provider_kind == "anthropic":
         assert sent[1]["content"][0]["type"] == "tool_use"
-        assert sent[2]["content"][0] == {"type": "tool_result", "tool_use_id": "call_1",
-                                         "content": "3°C"}
+        assert sent[2]["content"][0] == {
+            "type": "tool_result",
+            "tool_use_id": "call_1",
+            "content": "3°C",
+        }
     else:
         assert sent[1]["tool_calls"][0]["id"] == "call_1"
         assert sent[2] == {"role": "tool", "tool_call_id": "call_1", "content": "3°C"}
@@ -123,12 +155,22 @@ async def test_tools_and_tool_calls_round_trip(aserver, provider_kind):
 
 
 async def test_streaming_text_tools_and_usage(aserver, provider_kind):
-    aserver.add("m", Reply("one two three", tool_calls=(ToolCallScript("get_weather",
-                                                                       {"city": "Rome"}),),
-                           prompt_tokens=7, completion_tokens=5))
+    aserver.add(
+        "m",
+        Reply(
+            "one two three",
+            tool_calls=(ToolCallScript("get_weather", {"city": "Rome"}),),
+            prompt_tokens=7,
+            completion_tokens=5,
+        ),
+    )
     p = make(provider_kind, aserver)
-    chunks = [c async for c in p.stream("m", msgs({"role": "user", "content": "go"}),
-                                        ChatParams(tools=[WEATHER]))]
+    chunks = [
+        c
+        async for c in p.stream(
+            "m", msgs({"role": "user", "content": "go"}), ChatParams(tools=[WEATHER])
+        )
+    ]
     assert "".join(c.content for c in chunks) == "one two three"
     args = "".join(d.arguments for c in chunks for d in c.tool_calls)
     assert json.loads(args) == {"city": "Rome"}
@@ -145,17 +187,30 @@ async def test_streaming_text_tools_and_usage(aserver, provider_kind):
 async def test_openai_response_format_and_logprobs(aserver):
     aserver.add("m", Reply('{"a": 1}'))
     p = openai(aserver)
-    fmt = ResponseFormat.model_validate({"type": "json_schema", "json_schema": {
-        "name": "obj", "schema": {"type": "object"}, "strict": True}})
-    c = await p.complete("m", msgs({"role": "user", "content": "json"}),
-                         ChatParams(response_format=fmt, logprobs=True, top_logprobs=2))
+    fmt = ResponseFormat.model_validate(
+        {
+            "type": "json_schema",
+            "json_schema": {"name": "obj", "schema": {"type": "object"}, "strict": True},
+        }
+    )
+    c = await p.complete(
+        "m",
+        msgs({"role": "user", "content": "json"}),
+        ChatParams(response_format=fmt, logprobs=True, top_logprobs=2),
+    )
     body = aserver.calls[-1].body
-    assert body["response_format"] == {"type": "json_schema", "json_schema": {
-        "name": "obj", "schema": {"type": "object"}, "strict": True}}
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "obj", "schema": {"type": "object"}, "strict": True},
+    }
     assert body["logprobs"] is True
     assert c.logprobs and c.logprobs[0].token == '{"a":'
-    chunks = [c async for c in p.stream("m", msgs({"role": "user", "content": "json"}),
-                                        ChatParams(logprobs=True))]
+    chunks = [
+        c
+        async for c in p.stream(
+            "m", msgs({"role": "user", "content": "json"}), ChatParams(logprobs=True)
+        )
+    ]
     assert any(c.logprobs for c in chunks)
     await p.aclose()
 
@@ -191,8 +246,12 @@ async def test_errors_are_normalised(aserver, provider_kind, behaviour, error, s
 
 @pytest.mark.parametrize(
     ("behaviour", "error"),
-    [(Fail(429), RateLimited), (Fail(503), ServerError), (Malformed(), MalformedResponse),
-     (DropStream(after_chunks=1), ConnectionFailed)],
+    [
+        (Fail(429), RateLimited),
+        (Fail(503), ServerError),
+        (Malformed(), MalformedResponse),
+        (DropStream(after_chunks=1), ConnectionFailed),
+    ],
 )
 async def test_stream_errors_are_normalised(aserver, provider_kind, behaviour, error):
     aserver.add("m", behaviour)
@@ -217,8 +276,11 @@ async def test_timeout_and_unreachable(aserver, provider_kind):
 async def test_wrong_key_is_auth_error_and_never_echoed(aserver, provider_kind):
     aserver.add("m", Reply("x"))
     secret = "sk-wrong-key-abcdef123456"
-    p = (OpenAIProvider(base_url=aserver.openai_url, api_key=secret) if provider_kind == "openai"
-         else AnthropicProvider(base_url=aserver.anthropic_url, api_key=secret))
+    p = (
+        OpenAIProvider(base_url=aserver.openai_url, api_key=secret)
+        if provider_kind == "openai"
+        else AnthropicProvider(base_url=aserver.anthropic_url, api_key=secret)
+    )
     with pytest.raises(AuthError) as info:
         await p.complete("m", msgs({"role": "user", "content": "x"}), ChatParams())
     assert secret not in str(info.value) and secret not in repr(p)

@@ -54,8 +54,8 @@ def test_extend_from_toml_and_yaml(tmp_path):
     toml.write_text(
         '[providers.local]\nkind = "openai"\nbase_url = "http://127.0.0.1:8000/v1"\n\n'
         '[[models]]\nname = "my-llama"\nprovider = "local"\ncontext_window = 8192\n'
-        'max_output_tokens = 2048\npricing = { input = 0.0, output = 0.0 }\n'
-        'quality = { chat = 0.7 }\n\n'
+        "max_output_tokens = 2048\npricing = { input = 0.0, output = 0.0 }\n"
+        "quality = { chat = 0.7 }\n\n"
         '[[models]]\nname = "gpt-4o"\npricing = { output = 9.0 }\n'
     )
     yaml_file = tmp_path / "more.yaml"
@@ -97,8 +97,10 @@ def test_impossible_values_and_unknown_keys_name_the_field(fields, named):
 
 def test_bad_file_names_the_file_and_entry(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[models]]\nname = "x"\nprovider = "openai"\ncontext_window = 10\n'
-                   'max_output_tokens = 5\npricing = { input = 1, output = 1, currency = "EUR" }\n')
+    bad.write_text(
+        '[[models]]\nname = "x"\nprovider = "openai"\ncontext_window = 10\n'
+        'max_output_tokens = 5\npricing = { input = 1, output = 1, currency = "EUR" }\n'
+    )
     with pytest.raises(ConfigError) as info:
         Registry.builtin().load_file(bad)
     message = str(info.value)
@@ -120,7 +122,14 @@ def test_unknown_model_lists_the_known_ones():
 
 def test_unknown_provider_is_a_config_error():
     registry = Registry.builtin()
-    registry.register(ModelSpec(name="orphan", provider="nowhere", context_window=100,
-                                max_output_tokens=10, pricing={"input": 1, "output": 1}))
+    registry.register(
+        ModelSpec(
+            name="orphan",
+            provider="nowhere",
+            context_window=100,
+            max_output_tokens=10,
+            pricing={"input": 1, "output": 1},
+        )
+    )
     with pytest.raises(ConfigError, match="provider 'nowhere'"):
         Router(["orphan"], registry=registry)

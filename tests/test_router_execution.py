@@ -34,9 +34,14 @@ def two_models(server, *, second_provider="claude", **kw):
     """`cheap` (OpenAI protocol) is planned first, `strong` (Anthropic protocol) second."""
     server.add("cheap", Reply("cheap answer"))
     server.add("strong", Reply("strong answer"))
-    return make_router(server, [spec("cheap", price=(0.1, 0.2)),
-                                spec("strong", provider=second_provider, price=(5, 10),
-                                     context_window=100_000)], **kw)
+    return make_router(
+        server,
+        [
+            spec("cheap", price=(0.1, 0.2)),
+            spec("strong", provider=second_provider, price=(5, 10), context_window=100_000),
+        ],
+        **kw,
+    )
 
 
 FALLBACK_TRIGGERS = [
@@ -76,13 +81,13 @@ async def test_stream_fallback_before_first_token_on_each_trigger(aserver, behav
     assert {c.model for c in chunks} == {"strong"}
     last = chunks[-1]
     assert last.decision.attempts[0].error_type == error.__name__
-    assert last.usage is not None and last.cost_usd == pytest.approx(
-        last.decision.actual_cost_usd)
+    assert last.usage is not None and last.cost_usd == pytest.approx(last.decision.actual_cost_usd)
     await router.aclose()
 
 
-@pytest.mark.parametrize(("behaviour", "error"), [(Fail(401), AuthError),
-                                                  (Fail(400, "bad field"), BadRequest)])
+@pytest.mark.parametrize(
+    ("behaviour", "error"), [(Fail(401), AuthError), (Fail(400, "bad field"), BadRequest)]
+)
 async def test_no_fallback_on_auth_or_bad_request_by_default(aserver, behaviour, error):
     router = two_models(aserver)
     aserver.models["cheap"].default = behaviour
@@ -96,8 +101,9 @@ async def test_no_fallback_on_auth_or_bad_request_by_default(aserver, behaviour,
 
 
 async def test_fallback_on_auth_when_configured(aserver):
-    router = two_models(aserver, strategy=FallbackChain(
-        fallback_on=(*DEFAULT_FALLBACK_ON, AuthError)))
+    router = two_models(
+        aserver, strategy=FallbackChain(fallback_on=(*DEFAULT_FALLBACK_ON, AuthError))
+    )
     aserver.models["cheap"].default = Fail(401)
     assert (await router.achat("hello")).model == "strong"
     await router.aclose()
@@ -107,11 +113,14 @@ async def test_context_too_long_skips_to_a_larger_window(aserver):
     aserver.add("small", Reply("small"), context_window=50)
     aserver.add("same", Reply("same"), context_window=50)
     aserver.add("large", Reply("large"))
-    router = make_router(aserver, [
-        spec("small", price=(0.1, 0.1), context_window=4000),
-        spec("same", price=(0.2, 0.2), context_window=4000),
-        spec("large", price=(5, 5), context_window=100_000),
-    ])
+    router = make_router(
+        aserver,
+        [
+            spec("small", price=(0.1, 0.1), context_window=4000),
+            spec("same", price=(0.2, 0.2), context_window=4000),
+            spec("large", price=(5, 5), context_window=100_000),
+        ],
+    )
     completion = await router.achat("word " * 400)
     assert completion.model == "large"
     assert [a.model for a in completion.decision.attempts] == ["small", "large"]
@@ -122,9 +131,13 @@ async def test_context_too_long_skips_to_a_larger_window(aserver):
 async def test_context_window_prefilter_never_calls_a_too_small_model(aserver):
     aserver.add("tiny", Reply("tiny"))
     aserver.add("big", Reply("big"))
-    router = make_router(aserver, [spec("tiny", price=(0.1, 0.1), context_window=100,
-                                        max_output_tokens=50),
-                                   spec("big", price=(5, 5), context_window=100_000)])
+    router = make_router(
+        aserver,
+        [
+            spec("tiny", price=(0.1, 0.1), context_window=100, max_output_tokens=50),
+            spec("big", price=(5, 5), context_window=100_000),
+        ],
+    )
     completion = await router.achat("word " * 400)
     assert completion.model == "big"
     assert aserver.count("tiny") == 0
@@ -133,8 +146,9 @@ async def test_context_window_prefilter_never_calls_a_too_small_model(aserver):
 
 
 async def test_retry_same_deployment_honours_retry_after(aserver):
-    router = two_models(aserver, retry=RetryPolicy(attempts=2, base_delay_s=0.0,
-                                                   max_retry_after_s=5))
+    router = two_models(
+        aserver, retry=RetryPolicy(attempts=2, base_delay_s=0.0, max_retry_after_s=5)
+    )
     aserver.models["cheap"].then(Fail(429, retry_after=0.4))
     started = time.monotonic()
     completion = await router.achat("hello")
@@ -156,8 +170,9 @@ async def test_long_retry_after_falls_back_instead_of_waiting(aserver):
 
 async def test_stream_failure_after_first_token_raises_with_partial_text(aserver):
     router = two_models(aserver)
-    aserver.models["cheap"].default = DropStream(after_chunks=2,
-                                                 reply=Reply("alpha beta gamma delta"))
+    aserver.models["cheap"].default = DropStream(
+        after_chunks=2, reply=Reply("alpha beta gamma delta")
+    )
     received: list[str] = []
     with pytest.raises(StreamInterrupted) as info:
         async for chunk in router.astream("hello"):
@@ -178,7 +193,9 @@ async def test_all_failed_lists_every_attempt(aserver):
         await router.achat("hello")
     errors = info.value.exceptions
     assert [(type(e), e.model, e.provider) for e in errors] == [
-        (ServerError, "cheap", "local"), (RateLimited, "strong", "claude")]
+        (ServerError, "cheap", "local"),
+        (RateLimited, "strong", "claude"),
+    ]
     text = str(info.value)
     assert "cheap@local" in text and "strong@claude" in text
     assert isinstance(info.value, ExceptionGroup)
@@ -213,22 +230,35 @@ async def test_redundant_deployments_are_tried_before_the_next_model(aserver):
     aserver.add("llama-a", Fail(503))
     aserver.add("llama-b", Reply("from b"))
     aserver.add("other", Reply("other"))
-    router = make_router(aserver, [
-        spec("llama", price=(0.1, 0.1), deployments=(
-            Deployment(provider="local", model_id="llama-a"),
-            Deployment(provider="claude", model_id="llama-b",
-                       pricing={"input": 0.2, "output": 0.2}))),
-        spec("other", price=(5, 5)),
-    ], retry=NO_RETRY)
+    router = make_router(
+        aserver,
+        [
+            spec(
+                "llama",
+                price=(0.1, 0.1),
+                deployments=(
+                    Deployment(provider="local", model_id="llama-a"),
+                    Deployment(
+                        provider="claude", model_id="llama-b", pricing={"input": 0.2, "output": 0.2}
+                    ),
+                ),
+            ),
+            spec("other", price=(5, 5)),
+        ],
+        retry=NO_RETRY,
+    )
     completion = await router.achat("hi")
     assert completion.content == "from b"
     assert completion.provider == "claude"
     assert [(a.provider, a.outcome) for a in completion.decision.attempts] == [
-        ("local", "error"), ("claude", "ok")]
+        ("local", "error"),
+        ("claude", "ok"),
+    ]
     # cost is at the serving deployment's own price
     u = completion.usage
-    assert completion.cost_usd == pytest.approx((u.prompt_tokens * 0.2 + u.completion_tokens * 0.2)
-                                                / 1e6)
+    assert completion.cost_usd == pytest.approx(
+        (u.prompt_tokens * 0.2 + u.completion_tokens * 0.2) / 1e6
+    )
     await router.aclose()
 
 

@@ -56,8 +56,10 @@ def _route(router: Router, prompts: Sequence[str], as_json: bool) -> None:
             print(f"    {line}")
         print()
     if not as_json:
-        print(f"{len(prompts)} prompts routed over {len(router.models)} models; "
-              f"expected cost of the first choices: ${total:.4f}")
+        print(
+            f"{len(prompts)} prompts routed over {len(router.models)} models; "
+            f"expected cost of the first choices: ${total:.4f}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,11 +67,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--models", help="comma-separated model names (default: the catalog)")
-    common.add_argument("--models-file", action="append", type=Path,
-                        help="TOML/YAML file adding or overriding models (repeatable)")
+    common.add_argument(
+        "--models-file",
+        action="append",
+        type=Path,
+        help="TOML/YAML file adding or overriding models (repeatable)",
+    )
     common.add_argument("--json", action="store_true", help="one JSON decision per line")
-    demo = sub.add_parser("demo", parents=[common],
-                          help="dry-run routing of a set of real prompts with the default rules")
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="dry-run routing of a set of real prompts with the default rules",
+    )
     demo.add_argument("--prompts", type=Path, help=".txt or .jsonl prompts instead of the demo set")
     route = sub.add_parser("route", parents=[common], help="dry-run routing of one prompt")
     route.add_argument("prompt")
@@ -81,12 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"built-in catalog, prices as of {registry.as_of} (USD per 1M tokens)")
             for spec in registry:
                 p = spec.pricing
-                print(f"  {spec.name:24} {spec.provider:10} in {p.input:>6.2f}  out {p.output:>6.2f}"
-                      f"  ctx {spec.context_window:>8}  {p.source}")
+                print(
+                    f"  {spec.name:24} {spec.provider:10} in {p.input:>6.2f}  out {p.output:>6.2f}"
+                    f"  ctx {spec.context_window:>8}  {p.source}"
+                )
             return 0
         router = _router(args)
-        prompts = [args.prompt] if args.command == "route" else (
-            _read_prompts(args.prompts) if args.prompts else _demo_prompts())
+        prompts = (
+            [args.prompt]
+            if args.command == "route"
+            else (_read_prompts(args.prompts) if args.prompts else _demo_prompts())
+        )
         _route(router, prompts, args.json)
         return 0
     except (LangrouteError, OSError) as exc:

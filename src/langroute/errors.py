@@ -140,7 +140,7 @@ class StreamInterrupted(LangrouteError):
         )
 
 
-class AllModelsFailed(ExceptionGroup[ProviderError], LangrouteError):  # type: ignore[misc]
+class AllModelsFailed(ExceptionGroup[ProviderError], LangrouteError):
     """Every attempt failed. `exceptions` holds one error per attempt, in order."""
 
     def __new__(cls, message: str, exceptions: Sequence[ProviderError]) -> AllModelsFailed:

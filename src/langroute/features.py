@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from langroute.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, count_tokens, counts_are_exact
 from langroute.types import (
     MESSAGE,
-    SystemMessage,
     AssistantMessage,
     ChatParams,
     ImagePart,
     Message,
+    SystemMessage,
     ToolMessage,
     UserMessage,
     text_of,
@@ -163,7 +163,9 @@ class RoutingRequest(BaseModel):
         if isinstance(messages, str):
             parsed: list[Message] = [UserMessage(content=messages)]
         else:
-            parsed = [m if isinstance(m, _MESSAGE_TYPES) else MESSAGE.validate_python(m) for m in messages]
+            parsed = [
+                m if isinstance(m, _MESSAGE_TYPES) else MESSAGE.validate_python(m) for m in messages
+            ]
         if not parsed:
             raise ValueError("messages is empty: pass at least one message, e.g. 'Hello'")
         params = params or ChatParams()

@@ -71,7 +71,10 @@ class Router:
         self._providers: dict[str, Provider] = dict(providers or {})
         for spec in self._specs:
             for dep in spec.all_deployments:
-                if dep.provider not in self._providers and dep.provider not in self.registry.providers:
+                if (
+                    dep.provider not in self._providers
+                    and dep.provider not in self.registry.providers
+                ):
                     raise ConfigError(
                         f"model {spec.name!r} is served by provider {dep.provider!r}, which is "
                         f"neither passed in providers= nor in the registry's providers "
@@ -106,7 +109,7 @@ class Router:
     ) -> RoutingRequest:
         """Validate a call's inputs into a `RoutingRequest` (features computed once)."""
         try:
-            chat_params = ChatParams(tools=list(tools) if tools else None, **params)  # type: ignore[arg-type]
+            chat_params = ChatParams(tools=list(tools) if tools else None, **params)
         except ValidationError as exc:
             known = ", ".join(sorted(ChatParams.model_fields))
             problems = "; ".join(
@@ -116,7 +119,12 @@ class Router:
             )
             raise ConfigError(f"invalid call parameters: {problems}. Known: {known}") from None
         return RoutingRequest.build(
-            messages, chat_params, hints=hints, tenant=tenant, user=user, tags=tags,
+            messages,
+            chat_params,
+            hints=hints,
+            tenant=tenant,
+            user=user,
+            tags=tags,
             request_id=request_id,
         )
 
@@ -189,24 +197,37 @@ class _Runner:
     def spec(self, model: str) -> ModelSpec:
         return self._router.registry.get(model)
 
-    def _record(self, spec: ModelSpec, dep: Deployment, started: float, *,
-                error: ProviderError | None = None, usage: Usage | None = None,
-                interrupted: bool = False) -> float:
-        cost = (dep.pricing or spec.pricing).cost(
-            usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
-        ) if usage is not None else 0.0
-        self._decision.attempts.append(Attempt(
-            model=spec.name,
-            provider=dep.provider,
-            provider_model=dep.model_id,
-            outcome="ok" if error is None else ("interrupted" if interrupted else "error"),
-            latency_ms=(time.perf_counter() - started) * 1000,
-            error_type=type(error).__name__ if error is not None else None,
-            error=error.message if error is not None else None,
-            status=error.status if error is not None else None,
-            usage=usage,
-            cost_usd=cost,
-        ))
+    def _record(
+        self,
+        spec: ModelSpec,
+        dep: Deployment,
+        started: float,
+        *,
+        error: ProviderError | None = None,
+        usage: Usage | None = None,
+        interrupted: bool = False,
+    ) -> float:
+        cost = (
+            (dep.pricing or spec.pricing).cost(
+                usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
+            )
+            if usage is not None
+            else 0.0
+        )
+        self._decision.attempts.append(
+            Attempt(
+                model=spec.name,
+                provider=dep.provider,
+                provider_model=dep.model_id,
+                outcome="ok" if error is None else ("interrupted" if interrupted else "error"),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                error_type=type(error).__name__ if error is not None else None,
+                error=error.message if error is not None else None,
+                status=error.status if error is not None else None,
+                usage=usage,
+                cost_usd=cost,
+            )
+        )
         if error is None:
             self._decision.answered_by = spec.name
         return cost
@@ -272,9 +293,15 @@ class _Runner:
                         delivered.append(chunk.content)
                         yield construct(
                             StreamChunk,
-                            model=spec.name, provider=dep.provider, content=chunk.content,
-                            tool_calls=chunk.tool_calls, finish_reason=None, usage=None,
-                            logprobs=chunk.logprobs, cost_usd=None, decision=None,
+                            model=spec.name,
+                            provider=dep.provider,
+                            content=chunk.content,
+                            tool_calls=chunk.tool_calls,
+                            finish_reason=None,
+                            usage=None,
+                            logprobs=chunk.logprobs,
+                            cost_usd=None,
+                            decision=None,
                         )
                 except ProviderError as exc:
                     self._record(spec, dep, started, error=exc, interrupted=bool(delivered))
@@ -288,9 +315,15 @@ class _Runner:
                 cost = self._record(spec, dep, started, usage=usage or Usage())
                 yield construct(
                     StreamChunk,
-                    model=spec.name, provider=dep.provider, content="", tool_calls=[],
-                    finish_reason=finish, usage=usage or Usage(), logprobs=None,
-                    cost_usd=cost, decision=self._decision,
+                    model=spec.name,
+                    provider=dep.provider,
+                    content="",
+                    tool_calls=[],
+                    finish_reason=finish,
+                    usage=usage or Usage(),
+                    logprobs=None,
+                    cost_usd=cost,
+                    decision=self._decision,
                 )
                 return
         assert last is not None

@@ -56,62 +56,159 @@ class Rule(BaseModel):
         return self
 
 
-def _r(name: str, words: str = "", pattern: str | None = None, domain: TaskDomain | None = None,
-       weight: float = 1.0, complexity: float = 0.0, phrases: Sequence[str] = ()) -> Rule:
-    return Rule(name=name, keywords=(*words.split(), *phrases), pattern=pattern, domain=domain,
-                weight=weight, complexity=complexity)
+def _r(
+    name: str,
+    words: str = "",
+    pattern: str | None = None,
+    domain: TaskDomain | None = None,
+    weight: float = 1.0,
+    complexity: float = 0.0,
+    phrases: Sequence[str] = (),
+) -> Rule:
+    return Rule(
+        name=name,
+        keywords=(*words.split(), *phrases),
+        pattern=pattern,
+        domain=domain,
+        weight=weight,
+        complexity=complexity,
+    )
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
     # code
     _r("code fence", phrases=["```"], domain="code", weight=3.0, complexity=0.15),
-    _r("code words", "python javascript typescript java rust golang c++ sql regex bash "
-       "function functions class method compile compiler stacktrace traceback exception bug "
-       "debug refactor api endpoint algorithm recursion dockerfile kubernetes segfault "
-       "linter pytest npm", domain="code", weight=1.5,
-       phrases=["unit test", "stack trace", "big-o", "big o"]),
-    _r("code syntax", phrases=["def ", "import ", "=>", "();", "</", "){", "#include", "::"],
-       domain="code", weight=1.5),
+    _r(
+        "code words",
+        "python javascript typescript java rust golang c++ sql regex bash "
+        "function functions class method compile compiler stacktrace traceback exception bug "
+        "debug refactor api endpoint algorithm recursion dockerfile kubernetes segfault "
+        "linter pytest npm",
+        domain="code",
+        weight=1.5,
+        phrases=["unit test", "stack trace", "big-o", "big o"],
+    ),
+    _r(
+        "code syntax",
+        phrases=["def ", "import ", "=>", "();", "</", "){", "#include", "::"],
+        domain="code",
+        weight=1.5,
+    ),
     # math
-    _r("math words", "solve equation equations integral derivative probability prove proof "
-       "theorem lemma matrix eigenvalue eigenvalues calculate compute percent percentage "
-       "remainder prime primes factorial polynomial geometry triangle", domain="math",
-       weight=1.5, phrases=["how many", "sum of", "expected value"]),
-    _r("math symbols", pattern=r"\d\s*[-+*/^=×÷]\s*\d", domain="math", weight=1.5,
-       phrases=["\\frac", "\\int", "\\sum", "√", "∑", "∫"]),
-    _r("proof", "prove proof derive", domain="math", weight=1.0, complexity=0.25,
-       phrases=["show that"]),
+    _r(
+        "math words",
+        "solve equation equations integral derivative probability prove proof "
+        "theorem lemma matrix eigenvalue eigenvalues calculate compute percent percentage "
+        "remainder prime primes factorial polynomial geometry triangle",
+        domain="math",
+        weight=1.5,
+        phrases=["how many", "sum of", "expected value"],
+    ),
+    _r(
+        "math symbols",
+        pattern=r"\d\s*[-+*/^=×÷]\s*\d",
+        domain="math",
+        weight=1.5,
+        phrases=["\\frac", "\\int", "\\sum", "√", "∑", "∫"],
+    ),
+    _r(
+        "proof",
+        "prove proof derive",
+        domain="math",
+        weight=1.0,
+        complexity=0.25,
+        phrases=["show that"],
+    ),
     # reasoning
-    _r("reasoning words", "why explain reasoning reason analyze analyse compare tradeoff "
-       "tradeoffs trade-off trade-offs evaluate implications argue critique assess strategy "
-       "plan", domain="reasoning", weight=1.0, complexity=0.1, phrases=["pros and cons"]),
-    _r("multi-step", "thoroughly comprehensive architect", domain="reasoning", weight=1.0,
-       complexity=0.2, phrases=["step by step", "step-by-step", "multi-step", "in detail",
-                                "design a", "design an"]),
-    _r("puzzle", "riddle puzzle logic logical paradox deduce infer", domain="reasoning",
-       weight=1.5, complexity=0.15),
+    _r(
+        "reasoning words",
+        "why explain reasoning reason analyze analyse compare tradeoff "
+        "tradeoffs trade-off trade-offs evaluate implications argue critique assess strategy "
+        "plan",
+        domain="reasoning",
+        weight=1.0,
+        complexity=0.1,
+        phrases=["pros and cons"],
+    ),
+    _r(
+        "multi-step",
+        "thoroughly comprehensive architect",
+        domain="reasoning",
+        weight=1.0,
+        complexity=0.2,
+        phrases=[
+            "step by step",
+            "step-by-step",
+            "multi-step",
+            "in detail",
+            "design a",
+            "design an",
+        ],
+    ),
+    _r(
+        "puzzle",
+        "riddle puzzle logic logical paradox deduce infer",
+        domain="reasoning",
+        weight=1.5,
+        complexity=0.15,
+    ),
     # creative
-    _r("creative words", pattern=r"\b(write|compose|draft)\b.{0,40}\b(story|poem|song|lyrics|"
-       r"essay|blog|post|script|novel|haiku|limerick|speech|letter|email)\b",
-       domain="creative", weight=2.5),
-    _r("creative style", "creative imaginative fiction fictional character plot rhyme "
-       "metaphor tone persuasive engaging poem haiku", domain="creative", weight=1.0),
+    _r(
+        "creative words",
+        pattern=r"\b(write|compose|draft)\b.{0,40}\b(story|poem|song|lyrics|"
+        r"essay|blog|post|script|novel|haiku|limerick|speech|letter|email)\b",
+        domain="creative",
+        weight=2.5,
+    ),
+    _r(
+        "creative style",
+        "creative imaginative fiction fictional character plot rhyme "
+        "metaphor tone persuasive engaging poem haiku",
+        domain="creative",
+        weight=1.0,
+    ),
     # extraction
-    _r("extraction words", "extract parse summarize summarise summary classify categorize "
-       "categorise label tag tl;dr tldr", domain="extraction", weight=2.0, complexity=-0.1,
-       phrases=["list all", "list the", "key points", "named entities", "fill in"]),
+    _r(
+        "extraction words",
+        "extract parse summarize summarise summary classify categorize "
+        "categorise label tag tl;dr tldr",
+        domain="extraction",
+        weight=2.0,
+        complexity=-0.1,
+        phrases=["list all", "list the", "key points", "named entities", "fill in"],
+    ),
     _r("json ask", "json csv yaml table schema", domain="extraction", weight=1.0),
     # chat / simple
-    _r("small talk", pattern=r"^\s*(hi|hello|hey|thanks|thank you|good (morning|evening)|"
-       r"how are you)\b", domain="chat", weight=3.0, complexity=-0.3),
-    _r("simple lookup", pattern=r"^\s*(what|who|when|where) (is|are|was|were)\b",
-       domain="chat", weight=1.0, complexity=-0.1),
+    _r(
+        "small talk",
+        pattern=r"^\s*(hi|hello|hey|thanks|thank you|good (morning|evening)|"
+        r"how are you)\b",
+        domain="chat",
+        weight=3.0,
+        complexity=-0.3,
+    ),
+    _r(
+        "simple lookup",
+        pattern=r"^\s*(what|who|when|where) (is|are|was|were)\b",
+        domain="chat",
+        weight=1.0,
+        complexity=-0.1,
+    ),
     _r("translate", "translate translation", domain="chat", weight=1.5, complexity=-0.1),
-    _r("brevity", "briefly", complexity=-0.15,
-       phrases=["in one sentence", "short answer", "one word", "yes or no"]),
-    _r("hard words", "optimize optimise optimization optimisation complex rigorous "
-       "rigorously formal formally concurrency concurrent distributed scalable scalability "
-       "security vulnerability vulnerabilities", complexity=0.15, phrases=["edge case"]),
+    _r(
+        "brevity",
+        "briefly",
+        complexity=-0.15,
+        phrases=["in one sentence", "short answer", "one word", "yes or no"],
+    ),
+    _r(
+        "hard words",
+        "optimize optimise optimization optimisation complex rigorous "
+        "rigorously formal formally concurrency concurrent distributed scalable scalability "
+        "security vulnerability vulnerabilities",
+        complexity=0.15,
+        phrases=["edge case"],
+    ),
 )
 
 _WORD = re.compile(r"[a-z0-9+#;\-]+")

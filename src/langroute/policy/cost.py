@@ -31,14 +31,31 @@ class CostOptimized:
         for rank, est in enumerate(meets):
             why = f"quality {est.quality:.2f} ≥ bar {bar:.2f} for {context.profile.domain}"
             cost = f"expected cost {usd(est.cost_usd)}"
-            ordered.append((est, [why, f"cheapest that meets the bar, {cost}" if rank == 0
-                                  else f"fallback #{rank}: next cheapest, {cost}"]))
+            ordered.append(
+                (
+                    est,
+                    [
+                        why,
+                        f"cheapest that meets the bar, {cost}"
+                        if rank == 0
+                        else f"fallback #{rank}: next cheapest, {cost}",
+                    ],
+                )
+            )
         if not meets and below:
             best = below.pop(0)
-            ordered.append((best, [f"no model meets bar {bar:.2f}; best quality "
-                                   f"{best.quality:.2f}, expected cost {usd(best.cost_usd)}"]))
+            ordered.append(
+                (
+                    best,
+                    [
+                        f"no model meets bar {bar:.2f}; best quality "
+                        f"{best.quality:.2f}, expected cost {usd(best.cost_usd)}"
+                    ],
+                )
+            )
         if self.fallback_below_bar:
             for est in below:
-                ordered.append((est, [f"quality {est.quality:.2f} < bar {bar:.2f}: "
-                                      "last-resort fallback"]))
+                ordered.append(
+                    (est, [f"quality {est.quality:.2f} < bar {bar:.2f}: last-resort fallback"])
+                )
         return plan_from(self.name, context, ordered)

@@ -46,8 +46,9 @@ def missing_capability(spec: ModelSpec, profile: TaskProfile) -> str | None:
     return None
 
 
-def estimate(spec: ModelSpec, features: RequestFeatures, profile: TaskProfile,
-             output_tokens: int) -> Estimate:
+def estimate(
+    spec: ModelSpec, features: RequestFeatures, profile: TaskProfile, output_tokens: int
+) -> Estimate:
     return Estimate(
         spec=spec,
         cost_usd=spec.expected_cost(features.prompt_tokens, output_tokens),

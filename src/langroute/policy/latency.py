@@ -27,15 +27,24 @@ class LatencyOptimized:
             key=lambda e: (-e.quality, e.latency_ms, e.spec.name),
         )
         ordered: list[tuple[Estimate, list[str]]] = [
-            (e, [f"quality {e.quality:.2f} ≥ bar {bar:.2f}",
-                 f"expected latency {e.latency_ms:.0f} ms"
-                 + (" (fastest)" if i == 0 else f" (fallback #{i})")])
+            (
+                e,
+                [
+                    f"quality {e.quality:.2f} ≥ bar {bar:.2f}",
+                    f"expected latency {e.latency_ms:.0f} ms"
+                    + (" (fastest)" if i == 0 else f" (fallback #{i})"),
+                ],
+            )
             for i, e in enumerate(meets)
         ]
         if not meets and below:
             best = below.pop(0)
-            ordered.append((best, [f"no model meets bar {bar:.2f}; best quality {best.quality:.2f}"]))
+            ordered.append(
+                (best, [f"no model meets bar {bar:.2f}; best quality {best.quality:.2f}"])
+            )
         if self.fallback_below_bar:
-            ordered += [(e, [f"quality {e.quality:.2f} < bar {bar:.2f}: last-resort fallback"])
-                        for e in below]
+            ordered += [
+                (e, [f"quality {e.quality:.2f} < bar {bar:.2f}: last-resort fallback"])
+                for e in below
+            ]
         return plan_from(self.name, context, ordered)

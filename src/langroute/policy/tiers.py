@@ -48,7 +48,10 @@ class ComplexityTiers(BaseModel):
             for name in tier.models:
                 if name in by_name and name not in seen:
                     seen.add(name)
-                    why = (f"complexity {c:.2f} ≤ {tier.max_complexity} → tier {i}" if i == start
-                           else f"fallback from tier {i} (≤ {tier.max_complexity})")
+                    why = (
+                        f"complexity {c:.2f} ≤ {tier.max_complexity} → tier {i}"
+                        if i == start
+                        else f"fallback from tier {i} (≤ {tier.max_complexity})"
+                    )
                     ordered.append((by_name[name], [why]))
         return plan_from(self.name, context, ordered)

@@ -50,19 +50,30 @@ class WeightedObjective(BaseModel):
 
         scored = []
         for e, c, lat in zip(est, costs, lats, strict=True):
-            score = self.quality * e.quality - self.cost * scale(costs, c) - self.latency * scale(
-                lats, lat
+            score = (
+                self.quality * e.quality
+                - self.cost * scale(costs, c)
+                - self.latency * scale(lats, lat)
             )
             scored.append((score, e))
         scored.sort(key=lambda se: (-se[0], se[1].spec.name))
         front = {e.spec.name for e in pareto_front(est)}
         ordered = [
-            (e, [f"score {s:.3f} = {self.quality}·q {e.quality:.2f} − {self.cost}·cost′ − "
-                 f"{self.latency}·latency′", "on the Pareto front" if e.spec.name in front
-                 else "dominated on cost/latency/quality"])
+            (
+                e,
+                [
+                    f"score {s:.3f} = {self.quality}·q {e.quality:.2f} − {self.cost}·cost′ − "
+                    f"{self.latency}·latency′",
+                    "on the Pareto front"
+                    if e.spec.name in front
+                    else "dominated on cost/latency/quality",
+                ],
+            )
             for s, e in scored
         ]
         return plan_from(
-            self.name, context, ordered,
+            self.name,
+            context,
+            ordered,
             pareto_front=[e.spec.name for e in est if e.spec.name in front],
         )

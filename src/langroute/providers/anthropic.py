@@ -51,7 +51,10 @@ def _image_block(part: ImagePart) -> dict[str, Any]:
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         media_type = header[5:].split(";")[0] or "image/png"
-        return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+        return {
+            "type": "image",
+            "source": {"type": "base64", "media_type": media_type, "data": data},
+        }
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
@@ -79,11 +82,13 @@ def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict
             continue
         if isinstance(message, ToolMessage):
             role = "user"
-            blocks: list[dict[str, Any]] = [{
-                "type": "tool_result",
-                "tool_use_id": message.tool_call_id,
-                "content": text_of(message.content),
-            }]
+            blocks: list[dict[str, Any]] = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": message.tool_call_id,
+                    "content": text_of(message.content),
+                }
+            ]
         elif isinstance(message, AssistantMessage):
             role = "assistant"
             blocks = _blocks(message.content)
@@ -210,13 +215,16 @@ class AnthropicProvider:
     async def complete(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> Completion:
-        where = {"model": model_id, "provider": self.name}
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
         body = self._body(model_id, messages, params, False)
         try:
             response = await self._pool.get().post("/v1/messages", json=body)
             if response.status_code >= 400:
                 raise error_from_status(
-                    response.status_code, response.headers, response.text, secret=self._key,
+                    response.status_code,
+                    response.headers,
+                    response.text,
+                    secret=self._key,
                     **where,
                 )
             data = response.json()
@@ -226,11 +234,14 @@ class AnthropicProvider:
                 if block["type"] == "text":
                     text.append(block["text"])
                 elif block["type"] == "tool_use":
-                    calls.append(ToolCall(
-                        id=block["id"],
-                        function=FunctionCall(name=block["name"],
-                                              arguments=json.dumps(block.get("input") or {})),
-                    ))
+                    calls.append(
+                        ToolCall(
+                            id=block["id"],
+                            function=FunctionCall(
+                                name=block["name"], arguments=json.dumps(block.get("input") or {})
+                            ),
+                        )
+                    )
             finish = STOP_REASONS.get(data.get("stop_reason") or "", data.get("stop_reason"))
             if finish == "content_filter":
                 raise ContentFiltered("the model refused (stop_reason=refusal)", **where)
@@ -254,7 +265,7 @@ class AnthropicProvider:
     async def stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> AsyncIterator[StreamChunk]:
-        where = {"model": model_id, "provider": self.name}
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
         body = self._body(model_id, messages, params, True)
         try:
             async with self._pool.get().stream("POST", "/v1/messages", json=body) as response:
@@ -279,33 +290,45 @@ class AnthropicProvider:
                         if block["type"] == "tool_use":
                             index = tool_index.setdefault(event["index"], len(tool_index))
                             yield StreamChunk(
-                                model=model_id, provider=self.name,
-                                tool_calls=[ToolCallDelta(index=index, id=block["id"],
-                                                          name=block["name"])],
+                                model=model_id,
+                                provider=self.name,
+                                tool_calls=[
+                                    ToolCallDelta(index=index, id=block["id"], name=block["name"])
+                                ],
                             )
                         elif block["type"] == "text" and block.get("text"):
-                            yield StreamChunk(model=model_id, provider=self.name,
-                                              content=block["text"])
+                            yield StreamChunk(
+                                model=model_id, provider=self.name, content=block["text"]
+                            )
                     elif kind == "content_block_delta":
                         delta = event["delta"]
                         if delta["type"] == "text_delta":
-                            yield StreamChunk(model=model_id, provider=self.name,
-                                              content=delta["text"])
+                            yield StreamChunk(
+                                model=model_id, provider=self.name, content=delta["text"]
+                            )
                         elif delta["type"] == "input_json_delta":
                             yield StreamChunk(
-                                model=model_id, provider=self.name,
-                                tool_calls=[ToolCallDelta(index=tool_index[event["index"]],
-                                                          arguments=delta["partial_json"])],
+                                model=model_id,
+                                provider=self.name,
+                                tool_calls=[
+                                    ToolCallDelta(
+                                        index=tool_index[event["index"]],
+                                        arguments=delta["partial_json"],
+                                    )
+                                ],
                             )
                     elif kind == "message_delta":
                         reason = (event.get("delta") or {}).get("stop_reason")
                         finish = STOP_REASONS.get(reason or "", reason)
                         if finish == "content_filter":
-                            raise ContentFiltered("the model refused (stop_reason=refusal)",
-                                                  **where)
+                            raise ContentFiltered(
+                                "the model refused (stop_reason=refusal)", **where
+                            )
                         out = _usage(event.get("usage"))
                         yield StreamChunk(
-                            model=model_id, provider=self.name, finish_reason=finish,
+                            model=model_id,
+                            provider=self.name,
+                            finish_reason=finish,
                             usage=Usage(
                                 prompt_tokens=prompt_usage.prompt_tokens,
                                 completion_tokens=out.completion_tokens,
@@ -317,8 +340,9 @@ class AnthropicProvider:
                     elif kind == "error":
                         err = event.get("error") or {}
                         status = 529 if err.get("type") == "overloaded_error" else 500
-                        raise error_from_status(status, {}, json.dumps(event), secret=self._key,
-                                                **where)
+                        raise error_from_status(
+                            status, {}, json.dumps(event), secret=self._key, **where
+                        )
                 if not stopped:
                     raise MalformedResponse("stream ended without message_stop", **where)
         except ProviderError:

@@ -122,12 +122,15 @@ class OpenAIProvider:
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> Completion:
         body = request_body(model_id, messages, params, stream=False)
-        where = {"model": model_id, "provider": self.name}
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
         try:
             response = await self._pool.get().post("/chat/completions", json=body)
             if response.status_code >= 400:
                 raise error_from_status(
-                    response.status_code, response.headers, response.text, secret=self._key,
+                    response.status_code,
+                    response.headers,
+                    response.text,
+                    secret=self._key,
                     **where,
                 )
             data = response.json()
@@ -168,7 +171,7 @@ class OpenAIProvider:
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> AsyncIterator[StreamChunk]:
         body = request_body(model_id, messages, params, stream=True)
-        where = {"model": model_id, "provider": self.name}
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
         try:
             async with self._pool.get().stream("POST", "/chat/completions", json=body) as response:
                 if response.status_code >= 400:

@@ -131,7 +131,7 @@ class Registry:
         try:
             return self._models[name]
         except KeyError:
-            raise UnknownModelError(name, self._models) from None
+            raise UnknownModelError(name, list(self._models)) from None
 
     def select(self, names: Iterable[str]) -> list[ModelSpec]:
         """The specs of `names`, in that order; an unknown name lists the known ones."""

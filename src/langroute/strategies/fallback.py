@@ -48,8 +48,14 @@ class FallbackChain:
         models = plan.models
         return models if self.max_models is None else models[: self.max_models]
 
-    def _next(self, error: ProviderError, failed: str, rest: list[str], runner: ModelRunner,
-              errors: list[ProviderError]) -> list[str]:
+    def _next(
+        self,
+        error: ProviderError,
+        failed: str,
+        rest: list[str],
+        runner: ModelRunner,
+        errors: list[ProviderError],
+    ) -> list[str]:
         """The models still worth trying after `failed` raised `error`; raises if none."""
         errors.append(error)
         if not isinstance(error, self.fallback_on):
@@ -64,7 +70,7 @@ class FallbackChain:
         return rest
 
     async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion:
-        chain, errors = self._chain(plan), []
+        chain, errors = self._chain(plan), list[ProviderError]()
         while True:
             model, rest = chain[0], chain[1:]
             try:
@@ -73,7 +79,7 @@ class FallbackChain:
                 chain = self._next(exc, model, rest, runner, errors)
 
     async def stream(self, plan: RoutePlan, runner: ModelRunner) -> AsyncIterator[StreamChunk]:
-        chain, errors = self._chain(plan), []
+        chain, errors = self._chain(plan), list[ProviderError]()
         while True:
             model, rest = chain[0], chain[1:]
             try:

@@ -7,6 +7,7 @@ use it in a separate process so the server does not share the client's interpret
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -24,16 +25,16 @@ def main() -> None:
     args = parser.parse_args()
     server = ScriptedServer()
     for name in args.models.split(","):
-        server.add(name.strip(), Reply(args.reply, ttft_s=args.ttft_ms / 1000,
-                                       tokens_per_s=args.tokens_per_s))
+        server.add(
+            name.strip(),
+            Reply(args.reply, ttft_s=args.ttft_ms / 1000, tokens_per_s=args.tokens_per_s),
+        )
     server.start()
     print(f"READY {server.openai_url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     server.stop()
     sys.exit(0)
 

@@ -119,4 +119,4 @@ class ScriptedModel:
             self.default, Reply | Fail | Hang | Malformed | DropStream
         ):
             return self.default(call)
-        return self.default  # type: ignore[return-value]
+        return self.default

@@ -123,7 +123,8 @@ class ScriptedServer:
         """Calls received (for `model`, with HTTP `status`)."""
         with self._lock:
             return sum(
-                1 for c in self.calls
+                1
+                for c in self.calls
                 if (model is None or c.model == model) and (status is None or c.status == status)
             )
 
@@ -159,12 +160,20 @@ class ScriptedServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._app, interface="asgi3", log_level="critical", access_log=False, lifespan="off",
-            timeout_graceful_shutdown=1, timeout_keep_alive=30, backlog=2048,
+            self._app,
+            interface="asgi3",
+            log_level="critical",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
+            backlog=2048,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            daemon=True,
             name=f"scripted-server-{self.port}",
         )
         self._thread.start()
@@ -225,16 +234,25 @@ class ScriptedServer:
             return
         await self._serve(api, body, headers, send)
 
-    def _record(self, model: str, api: str, stream: bool, behaviour: str, status: int,
-                body: dict[str, Any], headers: dict[str, str]) -> None:
-        safe_headers = {k: v for k, v in headers.items()
-                        if k not in ("authorization", "x-api-key")}
+    def _record(
+        self,
+        model: str,
+        api: str,
+        stream: bool,
+        behaviour: str,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str],
+    ) -> None:
+        safe_headers = {k: v for k, v in headers.items() if k not in ("authorization", "x-api-key")}
         with self._lock:
-            self.calls.append(CallRecord(model, api, stream, behaviour, status, body,
-                                         safe_headers, time.time()))
+            self.calls.append(
+                CallRecord(model, api, stream, behaviour, status, body, safe_headers, time.time())
+            )
 
-    async def _serve(self, api: str, body: dict[str, Any], headers: dict[str, str],
-                     send: Send) -> None:
+    async def _serve(
+        self, api: str, body: dict[str, Any], headers: dict[str, str], send: Send
+    ) -> None:
         name = str(body.get("model", ""))
         stream = bool(body.get("stream"))
         if self.api_key is not None:
@@ -254,7 +272,9 @@ class ScriptedServer:
         if model.context_window is not None and _estimate(prompt) > model.context_window:
             self._record(name, api, stream, "context", 400, body, headers)
             await self._error(
-                send, api, 400,
+                send,
+                api,
+                400,
                 f"This model's maximum context length is {model.context_window} tokens",
                 "context_length_exceeded",
             )
@@ -267,17 +287,31 @@ class ScriptedServer:
         kind = type(behaviour).__name__.lower()
         if isinstance(behaviour, Fail):
             self._record(name, api, stream, kind, behaviour.status, body, headers)
-            extra = ([(b"retry-after", str(behaviour.retry_after).encode())]
-                     if behaviour.retry_after is not None else [])
-            await self._error(send, api, behaviour.status, behaviour.message,
-                              behaviour.code or _default_code(behaviour.status, api), extra)
+            extra = (
+                [(b"retry-after", str(behaviour.retry_after).encode())]
+                if behaviour.retry_after is not None
+                else []
+            )
+            await self._error(
+                send,
+                api,
+                behaviour.status,
+                behaviour.message,
+                behaviour.code or _default_code(behaviour.status, api),
+                extra,
+            )
             return
         if isinstance(behaviour, Malformed):
             self._record(name, api, stream, kind, 200, body, headers)
             if stream:
                 await self._start(send, 200, b"text/event-stream")
-                await send({"type": "http.response.body",
-                            "body": f"data: {behaviour.body}\n\n".encode(), "more_body": False})
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": f"data: {behaviour.body}\n\n".encode(),
+                        "more_body": False,
+                    }
+                )
             else:
                 await self._start(send, 200, b"application/json")
                 await send({"type": "http.response.body", "body": behaviour.body.encode()})
@@ -287,8 +321,9 @@ class ScriptedServer:
             self._record(name, api, stream, kind, 200, body, headers)
             if not stream:
                 await self._start(send, 200, b"application/json")
-                await send({"type": "http.response.body", "body": b'{"id": "chat',
-                            "more_body": True})
+                await send(
+                    {"type": "http.response.body", "body": b'{"id": "chat', "more_body": True}
+                )
                 raise _Drop("scripted drop in the middle of the response body")
             drop_after, behaviour = behaviour.after_chunks, behaviour.reply
         else:
@@ -298,7 +333,8 @@ class ScriptedServer:
         usage = (
             behaviour.prompt_tokens if behaviour.prompt_tokens is not None else _estimate(prompt),
             behaviour.completion_tokens
-            if behaviour.completion_tokens is not None else _estimate(text),
+            if behaviour.completion_tokens is not None
+            else _estimate(text),
             behaviour.cached_tokens,
         )
         render = _OpenAI if api == "openai" else _Anthropic
@@ -309,20 +345,34 @@ class ScriptedServer:
             await self._json(send, 200, render.complete(name, text, behaviour, usage, body))
 
     @staticmethod
-    async def _start(send: Send, status: int, content_type: bytes,
-                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", content_type), *(extra or [])]})
+    async def _start(
+        send: Send, status: int, content_type: bytes, extra: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", content_type), *(extra or [])],
+            }
+        )
 
-    async def _json(self, send: Send, status: int, data: Any,
-                    extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    async def _json(
+        self, send: Send, status: int, data: Any, extra: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         payload = json.dumps(data).encode()
         length = [(b"content-length", str(len(payload)).encode())]
         await self._start(send, status, b"application/json", [*(extra or []), *length])
         await send({"type": "http.response.body", "body": payload})
 
-    async def _error(self, send: Send, api: str, status: int, message: str, code: str,
-                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    async def _error(
+        self,
+        send: Send,
+        api: str,
+        status: int,
+        message: str,
+        code: str,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         if api == "anthropic":
             data: dict[str, Any] = {"type": "error", "error": {"type": code, "message": message}}
         else:
@@ -357,70 +407,142 @@ def _tool_id(call: Any, i: int) -> str:
 class _OpenAI:
     @staticmethod
     def _usage(usage: tuple[int, int, int]) -> dict[str, Any]:
-        return {"prompt_tokens": usage[0], "completion_tokens": usage[1],
-                "total_tokens": usage[0] + usage[1],
-                "prompt_tokens_details": {"cached_tokens": usage[2]}}
+        return {
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": usage[0] + usage[1],
+            "prompt_tokens_details": {"cached_tokens": usage[2]},
+        }
 
     @staticmethod
-    def complete(name: str, text: str, reply: Reply, usage: tuple[int, int, int],
-                 body: dict[str, Any]) -> dict[str, Any]:
+    def complete(
+        name: str, text: str, reply: Reply, usage: tuple[int, int, int], body: dict[str, Any]
+    ) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": text or None}
         if reply.tool_calls:
             message["tool_calls"] = [
-                {"id": _tool_id(c, i), "type": "function",
-                 "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+                {
+                    "id": _tool_id(c, i),
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+                }
                 for i, c in enumerate(reply.tool_calls)
             ]
         choice: dict[str, Any] = {
-            "index": 0, "message": message,
+            "index": 0,
+            "message": message,
             "finish_reason": reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"),
         }
         if body.get("logprobs"):
-            choice["logprobs"] = {"content": [{"token": p, "logprob": -0.05, "top_logprobs": []}
-                                              for p in _pieces(text)]}
-        return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion",
-                "created": int(time.time()), "model": name, "choices": [choice],
-                "usage": _OpenAI._usage(usage)}
+            choice["logprobs"] = {
+                "content": [
+                    {"token": p, "logprob": -0.05, "top_logprobs": []} for p in _pieces(text)
+                ]
+            }
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": name,
+            "choices": [choice],
+            "usage": _OpenAI._usage(usage),
+        }
 
     @staticmethod
-    async def stream(send: Send, name: str, text: str, reply: Reply,
-                     usage: tuple[int, int, int], body: dict[str, Any],
-                     drop_after: int | None) -> None:
+    async def stream(
+        send: Send,
+        name: str,
+        text: str,
+        reply: Reply,
+        usage: tuple[int, int, int],
+        body: dict[str, Any],
+        drop_after: int | None,
+    ) -> None:
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
-        base = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": name}
+        base = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": name,
+        }
 
         async def event(data: dict[str, Any] | str) -> None:
             payload = data if isinstance(data, str) else json.dumps({**base, **data})
-            await send({"type": "http.response.body", "body": f"data: {payload}\n\n".encode(),
-                        "more_body": True})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": f"data: {payload}\n\n".encode(),
+                    "more_body": True,
+                }
+            )
 
         await ScriptedServer._start(send, 200, b"text/event-stream")
         if reply.ttft_s:
             await asyncio.sleep(reply.ttft_s)
-        await event({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                  "finish_reason": None}]})
+        await event(
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"role": "assistant", "content": ""},
+                        "finish_reason": None,
+                    }
+                ]
+            }
+        )
         gap = 1 / reply.tokens_per_s if reply.tokens_per_s else 0
         for n, piece in enumerate(_pieces(text)):
             if drop_after is not None and n >= drop_after:
                 raise _Drop("scripted mid-stream drop")
             if gap and n:
                 await asyncio.sleep(gap)
-            choice: dict[str, Any] = {"index": 0, "delta": {"content": piece},
-                                      "finish_reason": None}
+            choice: dict[str, Any] = {
+                "index": 0,
+                "delta": {"content": piece},
+                "finish_reason": None,
+            }
             if body.get("logprobs"):
-                choice["logprobs"] = {"content": [{"token": piece, "logprob": -0.05,
-                                                   "top_logprobs": []}]}
+                choice["logprobs"] = {
+                    "content": [{"token": piece, "logprob": -0.05, "top_logprobs": []}]
+                }
             await event({"choices": [choice]})
         for i, call in enumerate(reply.tool_calls):
             args = json.dumps(call.arguments)
-            await event({"choices": [{"index": 0, "delta": {"tool_calls": [
-                {"index": i, "id": _tool_id(call, i), "type": "function",
-                 "function": {"name": call.name, "arguments": ""}}]}, "finish_reason": None}]})
+            await event(
+                {
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {
+                                "tool_calls": [
+                                    {
+                                        "index": i,
+                                        "id": _tool_id(call, i),
+                                        "type": "function",
+                                        "function": {"name": call.name, "arguments": ""},
+                                    }
+                                ]
+                            },
+                            "finish_reason": None,
+                        }
+                    ]
+                }
+            )
             half = len(args) // 2
             for part in (args[:half], args[half:]):
-                await event({"choices": [{"index": 0, "delta": {"tool_calls": [
-                    {"index": i, "function": {"arguments": part}}]}, "finish_reason": None}]})
+                await event(
+                    {
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": {
+                                    "tool_calls": [{"index": i, "function": {"arguments": part}}]
+                                },
+                                "finish_reason": None,
+                            }
+                        ]
+                    }
+                )
         if drop_after is not None:
             raise _Drop("scripted mid-stream drop")
         finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
@@ -432,8 +554,12 @@ class _OpenAI:
 
 
 class _Anthropic:
-    STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
-            "content_filter": "refusal"}
+    STOP = {
+        "stop": "end_turn",
+        "length": "max_tokens",
+        "tool_calls": "tool_use",
+        "content_filter": "refusal",
+    }
 
     @staticmethod
     def _stop(reply: Reply) -> str:
@@ -441,62 +567,117 @@ class _Anthropic:
         return _Anthropic.STOP.get(finish, finish)
 
     @staticmethod
-    def complete(name: str, text: str, reply: Reply, usage: tuple[int, int, int],
-                 body: dict[str, Any]) -> dict[str, Any]:
+    def complete(
+        name: str, text: str, reply: Reply, usage: tuple[int, int, int], body: dict[str, Any]
+    ) -> dict[str, Any]:
         content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
-        content += [{"type": "tool_use", "id": _tool_id(c, i), "name": c.name,
-                     "input": c.arguments} for i, c in enumerate(reply.tool_calls)]
-        return {"id": f"msg_{uuid.uuid4().hex[:12]}", "type": "message", "role": "assistant",
-                "model": name, "content": content, "stop_reason": _Anthropic._stop(reply),
-                "stop_sequence": None,
-                "usage": {"input_tokens": usage[0] - usage[2], "output_tokens": usage[1],
-                          "cache_read_input_tokens": usage[2]}}
+        content += [
+            {"type": "tool_use", "id": _tool_id(c, i), "name": c.name, "input": c.arguments}
+            for i, c in enumerate(reply.tool_calls)
+        ]
+        return {
+            "id": f"msg_{uuid.uuid4().hex[:12]}",
+            "type": "message",
+            "role": "assistant",
+            "model": name,
+            "content": content,
+            "stop_reason": _Anthropic._stop(reply),
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": usage[0] - usage[2],
+                "output_tokens": usage[1],
+                "cache_read_input_tokens": usage[2],
+            },
+        }
 
     @staticmethod
-    async def stream(send: Send, name: str, text: str, reply: Reply,
-                     usage: tuple[int, int, int], body: dict[str, Any],
-                     drop_after: int | None) -> None:
+    async def stream(
+        send: Send,
+        name: str,
+        text: str,
+        reply: Reply,
+        usage: tuple[int, int, int],
+        body: dict[str, Any],
+        drop_after: int | None,
+    ) -> None:
         async def event(kind: str, data: dict[str, Any]) -> None:
             payload = json.dumps({"type": kind, **data})
-            await send({"type": "http.response.body",
-                        "body": f"event: {kind}\ndata: {payload}\n\n".encode(), "more_body": True})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": f"event: {kind}\ndata: {payload}\n\n".encode(),
+                    "more_body": True,
+                }
+            )
 
         await ScriptedServer._start(send, 200, b"text/event-stream")
         if reply.ttft_s:
             await asyncio.sleep(reply.ttft_s)
-        await event("message_start", {"message": {
-            "id": f"msg_{uuid.uuid4().hex[:12]}", "type": "message", "role": "assistant",
-            "model": name, "content": [], "stop_reason": None,
-            "usage": {"input_tokens": usage[0] - usage[2], "output_tokens": 1,
-                      "cache_read_input_tokens": usage[2]}}})
+        await event(
+            "message_start",
+            {
+                "message": {
+                    "id": f"msg_{uuid.uuid4().hex[:12]}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": name,
+                    "content": [],
+                    "stop_reason": None,
+                    "usage": {
+                        "input_tokens": usage[0] - usage[2],
+                        "output_tokens": 1,
+                        "cache_read_input_tokens": usage[2],
+                    },
+                }
+            },
+        )
         index = 0
         gap = 1 / reply.tokens_per_s if reply.tokens_per_s else 0
         if text:
-            await event("content_block_start",
-                        {"index": 0, "content_block": {"type": "text", "text": ""}})
+            await event(
+                "content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}
+            )
             for n, piece in enumerate(_pieces(text)):
                 if drop_after is not None and n >= drop_after:
                     raise _Drop("scripted mid-stream drop")
                 if gap and n:
                     await asyncio.sleep(gap)
-                await event("content_block_delta",
-                            {"index": 0, "delta": {"type": "text_delta", "text": piece}})
+                await event(
+                    "content_block_delta",
+                    {"index": 0, "delta": {"type": "text_delta", "text": piece}},
+                )
             await event("content_block_stop", {"index": 0})
             index = 1
         for i, call in enumerate(reply.tool_calls):
-            await event("content_block_start", {"index": index, "content_block": {
-                "type": "tool_use", "id": _tool_id(call, i), "name": call.name, "input": {}}})
+            await event(
+                "content_block_start",
+                {
+                    "index": index,
+                    "content_block": {
+                        "type": "tool_use",
+                        "id": _tool_id(call, i),
+                        "name": call.name,
+                        "input": {},
+                    },
+                },
+            )
             args = json.dumps(call.arguments)
             half = len(args) // 2
             for part in (args[:half], args[half:]):
-                await event("content_block_delta", {"index": index, "delta": {
-                    "type": "input_json_delta", "partial_json": part}})
+                await event(
+                    "content_block_delta",
+                    {"index": index, "delta": {"type": "input_json_delta", "partial_json": part}},
+                )
             await event("content_block_stop", {"index": index})
             index += 1
         if drop_after is not None:
             raise _Drop("scripted mid-stream drop")
-        await event("message_delta", {"delta": {"stop_reason": _Anthropic._stop(reply),
-                                                "stop_sequence": None},
-                                      "usage": {"output_tokens": usage[1]}})
+        await event(
+            "message_delta",
+            {
+                "delta": {"stop_reason": _Anthropic._stop(reply), "stop_sequence": None},
+                "usage": {"output_tokens": usage[1]},
+            },
+        )
         await event("message_stop", {})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
