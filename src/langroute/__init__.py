@@ -1,6 +1,7 @@
 """langroute: route every LLM call to the model that should answer it."""
 
 from langroute.classify import Classifier, Rule, RuleClassifier, TaskProfile
+from langroute.config import RouterConfig
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
     AllModelsFailed,
@@ -76,6 +77,7 @@ __all__ = [
     "RetryPolicy",
     "RoutePlan",
     "Router",
+    "RouterConfig",
     "RoutingRequest",
     "Rule",
     "RuleClassifier",

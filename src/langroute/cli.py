@@ -34,6 +34,8 @@ def _read_prompts(path: Path) -> list[str]:
 
 
 def _router(args: argparse.Namespace) -> Router:
+    if args.config is not None:
+        return Router.from_config(args.config)
     registry = Registry.builtin()
     for path in args.models_file or ():
         registry.load_file(path)
@@ -74,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="TOML/YAML file adding or overriding models (repeatable)",
     )
     common.add_argument("--json", action="store_true", help="one JSON decision per line")
+    common.add_argument("--config", type=Path, help="a router config file (TOML or YAML)")
     demo = sub.add_parser(
         "demo",
         parents=[common],

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from langroute.classify.base import TaskProfile
 from langroute.features import RequestFeatures
 from langroute.policy.base import RoutePlan, usd
-from langroute.types import Usage
+from langroute.types import Completion, StreamChunk, Usage
 
 
 class Attempt(BaseModel):
@@ -81,3 +81,7 @@ class Decision(BaseModel):
         if self.attempts:
             lines.append(f"answered by {self.answered_by}, cost {usd(self.actual_cost_usd)}")
         return "\n".join(lines)
+
+
+Completion.model_rebuild(_types_namespace={"Decision": Decision})
+StreamChunk.model_rebuild(_types_namespace={"Decision": Decision})

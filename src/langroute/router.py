@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -29,6 +30,9 @@ from langroute.registry import Deployment, ModelSpec, Registry
 from langroute.retry import RetryPolicy
 from langroute.strategies import FallbackChain, Strategy
 from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
+
+if TYPE_CHECKING:
+    from langroute.config import RouterConfig
 
 MessagesInput = Sequence[Message | Mapping[str, Any]] | str
 
@@ -80,6 +84,17 @@ class Router:
                         f"neither passed in providers= nor in the registry's providers "
                         f"({', '.join(sorted(self.registry.providers))})"
                     )
+
+    @classmethod
+    def from_config(cls, config: RouterConfig | str | Path | Mapping[str, Any]) -> Router:
+        """A router from a `RouterConfig`, a TOML/YAML file path, or the same as a dict."""
+        from langroute.config import RouterConfig
+
+        if isinstance(config, str | Path):
+            config = RouterConfig.from_file(config)
+        elif not isinstance(config, RouterConfig):
+            config = RouterConfig.from_data(config)
+        return config.build()
 
     @property
     def models(self) -> list[str]:

@@ -5,9 +5,12 @@ Every provider and adapter translates to and from these; nothing here knows a fr
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+if TYPE_CHECKING:
+    from langroute.decision import Decision
 
 
 class _Shape(BaseModel):
@@ -191,8 +194,8 @@ class Completion(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     logprobs: list[TokenLogprob] | None = None
     cost_usd: float = 0.0
-    decision: Any = None
-    """The `langroute.decision.Decision` that produced this answer (set by the Router)."""
+    decision: Decision | None = None
+    """Why this model answered: plan, reasons, every attempt (set by the Router)."""
 
     def message(self) -> AssistantMessage:
         """This answer as an assistant message, ready to append to a conversation."""
@@ -221,7 +224,8 @@ class StreamChunk(BaseModel):
     usage: Usage | None = None
     logprobs: list[TokenLogprob] | None = None
     cost_usd: float | None = None
-    decision: Any = None
+    decision: Decision | None = None
+    """Set on the last chunk only, with its `usage` and `cost_usd`."""
 
     @property
     def has_payload(self) -> bool:

@@ -1,0 +1,186 @@
+"""`RouterConfig`: a whole router as validated data, from Python, TOML or YAML.
+
+models = ["gpt-4.1-nano", "gpt-4.1", "claude-sonnet-4-5"]
+models_files = ["my-models.toml"]
+
+[policy]
+type = "complexity-tiers"
+tiers = [ { max_complexity = 0.4, models = ["gpt-4.1-nano"] },
+          { max_complexity = 1.0, models = ["gpt-4.1", "claude-sonnet-4-5"] } ]
+
+[strategy]
+type = "fallback"
+fallback_on = ["RateLimited", "Timeout", "ServerError", "AuthError"]
+
+[retry]
+attempts = 3
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from langroute import errors
+from langroute.classify import Rule, RuleClassifier
+from langroute.errors import ConfigError
+from langroute.policy import (
+    ComplexityTiers,
+    CostOptimized,
+    DomainMap,
+    LatencyOptimized,
+    Policy,
+    QualityBar,
+    WeightedObjective,
+)
+from langroute.registry import ProviderSpec, Registry
+from langroute.registry.registry import _explain
+from langroute.retry import RetryPolicy
+from langroute.strategies import DEFAULT_FALLBACK_ON, FallbackChain, Single, Strategy
+
+if TYPE_CHECKING:
+    from langroute.router import Router
+
+ErrorName = Literal[
+    "RateLimited",
+    "Timeout",
+    "ServerError",
+    "ConnectionFailed",
+    "MalformedResponse",
+    "ContextTooLong",
+    "ContentFiltered",
+    "AuthError",
+    "BadRequest",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CostOptimizedConfig(_Section):
+    type: Literal["cost-optimized"] = "cost-optimized"
+    bar: QualityBar = QualityBar()
+    fallback_below_bar: bool = True
+
+    def build(self) -> Policy:
+        return CostOptimized(bar=self.bar, fallback_below_bar=self.fallback_below_bar)
+
+
+class LatencyOptimizedConfig(_Section):
+    type: Literal["latency-optimized"]
+    bar: QualityBar = QualityBar()
+    fallback_below_bar: bool = True
+
+    def build(self) -> Policy:
+        return LatencyOptimized(bar=self.bar, fallback_below_bar=self.fallback_below_bar)
+
+
+class ComplexityTiersConfig(ComplexityTiers):
+    type: Literal["complexity-tiers"]
+
+    def build(self) -> Policy:
+        return self
+
+
+class DomainMapConfig(DomainMap):
+    type: Literal["domain-map"]
+
+    def build(self) -> Policy:
+        return self
+
+
+class WeightedConfig(WeightedObjective):
+    type: Literal["weighted"]
+
+    def build(self) -> Policy:
+        return self
+
+
+PolicyConfig = Annotated[
+    CostOptimizedConfig
+    | LatencyOptimizedConfig
+    | ComplexityTiersConfig
+    | DomainMapConfig
+    | WeightedConfig,
+    Field(discriminator="type"),
+]
+
+
+class StrategyConfig(_Section):
+    type: Literal["fallback", "single"] = "fallback"
+    fallback_on: tuple[ErrorName, ...] | None = None
+    """Error names that move to the next model (default: all but AuthError, BadRequest)."""
+    max_models: int | None = Field(default=None, gt=0)
+
+    def build(self) -> Strategy:
+        if self.type == "single":
+            return Single()
+        on = (
+            DEFAULT_FALLBACK_ON
+            if self.fallback_on is None
+            else tuple(getattr(errors, name) for name in self.fallback_on)
+        )
+        return FallbackChain(fallback_on=on, max_models=self.max_models)
+
+
+class RouterConfig(_Section):
+    """Everything that defines a router. Unknown keys and bad values name the field."""
+
+    models: tuple[str, ...] | None = None
+    """Candidate model names (default: every model in the registry)."""
+    models_files: tuple[Path, ...] = ()
+    """TOML/YAML files adding or overriding models and providers, applied in order."""
+    providers: dict[str, ProviderSpec] = Field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+    """Extra rules for the rule-based classifier."""
+    policy: PolicyConfig = CostOptimizedConfig()
+    strategy: StrategyConfig = StrategyConfig()
+    retry: RetryPolicy = RetryPolicy()
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], *, where: str = "router config") -> RouterConfig:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _explain(where, exc) from None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RouterConfig:
+        """Read a TOML or YAML router config; relative `models_files` are resolved against
+        the config file's folder."""
+        path = Path(path)
+        text = path.read_text("utf-8")
+        if path.suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError:
+                raise ConfigError(f"{path}: reading YAML needs langroute[yaml]") from None
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"{path}: unknown file type {path.suffix!r}; use .toml or .yaml")
+        config = cls.from_data(data, where=str(path))
+        files = tuple(f if f.is_absolute() else path.parent / f for f in config.models_files)
+        return config.model_copy(update={"models_files": files})
+
+    def build(self, registry: Registry | None = None) -> Router:
+        from langroute.router import Router
+
+        registry = registry.copy() if registry is not None else Registry.builtin()
+        for file in self.models_files:
+            registry.load_file(file)
+        registry.providers.update(self.providers)
+        return Router(
+            list(self.models) if self.models is not None else None,
+            registry=registry,
+            classifier=RuleClassifier(extra_rules=self.rules),
+            policy=self.policy.build(),
+            strategy=self.strategy.build(),
+            retry=self.retry,
+        )

@@ -1,0 +1,139 @@
+"""RouterConfig: a whole router from a file, with errors that name the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from langroute import (
+    AuthError,
+    ComplexityTiers,
+    ConfigError,
+    FallbackChain,
+    Router,
+    RouterConfig,
+    Single,
+)
+from langroute.cli import main
+from langroute.testing import Fail, Reply
+from tests.conftest import TEST_KEY
+
+CONFIG = """
+models = ["gpt-4.1-nano", "gpt-4.1", "claude-sonnet-4-5", "my-model"]
+models_files = ["models.toml"]
+
+[[rules]]
+name = "legal"
+keywords = ["contract", "liability"]
+domain = "reasoning"
+complexity = 0.6
+
+[policy]
+type = "complexity-tiers"
+tiers = [ { max_complexity = 0.4, models = ["gpt-4.1-nano", "my-model"] },
+          { max_complexity = 1.0, models = ["claude-sonnet-4-5", "gpt-4.1"] } ]
+
+[strategy]
+type = "fallback"
+fallback_on = ["RateLimited", "ServerError", "AuthError"]
+
+[retry]
+attempts = 3
+"""
+
+MODELS = """
+[[models]]
+name = "my-model"
+provider = "openai"
+context_window = 8000
+max_output_tokens = 1000
+pricing = { input = 0.01, output = 0.02 }
+"""
+
+
+def test_router_from_a_toml_file(tmp_path):
+    (tmp_path / "router.toml").write_text(CONFIG)
+    (tmp_path / "models.toml").write_text(MODELS)
+    router = Router.from_config(tmp_path / "router.toml")
+    assert router.models == ["gpt-4.1-nano", "gpt-4.1", "claude-sonnet-4-5", "my-model"]
+    assert isinstance(router.policy, ComplexityTiers)
+    assert isinstance(router.strategy, FallbackChain)
+    assert AuthError in router.strategy.fallback_on
+    assert router.retry.attempts == 3
+    assert router.route("hi").chosen == "gpt-4.1-nano"
+    legal = router.route("Review the liability clause of this contract.")
+    assert legal.chosen == "claude-sonnet-4-5"
+    assert "legal" in legal.profile.signals
+
+
+def test_router_from_a_dict_and_yaml(tmp_path):
+    router = Router.from_config(
+        {
+            "models": ["gpt-4o-mini"],
+            "strategy": {"type": "single"},
+            "policy": {"type": "weighted", "cost": 1.0},
+        }
+    )
+    assert isinstance(router.strategy, Single)
+    yaml_file = tmp_path / "router.yaml"
+    yaml_file.write_text("models: [gpt-4o-mini, gpt-4o]\npolicy:\n  type: latency-optimized\n")
+    assert Router.from_config(yaml_file).policy.name == "latency-optimized"
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"modles": ["x"]}, "modles: unknown key"),
+        ({"policy": {"type": "cheapest"}}, "policy"),
+        ({"strategy": {"fallback_on": ["Oops"]}}, "strategy.fallback_on.0"),
+        ({"retry": {"attempts": 0}}, "retry.attempts"),
+        (
+            {
+                "policy": {
+                    "type": "complexity-tiers",
+                    "tiers": [{"max_complexity": 0.5, "models": ["a"]}],
+                }
+            },
+            "max_complexity = 1",
+        ),
+    ],
+)
+def test_bad_config_names_the_field(data, named):
+    with pytest.raises(ConfigError) as info:
+        RouterConfig.from_data(data)
+    assert named in str(info.value)
+
+
+def test_cli_uses_a_config_file(tmp_path, capsys):
+    (tmp_path / "router.toml").write_text(CONFIG)
+    (tmp_path / "models.toml").write_text(MODELS)
+    assert main(["route", "hello", "--config", str(tmp_path / "router.toml")]) == 0
+    assert "policy complexity-tiers → gpt-4.1-nano" in capsys.readouterr().out
+
+
+def test_config_providers_point_models_at_a_server(tmp_path, server, monkeypatch):
+    monkeypatch.setenv("LOCAL_KEY", TEST_KEY)
+    server.add("served-model", Fail(503))
+    server.add("backup-model", Reply("from backup"))
+    (tmp_path / "models.toml").write_text(
+        '[[models]]\nname = "served"\nprovider = "mine"\nversion = "served-model"\n'
+        "context_window = 8000\nmax_output_tokens = 1000\npricing = { input = 1, output = 1 }\n"
+        '[[models]]\nname = "backup"\nprovider = "mine"\nversion = "backup-model"\n'
+        "context_window = 8000\nmax_output_tokens = 1000\npricing = { input = 9, output = 9 }\n"
+    )
+    router = Router.from_config(
+        {
+            "models": ["served", "backup"],
+            "models_files": [str(tmp_path / "models.toml")],
+            "providers": {
+                "mine": {
+                    "kind": "openai",
+                    "base_url": server.openai_url,
+                    "api_key_env": "LOCAL_KEY",
+                }
+            },
+            "retry": {"attempts": 1},
+        }
+    )
+    completion = router.chat("hello")
+    assert completion.content == "from backup"
+    assert [a.outcome for a in completion.decision.attempts] == ["error", "ok"]
