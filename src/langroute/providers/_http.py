@@ -7,7 +7,8 @@ import email.utils
 import json
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -126,9 +127,22 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64)
 
 
+@contextmanager
+def normalised_errors(where: Mapping[str, Any]) -> Iterator[None]:
+    """Turn anything raised inside into a `ProviderError` (a broken shape is malformed)."""
+    try:
+        yield
+    except ProviderError:
+        raise
+    except (KeyError, IndexError, TypeError) as exc:
+        raise MalformedResponse(f"unexpected response shape ({exc!r})", **where) from None
+    except Exception as exc:
+        raise error_from_exception(exc, **where) from None
+
+
 class ClientPool:
-    """One `httpx.AsyncClient` per event loop: a client's connections belong to one loop, and
-    the sync API runs on its own loop."""
+    """JSON-over-HTTP for one provider, with one `httpx.AsyncClient` per event loop (a
+    client's connections belong to one loop, and the sync API runs on its own loop)."""
 
     def __init__(
         self,
@@ -136,7 +150,9 @@ class ClientPool:
         headers: Mapping[str, str],
         timeout: httpx.Timeout,
         transport: httpx.AsyncBaseTransport | None = None,
+        secret: SecretStr | None = None,
     ) -> None:
+        self._secret = secret
         self._kwargs: dict[str, Any] = {
             "base_url": base_url.rstrip("/"),
             "headers": dict(headers),
@@ -155,6 +171,38 @@ class ClientPool:
             client = httpx.AsyncClient(**self._kwargs)
             self._clients[loop] = client
         return client
+
+    async def post_json(self, path: str, body: Any, where: Mapping[str, Any]) -> Any:
+        """POST `body`, raise the typed error of an error status, return the parsed JSON."""
+        response = await self.get().post(path, json=body)
+        if response.status_code >= 400:
+            raise error_from_status(
+                response.status_code,
+                response.headers,
+                response.text,
+                secret=self._secret,
+                **where,
+            )
+        return response.json()
+
+    async def sse_data(
+        self, path: str, body: Any, where: Mapping[str, Any]
+    ) -> AsyncGenerator[str, None]:
+        """POST `body` and yield the `data:` payloads of the event stream, read to its end
+        (so the connection goes back to the pool)."""
+        async with self.get().stream("POST", path, json=body) as response:
+            if response.status_code >= 400:
+                text = (await response.aread()).decode("utf-8", "replace")
+                raise error_from_status(
+                    response.status_code, response.headers, text, secret=self._secret, **where
+                )
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    yield line[5:].strip()
+
+    def error_event(self, status: int, payload: str, where: Mapping[str, Any]) -> ProviderError:
+        """The typed error for an error event inside a stream."""
+        return error_from_status(status, {}, payload, secret=self._secret, **where)
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()

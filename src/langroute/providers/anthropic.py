@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from langroute.errors import ContentFiltered, MalformedResponse, ProviderError
+from langroute.errors import ContentFiltered, MalformedResponse
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
     ClientPool,
-    error_from_exception,
-    error_from_status,
+    normalised_errors,
     resolve_key,
 )
 from langroute.types import (
@@ -200,7 +200,7 @@ class AnthropicProvider:
         if self._key is not None:
             all_headers["x-api-key"] = self._key.get_secret_value()
         t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._pool = ClientPool(base_url, all_headers, t, transport)
+        self._pool = ClientPool(base_url, all_headers, t, transport, self._key)
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(name={self.name!r}, base_url={self.base_url!r})"
@@ -217,29 +217,19 @@ class AnthropicProvider:
     ) -> Completion:
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
         body = self._body(model_id, messages, params, False)
-        try:
-            response = await self._pool.get().post("/v1/messages", json=body)
-            if response.status_code >= 400:
-                raise error_from_status(
-                    response.status_code,
-                    response.headers,
-                    response.text,
-                    secret=self._key,
-                    **where,
-                )
-            data = response.json()
+        with normalised_errors(where):
+            data = await self._pool.post_json("/v1/messages", body, where)
             text: list[str] = []
             calls: list[ToolCall] = []
             for block in data["content"]:
                 if block["type"] == "text":
                     text.append(block["text"])
                 elif block["type"] == "tool_use":
+                    arguments = json.dumps(block.get("input") or {})
                     calls.append(
                         ToolCall(
                             id=block["id"],
-                            function=FunctionCall(
-                                name=block["name"], arguments=json.dumps(block.get("input") or {})
-                            ),
+                            function=FunctionCall(name=block["name"], arguments=arguments),
                         )
                     )
             finish = STOP_REASONS.get(data.get("stop_reason") or "", data.get("stop_reason"))
@@ -255,102 +245,79 @@ class AnthropicProvider:
                 finish_reason=finish,
                 usage=_usage(data.get("usage")),
             )
-        except ProviderError:
-            raise
-        except (KeyError, IndexError, TypeError) as exc:
-            raise MalformedResponse(f"unexpected response shape ({exc!r})", **where) from None
-        except Exception as exc:
-            raise error_from_exception(exc, **where) from None
 
     async def stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> AsyncIterator[StreamChunk]:
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
         body = self._body(model_id, messages, params, True)
-        try:
-            async with self._pool.get().stream("POST", "/v1/messages", json=body) as response:
-                if response.status_code >= 400:
-                    text = (await response.aread()).decode("utf-8", "replace")
-                    raise error_from_status(
-                        response.status_code, response.headers, text, secret=self._key, **where
-                    )
-                prompt_usage = Usage()
-                tool_index: dict[int, int] = {}
-                stopped = False
-                async for line in response.aiter_lines():
-                    # after message_stop, keep reading to the end so the connection is reused
-                    if stopped or not line.startswith("data:"):
+        with normalised_errors(where):
+            events = _StreamState(model_id, self.name, where)
+            async with aclosing(self._pool.sse_data("/v1/messages", body, where)) as payloads:
+                async for payload in payloads:
+                    if events.stopped:
                         continue
-                    event = json.loads(line[5:].strip())
-                    kind = event.get("type")
-                    if kind == "message_start":
-                        prompt_usage = _usage(event["message"].get("usage"))
-                    elif kind == "content_block_start":
-                        block = event["content_block"]
-                        if block["type"] == "tool_use":
-                            index = tool_index.setdefault(event["index"], len(tool_index))
-                            yield StreamChunk(
-                                model=model_id,
-                                provider=self.name,
-                                tool_calls=[
-                                    ToolCallDelta(index=index, id=block["id"], name=block["name"])
-                                ],
-                            )
-                        elif block["type"] == "text" and block.get("text"):
-                            yield StreamChunk(
-                                model=model_id, provider=self.name, content=block["text"]
-                            )
-                    elif kind == "content_block_delta":
-                        delta = event["delta"]
-                        if delta["type"] == "text_delta":
-                            yield StreamChunk(
-                                model=model_id, provider=self.name, content=delta["text"]
-                            )
-                        elif delta["type"] == "input_json_delta":
-                            yield StreamChunk(
-                                model=model_id,
-                                provider=self.name,
-                                tool_calls=[
-                                    ToolCallDelta(
-                                        index=tool_index[event["index"]],
-                                        arguments=delta["partial_json"],
-                                    )
-                                ],
-                            )
-                    elif kind == "message_delta":
-                        reason = (event.get("delta") or {}).get("stop_reason")
-                        finish = STOP_REASONS.get(reason or "", reason)
-                        if finish == "content_filter":
-                            raise ContentFiltered(
-                                "the model refused (stop_reason=refusal)", **where
-                            )
-                        out = _usage(event.get("usage"))
-                        yield StreamChunk(
-                            model=model_id,
-                            provider=self.name,
-                            finish_reason=finish,
-                            usage=Usage(
-                                prompt_tokens=prompt_usage.prompt_tokens,
-                                completion_tokens=out.completion_tokens,
-                                cached_tokens=prompt_usage.cached_tokens,
-                            ),
-                        )
-                    elif kind == "message_stop":
-                        stopped = True
-                    elif kind == "error":
-                        err = event.get("error") or {}
-                        status = 529 if err.get("type") == "overloaded_error" else 500
-                        raise error_from_status(
-                            status, {}, json.dumps(event), secret=self._key, **where
-                        )
-                if not stopped:
-                    raise MalformedResponse("stream ended without message_stop", **where)
-        except ProviderError:
-            raise
-        except (KeyError, IndexError, TypeError) as exc:
-            raise MalformedResponse(f"unexpected event shape ({exc!r})", **where) from None
-        except Exception as exc:
-            raise error_from_exception(exc, **where) from None
+                    event = json.loads(payload)
+                    if event.get("type") == "error":
+                        overloaded = (event.get("error") or {}).get("type") == "overloaded_error"
+                        raise self._pool.error_event(529 if overloaded else 500, payload, where)
+                    chunk = events.handle(event)
+                    if chunk is not None:
+                        yield chunk
+            if not events.stopped:
+                raise MalformedResponse("stream ended without message_stop", **where)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+
+class _StreamState:
+    """Turns Anthropic stream events into `StreamChunk`s, one event at a time."""
+
+    def __init__(self, model_id: str, provider: str, where: dict[str, Any]) -> None:
+        self.model_id = model_id
+        self.provider = provider
+        self.where = where
+        self.prompt_usage = Usage()
+        self.tool_index: dict[int, int] = {}
+        self.stopped = False
+
+    def _chunk(self, **fields: Any) -> StreamChunk:
+        return StreamChunk(model=self.model_id, provider=self.provider, **fields)
+
+    def handle(self, event: dict[str, Any]) -> StreamChunk | None:
+        kind = event.get("type")
+        if kind == "message_start":
+            self.prompt_usage = _usage(event["message"].get("usage"))
+        elif kind == "content_block_start":
+            block = event["content_block"]
+            if block["type"] == "tool_use":
+                index = self.tool_index.setdefault(event["index"], len(self.tool_index))
+                delta = ToolCallDelta(index=index, id=block["id"], name=block["name"])
+                return self._chunk(tool_calls=[delta])
+            if block["type"] == "text" and block.get("text"):
+                return self._chunk(content=block["text"])
+        elif kind == "content_block_delta":
+            delta = event["delta"]
+            if delta["type"] == "text_delta":
+                return self._chunk(content=delta["text"])
+            if delta["type"] == "input_json_delta":
+                index = self.tool_index[event["index"]]
+                return self._chunk(
+                    tool_calls=[ToolCallDelta(index=index, arguments=delta["partial_json"])]
+                )
+        elif kind == "message_delta":
+            reason = (event.get("delta") or {}).get("stop_reason")
+            finish = STOP_REASONS.get(reason or "", reason)
+            if finish == "content_filter":
+                raise ContentFiltered("the model refused (stop_reason=refusal)", **self.where)
+            out = _usage(event.get("usage"))
+            usage = Usage(
+                prompt_tokens=self.prompt_usage.prompt_tokens,
+                completion_tokens=out.completion_tokens,
+                cached_tokens=self.prompt_usage.cached_tokens,
+            )
+            return self._chunk(finish_reason=finish, usage=usage)
+        elif kind == "message_stop":
+            self.stopped = True
+        return None

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from langroute.errors import ContentFiltered, MalformedResponse, ProviderError
+from langroute.errors import ContentFiltered, MalformedResponse
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
     ClientPool,
-    error_from_exception,
-    error_from_status,
+    normalised_errors,
     resolve_key,
 )
 from langroute.types import (
@@ -110,30 +110,18 @@ class OpenAIProvider:
         if self._key is not None:
             all_headers["authorization"] = f"Bearer {self._key.get_secret_value()}"
         t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._pool = ClientPool(base_url, all_headers, t, transport)
+        self._pool = ClientPool(base_url, all_headers, t, transport, self._key)
 
     def __repr__(self) -> str:
         return f"OpenAIProvider(name={self.name!r}, base_url={self.base_url!r})"
-
-    def _fail(self, exc: Exception, model_id: str) -> ProviderError:
-        return error_from_exception(exc, model=model_id, provider=self.name)
 
     async def complete(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> Completion:
         body = request_body(model_id, messages, params, stream=False)
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
-        try:
-            response = await self._pool.get().post("/chat/completions", json=body)
-            if response.status_code >= 400:
-                raise error_from_status(
-                    response.status_code,
-                    response.headers,
-                    response.text,
-                    secret=self._key,
-                    **where,
-                )
-            data = response.json()
+        with normalised_errors(where):
+            data = await self._pool.post_json("/chat/completions", body, where)
             choice = data["choices"][0]
             message = choice.get("message") or {}
             finish = choice.get("finish_reason")
@@ -160,50 +148,29 @@ class OpenAIProvider:
                 usage=_usage(data.get("usage")),
                 logprobs=_logprobs(choice),
             )
-        except ProviderError:
-            raise
-        except (KeyError, IndexError, TypeError) as exc:
-            raise MalformedResponse(f"unexpected response shape ({exc!r})", **where) from None
-        except Exception as exc:
-            raise self._fail(exc, model_id) from None
 
     async def stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> AsyncIterator[StreamChunk]:
         body = request_body(model_id, messages, params, stream=True)
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
-        try:
-            async with self._pool.get().stream("POST", "/chat/completions", json=body) as response:
-                if response.status_code >= 400:
-                    text = (await response.aread()).decode("utf-8", "replace")
-                    raise error_from_status(
-                        response.status_code, response.headers, text, secret=self._key, **where
-                    )
-                done = False
-                async for line in response.aiter_lines():
-                    # after [DONE], keep reading to the end so the connection is reused
-                    if done or not line.startswith("data:"):
+        with normalised_errors(where):
+            done = False
+            async with aclosing(self._pool.sse_data("/chat/completions", body, where)) as events:
+                async for payload in events:
+                    if done:
                         continue
-                    payload = line[5:].strip()
                     if payload == "[DONE]":
                         done = True
                         continue
                     data = json.loads(payload)
                     if "error" in data:
-                        raise error_from_status(
-                            500, {}, json.dumps(data), secret=self._key, **where
-                        )
+                        raise self._pool.error_event(500, payload, where)
                     chunk = self._chunk(model_id, data)
                     if chunk is not None:
                         yield chunk
-                if not done:
-                    raise MalformedResponse("stream ended without [DONE]", **where)
-        except ProviderError:
-            raise
-        except (KeyError, IndexError, TypeError) as exc:
-            raise MalformedResponse(f"unexpected chunk shape ({exc!r})", **where) from None
-        except Exception as exc:
-            raise self._fail(exc, model_id) from None
+            if not done:
+                raise MalformedResponse("stream ended without [DONE]", **where)
 
     def _chunk(self, model_id: str, data: dict[str, Any]) -> StreamChunk | None:
         usage = _usage(data["usage"]) if data.get("usage") else None
