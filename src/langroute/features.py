@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from langroute._fast import construct
 from langroute.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, count_tokens, counts_are_exact
 from langroute.types import (
     MESSAGE,
@@ -115,7 +117,8 @@ def extract_features(
             )
             prompt_tokens += len(str(tool.function.parameters)) // 4
     fmt = params.response_format
-    return RequestFeatures(
+    return construct(
+        RequestFeatures,
         last_user_text=last_user,
         prompt_tokens=prompt_tokens,
         tokens_exact=counts_are_exact(),
@@ -131,6 +134,15 @@ def extract_features(
         tags=tuple(tags),
         hints=hints or CallerHints(),
     )
+
+
+_ID_PREFIX = os.urandom(6).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """A process-unique request id: a random per-process prefix and a counter (no syscall)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
 
 
 _MESSAGE_TYPES = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
@@ -174,8 +186,9 @@ class RoutingRequest(BaseModel):
         features = extract_features(
             parsed, params, hints=hints, tenant=tenant, user=user, tags=tags
         )
-        return cls(
-            request_id=request_id or uuid.uuid4().hex,
+        return construct(
+            cls,
+            request_id=request_id or new_request_id(),
             messages=tuple(parsed),
             params=params,
             features=features,

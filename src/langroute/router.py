@@ -160,12 +160,16 @@ class Router:
         plan = self.policy.rank(PlanContext(features, profile, estimates, rejected))
         if not plan.candidates:
             raise NoCandidateError(f"policy {plan.policy!r} left no candidate", rejected)
-        return Decision(
+        return construct(
+            Decision,
             request_id=request.request_id,
+            created_at=time.time(),
             features=features,
             profile=profile,
             plan=plan,
             strategy=self.strategy.name,
+            attempts=[],
+            answered_by=None,
             estimated_cost_usd=plan.candidates[0].expected_cost_usd,
         )
 
@@ -230,7 +234,8 @@ class _Runner:
             else 0.0
         )
         self._decision.attempts.append(
-            Attempt(
+            construct(
+                Attempt,
                 model=spec.name,
                 provider=dep.provider,
                 provider_model=dep.model_id,

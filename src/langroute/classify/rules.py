@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from langroute._fast import construct
 from langroute.classify.base import TaskProfile, required_capabilities
 from langroute.features import RequestFeatures
 from langroute.registry.spec import TaskDomain
@@ -314,7 +315,8 @@ class RuleClassifier:
                 complexity += 0.15
         if features.structured_output and domain == "chat":
             domain = "extraction"
-        return TaskProfile(
+        return construct(
+            TaskProfile,
             complexity=min(1.0, max(0.0, complexity)),
             domain=domain,
             needs=required_capabilities(features),

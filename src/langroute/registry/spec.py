@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 TaskDomain = Literal["code", "math", "reasoning", "creative", "extraction", "chat"]
 DOMAINS: tuple[TaskDomain, ...] = ("code", "math", "reasoning", "creative", "extraction", "chat")
@@ -117,12 +117,17 @@ class ModelSpec(_Config):
             )
         return self
 
+    _deployments: tuple[Deployment, ...] = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._deployments = self.deployments or (
+            Deployment(provider=self.provider, model_id=self.version or self.name),
+        )
+
     @property
     def all_deployments(self) -> tuple[Deployment, ...]:
         """The deployments to try, in order (a default one when none are listed)."""
-        if self.deployments:
-            return self.deployments
-        return (Deployment(provider=self.provider, model_id=self.version or self.name),)
+        return self._deployments
 
     def quality_for(self, domain: str) -> float:
         return self.quality.get(domain, self.default_quality)  # type: ignore[call-overload, no-any-return]
