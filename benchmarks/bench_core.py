@@ -103,13 +103,13 @@ async def bench_overhead(url: str, calls: int) -> dict[str, float]:
     params = ChatParams()
 
     async def via_direct() -> None:
-        await direct.complete("bench-model", messages, params)
+        await direct.chat("bench-model", messages, params)
 
     async def via_router() -> None:
         await router.achat(prompt)
 
     async def via_direct_stream() -> None:
-        async for _ in direct.stream("bench-model", messages, params):
+        async for _ in direct.chat_stream("bench-model", messages, params):
             pass
 
     async def via_router_stream() -> None:

@@ -66,7 +66,7 @@ def make(kind: str, server, **kw) -> Provider:
 async def test_text_and_usage(aserver, provider_kind):
     aserver.add("m", Reply("Hello there", prompt_tokens=11, completion_tokens=3, cached_tokens=4))
     p = make(provider_kind, aserver)
-    c = await p.complete(
+    c = await p.chat(
         "m",
         msgs({"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}),
         ChatParams(),
@@ -89,7 +89,7 @@ async def test_text_and_usage(aserver, provider_kind):
 async def test_images_are_sent_in_each_protocol(aserver, provider_kind):
     aserver.add("m", Reply("a cat"))
     p = make(provider_kind, aserver)
-    await p.complete(
+    await p.chat(
         "m",
         msgs(
             {
@@ -119,7 +119,7 @@ async def test_tools_and_tool_calls_round_trip(aserver, provider_kind):
     )
     p = make(provider_kind, aserver)
     params = ChatParams(tools=[WEATHER], tool_choice="get_weather")
-    c = await p.complete("m", msgs({"role": "user", "content": "weather in Oslo?"}), params)
+    c = await p.chat("m", msgs({"role": "user", "content": "weather in Oslo?"}), params)
     assert c.finish_reason == "tool_calls"
     assert [(t.id, t.function.name, json.loads(t.function.arguments)) for t in c.tool_calls] == [
         ("call_1", "get_weather", {"city": "Oslo"})
@@ -138,7 +138,7 @@ async def test_tools_and_tool_calls_round_trip(aserver, provider_kind):
         c.message().model_dump(),
         {"role": "tool", "tool_call_id": "call_1", "content": "3°C"},
     )
-    c2 = await p.complete("m", history, params)
+    c2 = await p.chat("m", history, params)
     assert c2.content == "It is 3°C in Oslo."
     sent = aserver.calls[-1].body["messages"]
     if provider_kind == "anthropic":
@@ -167,7 +167,7 @@ async def test_streaming_text_tools_and_usage(aserver, provider_kind):
     p = make(provider_kind, aserver)
     chunks = [
         c
-        async for c in p.stream(
+        async for c in p.chat_stream(
             "m", msgs({"role": "user", "content": "go"}), ChatParams(tools=[WEATHER])
         )
     ]
@@ -193,7 +193,7 @@ async def test_openai_response_format_and_logprobs(aserver):
             "json_schema": {"name": "obj", "schema": {"type": "object"}, "strict": True},
         }
     )
-    c = await p.complete(
+    c = await p.chat(
         "m",
         msgs({"role": "user", "content": "json"}),
         ChatParams(response_format=fmt, logprobs=True, top_logprobs=2),
@@ -207,7 +207,7 @@ async def test_openai_response_format_and_logprobs(aserver):
     assert c.logprobs and c.logprobs[0].token == '{"a":'
     chunks = [
         c
-        async for c in p.stream(
+        async for c in p.chat_stream(
             "m", msgs({"role": "user", "content": "json"}), ChatParams(logprobs=True)
         )
     ]
@@ -235,7 +235,7 @@ async def test_errors_are_normalised(aserver, provider_kind, behaviour, error, s
     aserver.add("m", behaviour)
     p = make(provider_kind, aserver)
     with pytest.raises(error) as info:
-        await p.complete("m", msgs({"role": "user", "content": "x"}), ChatParams())
+        await p.chat("m", msgs({"role": "user", "content": "x"}), ChatParams())
     assert info.value.status == status
     assert info.value.provider == p.name
     if isinstance(info.value, RateLimited):
@@ -257,7 +257,7 @@ async def test_stream_errors_are_normalised(aserver, provider_kind, behaviour, e
     aserver.add("m", behaviour)
     p = make(provider_kind, aserver)
     with pytest.raises(error):
-        async for _ in p.stream("m", msgs({"role": "user", "content": "x"}), ChatParams()):
+        async for _ in p.chat_stream("m", msgs({"role": "user", "content": "x"}), ChatParams()):
             pass
     await p.aclose()
 
@@ -266,11 +266,11 @@ async def test_timeout_and_unreachable(aserver, provider_kind):
     aserver.add("slow", Hang(2.0))
     p = make(provider_kind, aserver, timeout=0.2)
     with pytest.raises(Timeout):
-        await p.complete("slow", msgs({"role": "user", "content": "x"}), ChatParams())
+        await p.chat("slow", msgs({"role": "user", "content": "x"}), ChatParams())
     await p.aclose()
     dead = OpenAIProvider(base_url="http://127.0.0.1:9/v1", api_key="k", timeout=1)
     with pytest.raises(ConnectionFailed):
-        await dead.complete("m", msgs({"role": "user", "content": "x"}), ChatParams())
+        await dead.chat("m", msgs({"role": "user", "content": "x"}), ChatParams())
 
 
 async def test_wrong_key_is_auth_error_and_never_echoed(aserver, provider_kind):
@@ -282,7 +282,7 @@ async def test_wrong_key_is_auth_error_and_never_echoed(aserver, provider_kind):
         else AnthropicProvider(base_url=aserver.anthropic_url, api_key=secret)
     )
     with pytest.raises(AuthError) as info:
-        await p.complete("m", msgs({"role": "user", "content": "x"}), ChatParams())
+        await p.chat("m", msgs({"role": "user", "content": "x"}), ChatParams())
     assert secret not in str(info.value) and secret not in repr(p)
     await p.aclose()
 

@@ -279,3 +279,52 @@ async def test_cost_and_usage_add_up(aserver):
     assert c.decision.actual_cost_usd == pytest.approx(c.cost_usd)
     assert c.decision.answered_by == "strong"
     await router.aclose()
+
+
+class EchoTarget:
+    """A non-HTTP provider, as adapters write them: it reads the framework's own call from
+    `request.native` and hands back its own objects in `raw`."""
+
+    name = "echo"
+
+    async def complete(self, model_id, request):
+        from langroute import Completion, Usage
+
+        return Completion(
+            id="1",
+            model=model_id,
+            provider=self.name,
+            provider_model=model_id,
+            content=f"{model_id}:{request.native['text']}",
+            usage=Usage(prompt_tokens=3, completion_tokens=2),
+            raw={"native": request.native},
+        )
+
+    async def stream(self, model_id, request):
+        from langroute import StreamChunk, Usage
+
+        for word in request.native["text"].split():
+            yield StreamChunk(model=model_id, content=word, raw=("native-chunk", word))
+        yield StreamChunk(model=model_id, usage=Usage(prompt_tokens=3, completion_tokens=2))
+
+    async def aclose(self):
+        pass
+
+
+async def test_custom_provider_gets_the_native_call_and_returns_raw_objects():
+    from langroute import Provider, Registry, Router
+
+    assert isinstance(EchoTarget(), Provider)
+    registry = Registry()
+    registry.register(spec("echo-model", provider="echo"))
+    router = Router(["echo-model"], registry=registry, providers={"echo": EchoTarget()})
+    request = router.request("hello there", native={"text": "hello there"})
+    decision = router.plan(request)
+    assert decision.chosen == "echo-model"
+    completion = await router.achat("hello there", native={"text": "hello there"})
+    assert completion.content == "echo-model:hello there"
+    assert completion.raw == {"native": {"text": "hello there"}}
+    assert completion.cost_usd == pytest.approx((3 * 1.0 + 2 * 2.0) / 1e6)
+    chunks = [c async for c in router.astream("x", native={"text": "a b"})]
+    assert [c.raw for c in chunks[:-1]] == [("native-chunk", "a"), ("native-chunk", "b")]
+    assert chunks[-1].decision.answered_by == "echo-model"

@@ -157,6 +157,9 @@ class RoutingRequest(BaseModel):
     messages: tuple[Message, ...]
     params: ChatParams
     features: RequestFeatures
+    native: Any = Field(default=None, exclude=True, repr=False)
+    """The framework's own call (e.g. LangChain messages and kwargs), opaque to the core and
+    handed to adapter providers so nothing is lost in translation."""
 
     @classmethod
     def build(
@@ -169,6 +172,7 @@ class RoutingRequest(BaseModel):
         user: str | None = None,
         tags: Sequence[str] = (),
         request_id: str | None = None,
+        native: Any = None,
     ) -> RoutingRequest:
         """Validate the messages (dicts or message objects, or one user string) and
         compute the features."""
@@ -192,4 +196,5 @@ class RoutingRequest(BaseModel):
             messages=tuple(parsed),
             params=params,
             features=features,
+            native=native,
         )

@@ -274,7 +274,7 @@ class _Runner:
                 attempt += 1
                 started = time.perf_counter()
                 try:
-                    result = await provider.complete(dep.model_id, req.messages, req.params)
+                    result = await provider.complete(dep.model_id, req)
                 except ProviderError as exc:
                     self._record(spec, dep, started, error=exc)
                     last = exc
@@ -303,7 +303,7 @@ class _Runner:
                 usage: Usage | None = None
                 finish: str | None = None
                 try:
-                    async for chunk in provider.stream(dep.model_id, req.messages, req.params):
+                    async for chunk in provider.stream(dep.model_id, req):
                         if chunk.usage is not None:
                             usage = chunk.usage
                         if chunk.finish_reason is not None:
@@ -322,6 +322,7 @@ class _Runner:
                             logprobs=chunk.logprobs,
                             cost_usd=None,
                             decision=None,
+                            raw=chunk.raw,
                         )
                 except ProviderError as exc:
                     self._record(spec, dep, started, error=exc, interrupted=bool(delivered))
@@ -344,6 +345,7 @@ class _Runner:
                     logprobs=None,
                     cost_usd=cost,
                     decision=self._decision,
+                    raw=None,
                 )
                 return
         assert last is not None

@@ -196,6 +196,8 @@ class Completion(BaseModel):
     cost_usd: float = 0.0
     decision: Decision | None = None
     """Why this model answered: plan, reasons, every attempt (set by the Router)."""
+    raw: Any = Field(default=None, exclude=True, repr=False)
+    """The target's own answer object (e.g. a LangChain `ChatResult`), for adapters."""
 
     def message(self) -> AssistantMessage:
         """This answer as an assistant message, ready to append to a conversation."""
@@ -226,6 +228,8 @@ class StreamChunk(BaseModel):
     cost_usd: float | None = None
     decision: Decision | None = None
     """Set on the last chunk only, with its `usage` and `cost_usd`."""
+    raw: Any = Field(default=None, exclude=True, repr=False)
+    """The target's own chunk object (e.g. a LangChain `ChatGenerationChunk`), for adapters."""
 
     @property
     def has_payload(self) -> bool:

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
@@ -34,6 +34,9 @@ from langroute.types import (
     Usage,
     text_of,
 )
+
+if TYPE_CHECKING:
+    from langroute.features import RoutingRequest
 
 API_VERSION = "2023-06-01"
 STOP_REASONS = {
@@ -212,9 +215,18 @@ class AnthropicProvider:
             model_id, messages, params, stream=stream, default_max_tokens=self.default_max_tokens
         )
 
-    async def complete(
+    async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
+        """The `Provider` protocol: `chat` with the request's messages and parameters."""
+        return await self.chat(model_id, request.messages, request.params)
+
+    def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
+        """The `Provider` protocol: `chat_stream` with the request's messages and parameters."""
+        return self.chat_stream(model_id, request.messages, request.params)
+
+    async def chat(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> Completion:
+        """One chat call to `model_id`."""
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
         body = self._body(model_id, messages, params, False)
         with normalised_errors(where):
@@ -246,9 +258,10 @@ class AnthropicProvider:
                 usage=_usage(data.get("usage")),
             )
 
-    async def stream(
+    async def chat_stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> AsyncIterator[StreamChunk]:
+        """One streamed chat call to `model_id`."""
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
         body = self._body(model_id, messages, params, True)
         with normalised_errors(where):

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
@@ -29,6 +29,9 @@ from langroute.types import (
     ToolCallDelta,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from langroute.features import RoutingRequest
 
 
 def _tool_choice(choice: str | None) -> Any:
@@ -115,9 +118,18 @@ class OpenAIProvider:
     def __repr__(self) -> str:
         return f"OpenAIProvider(name={self.name!r}, base_url={self.base_url!r})"
 
-    async def complete(
+    async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
+        """The `Provider` protocol: `chat` with the request's messages and parameters."""
+        return await self.chat(model_id, request.messages, request.params)
+
+    def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
+        """The `Provider` protocol: `chat_stream` with the request's messages and parameters."""
+        return self.chat_stream(model_id, request.messages, request.params)
+
+    async def chat(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> Completion:
+        """One chat call to `model_id`."""
         body = request_body(model_id, messages, params, stream=False)
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
         with normalised_errors(where):
@@ -149,9 +161,10 @@ class OpenAIProvider:
                 logprobs=_logprobs(choice),
             )
 
-    async def stream(
+    async def chat_stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> AsyncIterator[StreamChunk]:
+        """One streamed chat call to `model_id`."""
         body = request_body(model_id, messages, params, stream=True)
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
         with normalised_errors(where):
