@@ -120,6 +120,7 @@ class Router:
         user: str | None = None,
         tags: Sequence[str] = (),
         request_id: str | None = None,
+        native: Any = None,
         **params: Any,
     ) -> RoutingRequest:
         """Validate a call's inputs into a `RoutingRequest` (features computed once)."""
@@ -141,6 +142,7 @@ class Router:
             user=user,
             tags=tags,
             request_id=request_id,
+            native=native,
         )
 
     def plan(self, request: RoutingRequest) -> Decision:
