@@ -183,13 +183,20 @@ class Router:
 
     async def achat(self, messages: MessagesInput, **kwargs: Any) -> Completion:
         """Route and run one chat call; the `Completion` carries its `Decision`."""
-        request = self.request(messages, **kwargs)
-        decision = self.plan(request)
-        return await self.strategy.run(decision.plan, _Runner(self, request, decision))
+        return await self.execute(self.request(messages, **kwargs))
 
     async def astream(self, messages: MessagesInput, **kwargs: Any) -> AsyncIterator[StreamChunk]:
         """Route and stream one chat call; the last chunk carries usage, cost and decision."""
-        request = self.request(messages, **kwargs)
+        async for chunk in self.execute_stream(self.request(messages, **kwargs)):
+            yield chunk
+
+    async def execute(self, request: RoutingRequest) -> Completion:
+        """Plan and run a prebuilt request (adapters build their own `RoutingRequest`)."""
+        decision = self.plan(request)
+        return await self.strategy.run(decision.plan, _Runner(self, request, decision))
+
+    async def execute_stream(self, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
+        """Plan and stream a prebuilt request."""
         decision = self.plan(request)
         async for chunk in self.strategy.stream(decision.plan, _Runner(self, request, decision)):
             yield chunk
@@ -307,7 +314,7 @@ class _Runner:
                 try:
                     async for chunk in provider.stream(dep.model_id, req):
                         if chunk.usage is not None:
-                            usage = chunk.usage
+                            usage = chunk.usage if usage is None else usage + chunk.usage
                         if chunk.finish_reason is not None:
                             finish = chunk.finish_reason
                         if not chunk.has_payload:

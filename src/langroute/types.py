@@ -214,7 +214,11 @@ class ToolCallDelta(_Shape):
 
 
 class StreamChunk(BaseModel):
-    """One piece of a streamed answer. The last chunk carries usage, cost and the decision."""
+    """One piece of a streamed answer. The last chunk carries usage, cost and the decision.
+
+    A provider's chunks report usage increments (added up by the router); the router's own
+    last chunk carries the total.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,5 +1,5 @@
-"""LangChain integration for langroute (RoutingChatModel lands with its own issue)."""
+"""LangChain integration for langroute: `RoutingChatModel`, a chat model that routes every call."""
 
-from langroute import __version__
+from langchain_langroute.chat_models import RoutingChatModel, decision_metadata
 
-__all__ = ["__version__"]
+__all__ = ["RoutingChatModel", "decision_metadata"]

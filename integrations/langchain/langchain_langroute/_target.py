@@ -1,0 +1,131 @@
+"""A LangChain chat model as a langroute `Provider`: the core plans, retries and falls back;
+this calls the chosen model's own `_agenerate`/`_astream` with the framework's own call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+from langchain_langroute._convert import usage_from_metadata
+from langroute.features import RoutingRequest
+from langroute.providers.sdk_errors import normalise_exception
+from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
+
+T = TypeVar("T")
+
+
+@dataclass
+class LangChainCall:
+    """What LangChain asked for: messages, stop, raw tools (formatted per chosen model)."""
+
+    messages: list[BaseMessage]
+    stop: list[str] | None = None
+    tools: list[Any] | None = None
+    tool_kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    sync: bool = False
+    """Called through the sync API: use the candidate's sync methods (its sync client), in a
+    worker thread, so each SDK client stays on the event loop (or thread) it belongs to."""
+
+    def kwargs_for(self, model: BaseChatModel) -> dict[str, Any]:
+        """The call kwargs for `model`: its own formatting of the tools, then the rest."""
+        if not self.tools:
+            return dict(self.kwargs)
+        bound = model.bind_tools(self.tools, **self.tool_kwargs)
+        return {**self.kwargs, **getattr(bound, "kwargs", {})}
+
+
+class LangChainTarget:
+    """Runs one LangChain chat model for the core's runner, mapping its SDK's errors."""
+
+    def __init__(self, name: str, model: BaseChatModel) -> None:
+        self.name = name
+        self.model = model
+
+    async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
+        call: LangChainCall = request.native
+        where = {"model": model_id, "provider": self.name}
+        kwargs = call.kwargs_for(self.model)
+        try:
+            if call.sync:
+                result = await asyncio.to_thread(
+                    self.model._generate, call.messages, stop=call.stop, **kwargs
+                )
+            else:
+                result = await self.model._agenerate(call.messages, stop=call.stop, **kwargs)
+        except Exception as exc:
+            raise normalise_exception(exc, **where) from exc
+        generation = result.generations[0]
+        message = generation.message
+        info = {
+            **(result.llm_output or {}),
+            **(generation.generation_info or {}),
+            **message.response_metadata,
+        }
+        return Completion(
+            id=str(message.id or request.request_id),
+            model=model_id,
+            provider=self.name,
+            provider_model=str(info.get("model_name") or info.get("model") or model_id),
+            content=message.text,
+            finish_reason=info.get("finish_reason") or info.get("stop_reason"),
+            usage=usage_from_metadata(getattr(message, "usage_metadata", None)) or Usage(),
+            raw=result,
+        )
+
+    async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
+        call: LangChainCall = request.native
+        where = {"model": model_id, "provider": self.name}
+        kwargs = call.kwargs_for(self.model)
+        chunks = (
+            _in_thread(self.model._stream(call.messages, stop=call.stop, **kwargs))
+            if call.sync
+            else self.model._astream(call.messages, stop=call.stop, **kwargs)
+        )
+        try:
+            async for chunk in chunks:
+                message = chunk.message
+                usage = usage_from_metadata(getattr(message, "usage_metadata", None))
+                if usage is not None:  # reported once, in the router's last chunk
+                    message.usage_metadata = None  # type: ignore[union-attr]
+                info = {**(chunk.generation_info or {}), **message.response_metadata}
+                deltas = [
+                    ToolCallDelta(
+                        index=int(c.get("index") or 0),
+                        id=c.get("id"),
+                        name=c.get("name"),
+                        arguments=c.get("args") or "",
+                    )
+                    for c in getattr(message, "tool_call_chunks", ())
+                ]
+                yield StreamChunk(
+                    model=model_id,
+                    provider=self.name,
+                    content=message.text,
+                    tool_calls=deltas,
+                    finish_reason=info.get("finish_reason") or info.get("stop_reason"),
+                    usage=usage,
+                    raw=chunk,
+                )
+        except Exception as exc:
+            raise normalise_exception(exc, **where) from exc
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def _in_thread(items: Iterator[T]) -> AsyncIterator[T]:
+    """Iterate a blocking iterator one item at a time in worker threads."""
+    end = object()
+    try:
+        while (item := await asyncio.to_thread(next, items, end)) is not end:
+            yield item  # type: ignore[misc]
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)

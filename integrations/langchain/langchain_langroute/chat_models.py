@@ -1,0 +1,351 @@
+"""`RoutingChatModel`: a LangChain chat model that routes every call to one of its candidates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.chat_models import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from langchain_langroute._convert import to_neutral_messages, to_tool_specs
+from langchain_langroute._target import LangChainCall, LangChainTarget
+from langroute import Decision, Registry, Router
+from langroute._sync import iterate_sync, run_sync
+from langroute.errors import ConfigError
+from langroute.features import CallerHints, RoutingRequest
+from langroute.types import ChatParams, StreamChunk, Usage
+
+PROVIDER_PREFIX = "langchain:"
+
+
+def candidate_name(model: BaseChatModel) -> str:
+    """The model name a LangChain chat model calls (`model_name`, `model`, `model_id`, …)."""
+    for attr in ("model_name", "model", "model_id", "deployment_name"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    raise ConfigError(
+        f"cannot tell which model {type(model).__name__} calls; pass the candidates as a "
+        "dict: models={'my-name': model}"
+    )
+
+
+def _tool_choice(choice: Any) -> str | None:
+    if choice is None or choice is False:
+        return None
+    if choice is True or choice == "any":
+        return "required"
+    if isinstance(choice, dict):
+        function = choice.get("function") or {}
+        return str(function.get("name") or choice.get("name") or "required")
+    return str(choice)
+
+
+def decision_metadata(decision: Decision) -> dict[str, Any]:
+    """The routing decision as plain data for `response_metadata["langroute"]`."""
+    return {
+        "request_id": decision.request_id,
+        "chosen": decision.chosen,
+        "answered_by": decision.answered_by,
+        "reasons": list(decision.reasons),
+        "profile": {
+            "domain": decision.profile.domain,
+            "complexity": round(decision.profile.complexity, 3),
+        },
+        "candidates": decision.plan.models,
+        "attempts": [
+            {
+                "model": a.model,
+                "outcome": a.outcome,
+                "error_type": a.error_type,
+                "latency_ms": round(a.latency_ms, 1),
+                "cost_usd": a.cost_usd,
+            }
+            for a in decision.attempts
+        ],
+        "estimated_cost_usd": decision.estimated_cost_usd,
+        "actual_cost_usd": decision.actual_cost_usd,
+    }
+
+
+class RoutingChatModel(BaseChatModel):
+    """Routes every call — each `invoke`, each streamed answer, each agent step — to the
+    candidate langroute's core chooses, and runs it with the core's fallback chain.
+
+    ```python
+    from langchain_openai import ChatOpenAI
+    from langchain_anthropic import ChatAnthropic
+    from langchain_langroute import RoutingChatModel
+
+    llm = RoutingChatModel(models=[ChatOpenAI(model="gpt-4.1-nano", max_retries=0),
+                                   ChatAnthropic(model="claude-sonnet-4-5", max_retries=0)])
+    llm.invoke("hi").response_metadata["langroute"]["reasons"]
+    ```
+
+    Candidates are your own chat models; each maps to a registry `ModelSpec` by its model
+    name (the built-in catalog knows common ones; describe others in `specs`). Give
+    candidates `max_retries=0`: the router retries and falls back itself.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    models: list[BaseChatModel] | dict[str, BaseChatModel]
+    """The candidates: a list (named by their model names) or a dict name → model."""
+    specs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Registry fields per candidate name, overriding or completing the catalog's entry."""
+    registry: Registry | None = Field(default=None, exclude=True)
+    classifier: Any = Field(default=None, exclude=True)
+    policy: Any = Field(default=None, exclude=True)
+    strategy: Any = Field(default=None, exclude=True)
+    retry: Any = Field(default=None, exclude=True)
+    hints: CallerHints | None = None
+    """Default caller hints for every call (per call: `invoke(..., hints={...})`)."""
+
+    _router: Router = PrivateAttr()
+    _candidates: dict[str, BaseChatModel] = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        named = (
+            dict(self.models)
+            if isinstance(self.models, Mapping)
+            else {candidate_name(m): m for m in self.models}
+        )
+        if not named:
+            raise ConfigError("models is empty: give RoutingChatModel at least one chat model")
+        registry = self.registry.copy() if self.registry is not None else Registry.builtin()
+        providers = {}
+        for name, model in named.items():
+            provider = PROVIDER_PREFIX + name
+            fields: dict[str, Any] = dict(self.specs.get(name, {}))
+            if name not in registry:
+                match = next((s for s in registry if s.version == name), None)
+                if match is None and "pricing" not in fields:
+                    raise ConfigError(
+                        f"candidate {name!r} is not in the model catalog; describe it in "
+                        f"specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
+                        "'context_window': ..., 'max_output_tokens': ...}}}}"
+                    )
+                if match is not None:
+                    fields = {
+                        **match.model_dump(exclude={"name", "deployments"}, exclude_unset=True),
+                        **fields,
+                    }
+                fields.setdefault("context_window", 128_000)
+                fields.setdefault("max_output_tokens", 4096)
+            fields.update(provider=provider, deployments=[{"provider": provider, "model_id": name}])
+            registry.override(name, fields, where=f"specs[{name!r}]")
+            providers[provider] = LangChainTarget(provider, model)
+        self._candidates = named
+        self._router = Router(
+            list(named),
+            registry=registry,
+            providers=providers,
+            classifier=self.classifier,
+            policy=self.policy,
+            strategy=self.strategy,
+            retry=self.retry,
+        )
+        specs = [self._router.registry.get(n) for n in named]
+        self.profile = {
+            "max_input_tokens": min(s.context_window for s in specs),
+            "max_output_tokens": min(s.max_output_tokens for s in specs),
+            "tool_calling": all(s.capabilities.tools for s in specs),
+            "image_inputs": all(s.capabilities.vision for s in specs),
+            "structured_output": all(s.capabilities.structured_output for s in specs),
+        }
+
+    @property
+    def router(self) -> Router:
+        """The core router (registry, classifier, policy, strategy) behind this model."""
+        return self._router
+
+    @property
+    def candidates(self) -> dict[str, BaseChatModel]:
+        return dict(self._candidates)
+
+    @property
+    def _llm_type(self) -> str:
+        return "langroute"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "models": list(self._candidates),
+            "policy": self._router.policy.name,
+            "strategy": self._router.strategy.name,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="langroute", ls_model_type="chat", ls_model_name="|".join(self._candidates)
+        )
+        if stop:
+            params["ls_stop"] = stop
+        return params
+
+    # --- tools -------------------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Keep the tools as given: the chosen candidate formats them its own way at call
+        time, and routing is restricted to candidates that can call tools."""
+        return self.bind(tools=list(tools), tool_choice=tool_choice, **kwargs)
+
+    # --- the call ----------------------------------------------------------------
+
+    def _request(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        sync: bool = False,
+    ) -> RoutingRequest:
+        kwargs = {k: v for k, v in kwargs.items() if not k.startswith("ls_")}
+        hints = kwargs.pop("hints", None) or self.hints
+        tools = kwargs.pop("tools", None) or None
+        tool_kwargs = {
+            k: kwargs.pop(k)
+            for k in ("tool_choice", "strict", "parallel_tool_calls")
+            if k in kwargs
+        }
+        if tool_kwargs.get("tool_choice") is None:
+            tool_kwargs.pop("tool_choice", None)
+        max_tokens = kwargs.get("max_tokens") or kwargs.get("max_completion_tokens")
+        params = ChatParams(
+            tools=to_tool_specs(tools) if tools else None,
+            tool_choice=_tool_choice(tool_kwargs.get("tool_choice")),
+            max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
+        )
+        native = LangChainCall(
+            messages=list(messages),
+            stop=stop,
+            tools=tools,
+            tool_kwargs=tool_kwargs,
+            kwargs=kwargs,
+            sync=sync,
+        )
+        return self._router.request(
+            to_neutral_messages(messages),
+            hints=hints,
+            native=native,
+            **params.model_dump(exclude_none=True),
+        )
+
+    def _metadata(self, decision: Decision, provider_name: str) -> dict[str, Any]:
+        answered = decision.answered_by or decision.chosen
+        model = self._candidates[answered]
+        return {
+            "model_provider": model._get_ls_params().get("ls_provider", provider_name),
+            "langroute": decision_metadata(decision),
+        }
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await self._run(self._request(messages, stop, kwargs))
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return run_sync(self._run(self._request(messages, stop, kwargs, sync=True)))
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in self._run_stream(self._request(messages, stop, kwargs)):
+            yield chunk
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from iterate_sync(self._run_stream(self._request(messages, stop, kwargs, sync=True)))
+
+    async def _run(self, request: RoutingRequest) -> ChatResult:
+        completion = await self._router.execute(request)
+        result: ChatResult = completion.raw
+        message = result.generations[0].message
+        assert completion.decision is not None
+        message.response_metadata = {
+            **message.response_metadata,
+            **self._metadata(completion.decision, completion.provider),
+        }
+        message.response_metadata.setdefault("model_name", completion.provider_model)
+        if completion.finish_reason:
+            message.response_metadata.setdefault("finish_reason", completion.finish_reason)
+        return result
+
+    async def _run_stream(self, request: RoutingRequest) -> AsyncIterator[ChatGenerationChunk]:
+        chunk: StreamChunk
+        async for chunk in self._router.execute_stream(request):
+            if chunk.raw is not None:
+                yield chunk.raw
+            elif chunk.decision is not None:
+                yield self._last_chunk(chunk, chunk.decision)
+
+    def _last_chunk(self, chunk: StreamChunk, decision: Decision) -> ChatGenerationChunk:
+        usage = chunk.usage or Usage()
+        answered = decision.answered_by or decision.chosen
+        metadata: dict[str, Any] = {
+            "model_name": answered,
+            **self._metadata(decision, chunk.provider),
+        }
+        if chunk.finish_reason:
+            metadata["finish_reason"] = chunk.finish_reason
+        message = AIMessageChunk(
+            content="",
+            response_metadata=metadata,
+            usage_metadata={
+                "input_tokens": usage.prompt_tokens,
+                "output_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+                "input_token_details": {"cache_read": usage.cached_tokens},
+            },
+            chunk_position="last",
+        )
+        return ChatGenerationChunk(message=message)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Structured output through tool calling, routed among tool-capable candidates."""
+        if method != "function_calling":
+            raise NotImplementedError(
+                f"method={method!r} is not supported by RoutingChatModel yet; use "
+                "'function_calling' (routes among tool-capable candidates)"
+            )
+        return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
