@@ -256,3 +256,15 @@ def test_capability_filter_leaves_no_candidate_with_a_clear_error():
     message = str(info.value)
     assert "deepseek-reasoner: lacks capability 'vision'" in message
     assert "codestral: lacks capability 'vision'" in message
+
+
+def test_json_schema_needs_schema_constrained_output_and_json_object_needs_json_mode():
+    from langroute import Router
+
+    router = Router(["deepseek-v3", "gpt-4o-mini"])  # deepseek: JSON mode, no json_schema
+    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+    decision = router.route("give me json", response_format=schema)
+    assert decision.plan.models == ["gpt-4o-mini"]
+    assert "lacks capability 'structured_output'" in decision.plan.rejected[0].reason
+    loose = router.route("give me json", response_format={"type": "json_object"})
+    assert set(loose.plan.models) == {"deepseek-v3", "gpt-4o-mini"}

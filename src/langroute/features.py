@@ -54,6 +54,9 @@ class RequestFeatures(BaseModel):
     tool_choice: str | None = None
     has_images: bool = False
     structured_output: bool = False
+    """JSON output asked (`json_object` or `json_schema`)."""
+    json_schema: bool = False
+    """Schema-constrained output asked (`json_schema`): needs `structured_output` ability."""
     conversation_depth: int = 1
     """User turns so far, the current one included."""
     has_tool_results: bool = False
@@ -126,6 +129,7 @@ def extract_features(
         tool_choice=params.tool_choice,
         has_images=has_images,
         structured_output=fmt is not None and fmt.type != "text",
+        json_schema=fmt is not None and fmt.type == "json_schema",
         conversation_depth=max(depth, 1),
         has_tool_results=has_tool_results,
         max_output_tokens=params.max_tokens,

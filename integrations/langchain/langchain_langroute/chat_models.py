@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from pydantic import ConfigDict, Field, PrivateAttr
+from langchain_core.utils.function_calling import convert_to_json_schema
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from langchain_langroute._convert import to_neutral_messages, to_tool_specs
 from langchain_langroute._target import LangChainCall, LangChainTarget
@@ -20,7 +23,8 @@ from langroute import Decision, Registry, Router
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
-from langroute.types import ChatParams, StreamChunk, Usage
+from langroute.retry import RetryPolicy
+from langroute.types import ChatParams, ResponseFormat, StreamChunk, Usage
 
 PROVIDER_PREFIX = "langchain:"
 
@@ -46,6 +50,12 @@ def _tool_choice(choice: Any) -> str | None:
         function = choice.get("function") or {}
         return str(function.get("name") or choice.get("name") or "required")
     return str(choice)
+
+
+def _neutral_format(response_format: Any) -> ResponseFormat | None:
+    if not isinstance(response_format, dict) or "type" not in response_format:
+        return None
+    return ResponseFormat.model_validate(response_format)
 
 
 def decision_metadata(decision: Decision) -> dict[str, Any]:
@@ -107,6 +117,17 @@ class RoutingChatModel(BaseChatModel):
     retry: Any = Field(default=None, exclude=True)
     hints: CallerHints | None = None
     """Default caller hints for every call (per call: `invoke(..., hints={...})`)."""
+    temperature: float | None = None
+    """Sent to whichever candidate answers (unless the call sets its own)."""
+    max_tokens: int | None = None
+    """Sent to whichever candidate answers; also bounds routing by context window."""
+    stop: list[str] | None = None
+    timeout: float | None = None
+    """Seconds; sent to candidates that accept a per-call `timeout`."""
+    max_retries: int | None = None
+    """Retries of the same candidate before falling back (the core's `RetryPolicy`)."""
+    streaming: bool = False
+    """Stream from the candidates even when `invoke` is used (LangChain's `streaming`)."""
 
     _router: Router = PrivateAttr()
     _candidates: dict[str, BaseChatModel] = PrivateAttr()
@@ -144,6 +165,9 @@ class RoutingChatModel(BaseChatModel):
             registry.override(name, fields, where=f"specs[{name!r}]")
             providers[provider] = LangChainTarget(provider, model)
         self._candidates = named
+        retry = self.retry
+        if retry is None and self.max_retries is not None:
+            retry = RetryPolicy(attempts=self.max_retries + 1)
         self._router = Router(
             list(named),
             registry=registry,
@@ -151,7 +175,7 @@ class RoutingChatModel(BaseChatModel):
             classifier=self.classifier,
             policy=self.policy,
             strategy=self.strategy,
-            retry=self.retry,
+            retry=retry,
         )
         specs = [self._router.registry.get(n) for n in named]
         self.profile = {
@@ -184,10 +208,19 @@ class RoutingChatModel(BaseChatModel):
         }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        model = kwargs.get("model")
         params = LangSmithParams(
-            ls_provider="langroute", ls_model_type="chat", ls_model_name="|".join(self._candidates)
+            ls_provider="langroute",
+            ls_model_type="chat",
+            ls_model_name=model if isinstance(model, str) else "|".join(self._candidates),
         )
-        if stop:
+        temperature = kwargs.get("temperature", self.temperature)
+        if isinstance(temperature, int | float):
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if isinstance(max_tokens, int):
+            params["ls_max_tokens"] = max_tokens
+        if stop := stop or self.stop:
             params["ls_stop"] = stop
         return params
 
@@ -215,7 +248,15 @@ class RoutingChatModel(BaseChatModel):
         sync: bool = False,
     ) -> RoutingRequest:
         kwargs = {k: v for k, v in kwargs.items() if not k.startswith("ls_")}
-        hints = kwargs.pop("hints", None) or self.hints
+        kwargs.pop("stream", None)
+        hints = CallerHints.model_validate(kwargs.pop("hints", None) or self.hints or {})
+        if (forced := kwargs.pop("model", None)) is not None:
+            hints = hints.model_copy(update={"model": str(forced)})
+        for name in ("temperature", "max_tokens", "timeout"):
+            if getattr(self, name) is not None:
+                kwargs.setdefault(name, getattr(self, name))
+        stop = stop or self.stop
+        response_format = kwargs.pop("response_format", None)
         tools = kwargs.pop("tools", None) or None
         tool_kwargs = {
             k: kwargs.pop(k)
@@ -229,7 +270,10 @@ class RoutingChatModel(BaseChatModel):
             tools=to_tool_specs(tools) if tools else None,
             tool_choice=_tool_choice(tool_kwargs.get("tool_choice")),
             max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
+            response_format=_neutral_format(response_format),
         )
+        if response_format is not None:
+            kwargs["response_format"] = response_format
         native = LangChainCall(
             messages=list(messages),
             stop=stop,
@@ -340,12 +384,52 @@ class RoutingChatModel(BaseChatModel):
         *,
         include_raw: bool = False,
         method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
-        """Structured output through tool calling, routed among tool-capable candidates."""
-        if method != "function_calling":
-            raise NotImplementedError(
-                f"method={method!r} is not supported by RoutingChatModel yet; use "
-                "'function_calling' (routes among tool-capable candidates)"
+        """Structured output, routed among the candidates able to give it: `function_calling`
+        (tool-capable candidates), `json_schema` (candidates with schema-constrained output)
+        or `json_mode` (candidates with JSON mode). Schemas: pydantic, TypedDict, JSON schema.
+        """
+        if method == "function_calling":
+            bound_kwargs = {"strict": strict} if strict is not None else {}
+            return super().with_structured_output(
+                schema, include_raw=include_raw, **bound_kwargs, **kwargs
             )
-        return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+        if method not in ("json_schema", "json_mode"):
+            raise ValueError(
+                f"method={method!r} is not one of 'function_calling', 'json_schema', 'json_mode'"
+            )
+        json_schema = convert_to_json_schema(schema)
+        if method == "json_schema":
+            response_format: dict[str, Any] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": json_schema.get("title", "response"),
+                    "schema": json_schema,
+                    **({"strict": strict} if strict is not None else {}),
+                },
+            }
+        else:
+            response_format = {"type": "json_object"}
+        llm = self.bind(
+            response_format=response_format,
+            ls_structured_output_format={
+                "kwargs": {"method": method, "strict": strict},
+                "schema": json_schema,
+            },
+        )
+        parser: Runnable[Any, Any] = (
+            PydanticOutputParser(pydantic_object=schema)
+            if isinstance(schema, type) and issubclass(schema, BaseModel)
+            else JsonOutputParser()
+        )
+        if not include_raw:
+            return llm | parser
+        parse = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parse.with_fallbacks(
+            [fallback], exception_key="parsing_error"
+        )

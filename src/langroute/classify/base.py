@@ -40,6 +40,8 @@ def required_capabilities(features: RequestFeatures) -> frozenset[Capability]:
         needs.add("tools")
     if features.has_images:
         needs.add("vision")
-    if features.structured_output:
+    if features.json_schema:
+        needs.add("structured_output")
+    elif features.structured_output:
         needs.add("json_mode")
     return frozenset(needs)

@@ -15,6 +15,7 @@ from langroute.testing.script import (
     ToolCallScript,
 )
 from langroute.testing.server import CallRecord, ScriptedServer
+from langroute.testing.smart import smart_reply
 
 __all__ = [
     "Behaviour",
@@ -28,4 +29,5 @@ __all__ = [
     "ScriptedModel",
     "ScriptedServer",
     "ToolCallScript",
+    "smart_reply",
 ]
