@@ -23,6 +23,7 @@ from langroute.errors import (
 )
 from langroute.features import CallerHints, RequestFeatures, RoutingRequest
 from langroute.policy import (
+    AgentSteps,
     ComplexityTiers,
     CostOptimized,
     DomainMap,
@@ -43,6 +44,7 @@ from langroute.types import ChatParams, Completion, StreamChunk, ToolSpec, Usage
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentSteps",
     "AllModelsFailed",
     "AnthropicProvider",
     "Attempt",

@@ -60,6 +60,8 @@ class RequestFeatures(BaseModel):
     conversation_depth: int = 1
     """User turns so far, the current one included."""
     has_tool_results: bool = False
+    last_role: str = "user"
+    """Role of the last message: `tool` means an agent step right after tool results."""
     max_output_tokens: int | None = None
     tenant: str | None = None
     user: str | None = None
@@ -132,6 +134,7 @@ def extract_features(
         json_schema=fmt is not None and fmt.type == "json_schema",
         conversation_depth=max(depth, 1),
         has_tool_results=has_tool_results,
+        last_role=messages[-1].role if messages else "user",
         max_output_tokens=params.max_tokens,
         tenant=tenant,
         user=user,

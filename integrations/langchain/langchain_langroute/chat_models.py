@@ -380,7 +380,7 @@ class RoutingChatModel(BaseChatModel):
 
     def with_structured_output(
         self,
-        schema: dict[str, Any] | type,
+        schema: dict[str, Any] | type | None = None,
         *,
         include_raw: bool = False,
         method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
@@ -400,8 +400,11 @@ class RoutingChatModel(BaseChatModel):
             raise ValueError(
                 f"method={method!r} is not one of 'function_calling', 'json_schema', 'json_mode'"
             )
-        json_schema = convert_to_json_schema(schema)
+        if schema is None and method == "json_schema":
+            raise ValueError("method='json_schema' needs a schema (pydantic, TypedDict or dict)")
+        json_schema = convert_to_json_schema(schema) if schema is not None else None
         if method == "json_schema":
+            assert json_schema is not None
             response_format: dict[str, Any] = {
                 "type": "json_schema",
                 "json_schema": {

@@ -12,11 +12,13 @@ from langroute.policy.cost import CostOptimized
 from langroute.policy.domain import DomainMap
 from langroute.policy.filters import eligible, expected_output_tokens
 from langroute.policy.latency import LatencyOptimized
+from langroute.policy.steps import AgentSteps
 from langroute.policy.threshold import QualityBar
 from langroute.policy.tiers import ComplexityTiers, Tier
 from langroute.policy.weighted import WeightedObjective, dominates, pareto_front
 
 __all__ = [
+    "AgentSteps",
     "ComplexityTiers",
     "CostOptimized",
     "DomainMap",

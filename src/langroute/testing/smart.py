@@ -13,7 +13,7 @@ from typing import Any
 from langroute.testing.script import Behaviour, CallInfo, Reply, ToolCallScript
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_QUOTED = re.compile(r"['\"]([^'\"]{1,40})['\"]")
+_QUOTED = re.compile(r"(?<!\w)['\"]([^'\"]{1,40})['\"](?!\w)")
 
 
 def _tools(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

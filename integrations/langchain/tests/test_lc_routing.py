@@ -1,0 +1,278 @@
+"""RoutingChatModel beyond the standard suites: the known delegation traps, fallback while
+streaming, and agents whose steps are routed one by one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
+from langchain_core.messages import AIMessage
+from langchain_core.tools import tool
+from pydantic import BaseModel
+
+from conftest import ANTHROPIC_NAME, OPENAI_NAME, SPECS, anthropic_candidate, openai_candidate
+from conftest import scripted_server as server_of
+from langchain_langroute import RoutingChatModel
+from langroute import AgentSteps, CostOptimized, QualityBar, StreamInterrupted
+from langroute.testing import DropStream, Fail, Reply, ScriptedServer, smart_reply
+
+
+class Counter(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.starts = 0
+        self.tokens: list[str] = []
+        self.ends = 0
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.starts += 1
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.tokens.append(token)
+
+    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
+        self.ends += 1
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the current weather in a city."""
+    return f"It is sunny in {city}."
+
+
+@tool
+def get_population(city: str) -> str:
+    """Get the population of a city."""
+    return f"{city} has 700,000 inhabitants."
+
+
+def router(**kwargs: Any) -> RoutingChatModel:
+    return RoutingChatModel(
+        models=[openai_candidate(), anthropic_candidate()], specs=SPECS, **kwargs
+    )
+
+
+def agent_router() -> RoutingChatModel:
+    """Tool steps to the cheapest capable candidate, answers after tool results to the one
+    that clears a 0.9 quality bar."""
+    return router(
+        policy=AgentSteps(
+            tool_step=CostOptimized(), after_tools=CostOptimized(bar=QualityBar(fixed=0.9))
+        )
+    )
+
+
+@pytest.fixture
+def server() -> ScriptedServer:
+    server = server_of()
+    for model in server.models.values():
+        model.default = smart_reply
+        model.then()  # nothing queued
+    return server
+
+
+def answered_by(message: AIMessage) -> str:
+    return message.response_metadata["langroute"]["answered_by"]
+
+
+# --- callbacks and usage exactly once ----------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_callbacks_and_usage_fire_exactly_once(server, mode):
+    llm = router()
+    counter, usage = Counter(), UsageMetadataCallbackHandler()
+    config = {"callbacks": [counter, usage]}
+    if mode == "invoke":
+        message = llm.invoke("hello there", config=config)
+        text = message.content
+    else:
+        chunks = list(llm.stream("hello there", config=config))
+        text = "".join(c.content for c in chunks)
+        assert "".join(counter.tokens) == text  # every token once, none twice
+    assert counter.starts == 1
+    assert counter.ends == 1
+    totals = usage.usage_metadata
+    assert list(totals) == [OPENAI_NAME]  # keyed by the model that answered
+    expected = -(-len("hello there") // 4)
+    assert totals[OPENAI_NAME]["input_tokens"] == expected  # not doubled
+    assert totals[OPENAI_NAME]["output_tokens"] == -(-len(text) // 4)
+
+
+async def test_async_callbacks_exactly_once(server):
+    llm = router()
+    counter = Counter()
+    chunks = [c async for c in llm.astream("hello", config={"callbacks": [counter]})]
+    assert counter.starts == 1
+    assert "".join(counter.tokens) == "".join(c.content for c in chunks)
+
+
+def test_response_metadata_names_the_model_that_answered(server):
+    llm = router()
+    message = llm.invoke("hello")
+    meta = message.response_metadata
+    assert meta["model_name"] == OPENAI_NAME
+    assert meta["model_provider"] == "openai"
+    assert meta["finish_reason"] == "stop"
+    decision = meta["langroute"]
+    assert decision["chosen"] == decision["answered_by"] == OPENAI_NAME
+    assert decision["candidates"] == [OPENAI_NAME, ANTHROPIC_NAME]
+    assert decision["reasons"]
+    assert decision["actual_cost_usd"] > 0
+    assert message.usage_metadata["total_tokens"] > 0
+
+
+def test_profile_advertises_only_what_every_candidate_can_do(server):
+    profile = router().profile
+    assert profile["tool_calling"] is True
+    assert profile["structured_output"] is False  # the Anthropic candidate has no json_schema
+    assert profile["max_input_tokens"] == 128_000
+
+
+# --- tools and structured output ---------------------------------------------------------
+
+
+class Weather(BaseModel):
+    city: str
+    temperature: int
+
+
+def test_bind_tools_then_with_structured_output(server):
+    llm = router().bind_tools([get_weather])
+    assert llm.invoke("What's the weather in 'Oslo'?").tool_calls[0]["args"] == {"city": "Oslo"}
+    structured = router().bind_tools([get_weather]).with_structured_output(Weather)
+    result = structured.invoke("Weather in 'Rome' at 21 degrees")
+    assert result == Weather(city="Rome", temperature=21)
+
+
+@pytest.mark.parametrize("method", ["function_calling", "json_schema", "json_mode"])
+def test_structured_output_methods_route_to_capable_candidates(server, method):
+    llm = router()
+    server.reset()
+    if method == "json_mode":
+        out = llm.with_structured_output(None, method=method).invoke(
+            "Return JSON with 'city' and 'country' keys"
+        )
+        assert set(out) == {"city", "country"}
+    else:
+        out = llm.with_structured_output(Weather, method=method, include_raw=True).invoke(
+            "Weather in 'Lima' at 19 degrees"
+        )
+        assert out["parsed"] == Weather(city="Lima", temperature=19)
+        assert out["parsing_error"] is None
+    if method != "function_calling":  # only the OpenAI-protocol candidate can do these
+        assert server.calls[-1].model == OPENAI_NAME
+        assert server.calls[-1].body["response_format"]["type"] in ("json_schema", "json_object")
+
+
+def test_tool_calls_restrict_routing_to_tool_capable_candidates(server):
+    no_tools = dict(SPECS[OPENAI_NAME], capabilities={"tools": False})
+    llm = RoutingChatModel(
+        models=[openai_candidate(), anthropic_candidate()],
+        specs={OPENAI_NAME: no_tools, ANTHROPIC_NAME: SPECS[ANTHROPIC_NAME]},
+    )
+    message = llm.bind_tools([get_weather], tool_choice="get_weather").invoke("weather in 'Oslo'")
+    assert answered_by(message) == ANTHROPIC_NAME
+    assert message.tool_calls[0]["name"] == "get_weather"
+    body = server.calls[-1].body
+    assert body["tools"][0]["name"] == "get_weather"  # formatted by ChatAnthropic itself
+    assert body["tool_choice"] == {"type": "tool", "name": "get_weather"}
+
+
+# --- fallback, streaming -----------------------------------------------------------------
+
+
+def test_invoke_falls_back_on_rate_limit(server):
+    server.models[OPENAI_NAME].then(Fail(429, retry_after=60))
+    message = router().invoke("hello")
+    assert answered_by(message) == ANTHROPIC_NAME
+    attempts = message.response_metadata["langroute"]["attempts"]
+    assert [(a["model"], a["error_type"]) for a in attempts] == [
+        (OPENAI_NAME, "RateLimited"),
+        (ANTHROPIC_NAME, None),
+    ]
+
+
+def test_stream_falls_back_before_the_first_token(server):
+    server.models[OPENAI_NAME].then(Fail(503), Fail(503))
+    counter = Counter()
+    chunks = list(router().stream("hello", config={"callbacks": [counter]}))
+    text = "".join(c.content for c in chunks)
+    assert text == "Hello! You said: hello"
+    assert "".join(counter.tokens) == text
+    assert chunks[-1].response_metadata["langroute"]["answered_by"] == ANTHROPIC_NAME
+
+
+def test_stream_failure_after_the_first_token_is_a_typed_error(server):
+    server.models[OPENAI_NAME].then(DropStream(after_chunks=2, reply=Reply("one two three")))
+    strong_calls = server.count(ANTHROPIC_NAME)
+    received: list[str] = []
+    with pytest.raises(StreamInterrupted) as info:
+        for chunk in router().stream("hello"):
+            received.append(chunk.content)
+    assert "".join(received) == "one two"
+    assert info.value.partial == "one two"
+    assert server.count(ANTHROPIC_NAME) == strong_calls  # no fallback once text was shown
+
+
+async def test_astream_falls_back_before_the_first_token(server):
+    server.models[OPENAI_NAME].then(Fail(500), Fail(500))
+    chunks = [c async for c in router().astream("hello")]
+    assert chunks[-1].response_metadata["langroute"]["answered_by"] == ANTHROPIC_NAME
+
+
+# --- agents ------------------------------------------------------------------------------
+
+
+def run_steps(result: dict[str, Any]) -> list[tuple[str, bool]]:
+    return [
+        (answered_by(m), bool(m.tool_calls)) for m in result["messages"] if isinstance(m, AIMessage)
+    ]
+
+
+def test_agent_tool_step_and_answer_go_to_different_candidates(server):
+    agent = create_agent(agent_router(), tools=[get_weather, get_population])
+    result = agent.invoke({"messages": [("user", "What is the weather in 'Paris'?")]})
+    assert run_steps(result) == [(OPENAI_NAME, True), (ANTHROPIC_NAME, False)]
+    assert result["messages"][-1].content == "The tool returned It is sunny in Paris.."
+
+
+async def test_agent_async_steps_are_routed_one_by_one(server):
+    agent = create_agent(agent_router(), tools=[get_weather, get_population])
+    result = await agent.ainvoke({"messages": [("user", "What is the population of 'Oslo'?")]})
+    assert run_steps(result) == [(OPENAI_NAME, True), (ANTHROPIC_NAME, False)]
+
+
+async def test_eight_concurrent_agent_runs_do_not_mix_decisions(server):
+    agent = create_agent(agent_router(), tools=[get_weather, get_population])
+    cities = ["Oslo", "Rome", "Lima", "Kyiv", "Baku", "Doha", "Suva", "Riga"]
+    results = await asyncio.gather(
+        *(
+            agent.ainvoke({"messages": [("user", f"What is the weather in '{city}'?")]})
+            for city in cities
+        )
+    )
+    for city, result in zip(cities, results, strict=True):
+        assert run_steps(result) == [(OPENAI_NAME, True), (ANTHROPIC_NAME, False)]
+        call = result["messages"][1].tool_calls[0]
+        assert call["args"] == {"city": city}
+        assert result["messages"][-1].content == f"The tool returned It is sunny in {city}.."
+        ids = {
+            m.response_metadata["langroute"]["request_id"]
+            for m in result["messages"]
+            if isinstance(m, AIMessage)
+        }
+        assert len(ids) == 2  # one decision per model call
+
+
+def test_agent_stream_messages_has_no_duplicated_tokens(server):
+    agent = create_agent(agent_router(), tools=[get_weather])
+    pieces: list[str] = []
+    for chunk, _meta in agent.stream(
+        {"messages": [("user", "Weather in 'Nice'?")]}, stream_mode="messages"
+    ):
+        if isinstance(chunk, AIMessage) and chunk.text:
+            pieces.append(chunk.text)
+    assert "".join(pieces) == "The tool returned It is sunny in Nice.."
