@@ -11,7 +11,11 @@ import pytest
 COOKBOOK = Path(__file__).resolve().parents[1] / "cookbook"
 
 
-@pytest.mark.parametrize("script", sorted(COOKBOOK.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "script",
+    sorted(p for p in COOKBOOK.glob("*.py") if not p.name.startswith("_")),
+    ids=lambda p: p.name,
+)
 def test_cookbook_script_runs(script):
     result = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120
@@ -32,3 +36,31 @@ def test_quickstart_shows_routing_and_fallback():
     assert "hard  → large" in out
     assert "429   → large" in out and "error (RateLimited)" in out
     assert "answered by small" in out
+
+
+def test_langchain_agent_steps_go_to_different_models():
+    result = subprocess.run(
+        [sys.executable, str(COOKBOOK / "langchain_agent.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("step")]
+    assert len(lines) == 2
+    assert "small-model" in lines[0] and "calls get_weather" in lines[0]
+    assert "large-model" in lines[1] and "answers" in lines[1]
+
+
+def test_langchain_chain_routes_easy_and_hard_inputs_differently():
+    result = subprocess.run(
+        [sys.executable, str(COOKBOOK / "langchain_lcel_chain.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "→ small-model" in lines[0]
+    assert "→ large-model" in lines[1]
+    assert lines[2].startswith("streamed: Hello!")

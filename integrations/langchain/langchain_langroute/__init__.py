@@ -1,5 +1,16 @@
-"""LangChain integration for langroute: `RoutingChatModel`, a chat model that routes every call."""
+"""LangChain integration for langroute: `RoutingChatModel`, a chat model that routes every call,
+and `RoutingMiddleware` (needs `langchain`) to route each model call of an agent."""
+
+from typing import Any
 
 from langchain_langroute.chat_models import RoutingChatModel, decision_metadata
 
-__all__ = ["RoutingChatModel", "decision_metadata"]
+__all__ = ["RoutingChatModel", "RoutingMiddleware", "decision_metadata"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RoutingMiddleware":  # imports `langchain` (the agents package) only when used
+        from langchain_langroute.middleware import RoutingMiddleware
+
+        return RoutingMiddleware
+    raise AttributeError(name)

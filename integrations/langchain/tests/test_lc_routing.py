@@ -276,3 +276,24 @@ def test_agent_stream_messages_has_no_duplicated_tokens(server):
         if isinstance(chunk, AIMessage) and chunk.text:
             pieces.append(chunk.text)
     assert "".join(pieces) == "The tool returned It is sunny in Nice.."
+
+
+def test_routing_middleware_routes_each_call_of_an_agent_that_keeps_its_model(server):
+    from langchain_langroute import RoutingMiddleware
+
+    own_model = openai_candidate()
+    agent = create_agent(
+        own_model, tools=[get_weather], middleware=[RoutingMiddleware(agent_router())]
+    )
+    result = agent.invoke({"messages": [("user", "Weather in 'Bern'?")]})
+    assert run_steps(result) == [(OPENAI_NAME, True), (ANTHROPIC_NAME, False)]
+
+
+async def test_routing_middleware_async(server):
+    from langchain_langroute import RoutingMiddleware
+
+    agent = create_agent(
+        openai_candidate(), tools=[get_weather], middleware=[RoutingMiddleware(agent_router())]
+    )
+    result = await agent.ainvoke({"messages": [("user", "Weather in 'Graz'?")]})
+    assert run_steps(result) == [(OPENAI_NAME, True), (ANTHROPIC_NAME, False)]

@@ -1,0 +1,26 @@
+"""An LCEL chain whose model is a RoutingChatModel: each input is routed on its own.
+
+python3 -m uv run python cookbook/langchain_lcel_chain.py
+"""
+
+from __future__ import annotations
+
+from _offline import SPECS, offline_langchain_models
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+
+from langchain_langroute import RoutingChatModel
+
+with offline_langchain_models() as (small, large):
+    llm = RoutingChatModel(models=[small, large], specs=SPECS)
+    prompt = ChatPromptTemplate.from_messages([("system", "You are concise."), ("user", "{q}")])
+    chain = prompt | llm
+    for question in [
+        "What is the capital of France?",
+        "Design a distributed rate limiter step by step and analyze the trade-offs rigorously.",
+    ]:
+        message = chain.invoke({"q": question})
+        decision = message.response_metadata["langroute"]
+        print(f"{question[:60]!r:64} → {decision['answered_by']} ({decision['reasons'][0]})")
+    text_chain = prompt | llm | StrOutputParser()
+    print("streamed:", "".join(text_chain.stream({"q": "Say hi"})))
