@@ -58,14 +58,15 @@ def bench_decision(models: list[str] | None, rounds: int) -> dict[str, Any]:
     }
 
 
-def start_server(ttft_ms: float) -> tuple[subprocess.Popen[str], str]:
+def start_server(ttft_ms: float, models: str = "bench-model") -> tuple[subprocess.Popen[str], str]:
+    """The scripted server in its own process, so it does not share the client's GIL."""
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "langroute.testing",
             "--models",
-            "bench-model",
+            models,
             "--ttft-ms",
             str(ttft_ms),
         ],

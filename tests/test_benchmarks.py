@@ -36,3 +36,26 @@ def test_core_benchmark_runs_and_reports_every_figure(tmp_path):
     figures = report["overhead"]["server_latency_0ms"]
     assert figures["complete_ratio"] > 0 and figures["stream_ratio"] > 0
     assert "ratio" in result.stdout
+
+
+def test_langchain_benchmark_runs(tmp_path):
+    out = tmp_path / "lc.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_langchain.py"),
+            "--calls",
+            "3",
+            "--latencies",
+            "0",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT / "benchmarks",
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())["server_latency_0ms"]
+    assert figures["invoke_ratio"] > 0 and figures["ainvoke_ratio"] > 0

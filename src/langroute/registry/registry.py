@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,11 @@ class Registry:
 
     @classmethod
     def builtin(cls) -> Registry:
-        """The catalog shipped with langroute (see `catalog.toml` for dates and sources)."""
-        text = resources.files("langroute.registry").joinpath("catalog.toml").read_text("utf-8")
-        registry = cls()
-        registry.load_data(tomllib.loads(text), where="built-in catalog")
-        return registry
+        """The catalog shipped with langroute (see `catalog.toml` for dates and sources).
+
+        A fresh copy each call: changing it never changes another router's registry.
+        """
+        return _builtin().copy()
 
     @classmethod
     def empty(cls) -> Registry:
@@ -161,3 +162,9 @@ class Registry:
 
     def copy(self) -> Registry:
         return Registry(self._models.values(), self.providers, self.as_of)
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> Registry:
+    text = resources.files("langroute.registry").joinpath("catalog.toml").read_text("utf-8")
+    return Registry().load_data(tomllib.loads(text), where="built-in catalog")
