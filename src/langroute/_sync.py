@@ -50,3 +50,16 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
         aclose = getattr(agen, "aclose", None)
         if aclose is not None:
             asyncio.run_coroutine_threadsafe(aclose(), loop).result()
+
+
+async def aiter_in_threads(items: Iterator[T]) -> AsyncIterator[T]:
+    """Iterate a blocking iterator from async code, each `next` in a worker thread (adapters
+    use it to drive a framework model's sync stream from the router's loop)."""
+    end = object()
+    try:
+        while (item := await asyncio.to_thread(next, items, end)) is not end:
+            yield item  # type: ignore[misc]
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)

@@ -4,19 +4,18 @@ this calls the chosen model's own `_agenerate`/`_astream` with the framework's o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from langchain_langroute._convert import usage_from_metadata
+from langroute._sync import aiter_in_threads
 from langroute.features import RoutingRequest
 from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -83,7 +82,7 @@ class LangChainTarget:
         where = {"model": model_id, "provider": self.name}
         kwargs = call.kwargs_for(self.model)
         chunks = (
-            _in_thread(self.model._stream(call.messages, stop=call.stop, **kwargs))
+            aiter_in_threads(self.model._stream(call.messages, stop=call.stop, **kwargs))
             if call.sync
             else self.model._astream(call.messages, stop=call.stop, **kwargs)
         )
@@ -117,15 +116,3 @@ class LangChainTarget:
 
     async def aclose(self) -> None:
         return None
-
-
-async def _in_thread(items: Iterator[T]) -> AsyncIterator[T]:
-    """Iterate a blocking iterator one item at a time in worker threads."""
-    end = object()
-    try:
-        while (item := await asyncio.to_thread(next, items, end)) is not end:
-            yield item  # type: ignore[misc]
-    finally:
-        close = getattr(items, "close", None)
-        if close is not None:
-            await asyncio.to_thread(close)

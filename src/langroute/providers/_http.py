@@ -118,7 +118,7 @@ def error_from_exception(exc: Exception, **where: Any) -> ProviderError:
         return ConnectionFailed(f"connection broken ({type(exc).__name__}: {exc})", **where)
     if isinstance(exc, httpx.TransportError):
         return ConnectionFailed(f"connection failed ({type(exc).__name__}: {exc})", **where)
-    if isinstance(exc, ValueError):  # json.JSONDecodeError and friends
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
         return MalformedResponse(f"malformed response ({type(exc).__name__}: {exc})", **where)
     return ProviderError(f"{type(exc).__name__}: {exc}", **where)
 

@@ -1,5 +1,5 @@
-"""LlamaIndex integration for langroute (RoutingLLM lands with its own issue)."""
+"""LlamaIndex integration for langroute: `RoutingLLM`, an LLM that routes every call."""
 
-from langroute import __version__
+from llama_index.llms.langroute.base import RoutingLLM, decision_metadata
 
-__all__ = ["__version__"]
+__all__ = ["RoutingLLM", "decision_metadata"]

@@ -1,0 +1,86 @@
+"""LlamaIndex shapes → langroute's neutral shapes (for routing features) and usage back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, ImageBlock, MessageRole
+from llama_index.core.tools import BaseTool
+
+from langroute.types import (
+    AssistantMessage,
+    FunctionCall,
+    ImagePart,
+    ImageURL,
+    Message,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolMessage,
+    ToolSpec,
+    Usage,
+    UserMessage,
+)
+
+
+def _text(message: ChatMessage) -> str:
+    return message.content or ""
+
+
+def to_neutral_messages(messages: Sequence[ChatMessage]) -> list[Message]:
+    """The neutral view of a LlamaIndex conversation: roles, text, images, tool calls."""
+    out: list[Message] = []
+    for message in messages:
+        role = message.role
+        if role in (MessageRole.SYSTEM, MessageRole.DEVELOPER):
+            out.append(SystemMessage(content=_text(message)))
+        elif role in (MessageRole.ASSISTANT, MessageRole.MODEL, MessageRole.CHATBOT):
+            raw_calls = message.additional_kwargs.get("tool_calls") or []
+            calls = []
+            for i, call in enumerate(raw_calls):
+                function = (
+                    call.get("function")
+                    if isinstance(call, dict)
+                    else getattr(call, "function", None)
+                )
+                name = (
+                    function.get("name")
+                    if isinstance(function, dict)
+                    else getattr(function, "name", "tool")
+                )
+                calls.append(ToolCall(id=f"call_{i}", function=FunctionCall(name=str(name))))
+            out.append(AssistantMessage(content=_text(message) or None, tool_calls=calls or None))
+        elif role in (MessageRole.TOOL, MessageRole.FUNCTION):
+            call_id = str(message.additional_kwargs.get("tool_call_id") or "tool")
+            out.append(ToolMessage(content=_text(message), tool_call_id=call_id))
+        else:
+            parts: list[Any] = [TextPart(text=_text(message))]
+            if any(isinstance(block, ImageBlock) for block in message.blocks):
+                parts.append(ImagePart(image_url=ImageURL(url="image")))
+            out.append(UserMessage(content=parts if len(parts) > 1 else _text(message)))
+    return out
+
+
+def to_tool_specs(tools: Sequence[BaseTool]) -> list[ToolSpec]:
+    return [ToolSpec.model_validate(tool.metadata.to_openai_tool()) for tool in tools]
+
+
+def usage_from_raw(raw: Any) -> Usage | None:
+    """Token usage from a LlamaIndex response's `raw` (OpenAI or Anthropic shaped)."""
+    usage = raw.get("usage") if isinstance(raw, dict) else getattr(raw, "usage", None)
+    if usage is None:
+        return None
+
+    def get(name: str) -> int:
+        value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
+        return int(value or 0)
+
+    if get("prompt_tokens") or get("completion_tokens"):
+        return Usage(prompt_tokens=get("prompt_tokens"), completion_tokens=get("completion_tokens"))
+    cached = get("cache_read_input_tokens")
+    return Usage(
+        prompt_tokens=get("input_tokens") + cached,
+        completion_tokens=get("output_tokens"),
+        cached_tokens=cached,
+    )

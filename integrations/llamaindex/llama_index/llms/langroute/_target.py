@@ -1,0 +1,107 @@
+"""A LlamaIndex LLM as a langroute `Provider`: the core plans, retries and falls back; this
+calls the chosen LLM's own (instrumented) methods with the framework's own call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+from llama_index.core.llms import LLM
+from llama_index.core.tools import BaseTool
+
+from langroute._sync import aiter_in_threads
+from langroute.features import RoutingRequest
+from langroute.providers.sdk_errors import normalise_exception
+from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
+from llama_index.llms.langroute._convert import usage_from_raw
+
+
+@dataclass
+class LlamaIndexCall:
+    """What LlamaIndex asked for: messages, and the tools to format per chosen model."""
+
+    messages: list[ChatMessage]
+    tools: Sequence[BaseTool] | None = None
+    tool_options: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    sync: bool = False
+    """Called through the sync API: use the candidate's sync methods in a worker thread."""
+
+    def chat_kwargs_for(self, llm: LLM) -> dict[str, Any]:
+        """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools."""
+        if not self.tools:
+            return {"messages": self.messages, **self.kwargs}
+        prepare = llm._prepare_chat_with_tools_compat  # type: ignore[attr-defined]
+        return dict(
+            prepare(
+                self.tools, chat_history=list(self.messages), **self.tool_options, **self.kwargs
+            )
+        )
+
+
+def _has_tool_calls(response: ChatResponse) -> bool:
+    message = response.message
+    return bool(message.additional_kwargs.get("tool_calls")) or any(
+        type(block).__name__ == "ToolCallBlock" for block in message.blocks
+    )
+
+
+class LlamaIndexTarget:
+    """Runs one LlamaIndex LLM for the core's runner, mapping its SDK's errors."""
+
+    def __init__(self, name: str, llm: LLM) -> None:
+        self.name = name
+        self.llm = llm
+
+    async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
+        call: LlamaIndexCall = request.native
+        kwargs = call.chat_kwargs_for(self.llm)
+        try:
+            if call.sync:
+                response = await asyncio.to_thread(lambda: self.llm.chat(**kwargs))
+            else:
+                response = await self.llm.achat(**kwargs)
+        except Exception as exc:
+            raise normalise_exception(exc, model=model_id, provider=self.name) from exc
+        return Completion(
+            id=request.request_id,
+            model=model_id,
+            provider=self.name,
+            provider_model=model_id,
+            content=response.message.content,
+            usage=usage_from_raw(response.raw) or Usage(),
+            raw=response,
+        )
+
+    async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
+        call: LlamaIndexCall = request.native
+        kwargs = call.chat_kwargs_for(self.llm)
+        where = {"model": model_id, "provider": self.name}
+        try:
+            if call.sync:
+                responses: AsyncIterator[ChatResponse] = aiter_in_threads(
+                    await asyncio.to_thread(lambda: self.llm.stream_chat(**kwargs))
+                )
+            else:
+                responses = await self.llm.astream_chat(**kwargs)
+            usage: Usage | None = None
+            async for response in responses:
+                usage = usage_from_raw(response.raw) or usage
+                tool_progress = [ToolCallDelta(index=0)] if _has_tool_calls(response) else []
+                yield StreamChunk(
+                    model=model_id,
+                    provider=self.name,
+                    content=response.delta or "",
+                    tool_calls=tool_progress,
+                    raw=response,
+                )
+            if usage is not None:
+                yield StreamChunk(model=model_id, provider=self.name, usage=usage)
+        except Exception as exc:
+            raise normalise_exception(exc, **where) from exc
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,337 @@
+"""`RoutingLLM`: a LlamaIndex LLM that routes every call to one of its candidate LLMs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from typing import Any
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.llms import LLM
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.tools import BaseTool, ToolSelection
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from langroute import Decision, Registry, Router
+from langroute._sync import iterate_sync, run_sync
+from langroute.errors import ConfigError
+from langroute.features import CallerHints, RoutingRequest
+from langroute.retry import RetryPolicy
+from langroute.types import ChatParams
+from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
+from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget
+
+PROVIDER_PREFIX = "llamaindex:"
+TOOLS_KEY = "_langroute_tools"
+
+
+def candidate_name(llm: LLM) -> str:
+    """The model an LLM calls (`model`, `model_name`, or its metadata's model name)."""
+    for attr in ("model", "model_name"):
+        value = getattr(llm, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    name = llm.metadata.model_name
+    if name and name != "unknown":
+        return name
+    raise ConfigError(
+        f"cannot tell which model {type(llm).__name__} calls; pass the candidates as a dict: "
+        "models={'my-name': llm}"
+    )
+
+
+def _metadata_fields(llm: LLM) -> dict[str, Any]:
+    """Registry fields an LLM's own metadata can tell (some LLMs raise for unknown names)."""
+    try:
+        meta = llm.metadata
+    except Exception:
+        return {"context_window": 128_000, "max_output_tokens": 4096}
+    window = meta.context_window if meta.context_window > 0 else 128_000
+    output = meta.num_output if meta.num_output > 0 else 4096
+    return {
+        "context_window": window,
+        "max_output_tokens": min(output, window),
+        "capabilities": {"tools": meta.is_function_calling_model},
+    }
+
+
+def decision_metadata(decision: Decision) -> dict[str, Any]:
+    """The routing decision as plain data for `ChatResponse.additional_kwargs["langroute"]`."""
+    return {
+        "request_id": decision.request_id,
+        "chosen": decision.chosen,
+        "answered_by": decision.answered_by,
+        "reasons": list(decision.reasons),
+        "candidates": decision.plan.models,
+        "attempts": [
+            {
+                "model": a.model,
+                "outcome": a.outcome,
+                "error_type": a.error_type,
+                "cost_usd": a.cost_usd,
+            }
+            for a in decision.attempts
+        ],
+        "estimated_cost_usd": decision.estimated_cost_usd,
+        "actual_cost_usd": decision.actual_cost_usd,
+    }
+
+
+class RoutingLLM(FunctionCallingLLM):
+    """Routes every LLM call — chat, completion, streaming, each agent step — to the candidate
+    langroute's core chooses, with the core's fallback chain.
+
+    ```python
+    from llama_index.core import Settings
+    from llama_index.llms.openai import OpenAI
+    from llama_index.llms.anthropic import Anthropic
+    from llama_index.llms.langroute import RoutingLLM
+
+    Settings.llm = RoutingLLM(models=[OpenAI(model="gpt-4.1-mini", max_retries=0),
+                                      Anthropic(model="claude-sonnet-4-5", max_retries=0)])
+    ```
+
+    Each response says who answered and why in `additional_kwargs["langroute"]`. Candidates
+    map to catalog entries by model name; describe others in `specs`.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    models: list[LLM] | dict[str, LLM] = Field(description="the candidate LLMs")
+    specs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="registry fields per candidate name"
+    )
+    registry: Any = Field(default=None, exclude=True)
+    classifier: Any = Field(default=None, exclude=True)
+    policy: Any = Field(default=None, exclude=True)
+    strategy: Any = Field(default=None, exclude=True)
+    retry: RetryPolicy | None = Field(default=None, exclude=True)
+    hints: CallerHints | None = None
+
+    _router: Router = PrivateAttr()
+    _candidates: dict[str, LLM] = PrivateAttr()
+
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
+        named = (
+            dict(self.models)
+            if isinstance(self.models, Mapping)
+            else {candidate_name(m): m for m in self.models}
+        )
+        if not named:
+            raise ConfigError("models is empty: give RoutingLLM at least one LLM")
+        registry = self.registry.copy() if self.registry is not None else Registry.builtin()
+        providers: dict[str, Any] = {}
+        for name, llm in named.items():
+            provider = PROVIDER_PREFIX + name
+            fields: dict[str, Any] = dict(self.specs.get(name, {}))
+            if name not in registry:
+                match = next((s for s in registry if s.version == name), None)
+                if match is None and "pricing" not in fields:
+                    raise ConfigError(
+                        f"candidate {name!r} is not in the model catalog; describe it in "
+                        f"specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
+                        "'context_window': ..., 'max_output_tokens': ...}}}}"
+                    )
+                if match is not None:
+                    fields = {
+                        **match.model_dump(exclude={"name", "deployments"}, exclude_unset=True),
+                        **fields,
+                    }
+                for key, value in _metadata_fields(llm).items():
+                    fields.setdefault(key, value)
+            fields.update(provider=provider, deployments=[{"provider": provider, "model_id": name}])
+            registry.override(name, fields, where=f"specs[{name!r}]")
+            providers[provider] = LlamaIndexTarget(provider, llm)
+        self._candidates = named
+        self._router = Router(
+            list(named),
+            registry=registry,
+            providers=providers,
+            classifier=self.classifier,
+            policy=self.policy,
+            strategy=self.strategy,
+            retry=self.retry,
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "RoutingLLM"
+
+    @property
+    def router(self) -> Router:
+        return self._router
+
+    @property
+    def candidates(self) -> dict[str, LLM]:
+        return dict(self._candidates)
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """What every candidate can do: the smallest window and output, function calling only
+        when all candidates have it."""
+        specs = [self._router.registry.get(n) for n in self._candidates]
+        return LLMMetadata(
+            context_window=min(s.context_window for s in specs),
+            num_output=min(s.max_output_tokens for s in specs),
+            is_chat_model=True,
+            is_function_calling_model=all(s.capabilities.tools for s in specs),
+            model_name="langroute:" + "|".join(self._candidates),
+        )
+
+    # --- the call ----------------------------------------------------------------
+
+    def _request(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, sync: bool
+    ) -> RoutingRequest:
+        kwargs = dict(kwargs)
+        tools_call: dict[str, Any] | None = kwargs.pop(TOOLS_KEY, None)
+        hints = CallerHints.model_validate(kwargs.pop("hints", None) or self.hints or {})
+        tools: Sequence[BaseTool] | None = tools_call["tools"] if tools_call else None
+        options: dict[str, Any] = tools_call["options"] if tools_call else {}
+        params = ChatParams(
+            tools=to_tool_specs(tools) if tools else None,
+            tool_choice="required" if options.get("tool_required") else None,
+        )
+        native = LlamaIndexCall(
+            messages=list(messages), tools=tools, tool_options=options, kwargs=kwargs, sync=sync
+        )
+        return self._router.request(
+            to_neutral_messages(messages),
+            hints=hints,
+            native=native,
+            **params.model_dump(exclude_none=True),
+        )
+
+    @staticmethod
+    def _tag(response: ChatResponse, decision: Decision) -> ChatResponse:
+        response.additional_kwargs = {
+            **response.additional_kwargs,
+            "langroute": decision_metadata(decision),
+        }
+        return response
+
+    async def _run(self, request: RoutingRequest) -> ChatResponse:
+        completion = await self._router.execute(request)
+        assert completion.decision is not None
+        return self._tag(completion.raw, completion.decision)
+
+    async def _run_stream(self, request: RoutingRequest) -> AsyncGenerator[ChatResponse, None]:
+        last: ChatResponse | None = None
+        async for chunk in self._router.execute_stream(request):
+            if chunk.raw is not None:
+                last = chunk.raw
+                # who is answering, so each chunk's tool calls parse with that candidate
+                last.additional_kwargs = {
+                    **last.additional_kwargs,
+                    "langroute": {"answered_by": chunk.model},
+                }
+                yield last
+            elif chunk.decision is not None and last is not None:
+                final = last.model_copy(update={"delta": ""})
+                yield self._tag(final, chunk.decision)
+
+    # Not decorated with llm_chat_callback: the chosen candidate's own methods emit the
+    # instrumentation events, exactly once per model call (run-llama/llama_index#8996).
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return run_sync(self._run(self._request(messages, kwargs, sync=True)))
+
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return await self._run(self._request(messages, kwargs, sync=False))
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        request = self._request(messages, kwargs, sync=True)
+
+        def gen() -> Generator[ChatResponse, None, None]:
+            yield from iterate_sync(self._run_stream(request))
+
+        return gen()
+
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        return self._run_stream(self._request(messages, kwargs, sync=False))
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+    # --- tools -------------------------------------------------------------------
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Keep the tools as given: the chosen candidate formats them its own way at call
+        time, and routing is restricted to candidates that can call tools."""
+        messages = list(chat_history or [])
+        if user_msg is not None:
+            messages.append(
+                user_msg
+                if isinstance(user_msg, ChatMessage)
+                else ChatMessage(role=MessageRole.USER, content=user_msg)
+            )
+        options = {
+            "allow_parallel_tool_calls": allow_parallel_tool_calls,
+            "tool_required": tool_required,
+            "verbose": verbose,
+        }
+        return {
+            "messages": messages,
+            TOOLS_KEY: {"tools": list(tools), "options": options},
+            **kwargs,
+        }
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        """Delegated to the candidate that produced `response` (its own tool-call format)."""
+        info = response.additional_kwargs.get("langroute") or {}
+        name = info.get("answered_by") or info.get("chosen")
+        llm = self._candidates.get(name) if name else None
+        if not isinstance(llm, FunctionCallingLLM):
+            if error_on_no_tool_call:
+                raise ValueError(
+                    "this response was not produced by a function-calling candidate of this "
+                    f"RoutingLLM (answered_by={name!r})"
+                )
+            return []
+        return llm.get_tool_calls_from_response(
+            response, error_on_no_tool_call=error_on_no_tool_call, **kwargs
+        )
