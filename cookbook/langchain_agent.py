@@ -6,11 +6,11 @@ cheap model, the answer after the tool results to the strong one (the AgentSteps
 
 from __future__ import annotations
 
-from _offline import SPECS, offline_langchain_models
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 
+from _offline import SPECS, offline_langchain_models
 from langchain_langroute import RoutingChatModel
 from langroute import AgentSteps, CostOptimized, QualityBar
 

@@ -5,10 +5,10 @@ python3 -m uv run python cookbook/langchain_lcel_chain.py
 
 from __future__ import annotations
 
-from _offline import SPECS, offline_langchain_models
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
+from _offline import SPECS, offline_langchain_models
 from langchain_langroute import RoutingChatModel
 
 with offline_langchain_models() as (small, large):

@@ -6,9 +6,9 @@ JSON schema (only candidates with schema-constrained output).
 
 from __future__ import annotations
 
-from _offline import SPECS, offline_langchain_models
 from pydantic import BaseModel
 
+from _offline import SPECS, offline_langchain_models
 from langchain_langroute import RoutingChatModel
 
 

@@ -309,6 +309,7 @@ class _Runner:
                 attempt += 1
                 started = time.perf_counter()
                 delivered: list[str] = []
+                started_output = False
                 usage: Usage | None = None
                 finish: str | None = None
                 try:
@@ -317,9 +318,11 @@ class _Runner:
                             usage = chunk.usage if usage is None else usage + chunk.usage
                         if chunk.finish_reason is not None:
                             finish = chunk.finish_reason
-                        if not chunk.has_payload:
-                            continue
-                        delivered.append(chunk.content)
+                        if chunk.has_payload:
+                            started_output = True
+                            delivered.append(chunk.content)
+                        elif chunk.raw is None:
+                            continue  # nothing for the caller (an adapter gets its raw objects)
                         yield construct(
                             StreamChunk,
                             model=spec.name,
@@ -334,8 +337,8 @@ class _Runner:
                             raw=chunk.raw,
                         )
                 except ProviderError as exc:
-                    self._record(spec, dep, started, error=exc, interrupted=bool(delivered))
-                    if delivered:
+                    self._record(spec, dep, started, error=exc, interrupted=started_output)
+                    if started_output:
                         exc.model = spec.name
                         raise StreamInterrupted(exc, "".join(delivered), spec.name) from exc
                     last = exc

@@ -349,14 +349,19 @@ class RoutingChatModel(BaseChatModel):
         return result
 
     async def _run_stream(self, request: RoutingRequest) -> AsyncIterator[ChatGenerationChunk]:
+        seen: set[str] = set()  # metadata keys already streamed: LangChain concatenates repeats
         chunk: StreamChunk
         async for chunk in self._router.execute_stream(request):
             if chunk.raw is not None:
+                seen.update(chunk.raw.message.response_metadata)
+                seen.update(chunk.raw.generation_info or {})
                 yield chunk.raw
             elif chunk.decision is not None:
-                yield self._last_chunk(chunk, chunk.decision)
+                yield self._last_chunk(chunk, chunk.decision, seen)
 
-    def _last_chunk(self, chunk: StreamChunk, decision: Decision) -> ChatGenerationChunk:
+    def _last_chunk(
+        self, chunk: StreamChunk, decision: Decision, seen: set[str]
+    ) -> ChatGenerationChunk:
         usage = chunk.usage or Usage()
         answered = decision.answered_by or decision.chosen
         metadata: dict[str, Any] = {
@@ -365,6 +370,7 @@ class RoutingChatModel(BaseChatModel):
         }
         if chunk.finish_reason:
             metadata["finish_reason"] = chunk.finish_reason
+        metadata = {k: v for k, v in metadata.items() if k not in seen or k == "langroute"}
         message = AIMessageChunk(
             content="",
             response_metadata=metadata,

@@ -13,11 +13,11 @@ from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
-from conftest import ANTHROPIC_NAME, OPENAI_NAME, SPECS, anthropic_candidate, openai_candidate
-from conftest import scripted_server as server_of
 from langchain_langroute import RoutingChatModel
 from langroute import AgentSteps, CostOptimized, QualityBar, StreamInterrupted
 from langroute.testing import DropStream, Fail, Reply, ScriptedServer, smart_reply
+from lc_helpers import ANTHROPIC_NAME, OPENAI_NAME, SPECS, anthropic_candidate, openai_candidate
+from lc_helpers import scripted_server as server_of
 
 
 class Counter(BaseCallbackHandler):

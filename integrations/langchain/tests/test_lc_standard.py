@@ -13,8 +13,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
-from conftest import ANTHROPIC_NAME, OPENAI_NAME, SPECS, anthropic_candidate, openai_candidate
 from langchain_langroute import RoutingChatModel
+from lc_helpers import ANTHROPIC_NAME, OPENAI_NAME, SPECS, anthropic_candidate, openai_candidate
 
 
 class _Params:

@@ -1,0 +1,88 @@
+"""One scripted server for the LlamaIndex tests, with real OpenAI / OpenAILike / Anthropic
+LLMs pointed at it over HTTP, and a local embedding that needs no download."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import math
+from functools import lru_cache
+from typing import Any
+
+from llama_index.core.embeddings import BaseEmbedding
+from llama_index.llms.anthropic import Anthropic
+from llama_index.llms.openai import OpenAI
+from llama_index.llms.openai_like import OpenAILike
+
+from langroute.testing import ScriptedServer, smart_reply
+
+KEY = "sk-llamaindex-test-key-0123456789"
+CHEAP = "gpt-4o-mini"  # served by the scripted server under the catalog's name
+STRONG = "claude-haiku-4-5"
+LOCAL = "local-model"
+DOMAINS = ("chat", "code", "math", "reasoning", "creative", "extraction")
+SPECS: dict[str, dict[str, Any]] = {
+    CHEAP: {"quality": dict.fromkeys(DOMAINS, 0.8)},
+    STRONG: {"quality": dict.fromkeys(DOMAINS, 0.9)},
+    LOCAL: {
+        "pricing": {"input": 0.0, "output": 0.0},
+        "context_window": 32_000,
+        "max_output_tokens": 2048,
+        "quality": dict.fromkeys(DOMAINS, 0.5),
+        "capabilities": {"tools": True},
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def scripted_server() -> ScriptedServer:
+    server = ScriptedServer(api_key=KEY).start()
+    for name in (CHEAP, STRONG, LOCAL):
+        server.add(name, smart_reply)
+    atexit.register(server.stop)
+    return server
+
+
+def cheap_llm() -> OpenAI:
+    return OpenAI(model=CHEAP, api_base=scripted_server().openai_url, api_key=KEY, max_retries=0)
+
+
+def strong_llm() -> Anthropic:
+    return Anthropic(
+        model=STRONG, base_url=scripted_server().anthropic_url, api_key=KEY, max_retries=0
+    )
+
+
+def local_llm() -> OpenAILike:
+    return OpenAILike(
+        model=LOCAL,
+        api_base=scripted_server().openai_url,
+        api_key=KEY,
+        is_chat_model=True,
+        is_function_calling_model=True,
+        context_window=32_000,
+        max_retries=0,
+    )
+
+
+class HashEmbedding(BaseEmbedding):
+    """A local bag-of-hashed-words embedding: no model, no download, deterministic."""
+
+    dims: int = 64
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self.dims
+        for word in text.lower().split():
+            digest = hashlib.blake2b(word.strip(".,?!'\"").encode(), digest_size=4).digest()
+            vector[int.from_bytes(digest, "big") % self.dims] += 1.0
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        return [v / norm for v in vector]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._vector(text)

@@ -1,0 +1,284 @@
+"""RoutingLLM against the scripted server over real HTTP, through real LlamaIndex OpenAI,
+OpenAILike and Anthropic candidates."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from llama_index.core import Document, Settings, VectorStoreIndex
+from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events.llm import (
+    LLMChatEndEvent,
+    LLMChatStartEvent,
+)
+from llama_index.core.llms import ChatMessage
+from llama_index.core.tools import FunctionTool
+from pydantic import BaseModel
+
+from langroute import AgentSteps, CostOptimized, QualityBar, StreamInterrupted
+from langroute.testing import DropStream, Fail, Reply, smart_reply
+from li_helpers import (
+    CHEAP,
+    SPECS,
+    STRONG,
+    HashEmbedding,
+    cheap_llm,
+    local_llm,
+    strong_llm,
+)
+from li_helpers import scripted_server as server_of
+from llama_index.llms.langroute import RoutingLLM
+
+
+def get_weather(city: str) -> str:
+    """Get the current weather in a city."""
+    return f"It is sunny in {city}."
+
+
+def get_population(city: str) -> str:
+    """Get the population of a city."""
+    return f"{city} has 700,000 inhabitants."
+
+
+TOOLS = [FunctionTool.from_defaults(get_weather), FunctionTool.from_defaults(get_population)]
+
+
+def router(**kwargs: Any) -> RoutingLLM:
+    return RoutingLLM(models=[cheap_llm(), strong_llm()], specs=SPECS, **kwargs)
+
+
+def agent_router() -> RoutingLLM:
+    return router(
+        policy=AgentSteps(
+            tool_step=CostOptimized(), after_tools=CostOptimized(bar=QualityBar(fixed=0.85))
+        )
+    )
+
+
+def who(response: Any) -> str:
+    return response.additional_kwargs["langroute"]["answered_by"]
+
+
+@pytest.fixture
+def server():
+    server = server_of()
+    for model in server.models.values():
+        model.default = smart_reply
+    return server
+
+
+USER = [ChatMessage(role="user", content="hello")]
+
+
+def test_metadata_is_truthful_for_the_candidate_set(server):
+    meta = router().metadata
+    assert meta.is_function_calling_model is True
+    assert meta.is_chat_model is True
+    assert meta.context_window == 128_000  # gpt-4o-mini's, the smaller window
+    mixed = RoutingLLM(
+        models=[cheap_llm(), local_llm()],
+        specs={**SPECS, "local-model": {**SPECS["local-model"], "capabilities": {"tools": False}}},
+    )
+    assert mixed.metadata.is_function_calling_model is False
+    assert mixed.metadata.context_window == 32_000
+
+
+def test_sync_methods(server):
+    llm = router()
+    response = llm.chat(USER)
+    assert response.message.content == "Hello! You said: hello"
+    decision = response.additional_kwargs["langroute"]
+    assert decision["answered_by"] == CHEAP
+    assert decision["reasons"]
+    assert decision["actual_cost_usd"] > 0
+    assert llm.complete("hi there").text == "Hello! You said: hi there"
+    deltas = [r.delta for r in llm.stream_chat(USER)]
+    assert "".join(deltas) == "Hello! You said: hello"
+    assert "".join(r.delta for r in llm.stream_complete("hey")) == "Hello! You said: hey"
+
+
+async def test_async_methods(server):
+    llm = router()
+    assert (await llm.achat(USER)).message.content == "Hello! You said: hello"
+    assert (await llm.acomplete("hi")).text == "Hello! You said: hi"
+    stream = await llm.astream_chat(USER)
+    responses = [r async for r in stream]
+    assert "".join(r.delta for r in responses) == "Hello! You said: hello"
+    assert who(responses[-1]) == CHEAP
+    assert responses[-1].message.content == "Hello! You said: hello"
+    completion = await llm.astream_complete("yo")
+    assert "".join([r.delta async for r in completion]) == "Hello! You said: yo"
+
+
+def test_tools_are_formatted_by_the_chosen_candidate_and_parsed_by_it(server):
+    llm = router()
+    response = llm.chat_with_tools(TOOLS, user_msg="What is the weather in 'Oslo'?")
+    calls = llm.get_tool_calls_from_response(response)
+    assert [(c.tool_name, c.tool_kwargs) for c in calls] == [("get_weather", {"city": "Oslo"})]
+    body = server.calls[-1].body
+    assert body["tools"][0]["function"]["name"] == "get_weather"  # OpenAI's own format
+    forced = router(hints={"model": STRONG})
+    response = forced.chat_with_tools(TOOLS, user_msg="What is the weather in 'Rome'?")
+    assert who(response) == STRONG
+    assert server.calls[-1].body["tools"][0]["name"] == "get_weather"  # Anthropic's format
+    calls = forced.get_tool_calls_from_response(response)
+    assert calls[0].tool_kwargs == {"city": "Rome"}
+
+
+async def test_async_tools_and_streamed_tool_calls(server):
+    llm = router()
+    response = await llm.achat_with_tools(TOOLS, user_msg="Population of 'Lima'?")
+    assert llm.get_tool_calls_from_response(response)[0].tool_name == "get_population"
+    stream = await llm.astream_chat_with_tools(TOOLS, user_msg="Population of 'Kyiv'?")
+    last = None
+    async for last in stream:
+        llm.get_tool_calls_from_response(last, error_on_no_tool_call=False)
+    calls = llm.get_tool_calls_from_response(last)
+    assert calls[0].tool_kwargs == {"city": "Kyiv"}
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+def test_structured_predict_sync_and_async(server):
+    from llama_index.core.prompts import PromptTemplate
+
+    llm = router()
+    prompt = PromptTemplate("Tell me about {city}, population {n}")
+    city = llm.structured_predict(City, prompt, city="'Lisbon'", n="545000")
+    assert city == City(name="Lisbon", population=545000)
+    city = asyncio.run(llm.astructured_predict(City, prompt, city="'Porto'", n="231000"))
+    assert city == City(name="Porto", population=231000)
+
+
+def test_fallback_before_the_first_token_sync_and_stream(server):
+    llm = router()
+    server.models[CHEAP].then(Fail(429, retry_after=60))
+    response = llm.chat(USER)
+    assert who(response) == STRONG
+    attempts = response.additional_kwargs["langroute"]["attempts"]
+    assert [(a["model"], a["error_type"]) for a in attempts] == [
+        (CHEAP, "RateLimited"),
+        (STRONG, None),
+    ]
+    server.models[CHEAP].then(Fail(503), Fail(503))
+    responses = list(llm.stream_chat(USER))
+    assert "".join(r.delta for r in responses) == "Hello! You said: hello"
+    assert who(responses[-1]) == STRONG
+
+
+async def test_failure_after_the_first_token_is_a_typed_error(server):
+    llm = router()
+    server.models[CHEAP].then(DropStream(after_chunks=2, reply=Reply("one two three")))
+    before = server.count(STRONG)
+    received: list[str] = []
+    with pytest.raises(StreamInterrupted) as info:
+        async for response in await llm.astream_chat(USER):
+            received.append(response.delta)
+    assert "".join(received) == "one two"
+    assert info.value.partial == "one two"
+    assert server.count(STRONG) == before
+
+
+class EventCounter(BaseEventHandler):
+    starts: int = 0
+    ends: int = 0
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EventCounter"
+
+    def handle(self, event: Any, **kwargs: Any) -> None:
+        if isinstance(event, LLMChatStartEvent):
+            self.starts += 1
+        elif isinstance(event, LLMChatEndEvent):
+            self.ends += 1
+
+
+@pytest.fixture
+def events():
+    counter = EventCounter()
+    dispatcher = get_dispatcher()
+    dispatcher.add_event_handler(counter)
+    yield counter
+    dispatcher.event_handlers.remove(counter)
+
+
+@pytest.mark.parametrize("method", ["chat", "stream_chat", "complete"])
+def test_instrumentation_events_fire_once_per_call(server, events, method):
+    llm = router()
+    if method == "chat":
+        llm.chat(USER)
+    elif method == "stream_chat":
+        list(llm.stream_chat(USER))
+    else:
+        llm.complete("hello")
+    assert (events.starts, events.ends) == (1, 1)
+
+
+async def test_async_instrumentation_events_fire_once(server, events):
+    await router().achat(USER)
+    assert (events.starts, events.ends) == (1, 1)
+
+
+# --- agents and Settings.llm --------------------------------------------------------------
+
+
+def steps_of(server, since: int) -> list[tuple[str, bool]]:
+    """(model, was a tool step) of each call the server received since `since`."""
+    steps = []
+    for call in server.calls[since:]:
+        messages = call.body.get("messages") or []
+        after_tool = bool(messages) and (
+            messages[-1].get("role") == "tool"
+            or any(
+                isinstance(b, dict) and b.get("type") == "tool_result"
+                for b in (messages[-1].get("content") or [])
+                if isinstance(b, dict)
+            )
+        )
+        steps.append((call.model, not after_tool))
+    return steps
+
+
+async def test_function_agent_tool_step_and_answer_go_to_different_candidates(server):
+    agent = FunctionAgent(tools=TOOLS, llm=agent_router())
+    since = len(server.calls)
+    result = await agent.run("What is the weather in 'Paris'?")
+    assert str(result) == "The tool returned It is sunny in Paris.."
+    assert steps_of(server, since) == [(CHEAP, True), (STRONG, False)]
+
+
+async def test_eight_concurrent_agent_runs_do_not_mix_decisions(server):
+    agent = FunctionAgent(tools=TOOLS, llm=agent_router())
+    cities = ["Oslo", "Rome", "Lima", "Kyiv", "Baku", "Doha", "Suva", "Riga"]
+    results = await asyncio.gather(*(agent.run(f"What is the weather in '{c}'?") for c in cities))
+    for city, result in zip(cities, results, strict=True):
+        assert str(result) == f"The tool returned It is sunny in {city}.."
+        assert [c.tool_kwargs for c in result.tool_calls] == [{"city": city}]
+
+
+def test_settings_llm_with_a_query_engine(server):
+    previous = Settings._llm
+    try:
+        Settings.llm = router()
+        index = VectorStoreIndex.from_documents(
+            [
+                Document(text="Oslo is the capital of Norway."),
+                Document(text="Lima is the capital of Peru."),
+            ],
+            embed_model=HashEmbedding(),
+        )
+        since = len(server.calls)
+        response = index.as_query_engine(similarity_top_k=1).query("capital of Peru?")
+        assert "capital of Peru" in str(response)
+        assert [c.model for c in server.calls[since:]] == [CHEAP]
+        assert "Lima is the capital of Peru." in str(server.calls[-1].body["messages"])
+    finally:
+        Settings._llm = previous
