@@ -63,3 +63,38 @@ def offline_langchain_models() -> Iterator[tuple[Any, Any]]:
             model="large-model", base_url=server.anthropic_url, api_key="offline", max_retries=0
         )
         yield small, large
+
+
+@contextmanager
+def offline_llamaindex_llms() -> Iterator[tuple[Any, Any]]:
+    """(OpenAILike "small-model", Anthropic "claude-haiku-4-5"), on the scripted server.
+    (LlamaIndex's Anthropic class only accepts model names it knows.)"""
+    from llama_index.llms.anthropic import Anthropic
+    from llama_index.llms.openai_like import OpenAILike
+
+    with ScriptedServer() as server:
+        server.add("small-model", smart_reply)
+        server.add("claude-haiku-4-5", smart_reply)
+        small = OpenAILike(
+            model="small-model",
+            api_base=server.openai_url,
+            api_key="offline",
+            is_chat_model=True,
+            is_function_calling_model=True,
+            context_window=128_000,
+            max_retries=0,
+        )
+        large = Anthropic(
+            model="claude-haiku-4-5",
+            base_url=server.anthropic_url,
+            api_key="offline",
+            max_retries=0,
+        )
+        yield small, large
+
+
+LLAMAINDEX_SPECS: dict[str, dict[str, Any]] = {
+    "small-model": SPECS["small-model"],
+    # the catalog knows claude-haiku-4-5's price and window; raise its priors for the demo
+    "claude-haiku-4-5": {"quality": SPECS["large-model"]["quality"]},
+}

@@ -59,3 +59,26 @@ def test_langchain_benchmark_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     figures = json.loads(out.read_text())["server_latency_0ms"]
     assert figures["invoke_ratio"] > 0 and figures["ainvoke_ratio"] > 0
+
+
+def test_llamaindex_benchmark_runs(tmp_path):
+    out = tmp_path / "li.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_llamaindex.py"),
+            "--calls",
+            "3",
+            "--latencies",
+            "0",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT / "benchmarks",
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())["server_latency_0ms"]
+    assert figures["chat_ratio"] > 0 and figures["achat_ratio"] > 0

@@ -64,3 +64,27 @@ def test_langchain_chain_routes_easy_and_hard_inputs_differently():
     assert "→ small-model" in lines[0]
     assert "→ large-model" in lines[1]
     assert lines[2].startswith("streamed: Hello!")
+
+
+def test_llamaindex_agent_steps_go_to_different_models():
+    result = subprocess.run(
+        [sys.executable, str(COOKBOOK / "llamaindex_agent.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    steps = [line for line in result.stdout.splitlines() if line.startswith("step")]
+    assert steps == ["step  → small-model", "step  → claude-haiku-4-5"]
+    assert "tool  get_population({'city': 'Paris'})" in result.stdout
+
+
+def test_llamaindex_query_engine_retrieves_and_answers():
+    result = subprocess.run(
+        [sys.executable, str(COOKBOOK / "llamaindex_query_engine.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sources: ['langroute picks, for every LLM call" in result.stdout

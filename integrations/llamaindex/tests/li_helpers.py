@@ -4,12 +4,9 @@ LLMs pointed at it over HTTP, and a local embedding that needs no download."""
 from __future__ import annotations
 
 import atexit
-import hashlib
-import math
 from functools import lru_cache
 from typing import Any
 
-from llama_index.core.embeddings import BaseEmbedding
 from llama_index.llms.anthropic import Anthropic
 from llama_index.llms.openai import OpenAI
 from llama_index.llms.openai_like import OpenAILike
@@ -63,26 +60,3 @@ def local_llm() -> OpenAILike:
         context_window=32_000,
         max_retries=0,
     )
-
-
-class HashEmbedding(BaseEmbedding):
-    """A local bag-of-hashed-words embedding: no model, no download, deterministic."""
-
-    dims: int = 64
-
-    def _vector(self, text: str) -> list[float]:
-        vector = [0.0] * self.dims
-        for word in text.lower().split():
-            digest = hashlib.blake2b(word.strip(".,?!'\"").encode(), digest_size=4).digest()
-            vector[int.from_bytes(digest, "big") % self.dims] += 1.0
-        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-        return [v / norm for v in vector]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._vector(query)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._vector(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._vector(text)

@@ -282,3 +282,36 @@ def test_settings_llm_with_a_query_engine(server):
         assert "Lima is the capital of Peru." in str(server.calls[-1].body["messages"])
     finally:
         Settings._llm = previous
+
+
+async def test_react_agent_steps_are_routed_one_by_one(server):
+    from llama_index.core.agent.workflow import ReActAgent
+
+    agent = ReActAgent(
+        tools=TOOLS,
+        llm=router(
+            policy=AgentSteps(
+                tool_step=CostOptimized(),
+                after_tools=CostOptimized(bar=QualityBar(fixed=0.85)),
+                plain=CostOptimized(),
+            )
+        ),
+    )
+    since = len(server.calls)
+    result = await agent.run("What is the population of 'Oslo'?")
+    assert str(result) == "The tool returned Oslo has 700,000 inhabitants.."
+    assert [c.model for c in server.calls[since:]] == [CHEAP, CHEAP]  # no tools bound: plain
+
+
+async def test_agent_workflow_routes_each_step(server):
+    from llama_index.core.agent.workflow import AgentWorkflow
+
+    workflow = AgentWorkflow(
+        agents=[
+            FunctionAgent(name="weather", description="weather", tools=TOOLS, llm=agent_router())
+        ]
+    )
+    since = len(server.calls)
+    result = await workflow.run(user_msg="What is the weather in 'Bern'?")
+    assert str(result) == "The tool returned It is sunny in Bern.."
+    assert [c.model for c in server.calls[since:]] == [CHEAP, STRONG]

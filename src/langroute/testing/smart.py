@@ -116,10 +116,50 @@ def _mentions(prompt: str, tool_name: str) -> bool:
     return any(len(w) > 3 and w.lower() not in _VERBS and w.lower() in lowered for w in words)
 
 
+_REACT_TOOL = re.compile(r"^> Tool Name: (\S+)$.*?^Tool Args: (\{.*?\})$", re.M | re.S)
+
+
+def _system_text(body: dict[str, Any]) -> str:
+    system = body.get("system")
+    if isinstance(system, list):
+        system = " ".join(str(b.get("text", "")) for b in system if isinstance(b, dict))
+    texts = [str(system or "")]
+    for message in body.get("messages") or []:
+        if message.get("role") == "system":
+            content = message.get("content")
+            texts.append(content if isinstance(content, str) else json.dumps(content))
+    return "\n".join(texts)
+
+
+def _react_reply(system: str, prompt: str) -> Reply:
+    """ReAct-format text (Thought / Action / Action Input, or Answer) for ReAct agents."""
+    if prompt.lstrip().startswith("Observation:"):
+        observation = prompt.split("Observation:", 1)[1].strip()
+        return Reply(
+            "Thought: I can answer without using any more tools. I'll use the user's "
+            f"language to answer\nAnswer: The tool returned {observation}."
+        )
+    for name, args_schema in _REACT_TOOL.findall(system):
+        if _mentions(prompt, name):
+            args = _Values(prompt).fill(json.loads(args_schema))
+            return Reply(
+                "Thought: The current language of the user is: English. I need to use "
+                f"a tool to help me answer the question.\nAction: {name}\n"
+                f"Action Input: {json.dumps(args)}"
+            )
+    return Reply(
+        "Thought: I can answer without using any more tools. I'll use the user's "
+        f"language to answer\nAnswer: Hello! You said: {prompt[:200]}"
+    )
+
+
 def smart_reply(call: CallInfo) -> Behaviour:
     """A plausible answer to `call` (use as a scripted model's default responder)."""
     body = call.body
     prompt = call.last_user_text
+    system = _system_text(body)
+    if "Action Input:" in system and "> Tool Name:" in system:
+        return _react_reply(system, prompt)
     tools = _tools(body)
     if tools and not _last_is_tool_result(body) and body.get("tool_choice") not in ("none",):
         names = [name for name, _ in tools]
