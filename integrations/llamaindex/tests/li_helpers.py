@@ -1,5 +1,5 @@
 """One scripted server for the LlamaIndex tests, with real OpenAI / OpenAILike / Anthropic
-LLMs pointed at it over HTTP, and a local embedding that needs no download."""
+LLMs pointed at it over HTTP."""
 
 from __future__ import annotations
 

@@ -25,13 +25,13 @@ from li_helpers import (
     CHEAP,
     SPECS,
     STRONG,
-    HashEmbedding,
     cheap_llm,
     local_llm,
     strong_llm,
 )
 from li_helpers import scripted_server as server_of
 from llama_index.llms.langroute import RoutingLLM
+from llama_index.llms.langroute.testing import HashEmbedding
 
 
 def get_weather(city: str) -> str:
