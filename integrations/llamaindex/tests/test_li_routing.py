@@ -315,3 +315,14 @@ async def test_agent_workflow_routes_each_step(server):
     result = await workflow.run(user_msg="What is the weather in 'Bern'?")
     assert str(result) == "The tool returned It is sunny in Bern.."
     assert [c.model for c in server.calls[since:]] == [CHEAP, STRONG]
+
+
+@pytest.mark.parametrize("candidate", [CHEAP, STRONG])
+def test_usage_and_cost_are_counted_once(server, candidate):
+    response = router(hints={"model": candidate}).chat(USER)
+    decision = response.additional_kwargs["langroute"]
+    [attempt] = decision["attempts"]
+    # the scripted server reports ceil(chars / 4) tokens: "hello" → 2 in, the reply → 6 out
+    price_in, price_out = {CHEAP: (0.15, 0.60), STRONG: (1.0, 5.0)}[candidate]
+    assert attempt["cost_usd"] == pytest.approx((2 * price_in + 6 * price_out) / 1e6)
+    assert decision["actual_cost_usd"] == pytest.approx(attempt["cost_usd"])
