@@ -328,3 +328,26 @@ async def test_custom_provider_gets_the_native_call_and_returns_raw_objects():
     chunks = [c async for c in router.astream("x", native={"text": "a b"})]
     assert [c.raw for c in chunks[:-1]] == [("native-chunk", "a"), ("native-chunk", "b")]
     assert chunks[-1].decision.answered_by == "echo-model"
+
+
+def test_over_targets_maps_names_to_the_catalog_or_asks_for_specs():
+    from langroute import ConfigError, Router
+
+    router = Router.over_targets({"gpt-4o-mini": EchoTarget()})
+    spec_ = router.registry.get("gpt-4o-mini")
+    assert spec_.pricing.input == 0.15  # from the catalog
+    assert [(d.provider, d.model_id) for d in spec_.all_deployments] == [("echo", "gpt-4o-mini")]
+    pinned = Router.over_targets({"gpt-4o-mini-2024-07-18": EchoTarget()})
+    assert pinned.registry.get("gpt-4o-mini-2024-07-18").pricing.output == 0.60  # by version
+    with pytest.raises(ConfigError, match=r"candidate 'my-llm' is not in the model catalog"):
+        Router.over_targets({"my-llm": EchoTarget()})
+    custom = Router.over_targets(
+        {"my-llm": EchoTarget()},
+        specs={"my-llm": {"pricing": {"input": 1, "output": 2}}},
+        defaults=lambda name: {"context_window": 9000},
+    )
+    assert custom.registry.get("my-llm").context_window == 9000
+    with pytest.raises(ConfigError, match="specs"):
+        Router.over_targets(
+            {"my-llm": EchoTarget()}, specs={"my-llm": {"pricing": {"input": -1, "output": 2}}}
+        )

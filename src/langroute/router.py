@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,51 @@ class Router:
         elif not isinstance(config, RouterConfig):
             config = RouterConfig.from_data(config)
         return config.build()
+
+    @classmethod
+    def over_targets(
+        cls,
+        targets: Mapping[str, Provider],
+        *,
+        specs: Mapping[str, Mapping[str, Any]] | None = None,
+        registry: Registry | None = None,
+        defaults: Callable[[str], Mapping[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> Router:
+        """A router whose candidates are given as call targets — e.g. framework models
+        wrapped by an adapter — each named by the model it calls.
+
+        A name in the catalog (by name or pinned version) takes that entry, with `specs[name]`
+        overriding fields; any other name needs `specs[name]` with at least `pricing`;
+        `defaults(name)` fills fields neither gives (e.g. from the framework's metadata).
+        """
+        registry = registry.copy() if registry is not None else Registry.builtin()
+        providers: dict[str, Provider] = {}
+        for name, target in targets.items():
+            fields: dict[str, Any] = dict((specs or {}).get(name, {}))
+            if name not in registry:
+                match = next((s for s in registry if s.version == name), None)
+                if match is None and "pricing" not in fields:
+                    raise ConfigError(
+                        f"candidate {name!r} is not in the model catalog; describe it in "
+                        f"specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
+                        "'context_window': ..., 'max_output_tokens': ...}}}}"
+                    )
+                if match is not None:
+                    inherited = match.model_dump(
+                        exclude={"name", "deployments"}, exclude_unset=True
+                    )
+                    fields = {**inherited, **fields}
+                for key, value in (defaults(name) if defaults else {}).items():
+                    fields.setdefault(key, value)
+                fields.setdefault("context_window", 128_000)
+                fields.setdefault("max_output_tokens", min(4096, fields["context_window"]))
+            fields.update(
+                provider=target.name, deployments=[{"provider": target.name, "model_id": name}]
+            )
+            registry.override(name, fields, where=f"specs[{name!r}]")
+            providers[target.name] = target
+        return cls(list(targets), registry=registry, providers=providers, **kwargs)
 
     @property
     def models(self) -> list[str]:

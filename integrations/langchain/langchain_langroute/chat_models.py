@@ -141,37 +141,14 @@ class RoutingChatModel(BaseChatModel):
         )
         if not named:
             raise ConfigError("models is empty: give RoutingChatModel at least one chat model")
-        registry = self.registry.copy() if self.registry is not None else Registry.builtin()
-        providers = {}
-        for name, model in named.items():
-            provider = PROVIDER_PREFIX + name
-            fields: dict[str, Any] = dict(self.specs.get(name, {}))
-            if name not in registry:
-                match = next((s for s in registry if s.version == name), None)
-                if match is None and "pricing" not in fields:
-                    raise ConfigError(
-                        f"candidate {name!r} is not in the model catalog; describe it in "
-                        f"specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
-                        "'context_window': ..., 'max_output_tokens': ...}}}}"
-                    )
-                if match is not None:
-                    fields = {
-                        **match.model_dump(exclude={"name", "deployments"}, exclude_unset=True),
-                        **fields,
-                    }
-                fields.setdefault("context_window", 128_000)
-                fields.setdefault("max_output_tokens", 4096)
-            fields.update(provider=provider, deployments=[{"provider": provider, "model_id": name}])
-            registry.override(name, fields, where=f"specs[{name!r}]")
-            providers[provider] = LangChainTarget(provider, model)
         self._candidates = named
         retry = self.retry
         if retry is None and self.max_retries is not None:
             retry = RetryPolicy(attempts=self.max_retries + 1)
-        self._router = Router(
-            list(named),
-            registry=registry,
-            providers=providers,
+        self._router = Router.over_targets(
+            {name: LangChainTarget(PROVIDER_PREFIX + name, model) for name, model in named.items()},
+            specs=self.specs,
+            registry=self.registry,
             classifier=self.classifier,
             policy=self.policy,
             strategy=self.strategy,

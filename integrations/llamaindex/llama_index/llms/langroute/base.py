@@ -27,7 +27,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools import BaseTool, ToolSelection
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from langroute import Decision, Registry, Router
+from langroute import Decision, Router
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
@@ -135,34 +135,12 @@ class RoutingLLM(FunctionCallingLLM):
         )
         if not named:
             raise ConfigError("models is empty: give RoutingLLM at least one LLM")
-        registry = self.registry.copy() if self.registry is not None else Registry.builtin()
-        providers: dict[str, Any] = {}
-        for name, llm in named.items():
-            provider = PROVIDER_PREFIX + name
-            fields: dict[str, Any] = dict(self.specs.get(name, {}))
-            if name not in registry:
-                match = next((s for s in registry if s.version == name), None)
-                if match is None and "pricing" not in fields:
-                    raise ConfigError(
-                        f"candidate {name!r} is not in the model catalog; describe it in "
-                        f"specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
-                        "'context_window': ..., 'max_output_tokens': ...}}}}"
-                    )
-                if match is not None:
-                    fields = {
-                        **match.model_dump(exclude={"name", "deployments"}, exclude_unset=True),
-                        **fields,
-                    }
-                for key, value in _metadata_fields(llm).items():
-                    fields.setdefault(key, value)
-            fields.update(provider=provider, deployments=[{"provider": provider, "model_id": name}])
-            registry.override(name, fields, where=f"specs[{name!r}]")
-            providers[provider] = LlamaIndexTarget(provider, llm)
         self._candidates = named
-        self._router = Router(
-            list(named),
-            registry=registry,
-            providers=providers,
+        self._router = Router.over_targets(
+            {name: LlamaIndexTarget(PROVIDER_PREFIX + name, llm) for name, llm in named.items()},
+            specs=self.specs,
+            registry=self.registry,
+            defaults=lambda name: _metadata_fields(named[name]),
             classifier=self.classifier,
             policy=self.policy,
             strategy=self.strategy,
