@@ -5,7 +5,7 @@
    whole 30-model catalog.
 2. The Router's end-to-end overhead against calling the same provider directly, on the
    scripted server (its own process), as a ratio of medians measured in the same run with
-   the two interleaved — for non-streaming and streaming calls, at two server latencies.
+   the two interleaved — for non-streaming and streaming calls, at several server latencies.
 
     uv run python benchmarks/bench_core.py [--calls 400] [--json out.json]
 """
@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
-import subprocess
-import sys
 import time
 from typing import Any
 
+from _harness import Figures, ainterleaved, over_latencies
 from langroute import ModelSpec, OpenAIProvider, Registry, RetryPolicy, Router
 from langroute.cli import _demo_prompts
 from langroute.types import ChatParams, UserMessage
@@ -58,30 +56,7 @@ def bench_decision(models: list[str] | None, rounds: int) -> dict[str, Any]:
     }
 
 
-def start_server(ttft_ms: float, models: str = "bench-model") -> tuple[subprocess.Popen[str], str]:
-    """The scripted server in its own process, so it does not share the client's GIL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "langroute.testing",
-            "--models",
-            models,
-            "--ttft-ms",
-            str(ttft_ms),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("READY "):
-        proc.kill()
-        raise RuntimeError(f"scripted server did not start: {line!r}")
-    return proc, line.split()[1]
-
-
-async def bench_overhead(url: str, calls: int) -> dict[str, float]:
+async def bench_overhead(url: str, calls: int) -> Figures:
     direct = OpenAIProvider(name="local", base_url=url, api_key="bench")
     registry = Registry()
     registry.register(
@@ -117,28 +92,8 @@ async def bench_overhead(url: str, calls: int) -> dict[str, float]:
         async for _ in router.astream(prompt):
             pass
 
-    results: dict[str, float] = {}
-    for label, a, b in (
-        ("complete", via_direct, via_router),
-        ("stream", via_direct_stream, via_router_stream),
-    ):
-        for _ in range(30):  # warm both connection pools
-            await a()
-            await b()
-        ta: list[float] = []
-        tb: list[float] = []
-        for i in range(calls):
-            first, second = (a, b) if i % 2 == 0 else (b, a)
-            t0 = time.perf_counter()
-            await first()
-            t1 = time.perf_counter()
-            await second()
-            t2 = time.perf_counter()
-            (ta if first is a else tb).append(t1 - t0)
-            (tb if second is b else ta).append(t2 - t1)
-        results[f"{label}_direct_p50_ms"] = statistics.median(ta) * 1000
-        results[f"{label}_router_p50_ms"] = statistics.median(tb) * 1000
-        results[f"{label}_ratio"] = statistics.median(tb) / statistics.median(ta)
+    results = await ainterleaved("complete", via_direct, via_router, calls)
+    results |= await ainterleaved("stream", via_direct_stream, via_router_stream, calls)
     await direct.aclose()
     await router.aclose()
     return results
@@ -167,26 +122,13 @@ def main() -> None:
             f"p99 {d['plan_p99_us']:6.1f} us | route p50 {d['route_p50_us']:6.1f} us  "
             f"p99 {d['route_p99_us']:6.1f} us   (target: p50 <= 50 us)"
         )
-    report["overhead"] = {}
-    print(
-        "\nRouter end-to-end vs the same provider called directly (scripted server, "
-        "own process; ratio of medians, interleaved; target <= 1.05)"
+    print()
+    report["overhead"] = over_latencies(
+        "Router end-to-end vs the same provider called directly (scripted server, own process)",
+        lambda url: asyncio.run(bench_overhead(url, args.calls)),
+        ("complete", "stream"),
+        args.latencies,
     )
-    for ttft in args.latencies:
-        proc, url = start_server(ttft)
-        try:
-            figures = asyncio.run(bench_overhead(url, args.calls))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-        report["overhead"][f"server_latency_{ttft:g}ms"] = figures
-        for label in ("complete", "stream"):
-            print(
-                f"  server latency {ttft:>4g} ms, {label:8}: direct "
-                f"{figures[f'{label}_direct_p50_ms']:7.2f} ms, router "
-                f"{figures[f'{label}_router_p50_ms']:7.2f} ms, ratio "
-                f"{figures[f'{label}_ratio']:.3f}"
-            )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)
