@@ -5,7 +5,7 @@ from typing import Any
 
 from langchain_langroute.chat_models import RoutingChatModel, decision_metadata
 
-__all__ = ["RoutingChatModel", "RoutingMiddleware", "decision_metadata"]
+__all__ = ["LangrouteDecisionModel", "RoutingChatModel", "RoutingMiddleware", "decision_metadata"]
 
 
 def __getattr__(name: str) -> Any:
@@ -13,4 +13,8 @@ def __getattr__(name: str) -> Any:
         from langchain_langroute.middleware import RoutingMiddleware
 
         return RoutingMiddleware
+    if name == "LangrouteDecisionModel":  # langchain_core.decisions is recent (1.8)
+        from langchain_langroute.decisions import LangrouteDecisionModel
+
+        return LangrouteDecisionModel
     raise AttributeError(name)

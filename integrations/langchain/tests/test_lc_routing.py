@@ -297,3 +297,49 @@ async def test_routing_middleware_async(server):
     )
     result = await agent.ainvoke({"messages": [("user", "Weather in 'Graz'?")]})
     assert run_steps(result) == [(OPENAI_NAME, True), (ANTHROPIC_NAME, False)]
+
+
+def test_decision_model_answers_choice_questions_for_model_router_middleware(server):
+    from langchain.agents.middleware import ModelChoice, ModelRouterMiddleware
+    from langchain_core.decisions import Choice
+
+    from langchain_langroute import LangrouteDecisionModel
+
+    decider = LangrouteDecisionModel(labels={"fast": "gpt-4.1-nano", "strong": "gpt-4.1"})
+    question = {
+        "route": Choice(
+            instructions="Which model?", criteria={"fast": "easy tasks", "strong": "hard tasks"}
+        )
+    }
+    easy = decider.invoke({"state": "hi there", "questions": question}).choices["route"]
+    assert easy.choice == "fast"
+    assert sum(easy.probabilities.values()) == pytest.approx(1.0)
+    hard = decider.invoke(
+        {
+            "state": (
+                "Design a distributed consensus protocol step by step, prove its safety "
+                "formally and analyze every edge case rigorously"
+            ),
+            "questions": question,
+        }
+    ).choices["route"]
+    assert hard.choice == "strong"
+
+    labels = {"fast": OPENAI_NAME, "strong": ANTHROPIC_NAME}
+    agent = create_agent(
+        openai_candidate(),
+        tools=[get_weather],
+        middleware=[
+            ModelRouterMiddleware(
+                choices={
+                    "fast": ModelChoice(openai_candidate(), "simple tasks"),
+                    "strong": ModelChoice(anthropic_candidate(), "hard tasks"),
+                },
+                instructions="Which model should handle this task?",
+                classifier=LangrouteDecisionModel(labels=labels, router=router().router),
+            )
+        ],
+    )
+    result = agent.invoke({"messages": [("user", "Weather in 'Oslo'?")]})
+    assert result["model_route"].choice == "fast"
+    assert server.calls[-1].model == OPENAI_NAME
