@@ -351,3 +351,20 @@ def test_over_targets_maps_names_to_the_catalog_or_asks_for_specs():
         Router.over_targets(
             {"my-llm": EchoTarget()}, specs={"my-llm": {"pricing": {"input": -1, "output": 2}}}
         )
+
+
+async def test_sync_api_works_inside_a_running_event_loop(aserver):
+    """Sync calls from code that already runs a loop (notebooks, async apps) go to the shared
+    background loop instead of this thread's private one."""
+    router = two_models(aserver)
+    assert router.chat("hello").content == "cheap answer"
+    assert "".join(c.content for c in router.stream("hello")) == "cheap answer"
+
+
+def test_sync_calls_from_many_threads(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    router = two_models(server)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda i: router.chat(f"hello {i}").content, range(32)))
+    assert answers == ["cheap answer"] * 32

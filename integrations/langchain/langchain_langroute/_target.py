@@ -3,7 +3,6 @@ this calls the chosen model's own `_agenerate`/`_astream` with the framework's o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from langchain_langroute._convert import usage_from_metadata
-from langroute._sync import aiter_in_threads
+from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
@@ -52,7 +51,7 @@ class LangChainTarget:
         kwargs = call.kwargs_for(self.model)
         try:
             if call.sync:
-                result = await asyncio.to_thread(
+                result = await call_blocking(
                     self.model._generate, call.messages, stop=call.stop, **kwargs
                 )
             else:

@@ -343,3 +343,13 @@ def test_decision_model_answers_choice_questions_for_model_router_middleware(ser
     result = agent.invoke({"messages": [("user", "Weather in 'Oslo'?")]})
     assert result["model_route"].choice == "fast"
     assert server.calls[-1].model == OPENAI_NAME
+
+
+async def test_sync_invoke_inside_a_running_loop_and_from_threads(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    llm = router()
+    assert answered_by(llm.invoke("hello")) == OPENAI_NAME  # sync call, loop running here
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        messages = list(pool.map(lambda i: llm.invoke(f"hello {i}"), range(8)))
+    assert [m.content for m in messages] == [f"Hello! You said: hello {i}" for i in range(8)]

@@ -3,7 +3,6 @@ calls the chosen LLM's own (instrumented) methods with the framework's own call.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,7 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 from llama_index.core.llms import LLM
 from llama_index.core.tools import BaseTool
 
-from langroute._sync import aiter_in_threads
+from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
@@ -61,7 +60,7 @@ class LlamaIndexTarget:
         kwargs = call.chat_kwargs_for(self.llm)
         try:
             if call.sync:
-                response = await asyncio.to_thread(lambda: self.llm.chat(**kwargs))
+                response = await call_blocking(lambda: self.llm.chat(**kwargs))
             else:
                 response = await self.llm.achat(**kwargs)
         except Exception as exc:
@@ -83,7 +82,7 @@ class LlamaIndexTarget:
         try:
             if call.sync:
                 responses: AsyncIterator[ChatResponse] = aiter_in_threads(
-                    await asyncio.to_thread(lambda: self.llm.stream_chat(**kwargs))
+                    await call_blocking(lambda: self.llm.stream_chat(**kwargs))
                 )
             else:
                 responses = await self.llm.astream_chat(**kwargs)
