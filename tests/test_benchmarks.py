@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,12 +40,16 @@ def test_core_benchmark_runs_and_reports_every_figure(tmp_path):
     assert "ratio" in result.stdout
 
 
-def test_langchain_benchmark_runs(tmp_path):
-    out = tmp_path / "lc.json"
+@pytest.mark.parametrize(
+    ("script", "labels"),
+    [("bench_langchain.py", ("invoke", "ainvoke")), ("bench_llamaindex.py", ("chat", "achat"))],
+)
+def test_adapter_benchmark_runs(tmp_path, script, labels):
+    out = tmp_path / "figures.json"
     result = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "benchmarks" / "bench_langchain.py"),
+            str(ROOT / "benchmarks" / script),
             "--calls",
             "3",
             "--latencies",
@@ -58,27 +64,4 @@ def test_langchain_benchmark_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     figures = json.loads(out.read_text())["server_latency_0ms"]
-    assert figures["invoke_ratio"] > 0 and figures["ainvoke_ratio"] > 0
-
-
-def test_llamaindex_benchmark_runs(tmp_path):
-    out = tmp_path / "li.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_llamaindex.py"),
-            "--calls",
-            "3",
-            "--latencies",
-            "0",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT / "benchmarks",
-    )
-    assert result.returncode == 0, result.stderr
-    figures = json.loads(out.read_text())["server_latency_0ms"]
-    assert figures["chat_ratio"] > 0 and figures["achat_ratio"] > 0
+    assert all(figures[f"{label}_ratio"] > 0 for label in labels)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +59,33 @@ class Decision(BaseModel):
     @property
     def actual_cost_usd(self) -> float:
         return sum(a.cost_usd for a in self.attempts)
+
+    def summary(self) -> dict[str, Any]:
+        """The decision as compact plain data, for framework metadata
+        (`response_metadata["langroute"]`, `additional_kwargs["langroute"]`)."""
+        return {
+            "request_id": self.request_id,
+            "chosen": self.chosen,
+            "answered_by": self.answered_by,
+            "reasons": list(self.reasons),
+            "profile": {
+                "domain": self.profile.domain,
+                "complexity": round(self.profile.complexity, 3),
+            },
+            "candidates": self.plan.models,
+            "attempts": [
+                {
+                    "model": a.model,
+                    "outcome": a.outcome,
+                    "error_type": a.error_type,
+                    "latency_ms": round(a.latency_ms, 1),
+                    "cost_usd": a.cost_usd,
+                }
+                for a in self.attempts
+            ],
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "actual_cost_usd": self.actual_cost_usd,
+        }
 
     def explain(self) -> str:
         """A short human-readable account of the decision."""

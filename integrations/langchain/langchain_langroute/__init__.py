@@ -3,9 +3,9 @@ and `RoutingMiddleware` (needs `langchain`) to route each model call of an agent
 
 from typing import Any
 
-from langchain_langroute.chat_models import RoutingChatModel, decision_metadata
+from langchain_langroute.chat_models import RoutingChatModel
 
-__all__ = ["LangrouteDecisionModel", "RoutingChatModel", "RoutingMiddleware", "decision_metadata"]
+__all__ = ["LangrouteDecisionModel", "RoutingChatModel", "RoutingMiddleware"]
 
 
 def __getattr__(name: str) -> Any:

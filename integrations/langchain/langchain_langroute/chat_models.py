@@ -58,33 +58,6 @@ def _neutral_format(response_format: Any) -> ResponseFormat | None:
     return ResponseFormat.model_validate(response_format)
 
 
-def decision_metadata(decision: Decision) -> dict[str, Any]:
-    """The routing decision as plain data for `response_metadata["langroute"]`."""
-    return {
-        "request_id": decision.request_id,
-        "chosen": decision.chosen,
-        "answered_by": decision.answered_by,
-        "reasons": list(decision.reasons),
-        "profile": {
-            "domain": decision.profile.domain,
-            "complexity": round(decision.profile.complexity, 3),
-        },
-        "candidates": decision.plan.models,
-        "attempts": [
-            {
-                "model": a.model,
-                "outcome": a.outcome,
-                "error_type": a.error_type,
-                "latency_ms": round(a.latency_ms, 1),
-                "cost_usd": a.cost_usd,
-            }
-            for a in decision.attempts
-        ],
-        "estimated_cost_usd": decision.estimated_cost_usd,
-        "actual_cost_usd": decision.actual_cost_usd,
-    }
-
-
 class RoutingChatModel(BaseChatModel):
     """Routes every call — each `invoke`, each streamed answer, each agent step — to the
     candidate langroute's core chooses, and runs it with the core's fallback chain.
@@ -271,7 +244,7 @@ class RoutingChatModel(BaseChatModel):
         model = self._candidates[answered]
         return {
             "model_provider": model._get_ls_params().get("ls_provider", provider_name),
-            "langroute": decision_metadata(decision),
+            "langroute": decision.summary(),
         }
 
     async def _agenerate(

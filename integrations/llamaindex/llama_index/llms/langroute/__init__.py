@@ -1,5 +1,5 @@
 """LlamaIndex integration for langroute: `RoutingLLM`, an LLM that routes every call."""
 
-from llama_index.llms.langroute.base import RoutingLLM, decision_metadata
+from llama_index.llms.langroute.base import RoutingLLM
 
-__all__ = ["RoutingLLM", "decision_metadata"]
+__all__ = ["RoutingLLM"]

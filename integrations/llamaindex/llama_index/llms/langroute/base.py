@@ -70,28 +70,6 @@ def _metadata_fields(llm: LLM) -> dict[str, Any]:
     }
 
 
-def decision_metadata(decision: Decision) -> dict[str, Any]:
-    """The routing decision as plain data for `ChatResponse.additional_kwargs["langroute"]`."""
-    return {
-        "request_id": decision.request_id,
-        "chosen": decision.chosen,
-        "answered_by": decision.answered_by,
-        "reasons": list(decision.reasons),
-        "candidates": decision.plan.models,
-        "attempts": [
-            {
-                "model": a.model,
-                "outcome": a.outcome,
-                "error_type": a.error_type,
-                "cost_usd": a.cost_usd,
-            }
-            for a in decision.attempts
-        ],
-        "estimated_cost_usd": decision.estimated_cost_usd,
-        "actual_cost_usd": decision.actual_cost_usd,
-    }
-
-
 class RoutingLLM(FunctionCallingLLM):
     """Routes every LLM call — chat, completion, streaming, each agent step — to the candidate
     langroute's core chooses, with the core's fallback chain.
@@ -200,7 +178,7 @@ class RoutingLLM(FunctionCallingLLM):
     def _tag(response: ChatResponse, decision: Decision) -> ChatResponse:
         response.additional_kwargs = {
             **response.additional_kwargs,
-            "langroute": decision_metadata(decision),
+            "langroute": decision.summary(),
         }
         return response
 
