@@ -99,3 +99,27 @@ def over_latencies(
                 f"{figures[f'{label}_ratio']:.3f}"
             )
     return report
+
+
+def adapter_benchmark_cli(
+    doc: str | None, title: str, measure: Callable[[str, int], Figures], labels: tuple[str, ...]
+) -> None:
+    """The command line shared by the adapter benchmarks: --calls, --latencies, --json."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--latencies", type=float, nargs="+", default=[0.0, 50.0])
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    report = over_latencies(
+        title,
+        lambda url: measure(url, args.calls),
+        labels,
+        args.latencies,
+        models="bench-model,bench-strong",
+    )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2)

@@ -21,7 +21,7 @@ from typing import Any
 from _harness import Figures, ainterleaved, over_latencies
 from langroute import ModelSpec, OpenAIProvider, Registry, RetryPolicy, Router
 from langroute.cli import _demo_prompts
-from langroute.types import ChatParams, UserMessage
+from langroute.types import ChatParams, Completion, Usage, UserMessage
 
 FIVE = ["gpt-4o-mini", "gpt-4.1", "claude-haiku-4-5", "claude-sonnet-4-5", "llama-3.3-70b"]
 
@@ -56,8 +56,7 @@ def bench_decision(models: list[str] | None, rounds: int) -> dict[str, Any]:
     }
 
 
-async def bench_overhead(url: str, calls: int) -> Figures:
-    direct = OpenAIProvider(name="local", base_url=url, api_key="bench")
+def bench_registry() -> Registry:
     registry = Registry()
     registry.register(
         ModelSpec(
@@ -68,6 +67,56 @@ async def bench_overhead(url: str, calls: int) -> Figures:
             pricing={"input": 1, "output": 2},
         )
     )
+    return registry
+
+
+class InMemoryProvider:
+    """Answers at once, with no I/O: what remains of a routed call is the router's own CPU."""
+
+    name = "local"
+
+    async def complete(self, model_id: str, request: Any) -> Completion:
+        return Completion(
+            id="1",
+            model=model_id,
+            provider=self.name,
+            provider_model=model_id,
+            content="ok",
+            usage=Usage(prompt_tokens=10, completion_tokens=2),
+        )
+
+    def stream(self, model_id: str, request: Any) -> Any:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def bench_router_cpu(calls: int) -> float:
+    """Microseconds of router CPU per `achat` (in-memory provider, warm tight loop)."""
+    provider = InMemoryProvider()
+    router = Router(
+        ["bench-model"],
+        registry=bench_registry(),
+        providers={"local": provider},
+        retry=RetryPolicy(attempts=1),
+    )
+    prompt = "Summarize the plot of Hamlet in two sentences."
+    for _ in range(500):
+        await router.achat(prompt)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        await provider.complete("bench-model", None)
+    alone = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        await router.achat(prompt)
+    return (time.perf_counter() - t0 - alone) / calls * 1e6
+
+
+async def bench_overhead(url: str, calls: int) -> Figures:
+    direct = OpenAIProvider(name="local", base_url=url, api_key="bench")
+    registry = bench_registry()
     router = Router(
         ["bench-model"],
         registry=registry,
@@ -122,6 +171,11 @@ def main() -> None:
             f"p99 {d['plan_p99_us']:6.1f} us | route p50 {d['route_p50_us']:6.1f} us  "
             f"p99 {d['route_p99_us']:6.1f} us   (target: p50 <= 50 us)"
         )
+    report["router_cpu_us"] = asyncio.run(bench_router_cpu(5000))
+    print(
+        f"\nRouter CPU per call, in-memory provider, warm tight loop: "
+        f"{report['router_cpu_us']:.1f} us"
+    )
     print()
     report["overhead"] = over_latencies(
         "Router end-to-end vs the same provider called directly (scripted server, own process)",

@@ -7,13 +7,11 @@ Rule-based routing over two ChatOpenAI candidates; the cheap one is chosen.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 
 from langchain_openai import ChatOpenAI
 
-from _harness import Figures, ainterleaved, interleaved, over_latencies
+from _harness import Figures, adapter_benchmark_cli, ainterleaved, interleaved
 from langchain_langroute import RoutingChatModel
 
 SPECS = {
@@ -45,21 +43,12 @@ def measure(url: str, calls: int) -> Figures:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--latencies", type=float, nargs="+", default=[0.0, 50.0])
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
-    report = over_latencies(
+    adapter_benchmark_cli(
+        __doc__,
         "RoutingChatModel vs the chosen ChatOpenAI directly",
-        lambda url: measure(url, args.calls),
+        measure,
         ("invoke", "ainvoke"),
-        args.latencies,
-        models="bench-model,bench-strong",
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
 
 
 if __name__ == "__main__":

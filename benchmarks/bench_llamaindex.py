@@ -7,14 +7,12 @@ Rule-based routing over two OpenAILike candidates; the cheap one is chosen.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 
 from llama_index.core.llms import ChatMessage
 from llama_index.llms.openai_like import OpenAILike
 
-from _harness import Figures, ainterleaved, interleaved, over_latencies
+from _harness import Figures, adapter_benchmark_cli, ainterleaved, interleaved
 from llama_index.llms.langroute import RoutingLLM
 
 SPECS = {
@@ -50,21 +48,9 @@ def measure(url: str, calls: int) -> Figures:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--latencies", type=float, nargs="+", default=[0.0, 50.0])
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
-    report = over_latencies(
-        "RoutingLLM vs the chosen LlamaIndex LLM directly",
-        lambda url: measure(url, args.calls),
-        ("chat", "achat"),
-        args.latencies,
-        models="bench-model,bench-strong",
+    adapter_benchmark_cli(
+        __doc__, "RoutingLLM vs the chosen LlamaIndex LLM directly", measure, ("chat", "achat")
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
 
 
 if __name__ == "__main__":

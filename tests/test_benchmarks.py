@@ -7,51 +7,20 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_core_benchmark_runs_and_reports_every_figure(tmp_path):
-    out = tmp_path / "core.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_core.py"),
-            "--calls",
-            "5",
-            "--rounds",
-            "3",
-            "--latencies",
-            "0",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(out.read_text())
-    assert [d["models"] for d in report["decision"]] == [5, 30]
-    figures = report["overhead"]["server_latency_0ms"]
-    assert figures["complete_ratio"] > 0 and figures["stream_ratio"] > 0
-    assert "ratio" in result.stdout
-
-
-@pytest.mark.parametrize(
-    ("script", "labels"),
-    [("bench_langchain.py", ("invoke", "ainvoke")), ("bench_llamaindex.py", ("chat", "achat"))],
-)
-def test_adapter_benchmark_runs(tmp_path, script, labels):
-    out = tmp_path / "figures.json"
+def run_benchmark(script: str, out: Path, *args: str) -> tuple[Any, str]:
+    """Run a benchmark at tiny sizes; its JSON report and its stdout (it must succeed)."""
     result = subprocess.run(
         [
             sys.executable,
             str(ROOT / "benchmarks" / script),
-            "--calls",
-            "3",
+            *args,
             "--latencies",
             "0",
             "--json",
@@ -63,5 +32,25 @@ def test_adapter_benchmark_runs(tmp_path, script, labels):
         cwd=ROOT / "benchmarks",
     )
     assert result.returncode == 0, result.stderr
-    figures = json.loads(out.read_text())["server_latency_0ms"]
+    return json.loads(out.read_text()), result.stdout
+
+
+def test_core_benchmark_runs_and_reports_every_figure(tmp_path):
+    report, stdout = run_benchmark(
+        "bench_core.py", tmp_path / "core.json", "--calls", "5", "--rounds", "3"
+    )
+    assert [d["models"] for d in report["decision"]] == [5, 30]
+    assert report["router_cpu_us"] > 0
+    figures = report["overhead"]["server_latency_0ms"]
+    assert figures["complete_ratio"] > 0 and figures["stream_ratio"] > 0
+    assert "ratio" in stdout
+
+
+@pytest.mark.parametrize(
+    ("script", "labels"),
+    [("bench_langchain.py", ("invoke", "ainvoke")), ("bench_llamaindex.py", ("chat", "achat"))],
+)
+def test_adapter_benchmark_runs(tmp_path, script, labels):
+    report, _ = run_benchmark(script, tmp_path / "figures.json", "--calls", "3")
+    figures = report["server_latency_0ms"]
     assert all(figures[f"{label}_ratio"] > 0 for label in labels)

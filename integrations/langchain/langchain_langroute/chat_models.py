@@ -232,11 +232,8 @@ class RoutingChatModel(BaseChatModel):
             kwargs=kwargs,
             sync=sync,
         )
-        return self._router.request(
-            to_neutral_messages(messages),
-            hints=hints,
-            native=native,
-            **params.model_dump(exclude_none=True),
+        return RoutingRequest.build(
+            to_neutral_messages(messages), params, hints=hints, native=native
         )
 
     def _metadata(self, decision: Decision, provider_name: str) -> dict[str, Any]:

@@ -61,10 +61,6 @@ class Registry:
         """
         return _builtin().copy()
 
-    @classmethod
-    def empty(cls) -> Registry:
-        return cls()
-
     def load_file(self, path: str | Path) -> Registry:
         """Add or override models and providers from a TOML or YAML file; returns self."""
         path = Path(path)

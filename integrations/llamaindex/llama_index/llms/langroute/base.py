@@ -167,11 +167,8 @@ class RoutingLLM(FunctionCallingLLM):
         native = LlamaIndexCall(
             messages=list(messages), tools=tools, tool_options=options, kwargs=kwargs, sync=sync
         )
-        return self._router.request(
-            to_neutral_messages(messages),
-            hints=hints,
-            native=native,
-            **params.model_dump(exclude_none=True),
+        return RoutingRequest.build(
+            to_neutral_messages(messages), params, hints=hints, native=native
         )
 
     @staticmethod
