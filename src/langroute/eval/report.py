@@ -1,0 +1,90 @@
+"""Terminal tables for evaluation reports (plain text, so logs and CI keep them)."""
+
+from __future__ import annotations
+
+from langroute.eval.evaluate import MultiModelReport, PairReport
+from langroute.eval.public import PublicReport
+
+
+def _pct(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value * 100:5.1f}%"
+
+
+def render_multi(r: MultiModelReport) -> str:
+    lines = [
+        f"RouterBench cost-quality: {r.dataset} — trained on {r.n_train} prompts, "
+        f"scored on {r.n_test} held-out ({r.dropped_from_test} test prompts dropped as "
+        "duplicates of training prompts)",
+        "",
+        f"  {'single model':44} {'quality':>8} {'cost $':>8}",
+    ]
+    for s in sorted(r.singles, key=lambda s: s.cost_usd or 0.0):
+        lines.append(f"  {s.label:44} {s.quality:8.3f} {s.cost_usd or 0.0:8.3f}")
+    strongest = next(s for s in r.singles if s.label == f"always {r.strongest}")
+    lines += [
+        f"  {'oracle (best model per prompt, cheapest)':44} {r.oracle.quality:8.3f} "
+        f"{r.oracle.cost_usd or 0.0:8.3f}",
+        "",
+        f"  AIQ over ${r.cost_range[0]:.3f}–${r.cost_range[1]:.3f}: zero router "
+        f"{r.zero_router_aiq:.4f}, oracle {r.oracle_aiq:.4f}",
+        "",
+        f"  {'router':38} {'AIQ':>7} {'random*':>8} {'>=zero':>7} {'cost@95%':>9} "
+        f"{'cost@100%':>10}",
+    ]
+    for c in r.routers:
+        lines.append(
+            f"  {c.label:38} {c.aiq:7.4f} {c.random_aiq:8.4f} {_pct(c.above_zero_router):>7} "
+            f"{_pct(c.cost_share_at_95):>9} {_pct(c.cost_share_at_parity):>10}"
+        )
+    lines += [
+        "  (* random routing with the same share of calls per model at every point;",
+        f"   cost@X = least cost reaching X of {r.strongest}'s quality, as a share of "
+        f"always {r.strongest}; >=zero = share of the cost range where the router's hull is "
+        "at or above the zero router's)",
+        "",
+        "  at the operating point calibrated on training data only (target: 95 % of the "
+        "strongest model's quality):",
+    ]
+    for c in r.routers:
+        cal, rnd = c.calibrated, c.calibrated_random
+        lines.append(
+            f"  {c.label:38} quality {cal.quality:.3f} ({cal.quality / strongest.quality:6.1%} "
+            f"of {r.strongest}) cost ${cal.cost_usd or 0.0:.3f} "
+            f"({(cal.cost_usd or 0.0) / (strongest.cost_usd or 1.0):5.1%}); random at that "
+            f"cost {rnd.quality:.3f}; oracle agreement {cal.oracle_accuracy:.1%}"
+        )
+    best = max(r.routers, key=lambda c: c.aiq)
+    top = sorted(best.calibrated.shares.items(), key=lambda kv: -kv[1])[:4]
+    lines.append(f"  calls per model ({best.label}): " + ", ".join(f"{m} {v:.0%}" for m, v in top))
+    return "\n".join(lines)
+
+
+def render_pair(r: PairReport, published: dict[str, float | str] | None = None) -> str:
+    lines = [
+        f"RouteLLM {r.dataset}: {r.n_test} prompts ({r.dropped} contaminated dropped), "
+        f"{r.protocol}; strong {r.strong} {r.strong_quality:.3f}, weak {r.weak} "
+        f"{r.weak_quality:.3f}",
+        f"  {'router':30} {'APGR':>6} {'CPT(50%)':>9} {'CPT(80%)':>9}",
+    ]
+    for c in [*r.routers, r.random, r.oracle]:
+        lines.append(f"  {c.label:30} {c.apgr:6.3f} {_pct(c.cpt50):>9} {_pct(c.cpt80):>9}")
+    if published:
+        parts = []
+        if "apgr" in published:
+            parts.append(
+                f"{published['router']}: APGR {published['apgr']}, "
+                f"CPT(50%) {float(published['cpt50']):.1%}"
+            )
+        if "oracle_cpt50" in published:
+            parts.append(f"oracle CPT(50%) {float(published['oracle_cpt50']):.1%}")
+        lines.append("  published (RouteLLM paper): " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def render_public(report: PublicReport) -> str:
+    parts = []
+    if report.routerbench is not None:
+        parts.append(render_multi(report.routerbench))
+    for pair in report.routellm:
+        parts.append(render_pair(pair, report.published.get(pair.dataset)))
+    return "\n\n".join(parts)
