@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from langroute.errors import ConfigError
 from langroute.eval.evaluate import MultiModelReport, PairReport
 from langroute.eval.metrics import nondecreasing_hull
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:
     try:
         import matplotlib
 

@@ -37,7 +37,7 @@ from langroute.eval.splits import Split, held_out
 from langroute.eval.train import Progress, embed_all
 
 # RouteLLM's published figures (Ong et al. 2024, as recorded in shared/data/README.md).
-PUBLISHED = {
+PUBLISHED: dict[str, dict[str, float | str]] = {
     "mt_bench": {
         "router": "RouteLLM matrix factorisation",
         "cpt50": 0.134,
