@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from langroute.errors import LangrouteError
+from langroute.errors import ConfigError, LangrouteError
 from langroute.registry import Registry
 from langroute.router import Router
 
@@ -41,6 +42,18 @@ def _router(args: argparse.Namespace) -> Router:
         registry.load_file(path)
     models = [m.strip() for m in args.models.split(",")] if args.models else None
     return Router(models, registry=registry)
+
+
+def _eval_commands() -> Any:
+    """The eval/train commands, imported only when used (they need the `eval` extra)."""
+    try:
+        from langroute.eval import commands
+    except ImportError as exc:
+        raise ConfigError(
+            f"`langroute eval` and `train` need the eval extra ({exc.name} is missing): "
+            "pip install 'langroute[eval]'"
+        ) from exc
+    return commands
 
 
 def _route(router: Router, prompts: Sequence[str], as_json: bool) -> None:
@@ -86,6 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     route = sub.add_parser("route", parents=[common], help="dry-run routing of one prompt")
     route.add_argument("prompt")
     sub.add_parser("models", help="list the built-in catalog with prices")
+    evaluate = sub.add_parser(
+        "eval",
+        help="replay learned routers over recorded outcomes (public data or yours): "
+        "cost-quality, AIQ, APGR, CPT, beside single models, random and the oracle",
+    )
+    train = sub.add_parser("train", help="train a learned router and write its artifact")
+    _eval_commands().add_arguments(evaluate, train)
     args = parser.parse_args(argv)
     try:
         if args.command == "models":
@@ -98,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  ctx {spec.context_window:>8}  {p.source}"
                 )
             return 0
+        if args.command == "eval":
+            return int(_eval_commands().run_eval(args))
+        if args.command == "train":
+            return int(_eval_commands().run_train(args))
         router = _router(args)
         prompts = (
             [args.prompt]

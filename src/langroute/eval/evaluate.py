@@ -3,6 +3,7 @@ two models by share of strong calls (RouteLLM). Every prompt scored is held out.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -136,19 +137,46 @@ def _above(router_hull: list[Point], zero_hull: list[Point], low: float, high: f
     return ok / len(xs)
 
 
-def evaluate_multi(
-    split: Split,
+def train_recipes(
+    train: EvalDataset,
     recipes: Sequence[Recipe] = DEFAULT_RECIPES,
     *,
     progress: Progress | None = None,
-) -> MultiModelReport:
-    """Train each recipe on `split.train`, sweep it on `split.test`, beside the baselines."""
-    import time
+) -> list[tuple[str, LearnedRouter, float]]:
+    """Train each recipe on `train`: (label, router, seconds); embeddings shared by recipe."""
+    cache: dict[str, Any] = {}
+    out = []
+    for recipe in recipes:
+        t0 = time.perf_counter()
+        embedder = recipe.make_embedder()
+        if embedder.id not in cache:
+            cache[embedder.id] = embed_all(embedder, train.prompts, progress)
+        router = train_router(
+            train,
+            embedder=embedder,
+            estimator=recipe.estimator,
+            rule=recipe.rule,
+            x=cache[embedder.id],
+        )
+        out.append((recipe.label, router, time.perf_counter() - t0))
+        if progress:
+            progress("training routers", len(out), len(recipes))
+    return out
 
-    matrices = Matrices(split.test)
+
+def report_routers(
+    test: EvalDataset,
+    routers: Sequence[tuple[str, LearnedRouter, float]],
+    *,
+    n_train: int,
+    progress: Progress | None = None,
+) -> MultiModelReport:
+    """Sweep each trained router over `test` (held out), beside the baselines."""
+    matrices = Matrices(test)
     if not matrices.has_cost:
         raise ConfigError(
-            f"{split.test.name!r} records no cost: use evaluate_pair for share-based metrics"
+            f"{test.name!r} records no cost: give each outcome cost_usd (or tokens and a "
+            "registry), or use evaluate_pair for share-of-strong-calls metrics"
         )
     singles = single_models(matrices)
     strongest = max(singles, key=lambda r: r.quality)
@@ -157,39 +185,26 @@ def evaluate_multi(
     zero_points = [r.point() for r in singles]
     zero_hull = nondecreasing_hull(zero_points)
     oracle = replay(matrices, matrices.oracle_choices(), "oracle")
-    assert strongest.cost_usd is not None
+    strongest_cost = strongest.cost_usd or 1.0
     curves: list[RouterCurve] = []
-    cache: dict[str, Any] = {}
-    for recipe in recipes:
-        t0 = time.perf_counter()
-        embedder = recipe.make_embedder()
-        if embedder.id not in cache:
-            cache[embedder.id] = embed_all(embedder, split.train.prompts, progress)
-        router = train_router(
-            split.train,
-            embedder=embedder,
-            estimator=recipe.estimator,
-            rule=recipe.rule,
-            x=cache[embedder.id],
-        )
-        seconds = time.perf_counter() - t0
-        runs = sweep(router, split.test, matrices, recipe.rule)
+    for label, router, seconds in routers:
+        runs = sweep(router, test, matrices, router.operating_point.rule)
         points = [r.point() for r in runs]
         hull = nondecreasing_hull(points)
         randoms = [random_at_matched_cost(matrices, r).point() for r in runs]
         c95 = cost_to_reach(hull, 0.95 * strongest.quality)
         c100 = cost_to_reach(hull, strongest.quality)
-        prediction = router.predict(split.test.prompts)
-        calibrated = replay(matrices, router.choose(prediction), f"{recipe.label} calibrated")
+        prediction = router.predict(test.prompts)
+        calibrated = replay(matrices, router.choose(prediction), f"{label} calibrated")
         curves.append(
             RouterCurve(
-                label=recipe.label,
+                label=label,
                 aiq=aiq(points, low, high),
                 random_aiq=aiq(randoms, low, high),
                 hull=[{"cost_usd": p.cost, "quality": p.quality} for p in hull],
                 above_zero_router=_above(hull, zero_hull, low, high),
-                cost_share_at_95=None if c95 is None else c95 / strongest.cost_usd,
-                cost_share_at_parity=None if c100 is None else c100 / strongest.cost_usd,
+                cost_share_at_95=None if c95 is None else c95 / strongest_cost,
+                cost_share_at_parity=None if c100 is None else c100 / strongest_cost,
                 calibrated=calibrated,
                 calibrated_random=random_at_matched_cost(matrices, calibrated),
                 operating_point=router.operating_point,
@@ -197,12 +212,12 @@ def evaluate_multi(
             )
         )
         if progress:
-            progress("routers", len(curves), len(recipes))
+            progress("scoring routers", len(curves), len(routers))
     return MultiModelReport(
-        dataset=split.test.name,
-        n_train=len(split.train),
-        n_test=len(split.test),
-        dropped_from_test=split.test.dropped,
+        dataset=test.name,
+        n_train=n_train,
+        n_test=len(test),
+        dropped_from_test=test.dropped,
         strongest=strongest.label.removeprefix("always "),
         cost_range=(low, high),
         singles=singles,
@@ -211,6 +226,17 @@ def evaluate_multi(
         oracle_aiq=aiq([oracle.point()], low, high),
         routers=curves,
     )
+
+
+def evaluate_multi(
+    split: Split,
+    recipes: Sequence[Recipe] = DEFAULT_RECIPES,
+    *,
+    progress: Progress | None = None,
+) -> MultiModelReport:
+    """Train each recipe on `split.train`, sweep it on `split.test`, beside the baselines."""
+    routers = train_recipes(split.train, recipes, progress=progress)
+    return report_routers(split.test, routers, n_train=len(split.train), progress=progress)
 
 
 class PairCurve(BaseModel):

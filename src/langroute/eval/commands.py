@@ -1,0 +1,213 @@
+"""`langroute eval` and `langroute train`: the command-line side of evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from langroute.errors import ConfigError
+from langroute.eval.evaluate import (
+    DEFAULT_RECIPES,
+    MultiModelReport,
+    Recipe,
+    report_routers,
+    train_recipes,
+)
+from langroute.eval.loaders import load_dataset
+from langroute.eval.public import run_public
+from langroute.eval.report import render_multi, render_public
+from langroute.eval.splits import held_out, kfold
+from langroute.eval.train import Progress, train_router
+from langroute.learned.router import LearnedRouter
+
+
+def add_arguments(evaluate: argparse.ArgumentParser, train: argparse.ArgumentParser) -> None:
+    evaluate.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder with routerbench_zs/ and routellm/ "
+        "(default: $LANGROUTE_DATA_DIR, then ../shared/data)",
+    )
+    evaluate.add_argument("--train", type=Path, help="your training dataset (.jsonl or .csv)")
+    evaluate.add_argument("--test", type=Path, help="your held-out dataset")
+    evaluate.add_argument(
+        "--folds", type=int, default=0, help="k-fold cross-validation on --train alone"
+    )
+    evaluate.add_argument("--router", type=Path, help="a trained router (.npz) to score on --test")
+    evaluate.add_argument(
+        "--recipe",
+        action="append",
+        default=[],
+        help="embedder+estimator+rule, e.g. static+logistic+tradeoff "
+        "(repeatable; default: the four built-in recipes)",
+    )
+    evaluate.add_argument(
+        "--no-routellm", action="store_true", help="public data: RouterBench only (faster)"
+    )
+    evaluate.add_argument("--json", type=Path, help="write the full report as JSON")
+    evaluate.add_argument("--plot", type=Path, help="write the cost-quality plane as PNG")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("data", type=Path, help="training data (.jsonl, RouterBench .csv, ...)")
+    train.add_argument("--out", type=Path, required=True, help="artifact path (.npz)")
+    train.add_argument("--embedder", choices=["static", "hashing"], default="static")
+    train.add_argument("--estimator", choices=["logistic", "knn"], default="logistic")
+    train.add_argument("--rule", choices=["tradeoff", "threshold"], default="tradeoff")
+    target = train.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-quality",
+        type=float,
+        default=None,
+        help="share of the best model's quality to reach (default 0.95)",
+    )
+    target.add_argument(
+        "--target-share",
+        type=float,
+        default=None,
+        help="most calls the dearest model may get, e.g. 0.3",
+    )
+    train.add_argument(
+        "--cost",
+        action="append",
+        default=[],
+        metavar="MODEL=USD",
+        help="USD per call for a model, when the data records no cost",
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@contextmanager
+def progress_bar(quiet: bool) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr (plain lines when rich is missing)."""
+    if quiet:
+        yield None
+        return
+    try:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichProgress
+    except ImportError:
+
+        def plain(task: str, done: int, total: int) -> None:
+            if done == total:
+                print(f"  {task}: {done}/{total}", file=sys.stderr)
+
+        yield plain
+        return
+    from rich.console import Console
+
+    tasks: dict[str, Any] = {}
+    with RichProgress(
+        TextColumn("{task.description:24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+
+        def update(task: str, done: int, total: int) -> None:
+            if task not in tasks:
+                tasks[task] = bar.add_task(task, total=total)
+            bar.update(tasks[task], completed=done, total=total)
+
+        yield update
+
+
+def _recipes(specs: list[str]) -> list[Recipe]:
+    if not specs:
+        return list(DEFAULT_RECIPES)
+    out = []
+    for spec in specs:
+        parts = spec.split("+")
+        if len(parts) != 3:
+            raise ConfigError(
+                f"recipe {spec!r}: write embedder+estimator+rule, e.g. static+logistic+tradeoff"
+            )
+        out.append(Recipe(embedder=parts[0], estimator=parts[1], rule=parts[2]))
+    return out
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    payload: BaseModel
+    multi: MultiModelReport | None
+    with progress_bar(args.quiet) as progress:
+        if args.router is not None:
+            if args.test is None:
+                raise ConfigError("--router needs --test: the held-out data to score it on")
+            router = LearnedRouter.load(args.router)
+            report = report_routers(
+                load_dataset(args.test),
+                [(str(args.router), router, 0.0)],
+                n_train=router.info.n_train,
+                progress=progress,
+            )
+            text, payload, multi = render_multi(report), report, report
+        elif args.train is not None:
+            data = load_dataset(args.train)
+            if args.folds:
+                split = kfold(data, args.folds)[0]
+            elif args.test is not None:
+                split = held_out(data, load_dataset(args.test))
+            else:
+                raise ConfigError("--train needs --test, or --folds K to hold out 1/K of it")
+            routers = train_recipes(split.train, _recipes(args.recipe), progress=progress)
+            report = report_routers(
+                split.test, routers, n_train=len(split.train), progress=progress
+            )
+            text, payload, multi = render_multi(report), report, report
+        else:
+            public = run_public(args.data_dir, progress=progress, routellm=not args.no_routellm)
+            text, payload, multi = render_public(public), public, public.routerbench
+    print(text)
+    if args.json:
+        args.json.write_text(payload.model_dump_json(indent=2), encoding="utf-8")
+        print(f"\nreport written to {args.json}")
+    if args.plot and multi is not None:
+        from langroute.eval.plot import plot_multi
+
+        plot_multi(multi, args.plot)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+def _costs(pairs: list[str]) -> dict[str, float] | None:
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        model, sep, usd = pair.rpartition("=")
+        if not sep or not model:
+            raise ConfigError(f"--cost {pair!r}: write MODEL=USD, e.g. gpt-4o=0.004")
+        out[model] = float(usd)
+    return out
+
+
+def run_train(args: argparse.Namespace) -> int:
+    data = load_dataset(args.data)
+    recipe = Recipe(embedder=args.embedder, estimator=args.estimator, rule=args.rule)
+    with progress_bar(args.quiet) as progress:
+        router = train_router(
+            data,
+            embedder=recipe.make_embedder(),
+            estimator=recipe.estimator,
+            rule=recipe.rule,
+            costs=_costs(args.cost),
+            target_quality=None if args.target_share is not None else (args.target_quality or 0.95),
+            target_share=args.target_share,
+            progress=progress,
+        )
+    path = router.save(args.out)
+    oof = router.info.metrics["out_of_fold"]
+    print(
+        f"trained {recipe.label} on {len(data)} prompts of {data.name!r} "
+        f"(data {router.info.data_fingerprint}); operating point {router.operating_point.rule}"
+        f"={router.operating_point.value:.4g}; out-of-fold quality {oof['quality']:.3f}"
+        + (f", cost ${oof['cost_usd']:.4f}" if oof.get("cost_usd") is not None else "")
+    )
+    print(f"artifact written to {path}")
+    return 0
