@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,3 +80,32 @@ def server() -> Iterator[ScriptedServer]:
 async def aserver() -> AsyncIterator[ScriptedServer]:
     async with ScriptedServer(api_key=TEST_KEY) as s:
         yield s
+
+
+PUBLIC_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def public_data() -> Path:
+    """../shared/data: required in CI (CI=true), skipped with a reason elsewhere."""
+    root = Path(os.environ.get("LANGROUTE_DATA_DIR") or PUBLIC_DATA)
+    if not (root / "routerbench_zs").is_dir() or not (root / "routellm").is_dir():
+        message = f"public recorded outcomes not found at {root} (../shared/data)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + ": CI must have them")
+        pytest.skip(message)
+    return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _embedder_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The static embedder's distilled table: the user's cache if it is there, else one
+    per test session (distilled once, ~10 s)."""
+    from langroute.embed.static import CACHE_ENV, cache_dir
+
+    if os.environ.get(CACHE_ENV) or any(cache_dir().glob("minilm-l6-static-*.npy")):
+        yield
+        return
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("langroute-cache"))
+    yield
+    os.environ.pop(CACHE_ENV, None)

@@ -1,0 +1,165 @@
+"""Learned routers: training, routing, artifacts, the leakage guard, and the embedders."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from langroute.cli import main
+from langroute.embed import CallableEmbedder, HashingEmbedder, StaticEmbedder
+from langroute.errors import ConfigError
+from langroute.eval import EvalDataset, EvalItem, LeakageError, Outcome, held_out
+from langroute.eval.evaluate import Recipe, report_routers, train_recipes
+from langroute.eval.loaders import write_jsonl
+from langroute.eval.train import train_router
+from langroute.learned import LearnedRouter, OperatingPoint
+
+TOPICS = ["integral", "derivative", "eigenvalue", "matrix", "probability", "theorem"]
+NAMES = ["Ana", "Bo", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana"]
+
+
+def synthetic(n: int, seed: int, offset: int = 0) -> EvalDataset:
+    """Maths prompts only the big model solves; greetings both do. big costs 10x."""
+    rng = random.Random(seed)
+    items = []
+    for i in range(n):
+        hard = i % 2 == 0
+        if hard:
+            prompt = f"Prove the {rng.choice(TOPICS)} result number {offset + i} rigorously"
+        else:
+            prompt = f"Say a warm hello to {rng.choice(NAMES)}, greeting number {offset + i}"
+        small = 0.0 if hard else 1.0
+        items.append(EvalItem(
+            id=str(offset + i),
+            prompt=prompt,
+            outcomes={
+                "big": Outcome(score=1.0, cost_usd=0.01),
+                "small": Outcome(score=small, cost_usd=0.001),
+            },
+        ))
+    return EvalDataset("synthetic", items)
+
+
+@pytest.mark.parametrize("estimator", ["logistic", "knn"])
+def test_a_learned_router_sends_hard_prompts_to_the_strong_model(estimator: str) -> None:
+    train = synthetic(200, seed=1)
+    router = train_router(train, embedder=HashingEmbedder(), estimator=estimator)
+    assert router.route("Prove the eigenvalue result number 9999 rigorously") == "big"
+    assert router.route("Say a warm hello to Gus, greeting number 9999") == "small"
+    oof = router.info.metrics["out_of_fold"]
+    assert oof["quality"] >= 0.95 * 1.0
+    assert oof["shares"]["small"] > 0.3, "the calibrated point saves money"
+
+
+def test_artifact_round_trip_and_its_refusals(tmp_path: Path) -> None:
+    train = synthetic(120, seed=2)
+    router = train_router(train, embedder=HashingEmbedder(), estimator="logistic")
+    path = router.save(tmp_path / "router.npz")
+    loaded = LearnedRouter.load(path)
+    prompts = ["Prove the matrix result number 1 rigorously", "Say a warm hello to Bo"]
+    assert np.allclose(router.predict(prompts).quality, loaded.predict(prompts).quality)
+    assert loaded.info.data_fingerprint == train.fingerprint()
+    assert loaded.info.models == ["big", "small"]
+    assert loaded.operating_point == router.operating_point
+    with pytest.raises(ConfigError, match="trained with embedder"):
+        LearnedRouter.load(path, embedder=HashingEmbedder(dim=64))
+    with pytest.raises(ConfigError, match="langroute train"):
+        LearnedRouter.load(tmp_path / "missing.npz")
+    # Scoring on the training prompts is refused.
+    with pytest.raises(LeakageError, match="training data"):
+        report_routers(train, [("r", loaded, 0.0)], n_train=len(train))
+
+
+def test_the_tradeoff_and_threshold_rules_trace_cost_and_quality() -> None:
+    split = held_out(synthetic(200, seed=3), synthetic(100, seed=4, offset=1000))
+    router = train_router(split.train, embedder=HashingEmbedder(), estimator="logistic")
+    prediction = router.predict(split.test.prompts)
+    cheap = router.choose(prediction, OperatingPoint(rule="tradeoff", value=100.0))
+    rich = router.choose(prediction, OperatingPoint(rule="tradeoff", value=0.0))
+    assert set(cheap.tolist()) == {1}, "a high cost weight always takes the cheap model"
+    assert set(rich.tolist()) == {0}, "no cost weight takes the best predicted model"
+    assert set(router.choose(prediction, OperatingPoint(rule="threshold", value=0.0))) == {1}
+
+
+def test_report_puts_the_router_above_the_zero_router_on_separable_data() -> None:
+    split = held_out(synthetic(200, seed=5), synthetic(100, seed=6, offset=1000))
+    routers = train_recipes(
+        split.train, [Recipe(embedder="hashing"), Recipe(embedder="hashing", estimator="knn")]
+    )
+    report = report_routers(split.test, routers, n_train=len(split.train))
+    assert report.oracle.quality == 1.0
+    for curve in report.routers:
+        assert curve.aiq > report.zero_router_aiq
+        assert curve.above_zero_router == 1.0
+        assert curve.cost_share_at_95 is not None
+        assert curve.cost_share_at_95 < 0.7
+        assert curve.calibrated.quality >= 0.95
+
+
+def test_training_without_costs_needs_them_given() -> None:
+    data = synthetic(60, seed=7)
+    no_cost = EvalDataset("nc", [
+        it.model_copy(update={"outcomes": {m: o.model_copy(update={"cost_usd": None})
+                                           for m, o in it.outcomes.items()}})
+        for it in data
+    ])
+    with pytest.raises(ConfigError, match="records no cost"):
+        train_router(no_cost, embedder=HashingEmbedder())
+    router = train_router(no_cost, embedder=HashingEmbedder(), costs={"big": 0.01, "small": 0.001})
+    assert router.route("Say a warm hello to Eli") == "small"
+
+
+def test_static_embedder_is_offline_small_and_semantic() -> None:
+    emb = StaticEmbedder()
+    v = emb.embed([
+        "How do I reverse a linked list in Python?",
+        "Write a function that reverses a list",
+        "What is the capital of France?",
+        "",
+    ])
+    assert v.shape == (4, 256)
+    assert v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-5)
+    assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.1
+    assert not v[3].any(), "an empty prompt embeds to zeros, not NaN"
+    assert emb.id == "minilm-l6-static-256-v1"
+
+
+def test_callable_embedder_plugs_in_any_function() -> None:
+    emb = CallableEmbedder(lambda texts: [[len(t), 1.0] for t in texts], id="len-v1")
+    assert emb.embed(["ab", "abcd"]).shape == (2, 2)
+    with pytest.raises(TypeError):
+        CallableEmbedder("not callable", id="x")
+
+
+def test_cli_train_then_eval_on_your_own_jsonl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_jsonl(synthetic(160, seed=8), tmp_path / "train.jsonl")
+    write_jsonl(synthetic(80, seed=9, offset=5000), tmp_path / "test.jsonl")
+    artifact = tmp_path / "router.npz"
+    assert main(["train", str(tmp_path / "train.jsonl"), "--out", str(artifact),
+                 "--embedder", "hashing", "--quiet"]) == 0
+    assert "artifact written" in capsys.readouterr().out
+    report = tmp_path / "report.json"
+    assert main(["eval", "--router", str(artifact), "--test", str(tmp_path / "test.jsonl"),
+                 "--json", str(report), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "zero router" in out
+    assert "oracle" in out
+    data = json.loads(report.read_text())
+    assert data["routers"][0]["aiq"] > data["zero_router_aiq"]
+    assert main(["eval", "--router", str(artifact), "--test", str(tmp_path / "train.jsonl"),
+                 "--quiet"]) == 2
+    assert "training data" in capsys.readouterr().err
+    assert main(["eval", "--train", str(tmp_path / "train.jsonl"), "--folds", "4",
+                 "--recipe", "hashing+knn+tradeoff", "--plot", str(tmp_path / "p.png"),
+                 "--quiet"]) == 0
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+    assert main(["eval", "--train", str(tmp_path / "train.jsonl"), "--recipe", "x+y",
+                 "--folds", "2", "--quiet"]) == 2
+    assert "embedder+estimator+rule" in capsys.readouterr().err
