@@ -27,8 +27,9 @@ def item(i: int, prompt: str, **scores: float | None) -> EvalItem:
     return EvalItem(
         id=str(i),
         prompt=prompt,
-        outcomes={m: Outcome(score=s, cost_usd=0.01 if m == "big" else 0.001)
-                  for m, s in scores.items()},
+        outcomes={
+            m: Outcome(score=s, cost_usd=0.01 if m == "big" else 0.001) for m, s in scores.items()
+        },
     )
 
 
@@ -74,10 +75,16 @@ def test_routerbench_loader_reads_scores_costs_and_blank_cells(tmp_path: Path) -
 def test_jsonl_round_trip_prices_tokens_from_the_registry(tmp_path: Path) -> None:
     path = tmp_path / "mine.jsonl"
     path.write_text(
-        json.dumps({"prompt": "hi", "outcomes": {
-            "gpt-4o-mini": {"score": 1, "prompt_tokens": 1000, "completion_tokens": 500},
-            "gpt-4o": 1,
-        }}) + "\n",
+        json.dumps(
+            {
+                "prompt": "hi",
+                "outcomes": {
+                    "gpt-4o-mini": {"score": 1, "prompt_tokens": 1000, "completion_tokens": 500},
+                    "gpt-4o": 1,
+                },
+            }
+        )
+        + "\n",
         encoding="utf-8",
     )
     data = load_jsonl(path, registry=Registry.builtin())
@@ -91,8 +98,10 @@ def test_jsonl_round_trip_prices_tokens_from_the_registry(tmp_path: Path) -> Non
 def test_jsonl_errors_name_the_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(
-        json.dumps({"prompt": "ok", "outcomes": {"m": 1}}) + "\n"
-        + json.dumps({"prompt": "bad", "outcomes": {"m": {"score": 1, "cost_usd": -2}}}) + "\n",
+        json.dumps({"prompt": "ok", "outcomes": {"m": 1}})
+        + "\n"
+        + json.dumps({"prompt": "bad", "outcomes": {"m": {"score": 1, "cost_usd": -2}}})
+        + "\n",
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match=r"(?s)line 2.*cost_usd"):
@@ -119,8 +128,9 @@ def test_splits_make_leakage_impossible() -> None:
         assert not (split.train.keys() & split.test.keys())
     # Duplicates (same prompt text, different case/spacing) are one prompt.
     train = EvalDataset("train", [item(0, "What  is 2+2?", big=1, small=1)])
-    test = EvalDataset("test", [item(1, "what is 2+2?", big=1, small=0),
-                                item(2, "new", big=1, small=0)])
+    test = EvalDataset(
+        "test", [item(1, "what is 2+2?", big=1, small=0), item(2, "new", big=1, small=0)]
+    )
     with pytest.raises(LeakageError, match="1 test prompts"):
         Split(train, test)
     clean = held_out(train, test)
@@ -129,11 +139,14 @@ def test_splits_make_leakage_impossible() -> None:
 
 
 def test_replay_reads_recorded_scores_and_leaves_missing_ones_out() -> None:
-    data = EvalDataset("d", [
-        item(0, "a", big=1, small=0),
-        item(1, "b", big=1, small=1),
-        item(2, "c", big=0, small=None),
-    ])
+    data = EvalDataset(
+        "d",
+        [
+            item(0, "a", big=1, small=0),
+            item(1, "b", big=1, small=1),
+            item(2, "c", big=0, small=None),
+        ],
+    )
     m = Matrices(data)
     run = replay(m, [1, 1, 1], "always small")
     assert run.quality == pytest.approx(0.5), "the missing score is not a 0"

@@ -63,7 +63,11 @@ def test_oracle_curve_pgr_apgr_and_cpt_by_hand() -> None:
     # Gains [1, 1, 0, -1]: the oracle sends the two prompts only the strong model gets.
     curve = oracle_share_curve(strong, weak)
     assert [(p.strong_share, p.quality) for p in curve] == [
-        (0.0, 0.5), (0.25, 0.75), (0.5, 1.0), (0.75, 1.0), (1.0, 1.0)
+        (0.0, 0.5),
+        (0.25, 0.75),
+        (0.5, 1.0),
+        (0.75, 1.0),
+        (1.0, 1.0),
     ]
     weak_q, strong_q = 0.5, 0.75
     assert pgr(1.0, weak_q, strong_q) == pytest.approx(2.0)

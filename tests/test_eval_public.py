@@ -18,8 +18,21 @@ from langroute.eval.public import PUBLISHED
 def report(public_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("eval") / "public.json"
     plot = out.with_suffix(".png")
-    assert main(["eval", "--data-dir", str(public_data), "--json", str(out),
-                 "--plot", str(plot), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--data-dir",
+                str(public_data),
+                "--json",
+                str(out),
+                "--plot",
+                str(plot),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert plot.stat().st_size > 20_000
     return json.loads(out.read_text())
 

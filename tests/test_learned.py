@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,14 +34,16 @@ def synthetic(n: int, seed: int, offset: int = 0) -> EvalDataset:
         else:
             prompt = f"Say a warm hello to {rng.choice(NAMES)}, greeting number {offset + i}"
         small = 0.0 if hard else 1.0
-        items.append(EvalItem(
-            id=str(offset + i),
-            prompt=prompt,
-            outcomes={
-                "big": Outcome(score=1.0, cost_usd=0.01),
-                "small": Outcome(score=small, cost_usd=0.001),
-            },
-        ))
+        items.append(
+            EvalItem(
+                id=str(offset + i),
+                prompt=prompt,
+                outcomes={
+                    "big": Outcome(score=1.0, cost_usd=0.01),
+                    "small": Outcome(score=small, cost_usd=0.001),
+                },
+            )
+        )
     return EvalDataset("synthetic", items)
 
 
@@ -102,11 +105,19 @@ def test_report_puts_the_router_above_the_zero_router_on_separable_data() -> Non
 
 def test_training_without_costs_needs_them_given() -> None:
     data = synthetic(60, seed=7)
-    no_cost = EvalDataset("nc", [
-        it.model_copy(update={"outcomes": {m: o.model_copy(update={"cost_usd": None})
-                                           for m, o in it.outcomes.items()}})
-        for it in data
-    ])
+    no_cost = EvalDataset(
+        "nc",
+        [
+            it.model_copy(
+                update={
+                    "outcomes": {
+                        m: o.model_copy(update={"cost_usd": None}) for m, o in it.outcomes.items()
+                    }
+                }
+            )
+            for it in data
+        ],
+    )
     with pytest.raises(ConfigError, match="records no cost"):
         train_router(no_cost, embedder=HashingEmbedder())
     router = train_router(no_cost, embedder=HashingEmbedder(), costs={"big": 0.01, "small": 0.001})
@@ -115,12 +126,14 @@ def test_training_without_costs_needs_them_given() -> None:
 
 def test_static_embedder_is_offline_small_and_semantic() -> None:
     emb = StaticEmbedder()
-    v = emb.embed([
-        "How do I reverse a linked list in Python?",
-        "Write a function that reverses a list",
-        "What is the capital of France?",
-        "",
-    ])
+    v = emb.embed(
+        [
+            "How do I reverse a linked list in Python?",
+            "Write a function that reverses a list",
+            "What is the capital of France?",
+            "",
+        ]
+    )
     assert v.shape == (4, 256)
     assert v.dtype == np.float32
     assert np.allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-5)
@@ -142,24 +155,126 @@ def test_cli_train_then_eval_on_your_own_jsonl(
     write_jsonl(synthetic(160, seed=8), tmp_path / "train.jsonl")
     write_jsonl(synthetic(80, seed=9, offset=5000), tmp_path / "test.jsonl")
     artifact = tmp_path / "router.npz"
-    assert main(["train", str(tmp_path / "train.jsonl"), "--out", str(artifact),
-                 "--embedder", "hashing", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(tmp_path / "train.jsonl"),
+                "--out",
+                str(artifact),
+                "--embedder",
+                "hashing",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "artifact written" in capsys.readouterr().out
     report = tmp_path / "report.json"
-    assert main(["eval", "--router", str(artifact), "--test", str(tmp_path / "test.jsonl"),
-                 "--json", str(report), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--router",
+                str(artifact),
+                "--test",
+                str(tmp_path / "test.jsonl"),
+                "--json",
+                str(report),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "zero router" in out
     assert "oracle" in out
     data = json.loads(report.read_text())
     assert data["routers"][0]["aiq"] > data["zero_router_aiq"]
-    assert main(["eval", "--router", str(artifact), "--test", str(tmp_path / "train.jsonl"),
-                 "--quiet"]) == 2
+    assert (
+        main(
+            ["eval", "--router", str(artifact), "--test", str(tmp_path / "train.jsonl"), "--quiet"]
+        )
+        == 2
+    )
     assert "training data" in capsys.readouterr().err
-    assert main(["eval", "--train", str(tmp_path / "train.jsonl"), "--folds", "4",
-                 "--recipe", "hashing+knn+tradeoff", "--plot", str(tmp_path / "p.png"),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--train",
+                str(tmp_path / "train.jsonl"),
+                "--folds",
+                "4",
+                "--recipe",
+                "hashing+knn+tradeoff",
+                "--plot",
+                str(tmp_path / "p.png"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "p.png").stat().st_size > 10_000
-    assert main(["eval", "--train", str(tmp_path / "train.jsonl"), "--recipe", "x+y",
-                 "--folds", "2", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--train",
+                str(tmp_path / "train.jsonl"),
+                "--recipe",
+                "x+y",
+                "--folds",
+                "2",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "embedder+estimator+rule" in capsys.readouterr().err
+
+
+def test_learned_policy_routes_live_calls_through_the_router(tmp_path: Path, server: Any) -> None:
+    from langroute import LearnedPolicy, Router, RouterConfig
+    from langroute.testing import Reply
+    from tests.conftest import make_router, spec
+
+    server.add("cheap-model", Reply("hello!"))
+
+    artifact = train_router(synthetic(200, seed=11), embedder=HashingEmbedder()).save(
+        tmp_path / "r.npz"
+    )
+    aliases = {"big": "strong-model", "small": "cheap-model"}
+    policy = LearnedPolicy.load(artifact, aliases=aliases)
+    router = make_router(
+        server,
+        [
+            spec("strong-model", price=(10, 30)),
+            spec("cheap-model", price=(0.1, 0.4)),
+            spec("other-model", price=(0.05, 0.1)),
+        ],
+        policy=policy,
+    )
+    hard = router.route("Prove the theorem result number 77 rigorously")
+    assert hard.plan.models == ["strong-model", "cheap-model", "other-model"]
+    assert hard.plan.policy == "learned"
+    assert "predicted quality" in hard.plan.chosen.reasons[0]
+    assert "training data" in hard.plan.candidates[-1].reasons[0]
+    easy = router.route("Say a warm hello to Dara, greeting number 77")
+    assert easy.plan.chosen.model == "cheap-model"
+    completion = router.chat("Say a warm hello to Dara, greeting number 77")
+    assert completion.decision.answered_by == "cheap-model"
+    assert server.count("cheap-model") == 1
+    with pytest.raises(ConfigError, match="does not know"):
+        LearnedPolicy.load(artifact, aliases={"huge": "x"})
+    # The same from a config file, with the artifact path relative to it.
+    (tmp_path / "router.toml").write_text(
+        'models = ["gpt-4.1", "gpt-4.1-mini"]\n'
+        '[policy]\ntype = "learned"\nartifact = "r.npz"\n'
+        'aliases = { big = "gpt-4.1", small = "gpt-4.1-mini" }\n',
+        encoding="utf-8",
+    )
+    configured = RouterConfig.from_file(tmp_path / "router.toml").build()
+    assert isinstance(configured, Router)
+    decision = configured.route("Prove the matrix result number 5 rigorously")
+    assert decision.plan.chosen.model == "gpt-4.1"

@@ -33,6 +33,7 @@ from langroute.policy import (
     CostOptimized,
     DomainMap,
     LatencyOptimized,
+    LearnedPolicy,
     Policy,
     QualityBar,
     WeightedObjective,
@@ -101,12 +102,26 @@ class WeightedConfig(WeightedObjective):
         return self
 
 
+class LearnedConfig(_Section):
+    """A trained router artifact (`langroute train`); relative paths are resolved against
+    the config file's folder."""
+
+    type: Literal["learned"]
+    artifact: Path
+    aliases: dict[str, str] = Field(default_factory=dict)
+    """The artifact's model names → this router's model names."""
+
+    def build(self) -> Policy:
+        return LearnedPolicy.load(self.artifact, aliases=self.aliases)
+
+
 PolicyConfig = Annotated[
     CostOptimizedConfig
     | LatencyOptimizedConfig
     | ComplexityTiersConfig
     | DomainMapConfig
-    | WeightedConfig,
+    | WeightedConfig
+    | LearnedConfig,
     Field(discriminator="type"),
 ]
 
@@ -167,7 +182,11 @@ class RouterConfig(_Section):
             raise ConfigError(f"{path}: unknown file type {path.suffix!r}; use .toml or .yaml")
         config = cls.from_data(data, where=str(path))
         files = tuple(f if f.is_absolute() else path.parent / f for f in config.models_files)
-        return config.model_copy(update={"models_files": files})
+        update: dict[str, Any] = {"models_files": files}
+        if isinstance(config.policy, LearnedConfig) and not config.policy.artifact.is_absolute():
+            artifact = path.parent / config.policy.artifact
+            update["policy"] = config.policy.model_copy(update={"artifact": artifact})
+        return config.model_copy(update=update)
 
     def build(self, registry: Registry | None = None) -> Router:
         from langroute.router import Router

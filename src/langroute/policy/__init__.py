@@ -12,6 +12,7 @@ from langroute.policy.cost import CostOptimized
 from langroute.policy.domain import DomainMap
 from langroute.policy.filters import eligible, expected_output_tokens
 from langroute.policy.latency import LatencyOptimized
+from langroute.policy.learned import LearnedPolicy
 from langroute.policy.steps import AgentSteps
 from langroute.policy.threshold import QualityBar
 from langroute.policy.tiers import ComplexityTiers, Tier
@@ -24,6 +25,7 @@ __all__ = [
     "DomainMap",
     "Estimate",
     "LatencyOptimized",
+    "LearnedPolicy",
     "PlanContext",
     "PlannedCandidate",
     "Policy",
