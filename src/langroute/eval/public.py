@@ -56,6 +56,7 @@ class PublicReport(BaseModel):
 
     routerbench: MultiModelReport | None = None
     routellm: list[PairReport] = []
+    classifiers: ClassifierReport | None = None
     published: dict[str, dict[str, float | str]] = PUBLISHED
 
 
@@ -151,4 +152,102 @@ def run_public(
     report = PublicReport(routerbench=evaluate_multi(routerbench_split(found), progress=progress))
     if routellm and (found / "routellm").is_dir():
         report.routellm = run_routellm(found, progress)
+        report.classifiers = classifier_accuracy(found)
     return report
+
+
+MT_BENCH_DOMAINS = {
+    "writing": "creative",
+    "roleplay": "creative",
+    "reasoning": "reasoning",
+    "math": "math",
+    "coding": "code",
+    "extraction": "extraction",
+    "stem": "chat",
+    "humanities": "chat",
+}
+ROUTERBENCH_DOMAINS = {"arc-challenge": "reasoning", "winogrande": "reasoning", "mbpp": "code"}
+
+
+class ClassifierAccuracy(BaseModel):
+    classifier: str
+    accuracy: float
+    per_domain: dict[str, float]
+
+
+class ClassifierReport(BaseModel):
+    """Task-domain accuracy of the classifiers on labelled public prompts (held-out half)."""
+
+    n_fit: int
+    n_test: int
+    labels: dict[str, int]
+    rows: list[ClassifierAccuracy]
+
+
+def labelled_prompts(root: Path) -> list[tuple[str, str]]:
+    """Public prompts with a task domain from their source: MT Bench categories, RouterBench
+    benchmarks, GSM8K (math)."""
+    import json
+
+    out: list[tuple[str, str]] = []
+    with (root / "routellm" / "mt_bench" / "question.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                q = json.loads(line)
+                out.append((q["turns"][0], MT_BENCH_DOMAINS[q["category"]]))
+    bench = load_routerbench(sorted((root / "routerbench_zs").glob("*_test.csv")))
+    out += [
+        (it.prompt, ROUTERBENCH_DOMAINS[it.group or ""])
+        for it in bench.items[::10]
+        if (it.group or "") in ROUTERBENCH_DOMAINS
+    ]
+    out += [(it.prompt, "math") for it in load_gsm8k(root / "routellm").items[::20]]
+    return out
+
+
+def classifier_accuracy(root: Path) -> ClassifierReport:
+    """Rule vs embedding classifiers (static and MiniLM embedders; default and fitted
+    thresholds): thresholds fitted on one half of the labelled prompts, all scored on the
+    other half."""
+    from collections import Counter
+
+    from langroute.classify import EmbeddingClassifier, RuleClassifier
+    from langroute.classify.base import Classifier
+    from langroute.embed import MiniLMEmbedder
+    from langroute.features import RoutingRequest
+
+    examples = labelled_prompts(root)
+    fit, test = examples[::2], examples[1::2]
+    static = EmbeddingClassifier(embedder=StaticEmbedder())
+    minilm = EmbeddingClassifier(embedder=MiniLMEmbedder())
+    candidates: list[tuple[str, Classifier]] = [
+        ("rules (default)", RuleClassifier()),
+        ("embedding, static table", static),
+        ("embedding, static table, fitted thresholds", static.fit_thresholds(fit)),
+        ("embedding, MiniLM (default)", minilm),
+        ("embedding, MiniLM, fitted thresholds", minilm.fit_thresholds(fit)),
+    ]
+    rows = []
+    for name, classifier in candidates:
+        hits: Counter[str] = Counter()
+        totals: Counter[str] = Counter()
+        for text, label in test:
+            got = classifier.classify(RoutingRequest.build(text).features).domain
+            totals[label] += 1
+            hits[label] += got == label
+        rows.append(
+            ClassifierAccuracy(
+                classifier=name,
+                accuracy=sum(hits.values()) / len(test),
+                per_domain={d: hits[d] / totals[d] for d in sorted(totals)},
+            )
+        )
+    return ClassifierReport(
+        n_fit=len(fit),
+        n_test=len(test),
+        labels=dict(Counter(label for _, label in examples)),
+        rows=rows,
+    )
+
+
+PublicReport.model_rebuild()

@@ -87,4 +87,14 @@ def render_public(report: PublicReport) -> str:
         parts.append(render_multi(report.routerbench))
     for pair in report.routellm:
         parts.append(render_pair(pair, report.published.get(pair.dataset)))
+    if report.classifiers is not None:
+        c = report.classifiers
+        lines = [
+            f"Task-domain classifiers: {c.n_test} labelled public prompts held out "
+            f"({c.n_fit} others fit the thresholds); labels {c.labels}",
+        ]
+        for row in c.rows:
+            per = ", ".join(f"{d} {v:.0%}" for d, v in row.per_domain.items())
+            lines.append(f"  {row.classifier:44} {row.accuracy:6.1%}   ({per})")
+        parts.append("\n".join(lines))
     return "\n\n".join(parts)

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from langroute.embed import Embedder, HashingEmbedder, StaticEmbedder
+from langroute.embed import Embedder, HashingEmbedder, MiniLMEmbedder, StaticEmbedder
 from langroute.errors import ConfigError
 from langroute.learned.base import QualityEstimator
 from langroute.learned.knn import KNNEstimator
@@ -43,6 +43,8 @@ def embedder_for(embedder_id: str) -> Embedder:
     """The built-in embedder an artifact names; custom embedders are passed to `load`."""
     if embedder_id.startswith("minilm-l6-static-"):
         return StaticEmbedder(int(embedder_id.split("-")[3]))
+    if embedder_id.startswith("minilm-l6-onnx-int8-"):
+        return MiniLMEmbedder(int(embedder_id.split("-")[4]))
     if embedder_id.startswith("hashing-"):
         return HashingEmbedder(int(embedder_id.split("-")[1]))
     raise ConfigError(
