@@ -114,8 +114,8 @@ def test_share_curves_reject_mismatched_input() -> None:
 points = st.lists(
     st.builds(
         Point,
-        st.floats(0, 100, allow_nan=False),
-        st.floats(0, 1, allow_nan=False),
+        st.integers(0, 100_000).map(lambda i: i / 1000),
+        st.integers(0, 1000).map(lambda i: i / 1000),
     ),
     min_size=1,
     max_size=25,

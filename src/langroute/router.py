@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from langroute._fast import construct
 from langroute._sync import iterate_sync, run_sync
-from langroute.classify import Classifier, RuleClassifier
+from langroute.classify import Classifier, RuleClassifier, TaskProfile
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
     BadRequest,
@@ -23,7 +23,7 @@ from langroute.errors import (
     StreamInterrupted,
     UnknownModelError,
 )
-from langroute.features import CallerHints, RoutingRequest
+from langroute.features import CallerHints, RequestFeatures, RoutingRequest
 from langroute.policy import CostOptimized, PlanContext, Policy, eligible
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import Deployment, ModelSpec, Registry
@@ -191,8 +191,20 @@ class Router:
         )
 
     def plan(self, request: RoutingRequest) -> Decision:
-        """Classify and rank for `request`, without calling any model."""
-        features = request.features
+        """Classify and rank for `request`, without calling any model (an LLM classifier,
+        if configured, is the one exception)."""
+        self._check_forced(request.features)
+        return self._decide(request, self.classifier.classify(request.features))
+
+    async def aplan(self, request: RoutingRequest) -> Decision:
+        """`plan` on the event loop: awaits a classifier that does I/O (`aclassify`)."""
+        self._check_forced(request.features)
+        aclassify = getattr(self.classifier, "aclassify", None)
+        if aclassify is None:
+            return self._decide(request, self.classifier.classify(request.features))
+        return self._decide(request, await aclassify(request.features))
+
+    def _check_forced(self, features: RequestFeatures) -> None:
         forced = features.hints.model
         if forced is not None and forced not in self.models:
             if forced not in self.registry:
@@ -200,7 +212,9 @@ class Router:
             raise ConfigError(
                 f"hints.model {forced!r} is not one of this router's models: {self.models}"
             )
-        profile = self.classifier.classify(features)
+
+    def _decide(self, request: RoutingRequest, profile: TaskProfile) -> Decision:
+        features = request.features
         estimates, rejected = eligible(self._specs, features, profile)
         if not estimates:
             raise NoCandidateError("no model can serve this request", rejected)
@@ -237,12 +251,12 @@ class Router:
 
     async def execute(self, request: RoutingRequest) -> Completion:
         """Plan and run a prebuilt request (adapters build their own `RoutingRequest`)."""
-        decision = self.plan(request)
+        decision = await self.aplan(request)
         return await self.strategy.run(decision.plan, _Runner(self, request, decision))
 
     async def execute_stream(self, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         """Plan and stream a prebuilt request."""
-        decision = self.plan(request)
+        decision = await self.aplan(request)
         async for chunk in self.strategy.stream(decision.plan, _Runner(self, request, decision)):
             yield chunk
 

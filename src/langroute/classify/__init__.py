@@ -2,6 +2,7 @@
 
 from langroute.classify.base import Capability, Classifier, TaskProfile, required_capabilities
 from langroute.classify.embedding import DEFAULT_ROUTES, EmbeddingClassifier, Route
+from langroute.classify.llm import LLMClassifier
 from langroute.classify.rules import DEFAULT_RULES, Rule, RuleClassifier
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "Capability",
     "Classifier",
     "EmbeddingClassifier",
+    "LLMClassifier",
     "Route",
     "Rule",
     "RuleClassifier",

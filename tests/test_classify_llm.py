@@ -1,0 +1,86 @@
+"""The LLM classifier over real HTTP: valid labels, malformed answers, errors, timeouts."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from langroute import OpenAIProvider, Router
+from langroute.classify import LLMClassifier
+from langroute.features import RoutingRequest
+from langroute.registry import Registry
+from langroute.testing import Fail, Hang, Reply, ScriptedServer
+from tests.conftest import TEST_KEY, providers_for, spec
+
+
+def classifier(server: ScriptedServer, timeout_s: float = 3.0) -> LLMClassifier:
+    provider = OpenAIProvider(name="local", base_url=server.openai_url, api_key=TEST_KEY)
+    return LLMClassifier(provider, "tiny-labeller", timeout_s=timeout_s)
+
+
+def features(text: str):
+    return RoutingRequest.build(text).features
+
+
+async def test_a_valid_json_label_sets_domain_and_complexity(aserver: ScriptedServer) -> None:
+    aserver.add("tiny-labeller", Reply('```json\n{"domain": "code", "complexity": 0.8}\n```'))
+    clf = classifier(aserver)
+    profile = await clf.aclassify(features("Help me with this thing"))
+    assert (profile.domain, profile.complexity) == ("code", 0.8)
+    assert clf.events == {"ok": 1}
+    sent = aserver.calls[-1].body
+    assert sent["response_format"] == {"type": "json_object"}
+    assert sent["temperature"] == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        (Reply("I think this is about code"), "malformed"),
+        (Reply('{"domain": "poetry", "complexity": 0.2}'), "malformed"),
+        (Reply('{"domain": "math", "complexity": 7}'), "malformed"),
+        (Fail(500), "error"),
+        (Hang(5.0), "timeout"),
+    ],
+)
+async def test_a_bad_answer_falls_back_to_the_rules_and_is_counted(
+    aserver: ScriptedServer, answer: object, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    aserver.add("tiny-labeller", answer)
+    clf = classifier(aserver, timeout_s=0.3)
+    prompt = "Solve for x: 2x + 3 = 11 and explain each step"
+    with caplog.at_level(logging.WARNING, logger="langroute.classify.llm"):
+        profile = await clf.aclassify(features(prompt))
+    assert profile.domain == "math", "the rule classifier's answer"
+    assert f"llm classifier: {kind}, fallback used" in profile.signals
+    assert clf.events == {kind: 1}
+    assert kind in caplog.text
+    assert prompt not in caplog.text, "the prompt is not logged"
+
+
+async def test_the_router_awaits_the_llm_classifier_on_its_async_path(
+    aserver: ScriptedServer,
+) -> None:
+    aserver.add("tiny-labeller", Reply('{"domain": "creative", "complexity": 0.9}'))
+    aserver.add("writer", Reply("a poem"))
+    registry = Registry()
+    registry.register(spec("writer"))
+    router = Router(
+        ["writer"],
+        registry=registry,
+        providers=providers_for(aserver),
+        classifier=classifier(aserver),
+    )
+    completion = await router.achat("hello there")
+    assert completion.decision.profile.domain == "creative"
+    assert completion.decision.profile.complexity == 0.9
+    assert aserver.count("tiny-labeller") == 1
+    await router.aclose()
+
+
+def test_sync_dry_run_uses_the_same_classifier(server: ScriptedServer) -> None:
+    server.add("tiny-labeller", Reply('{"domain": "extraction", "complexity": 0.1}'))
+    clf = classifier(server)
+    router = Router(["gpt-4.1-nano", "gpt-4.1"], classifier=clf)
+    assert router.route("anything").profile.domain == "extraction"
