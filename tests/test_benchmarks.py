@@ -54,3 +54,34 @@ def test_adapter_benchmark_runs(tmp_path, script, labels):
     report, _ = run_benchmark(script, tmp_path / "figures.json", "--calls", "3")
     figures = report["server_latency_0ms"]
     assert all(figures[f"{label}_ratio"] > 0 for label in labels)
+
+
+def test_router_latency_benchmark_runs(tmp_path: Path, public_data: Path) -> None:
+    out = tmp_path / "routers.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_routers.py"),
+            "--prompts",
+            "10",
+            "--rounds",
+            "1",
+            "--data-dir",
+            str(public_data),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT / "benchmarks",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert len(report["routers"]) == 5
+    for by_prompts in report["routers"].values():
+        assert len(by_prompts) == 2
+        for figures in by_prompts.values():
+            assert figures["p50_ms"] > 0
+            assert figures["p99_ms"] >= figures["p50_ms"]
+    assert "p50" in result.stdout

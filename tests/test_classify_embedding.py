@@ -93,3 +93,19 @@ def test_a_router_with_the_embedding_classifier(classifier: EmbeddingClassifier)
     decision = router.route("Implement a linked list class in Java with add and remove")
     assert decision.profile.domain == "code"
     assert "embedding: route code" in " ".join(decision.profile.signals)
+
+
+def test_labelled_examples_become_utterances() -> None:
+    base = EmbeddingClassifier(
+        [
+            Route(name="a", domain="chat", utterances=("hello",)),
+            Route(name="b", domain="code", utterances=("def",)),
+        ],
+        embedder=HashingEmbedder(),
+        top_k=1,
+    )
+    grown = base.with_examples([("refund my order", "a"), ("ignored", None)])
+    assert grown.routes[0].utterances == ("hello", "refund my order")
+    assert grown.route_of(["refund my order"]) == ["a"]
+    with pytest.raises(ConfigError, match="not routes"):
+        base.with_examples([("x", "zzz")])

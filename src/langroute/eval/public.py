@@ -206,9 +206,9 @@ def labelled_prompts(root: Path) -> list[tuple[str, str]]:
 
 
 def classifier_accuracy(root: Path) -> ClassifierReport:
-    """Rule vs embedding classifiers (static and MiniLM embedders; default and fitted
-    thresholds): thresholds fitted on one half of the labelled prompts, all scored on the
-    other half."""
+    """Rule vs embedding classifiers (static and MiniLM embedders; default thresholds,
+    thresholds fitted, or the prompts added as examples — all from one half of the labelled
+    prompts), scored on the other half."""
     from collections import Counter
 
     from langroute.classify import EmbeddingClassifier, RuleClassifier
@@ -226,6 +226,8 @@ def classifier_accuracy(root: Path) -> ClassifierReport:
         ("embedding, static table, fitted thresholds", static.fit_thresholds(fit)),
         ("embedding, MiniLM (default)", minilm),
         ("embedding, MiniLM, fitted thresholds", minilm.fit_thresholds(fit)),
+        ("embedding, static table + labelled examples", static.with_examples(fit)),
+        ("embedding, MiniLM + labelled examples", minilm.with_examples(fit)),
     ]
     rows = []
     for name, classifier in candidates:
