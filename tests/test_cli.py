@@ -10,7 +10,7 @@ from langroute.cli import main
 
 
 def test_demo_prints_a_decision_with_reasons_per_prompt(capsys):
-    assert main(["demo"]) == 0
+    assert main(["demo", "--no-eval"]) == 0
     out = capsys.readouterr().out
     assert out.count("policy cost-optimized →") == 16
     assert "16 prompts routed over" in out
@@ -65,3 +65,12 @@ def test_console_script_is_installed():
     )
     assert result.returncode == 0, result.stderr
     assert "policy cost-optimized" in result.stdout
+
+
+def test_demo_says_where_to_find_data_for_its_evaluation(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LANGROUTE_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "16 prompts routed" in out
+    assert "evaluation skipped: no public recorded outcomes found" in out

@@ -56,6 +56,40 @@ def _eval_commands() -> Any:
     return commands
 
 
+def _demo_eval(data_dir: Path | None) -> int:
+    """The main job's second half: learned routers replayed on the public recorded outcomes."""
+    print("\n" + "=" * 100)
+    try:
+        commands = _eval_commands()
+    except ConfigError as exc:
+        print(f"evaluation skipped: {exc}")
+        return 0
+    from langroute.eval.public import find_public_data
+
+    root = find_public_data(data_dir)
+    if root is None:
+        print(
+            "evaluation skipped: no public recorded outcomes found. Point --data-dir or "
+            "$LANGROUTE_DATA_DIR at a folder holding routerbench_zs/ and routellm/ to replay "
+            "learned routers on them (`langroute eval`)."
+        )
+        return 0
+    print(f"Learned routers replayed on the recorded outcomes in {root} (`langroute eval`):\n")
+    args = argparse.Namespace(
+        data_dir=root,
+        router=None,
+        train=None,
+        test=None,
+        folds=0,
+        recipe=[],
+        no_routellm=False,
+        json=None,
+        plot=None,
+        quiet=not sys.stderr.isatty(),
+    )
+    return int(commands.run_eval(args))
+
+
 def _route(router: Router, prompts: Sequence[str], as_json: bool) -> None:
     total = 0.0
     for i, prompt in enumerate(prompts, 1):
@@ -96,6 +130,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="dry-run routing of a set of real prompts with the default rules",
     )
     demo.add_argument("--prompts", type=Path, help=".txt or .jsonl prompts instead of the demo set")
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        help="public recorded outcomes for the evaluation part (default: $LANGROUTE_DATA_DIR, "
+        "then ../shared/data)",
+    )
+    demo.add_argument(
+        "--no-eval", action="store_true", help="only the dry-run routing, no evaluation"
+    )
     route = sub.add_parser("route", parents=[common], help="dry-run routing of one prompt")
     route.add_argument("prompt")
     sub.add_parser("models", help="list the built-in catalog with prices")
@@ -129,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else (_read_prompts(args.prompts) if args.prompts else _demo_prompts())
         )
         _route(router, prompts, args.json)
+        if args.command == "demo" and not (args.no_eval or args.prompts or args.json):
+            return _demo_eval(args.data_dir)
         return 0
     except (LangrouteError, OSError) as exc:
         print(f"langroute: error: {exc}", file=sys.stderr)
