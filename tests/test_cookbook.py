@@ -60,3 +60,9 @@ def test_llamaindex_agent_steps_go_to_different_models():
 def test_llamaindex_query_engine_retrieves_and_answers():
     out = run("llamaindex_query_engine.py")
     assert "sources: ['langroute picks, for every LLM call" in out
+
+
+def test_learned_routing_cookbook_trains_scores_and_routes():
+    out = run("learned_routing.py")
+    assert "0 test prompts dropped" in out
+    assert "→ small-model" in out and "→ large-model" in out

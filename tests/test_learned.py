@@ -278,3 +278,15 @@ def test_learned_policy_routes_live_calls_through_the_router(tmp_path: Path, ser
     assert isinstance(configured, Router)
     decision = configured.route("Prove the matrix result number 5 rigorously")
     assert decision.plan.chosen.model == "gpt-4.1"
+
+
+def test_operating_point_calibrated_to_a_share_of_strong_calls() -> None:
+    train = synthetic(200, seed=12)
+    capped = train_router(train, embedder=HashingEmbedder(), target_share=0.2)
+    oof = capped.info.metrics["out_of_fold"]
+    assert oof["shares"]["big"] <= 0.2 + 1e-9
+    assert capped.info.metrics["target_share"] == 0.2
+    generous = train_router(train, embedder=HashingEmbedder(), target_share=0.6)
+    assert generous.info.metrics["out_of_fold"]["quality"] >= oof["quality"]
+    with pytest.raises(ConfigError, match="exactly one"):
+        train_router(train, embedder=HashingEmbedder(), target_quality=None)

@@ -184,13 +184,15 @@ def report_routers(
     high = max(r.cost_usd or 0.0 for r in singles)
     zero_points = [r.point() for r in singles]
     zero_hull = nondecreasing_hull(zero_points)
+    # Any router can be mixed with "always the cheapest model", so every hull starts there.
+    cheapest = min(zero_points, key=lambda p: (p.cost, -p.quality))
     oracle = replay(matrices, matrices.oracle_choices(), "oracle")
     strongest_cost = strongest.cost_usd or 1.0
     curves: list[RouterCurve] = []
     for label, router, seconds in routers:
         runs = sweep(router, test, matrices, router.operating_point.rule)
         points = [r.point() for r in runs]
-        hull = nondecreasing_hull(points)
+        hull = nondecreasing_hull([*points, cheapest])
         randoms = [random_at_matched_cost(matrices, r).point() for r in runs]
         c95 = cost_to_reach(hull, 0.95 * strongest.quality)
         c100 = cost_to_reach(hull, strongest.quality)
@@ -199,8 +201,8 @@ def report_routers(
         curves.append(
             RouterCurve(
                 label=label,
-                aiq=aiq(points, low, high),
-                random_aiq=aiq(randoms, low, high),
+                aiq=aiq([*points, cheapest], low, high),
+                random_aiq=aiq([*randoms, cheapest], low, high),
                 hull=[{"cost_usd": p.cost, "quality": p.quality} for p in hull],
                 above_zero_router=_above(hull, zero_hull, low, high),
                 cost_share_at_95=None if c95 is None else c95 / strongest_cost,
@@ -223,7 +225,7 @@ def report_routers(
         singles=singles,
         oracle=oracle,
         zero_router_aiq=aiq(zero_points, low, high),
-        oracle_aiq=aiq([oracle.point()], low, high),
+        oracle_aiq=aiq([oracle.point(), cheapest], low, high),
         routers=curves,
     )
 

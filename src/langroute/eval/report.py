@@ -12,7 +12,7 @@ def _pct(value: float | None) -> str:
 
 def render_multi(r: MultiModelReport) -> str:
     lines = [
-        f"RouterBench cost-quality: {r.dataset} — trained on {r.n_train} prompts, "
+        f"Cost-quality replay on {r.dataset} — trained on {r.n_train} prompts, "
         f"scored on {r.n_test} held-out ({r.dropped_from_test} test prompts dropped as "
         "duplicates of training prompts)",
         "",

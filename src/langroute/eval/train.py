@@ -103,7 +103,7 @@ def train_router(
     train: EvalDataset,
     *,
     embedder: Embedder | None = None,
-    estimator: str = "knn",
+    estimator: str = "logistic",
     costs: Mapping[str, float] | None = None,
     folds: int = 5,
     target_quality: float | None = 0.95,
