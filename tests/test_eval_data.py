@@ -185,3 +185,42 @@ def test_public_data_matches_its_documented_facts(public_data: Path) -> None:
     assert (~m.known).sum() > 0
     assert np.nansum(m.cost[:, gpt4]) == pytest.approx(16.0, abs=0.1)
     assert replay(m, m.oracle_choices(), "o").quality == pytest.approx(0.975, abs=2e-3)
+
+
+def test_a_configured_router_replays_with_priors_measured_on_training_data() -> None:
+    from langroute import Router
+    from langroute.eval.configured import RecordedOnly, registry_from_outcomes, replay_router
+
+    def items(offset: int) -> list[EvalItem]:
+        out = []
+        for i in range(40):
+            maths = i % 2 == 0
+            prompt = (
+                f"Prove that {i + offset} has exactly two prime factors"
+                if maths
+                else f"Say hello to guest {i + offset}"
+            )
+            out.append(item(i + offset, prompt, big=1, small=0 if maths else 1))
+        return out
+
+    train, test = EvalDataset("train", items(0)), EvalDataset("test", items(1000))
+    registry = registry_from_outcomes(train)
+    assert registry.get("big").quality_for("math") == 1.0
+    assert registry.get("small").quality_for("math") == 0.0
+    assert registry.get("big").pricing.input > registry.get("small").pricing.input
+    router = Router(["big", "small"], registry=registry, providers={"recorded": RecordedOnly()})
+    run = replay_router(router, test, label="rules")
+    assert run.quality == 1.0, "maths to the big model, greetings to the small one"
+    assert run.shares == {"big": 0.5, "small": 0.5}
+    renamed = EvalDataset(
+        "renamed",
+        [
+            it.model_copy(
+                update={"outcomes": {"BIG": it.outcomes["big"], "SMALL": it.outcomes["small"]}}
+            )
+            for it in test
+        ],
+    )
+    assert replay_router(router, renamed, aliases={"big": "BIG", "small": "SMALL"}).quality == 1.0
+    with pytest.raises(ConfigError, match="aliases"):
+        replay_router(router, renamed)

@@ -66,7 +66,8 @@ def _pt(run: RunResult) -> dict[str, float]:
 
 
 class RouterCurve(BaseModel):
-    """One learned router swept over its rule's parameter, on held-out prompts."""
+    """One router swept over its parameter (a learned router's τ or λ, the rules' quality
+    bar), on held-out prompts."""
 
     label: str
     aiq: float
@@ -80,9 +81,9 @@ class RouterCurve(BaseModel):
     cost_share_at_parity: float | None
     """Least cost reaching 100 % of the strongest model's quality, over that model's cost."""
     calibrated: RunResult
-    """At the operating point calibrated on training data only (out-of-fold)."""
+    """At the router's own operating point, chosen on training data only."""
     calibrated_random: RunResult
-    operating_point: OperatingPoint
+    operating_point: str
     train_seconds: float
 
 
@@ -164,14 +165,42 @@ def train_recipes(
     return out
 
 
+class Contender(BaseModel):
+    """A router's replay on held-out prompts: its sweep and its own operating point."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    label: str
+    sweep: list[RunResult]
+    at_operating_point: RunResult
+    operating_point: str
+    train_seconds: float = 0.0
+
+
+def learned_contender(
+    label: str, router: LearnedRouter, test: EvalDataset, matrices: Matrices, seconds: float
+) -> Contender:
+    runs = sweep(router, test, matrices, router.operating_point.rule)
+    calibrated = replay(matrices, router.choose(router.predict(test.prompts)), label)
+    point = router.operating_point
+    return Contender(
+        label=label,
+        sweep=runs,
+        at_operating_point=calibrated,
+        operating_point=f"{point.rule}={point.value:.4g}",
+        train_seconds=seconds,
+    )
+
+
 def report_routers(
     test: EvalDataset,
     routers: Sequence[tuple[str, LearnedRouter, float]],
     *,
     n_train: int,
     progress: Progress | None = None,
+    others: Sequence[Contender] = (),
 ) -> MultiModelReport:
-    """Sweep each trained router over `test` (held out), beside the baselines."""
+    """Sweep each trained router (and `others`) over `test` (held out), beside the baselines."""
     matrices = Matrices(test)
     if not matrices.has_cost:
         raise ConfigError(
@@ -188,33 +217,33 @@ def report_routers(
     cheapest = min(zero_points, key=lambda p: (p.cost, -p.quality))
     oracle = replay(matrices, matrices.oracle_choices(), "oracle")
     strongest_cost = strongest.cost_usd or 1.0
-    curves: list[RouterCurve] = []
+    contenders = list(others)
     for label, router, seconds in routers:
-        runs = sweep(router, test, matrices, router.operating_point.rule)
-        points = [r.point() for r in runs]
+        contenders.append(learned_contender(label, router, test, matrices, seconds))
+        if progress:
+            progress("scoring routers", len(contenders), len(routers) + len(others))
+    curves: list[RouterCurve] = []
+    for c in contenders:
+        points = [r.point() for r in c.sweep]
         hull = nondecreasing_hull([*points, cheapest])
-        randoms = [random_at_matched_cost(matrices, r).point() for r in runs]
+        randoms = [random_at_matched_cost(matrices, r).point() for r in c.sweep]
         c95 = cost_to_reach(hull, 0.95 * strongest.quality)
         c100 = cost_to_reach(hull, strongest.quality)
-        prediction = router.predict(test.prompts)
-        calibrated = replay(matrices, router.choose(prediction), f"{label} calibrated")
         curves.append(
             RouterCurve(
-                label=label,
+                label=c.label,
                 aiq=aiq([*points, cheapest], low, high),
                 random_aiq=aiq([*randoms, cheapest], low, high),
                 hull=[{"cost_usd": p.cost, "quality": p.quality} for p in hull],
                 above_zero_router=_above(hull, zero_hull, low, high),
                 cost_share_at_95=None if c95 is None else c95 / strongest_cost,
                 cost_share_at_parity=None if c100 is None else c100 / strongest_cost,
-                calibrated=calibrated,
-                calibrated_random=random_at_matched_cost(matrices, calibrated),
-                operating_point=router.operating_point,
-                train_seconds=seconds,
+                calibrated=c.at_operating_point,
+                calibrated_random=random_at_matched_cost(matrices, c.at_operating_point),
+                operating_point=c.operating_point,
+                train_seconds=c.train_seconds,
             )
         )
-        if progress:
-            progress("scoring routers", len(curves), len(routers))
     return MultiModelReport(
         dataset=test.name,
         n_train=n_train,
@@ -237,8 +266,13 @@ def evaluate_multi(
     progress: Progress | None = None,
 ) -> MultiModelReport:
     """Train each recipe on `split.train`, sweep it on `split.test`, beside the baselines."""
+    from langroute.eval.configured import rules_contender
+
     routers = train_recipes(split.train, recipes, progress=progress)
-    return report_routers(split.test, routers, n_train=len(split.train), progress=progress)
+    rules = rules_contender(split.train, split.test)
+    return report_routers(
+        split.test, routers, n_train=len(split.train), progress=progress, others=[rules]
+    )
 
 
 class PairCurve(BaseModel):

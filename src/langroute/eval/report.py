@@ -28,12 +28,12 @@ def render_multi(r: MultiModelReport) -> str:
         f"  AIQ over ${r.cost_range[0]:.3f}–${r.cost_range[1]:.3f}: zero router "
         f"{r.zero_router_aiq:.4f}, oracle {r.oracle_aiq:.4f}",
         "",
-        f"  {'router':38} {'AIQ':>7} {'random*':>8} {'>=zero':>7} {'cost@95%':>9} "
+        f"  {'router':48} {'AIQ':>7} {'random*':>8} {'>=zero':>7} {'cost@95%':>9} "
         f"{'cost@100%':>10}",
     ]
     for c in r.routers:
         lines.append(
-            f"  {c.label:38} {c.aiq:7.4f} {c.random_aiq:8.4f} {_pct(c.above_zero_router):>7} "
+            f"  {c.label:48} {c.aiq:7.4f} {c.random_aiq:8.4f} {_pct(c.above_zero_router):>7} "
             f"{_pct(c.cost_share_at_95):>9} {_pct(c.cost_share_at_parity):>10}"
         )
     lines += [
@@ -42,13 +42,14 @@ def render_multi(r: MultiModelReport) -> str:
         f"always {r.strongest}; >=zero = share of the cost range where the router's hull is "
         "at or above the zero router's)",
         "",
-        "  at the operating point calibrated on training data only (target: 95 % of the "
-        "strongest model's quality):",
+        "  at each router's own operating point, chosen on training data only (learned: "
+        "calibrated out-of-fold to 95 % of the strongest model's quality; rules: the default "
+        "quality bar):",
     ]
     for c in r.routers:
         cal, rnd = c.calibrated, c.calibrated_random
         lines.append(
-            f"  {c.label:38} quality {cal.quality:.3f} ({cal.quality / strongest.quality:6.1%} "
+            f"  {c.label:48} quality {cal.quality:.3f} ({cal.quality / strongest.quality:6.1%} "
             f"of {r.strongest}) cost ${cal.cost_usd or 0.0:.3f} "
             f"({(cal.cost_usd or 0.0) / (strongest.cost_usd or 1.0):5.1%}); random at that "
             f"cost {rnd.quality:.3f}; oracle agreement {cal.oracle_accuracy:.1%}"
