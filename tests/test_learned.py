@@ -181,6 +181,8 @@ def test_cli_train_then_eval_on_your_own_jsonl(
                 str(tmp_path / "test.jsonl"),
                 "--json",
                 str(report),
+                "--per-prompt",
+                str(tmp_path / "choices.jsonl"),
                 "--quiet",
             ]
         )
@@ -191,6 +193,10 @@ def test_cli_train_then_eval_on_your_own_jsonl(
     assert "oracle" in out
     data = json.loads(report.read_text())
     assert data["routers"][0]["aiq"] > data["zero_router_aiq"]
+    choices = [json.loads(line) for line in (tmp_path / "choices.jsonl").read_text().splitlines()]
+    assert len(choices) == 80
+    assert {c["chosen"] for c in choices} == {"big", "small"}
+    assert all(c["score"] == 1.0 for c in choices if c["chosen"] == "big")
     assert (
         main(
             ["eval", "--router", str(artifact), "--test", str(tmp_path / "train.jsonl"), "--quiet"]

@@ -85,6 +85,7 @@ def _demo_eval(data_dir: Path | None) -> int:
         no_routellm=False,
         json=None,
         plot=None,
+        per_prompt=None,
         quiet=not sys.stderr.isatty(),
     )
     return int(commands.run_eval(args))

@@ -12,6 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from langroute.errors import ConfigError
+from langroute.eval.configured import rules_contender
+from langroute.eval.dataset import EvalDataset
 from langroute.eval.evaluate import (
     DEFAULT_RECIPES,
     MultiModelReport,
@@ -52,6 +54,11 @@ def add_arguments(evaluate: argparse.ArgumentParser, train: argparse.ArgumentPar
     )
     evaluate.add_argument("--json", type=Path, help="write the full report as JSON")
     evaluate.add_argument("--plot", type=Path, help="write the cost-quality plane as PNG")
+    evaluate.add_argument(
+        "--per-prompt",
+        type=Path,
+        help="write each test prompt's chosen model, its recorded score and cost (JSONL)",
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("data", type=Path, help="training data (.jsonl, RouterBench .csv, ...)")
     train.add_argument("--out", type=Path, required=True, help="artifact path (.npz)")
@@ -135,18 +142,21 @@ def _recipes(specs: list[str]) -> list[Recipe]:
 def run_eval(args: argparse.Namespace) -> int:
     payload: BaseModel
     multi: MultiModelReport | None
+    per_prompt: tuple[LearnedRouter, EvalDataset] | None = None
     with progress_bar(args.quiet) as progress:
         if args.router is not None:
             if args.test is None:
                 raise ConfigError("--router needs --test: the held-out data to score it on")
             router = LearnedRouter.load(args.router)
+            test = load_dataset(args.test)
             report = report_routers(
-                load_dataset(args.test),
+                test,
                 [(str(args.router), router, 0.0)],
                 n_train=router.info.n_train,
                 progress=progress,
             )
             text, payload, multi = render_multi(report), report, report
+            per_prompt = (router, test)
         elif args.train is not None:
             data = load_dataset(args.train)
             if args.folds:
@@ -156,10 +166,12 @@ def run_eval(args: argparse.Namespace) -> int:
             else:
                 raise ConfigError("--train needs --test, or --folds K to hold out 1/K of it")
             routers = train_recipes(split.train, _recipes(args.recipe), progress=progress)
+            rules = rules_contender(split.train, split.test)
             report = report_routers(
-                split.test, routers, n_train=len(split.train), progress=progress
+                split.test, routers, n_train=len(split.train), progress=progress, others=[rules]
             )
             text, payload, multi = render_multi(report), report, report
+            per_prompt = (routers[0][1], split.test)
         else:
             public = run_public(args.data_dir, progress=progress, routellm=not args.no_routellm)
             text, payload, multi = render_public(public), public, public.routerbench
@@ -167,12 +179,42 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(payload.model_dump_json(indent=2), encoding="utf-8")
         print(f"\nreport written to {args.json}")
+    if args.per_prompt:
+        if per_prompt is None:
+            raise ConfigError("--per-prompt needs --router or --train (your own data)")
+        write_choices(*per_prompt, args.per_prompt)
+        print(f"per-prompt choices written to {args.per_prompt}")
     if args.plot and multi is not None:
         from langroute.eval.plot import plot_multi
 
         plot_multi(multi, args.plot)
         print(f"plot written to {args.plot}")
     return 0
+
+
+def write_choices(router: LearnedRouter, test: EvalDataset, path: Path) -> None:
+    """One line per test prompt: id, chosen model, its recorded score and cost, and the
+    router's predicted quality for it."""
+    import json
+
+    prediction = router.predict(test.prompts)
+    choices = router.choose(prediction)
+    with path.open("w", encoding="utf-8") as fh:
+        for i, (item, j) in enumerate(zip(test.items, choices, strict=True)):
+            model = router.models[int(j)]
+            outcome = item.outcomes.get(model)
+            fh.write(
+                json.dumps(
+                    {
+                        "id": item.id,
+                        "chosen": model,
+                        "score": outcome.score if outcome else None,
+                        "cost_usd": outcome.cost_usd if outcome else None,
+                        "predicted_quality": round(float(prediction.quality[i, int(j)]), 4),
+                    }
+                )
+                + "\n"
+            )
 
 
 def _costs(pairs: list[str]) -> dict[str, float] | None:
