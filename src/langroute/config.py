@@ -41,7 +41,7 @@ from langroute.policy import (
 from langroute.registry import ProviderSpec, Registry
 from langroute.registry.registry import _explain
 from langroute.retry import RetryPolicy
-from langroute.strategies import DEFAULT_FALLBACK_ON, FallbackChain, Single, Strategy
+from langroute.strategies import DEFAULT_FALLBACK_ON, Cascade, FallbackChain, Single, Strategy
 
 if TYPE_CHECKING:
     from langroute.router import Router
@@ -127,10 +127,12 @@ PolicyConfig = Annotated[
 
 
 class StrategyConfig(_Section):
-    type: Literal["fallback", "single"] = "fallback"
+    type: Literal["fallback", "single", "cascade"] = "fallback"
     fallback_on: tuple[ErrorName, ...] | None = None
     """Error names that move to the next model (default: all but AuthError, BadRequest)."""
     max_models: int | None = Field(default=None, gt=0)
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    """Cascade only: the least heuristic score at which an answer is kept."""
 
     def build(self) -> Strategy:
         if self.type == "single":
@@ -140,6 +142,10 @@ class StrategyConfig(_Section):
             if self.fallback_on is None
             else tuple(getattr(errors, name) for name in self.fallback_on)
         )
+        if self.type == "cascade":
+            return Cascade(
+                threshold=self.threshold, max_models=self.max_models or 3, fallback_on=on
+            )
         return FallbackChain(fallback_on=on, max_models=self.max_models)
 
 

@@ -30,6 +30,18 @@ class Attempt(BaseModel):
     cost_usd: float = 0.0
 
 
+class Escalation(BaseModel):
+    """A cascade's verdict on one model's answer: its score, and whether it was kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    score: float
+    threshold: float
+    reason: str
+    accepted: bool
+
+
 class Decision(BaseModel):
     """Why a call went where it went. Same inputs, same plan: decisions are data."""
 
@@ -46,6 +58,8 @@ class Decision(BaseModel):
     """The model that produced the answer (None for a dry run or when all failed)."""
     estimated_cost_usd: float = 0.0
     """The planned first choice's expected cost."""
+    escalations: list[Escalation] = Field(default_factory=list)
+    """A cascade's scores of each answer, in order (empty for other strategies)."""
 
     @property
     def chosen(self) -> str:
@@ -83,6 +97,15 @@ class Decision(BaseModel):
                 }
                 for a in self.attempts
             ],
+            "escalations": [
+                {
+                    "model": e.model,
+                    "score": round(e.score, 3),
+                    "accepted": e.accepted,
+                    "reason": e.reason,
+                }
+                for e in self.escalations
+            ],
             "estimated_cost_usd": self.estimated_cost_usd,
             "actual_cost_usd": self.actual_cost_usd,
         }
@@ -105,6 +128,9 @@ class Decision(BaseModel):
         for a in self.attempts:
             what = "ok" if a.outcome == "ok" else f"{a.error_type}: {a.error}"
             lines.append(f"attempt {a.model}@{a.provider} ({a.latency_ms:.0f} ms): {what}")
+        for e in self.escalations:
+            verdict = "accepted" if e.accepted else "escalated"
+            lines.append(f"cascade {e.model}: score {e.score:.2f} ({e.reason}) → {verdict}")
         if self.attempts:
             lines.append(f"answered by {self.answered_by}, cost {usd(self.actual_cost_usd)}")
         return "\n".join(lines)

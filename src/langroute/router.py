@@ -230,6 +230,7 @@ class Router:
             plan=plan,
             strategy=self.strategy.name,
             attempts=[],
+            escalations=[],
             answered_by=None,
             estimated_cost_usd=plan.candidates[0].expected_cost_usd,
         )
@@ -280,6 +281,10 @@ class _Runner:
         self._router = router
         self._request = request
         self._decision = decision
+
+    @property
+    def request(self) -> RoutingRequest:
+        return self._request
 
     def spec(self, model: str) -> ModelSpec:
         return self._router.registry.get(model)

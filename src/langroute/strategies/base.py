@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
+from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.registry.spec import ModelSpec
 from langroute.types import Completion, StreamChunk
@@ -16,6 +17,11 @@ class ModelRunner(Protocol):
     `stream` raises a `ProviderError` only before its first chunk with text or tool-call data;
     after that a failure is a `StreamInterrupted`.
     """
+
+    @property
+    def request(self) -> RoutingRequest:
+        """The request being run (what scorers judge answers against)."""
+        ...
 
     def spec(self, model: str) -> ModelSpec: ...
 

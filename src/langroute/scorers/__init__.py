@@ -1,0 +1,18 @@
+"""Scorers: how much to trust an answer, for cascades (`Cascade`) and selectors."""
+
+from langroute.scorers.base import Answer, Score, Scorer
+from langroute.scorers.combine import CallableScorer, Lowest
+from langroute.scorers.heuristics import Heuristics
+from langroute.scorers.judge import LLMJudge
+from langroute.scorers.logprobs import LogprobConfidence
+
+__all__ = [
+    "Answer",
+    "CallableScorer",
+    "Heuristics",
+    "LLMJudge",
+    "LogprobConfidence",
+    "Lowest",
+    "Score",
+    "Scorer",
+]

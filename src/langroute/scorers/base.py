@@ -1,0 +1,57 @@
+"""The `Scorer` protocol: how good is this answer to this request, from 0 to 1, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from langroute.features import RoutingRequest
+from langroute.types import Completion, StreamChunk, TokenLogprob, ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    value: float
+    """0 = certainly bad, 1 = no reason to doubt it."""
+    reason: str
+
+
+@dataclass(slots=True)
+class Answer:
+    """What a scorer looks at: a finished answer, or the part of a stream seen so far."""
+
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    complete: bool = True
+    """False while a stream is still running (a look-ahead window)."""
+    model: str = ""
+
+    @classmethod
+    def of(cls, completion: Completion) -> Answer:
+        return cls(
+            content=completion.content or "",
+            tool_calls=list(completion.tool_calls),
+            finish_reason=completion.finish_reason,
+            logprobs=list(completion.logprobs or ()),
+            model=completion.model,
+        )
+
+    @classmethod
+    def of_chunks(cls, chunks: list[StreamChunk], complete: bool) -> Answer:
+        finish = next((c.finish_reason for c in reversed(chunks) if c.finish_reason), None)
+        return cls(
+            content="".join(c.content for c in chunks),
+            finish_reason=finish,
+            logprobs=[lp for c in chunks for lp in (c.logprobs or ())],
+            complete=complete,
+            model=chunks[0].model if chunks else "",
+        )
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Scores an answer to a request. May do I/O (an LLM judge), so it is async."""
+
+    async def score(self, request: RoutingRequest, answer: Answer) -> Score: ...

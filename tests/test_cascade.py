@@ -1,0 +1,171 @@
+"""Cascades over real HTTP: escalation on each warning sign, exact costs, streaming that
+never shows an answer it later takes back."""
+
+from __future__ import annotations
+
+import pytest
+
+from langroute import Cascade, RouterConfig
+from langroute.features import RoutingRequest
+from langroute.scorers import Answer, CallableScorer, Heuristics, LogprobConfidence, Lowest, Score
+from langroute.testing import Fail, Reply, ScriptedServer
+from langroute.types import TokenLogprob, ToolCall
+from tests.conftest import make_router, spec
+
+STRUCTURED = {"capabilities": {"structured_output": True}}
+CHAIN = [
+    spec("cheap", price=(0.1, 0.4), **STRUCTURED),
+    spec("mid", price=(1.0, 4.0), **STRUCTURED),
+    spec("premium", price=(10.0, 30.0), **STRUCTURED),
+]
+
+
+def cascade_router(server: ScriptedServer, **kwargs: object):
+    return make_router(server, CHAIN, strategy=Cascade(**kwargs))
+
+
+@pytest.mark.parametrize(
+    ("cheap_answer", "params", "sign"),
+    [
+        (Reply(""), {}, "empty answer"),
+        (Reply("I'm sorry, but I can't help with that request."), {}, "refusal"),
+        (Reply("I'm not sure — maybe 42?"), {}, "hedge"),
+        (Reply("The first step is to", finish_reason="length"), {}, "truncated"),
+        (
+            Reply("here you go: {name: Ada"),
+            {"response_format": {"type": "json_object"}},
+            "invalid JSON",
+        ),
+        (
+            Reply('{"name": "Ada"}'),
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "person",
+                        "schema": {"type": "object", "required": ["name", "age"]},
+                    },
+                }
+            },
+            "invalid JSON",
+        ),
+    ],
+)
+async def test_each_warning_sign_escalates_to_the_next_model(
+    aserver: ScriptedServer, cheap_answer: Reply, params: dict, sign: str
+) -> None:
+    aserver.add("cheap", cheap_answer)
+    aserver.add("mid", Reply('{"name": "Ada", "age": 36}'))
+    aserver.add("premium", Reply("premium"))
+    router = cascade_router(aserver)
+    completion = await router.achat("Who wrote the first program?", **params)
+    decision = completion.decision
+    assert completion.model == "mid"
+    assert [e.accepted for e in decision.escalations] == [False, True]
+    assert sign in decision.escalations[0].reason
+    assert aserver.count("premium") == 0
+    assert "cascade cheap: score" in decision.explain()
+    await router.aclose()
+
+
+async def test_a_good_cheap_answer_is_kept_and_costs_add_up_exactly(
+    aserver: ScriptedServer,
+) -> None:
+    aserver.add("cheap", Reply("Ada Lovelace."))
+    aserver.add("mid", Reply("mid"))
+    router = cascade_router(aserver)
+    kept = await router.achat("Who wrote the first program?")
+    assert kept.model == "cheap"
+    assert aserver.count("mid") == 0
+    assert kept.cost_usd == pytest.approx(
+        CHAIN[0].pricing.cost(kept.usage.prompt_tokens, kept.usage.completion_tokens)
+    )
+    aserver.models["cheap"].then(Reply("I don't know."))
+    escalated = await router.achat("Who wrote the first program?")
+    attempts = escalated.decision.attempts
+    assert [a.model for a in attempts] == ["cheap", "mid"]
+    for attempt, model in zip(attempts, CHAIN, strict=False):
+        assert attempt.cost_usd == pytest.approx(
+            model.pricing.cost(attempt.usage.prompt_tokens, attempt.usage.completion_tokens)
+        )
+    assert escalated.cost_usd == pytest.approx(sum(a.cost_usd for a in attempts))
+    assert escalated.cost_usd == escalated.decision.actual_cost_usd
+    summary = escalated.decision.summary()
+    assert [e["accepted"] for e in summary["escalations"]] == [False, True]
+    await router.aclose()
+
+
+async def test_errors_fall_through_and_the_last_answer_is_always_kept(
+    aserver: ScriptedServer,
+) -> None:
+    aserver.add("cheap", Fail(503))
+    aserver.add("mid", Reply(""))
+    aserver.add("premium", Reply(""))
+    router = cascade_router(aserver, max_models=None)
+    completion = await router.achat("hello")
+    assert completion.model == "premium"
+    assert [(e.model, e.accepted) for e in completion.decision.escalations] == [
+        ("mid", False),
+        ("premium", True),
+    ]
+    assert completion.decision.attempts[0].outcome == "error"
+    await router.aclose()
+
+
+async def test_streaming_never_shows_an_escalated_answer(aserver: ScriptedServer) -> None:
+    aserver.add("cheap", Reply("I cannot help with that, sorry.", tokens_per_s=2000))
+    aserver.add("mid", Reply("Here is a full and careful answer.", tokens_per_s=2000))
+    router = cascade_router(aserver)
+    chunks = [c async for c in router.astream("Explain recursion")]
+    text = "".join(c.content for c in chunks)
+    assert text == "Here is a full and careful answer."
+    assert "cannot" not in text
+    assert len([c for c in chunks if c.content]) > 1, "the last model streams live"
+    last = chunks[-1]
+    assert last.decision.answered_by == "mid"
+    assert last.cost_usd == pytest.approx(last.decision.actual_cost_usd)
+    assert [e.accepted for e in last.decision.escalations] == [False, True]
+    await router.aclose()
+
+
+async def test_streaming_releases_an_accepted_cheap_answer_once(aserver: ScriptedServer) -> None:
+    aserver.add("cheap", Reply("Recursion is a function calling itself.", tokens_per_s=2000))
+    aserver.add("mid", Reply("mid"))
+    router = cascade_router(aserver)
+    chunks = [c async for c in router.astream("Explain recursion")]
+    assert "".join(c.content for c in chunks) == "Recursion is a function calling itself."
+    assert aserver.count("mid") == 0
+    assert chunks[-1].decision.escalations[0].accepted
+    await router.aclose()
+
+
+async def test_scorers_compose_and_read_logprobs() -> None:
+    request = RoutingRequest.build("q")
+    confident = Answer(content="x", logprobs=[TokenLogprob(token="x", logprob=-0.01)])
+    unsure = Answer(content="x", logprobs=[TokenLogprob(token="x", logprob=-2.0)])
+    scorer = LogprobConfidence()
+    assert (await scorer.score(request, confident)).value > 0.98
+    assert (await scorer.score(request, unsure)).value < 0.2
+    assert (await scorer.score(request, Answer(content="x"))).value == 1.0
+    both = Lowest(Heuristics(), CallableScorer(lambda req, ans: 0.4 if "x" in ans.content else 1))
+    assert (await both.score(request, confident)).value == 0.4
+    bad_args = Answer(
+        tool_calls=[
+            ToolCall.model_validate(
+                {"id": "1", "type": "function", "function": {"name": "f", "arguments": "{oops"}}
+            )
+        ]
+    )
+    verdict = await Heuristics().score(request, bad_args)
+    assert (verdict.value, verdict.reason) == (0.0, "invalid tool arguments")
+    custom = CallableScorer(lambda req, ans: Score(0.7, "mine"))
+    assert (await custom.score(request, confident)).reason == "mine"
+
+
+def test_cascade_from_a_config_file() -> None:
+    config = RouterConfig.from_data(
+        {"models": ["gpt-4.1-nano", "gpt-4.1"], "strategy": {"type": "cascade", "threshold": 0.6}}
+    )
+    router = config.build()
+    assert isinstance(router.strategy, Cascade)
+    assert router.strategy.threshold == 0.6
