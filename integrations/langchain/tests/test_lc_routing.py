@@ -353,3 +353,29 @@ async def test_sync_invoke_inside_a_running_loop_and_from_threads(server):
     with ThreadPoolExecutor(max_workers=4) as pool:
         messages = list(pool.map(lambda i: llm.invoke(f"hello {i}"), range(8)))
     assert [m.content for m in messages] == [f"Hello! You said: hello {i}" for i in range(8)]
+
+
+# --- cascades ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_cascade_escalates_a_hedged_answer_and_shows_only_the_kept_one(server, mode):
+    from langroute import Cascade
+
+    server.models[OPENAI_NAME].then(Reply("I'm not sure, sorry."))
+    server.models[ANTHROPIC_NAME].then(Reply("Paris is the capital of France."))
+    counter = Counter()
+    llm = router(strategy=Cascade(), callbacks=[counter])
+    if mode == "invoke":
+        message = llm.invoke("What is the capital of France?")
+    else:
+        message = None
+        for chunk in llm.stream("What is the capital of France?"):
+            message = chunk if message is None else message + chunk
+    assert message.content == "Paris is the capital of France."
+    assert "not sure" not in "".join(counter.tokens)
+    meta = message.response_metadata["langroute"]
+    assert meta["answered_by"] == ANTHROPIC_NAME
+    assert [e["accepted"] for e in meta["escalations"]] == [False, True]
+    assert meta["actual_cost_usd"] == pytest.approx(sum(a["cost_usd"] for a in meta["attempts"]))
+    assert (counter.starts, counter.ends) == (1, 1)

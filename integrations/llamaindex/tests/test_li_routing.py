@@ -326,3 +326,25 @@ def test_usage_and_cost_are_counted_once(server, candidate):
     price_in, price_out = {CHEAP: (0.15, 0.60), STRONG: (1.0, 5.0)}[candidate]
     assert attempt["cost_usd"] == pytest.approx((2 * price_in + 6 * price_out) / 1e6)
     assert decision["actual_cost_usd"] == pytest.approx(attempt["cost_usd"])
+
+
+@pytest.mark.parametrize("mode", ["chat", "stream_chat"])
+def test_a_cascade_escalates_a_refusal_and_shows_only_the_kept_answer(server, mode):
+    from langroute import Cascade
+
+    server.models[CHEAP].then(Reply("I'm sorry, I can't help with that."))
+    server.models[STRONG].then(Reply("Here is how to do it."))
+    llm = router(strategy=Cascade())
+    question = [ChatMessage(role="user", content="How do I sort a list?")]
+    if mode == "chat":
+        response = llm.chat(question)
+    else:
+        response = None
+        seen = []
+        for response in llm.stream_chat(question):
+            seen.append(response.delta or "")
+        assert "sorry" not in "".join(seen)
+    assert response.message.content == "Here is how to do it."
+    meta = response.additional_kwargs["langroute"]
+    assert meta["answered_by"] == STRONG
+    assert [e["accepted"] for e in meta["escalations"]] == [False, True]
