@@ -296,3 +296,40 @@ def test_operating_point_calibrated_to_a_share_of_strong_calls() -> None:
     assert generous.info.metrics["out_of_fold"]["quality"] >= oof["quality"]
     with pytest.raises(ConfigError, match="exactly one"):
         train_router(train, embedder=HashingEmbedder(), target_quality=None)
+
+
+def test_cascade_replay_learns_when_to_trust_the_cheap_answer() -> None:
+    from langroute.eval.cascade import CascadeReplay, answer_key
+
+    def data(n: int, seed: int, offset: int) -> EvalDataset:
+        rng = random.Random(seed)
+        items = []
+        for i in range(n):
+            right = rng.random() < 0.6
+            items.append(
+                EvalItem(
+                    id=str(offset + i),
+                    prompt=f"Question {offset + i}: pick one",
+                    outcomes={
+                        "small": Outcome(
+                            score=1.0 if right else 0.0,
+                            cost_usd=0.001,
+                            response="B" if right else "I don't know, maybe A",
+                        ),
+                        "big": Outcome(score=1.0, cost_usd=0.02, response="B"),
+                    },
+                )
+            )
+        return EvalDataset("qa", items)
+
+    replayed = CascadeReplay(
+        ["small", "big"], data(300, 1, 0), data(150, 2, 1000), embedder=HashingEmbedder(), folds=3
+    )
+    tau = replayed.calibrate(0.95)
+    run = replayed.run(tau)
+    always_big = 150 * 0.02
+    assert run.quality >= 0.95
+    assert run.cost_usd < 0.6 * always_big, "the cheap model's good answers are kept"
+    assert replayed.run(1.01).cost_usd == pytest.approx(150 * 0.021), "escalating pays both"
+    assert answer_key("['D\\n']") == "d"
+    assert answer_key("") == ""

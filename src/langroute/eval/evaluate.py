@@ -266,13 +266,20 @@ def evaluate_multi(
     progress: Progress | None = None,
 ) -> MultiModelReport:
     """Train each recipe on `split.train`, sweep it on `split.test`, beside the baselines."""
+    from langroute.eval.cascade import cascade_contenders
     from langroute.eval.configured import rules_contender
 
     routers = train_recipes(split.train, recipes, progress=progress)
-    rules = rules_contender(split.train, split.test)
+    others = [rules_contender(split.train, split.test)]
+    if _has_responses(split.train):
+        others += cascade_contenders(split.train, split.test)
     return report_routers(
-        split.test, routers, n_train=len(split.train), progress=progress, others=[rules]
+        split.test, routers, n_train=len(split.train), progress=progress, others=others
     )
+
+
+def _has_responses(data: EvalDataset) -> bool:
+    return all(o.response is not None for o in data.items[0].outcomes.values())
 
 
 class PairCurve(BaseModel):

@@ -1,0 +1,163 @@
+"""Replaying cascades over recorded answers (RouterBench records every model's response).
+
+For each prompt the chain's models "answer" with their recorded responses, cheapest first;
+a learned scorer (FrugalGPT-style) estimates the probability that the answer at hand is
+right and the cascade stops at the first answer scoring at least τ (the last model's
+answer is always kept). Every model called is paid for. The scorer of step k is one
+logistic regression over: the prompt's embedding, the answer's embedding, whether the
+answer agrees with each earlier answer of the chain (first word, e.g. the option picked),
+and a learned router's predicted quality of every model for the prompt. It is trained on
+the training prompts only, with out-of-fold router predictions, and τ is calibrated on
+out-of-fold scores of the training data, like the learned routers' operating points.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from langroute.embed import Embedder, StaticEmbedder
+from langroute.errors import ConfigError
+from langroute.eval.dataset import EvalDataset
+from langroute.eval.replay import Matrices, RunResult, replay
+from langroute.eval.splits import kfold_indices
+from langroute.eval.train import embed_all
+from langroute.learned.logistic import LogisticEstimator
+
+DEFAULT_CHAINS: tuple[tuple[str, ...], ...] = (
+    ("mistralai/mixtral-8x7b-chat", "gpt-4-1106-preview"),
+    ("mistralai/mixtral-8x7b-chat", "zero-one-ai/Yi-34B-Chat", "gpt-4-1106-preview"),
+)
+TAUS = tuple(float(t) for t in np.round(np.linspace(0.0, 1.0, 51), 3))
+
+
+def answer_key(response: str | None) -> str:
+    """The first word of an answer, normalised: the option a multiple-choice answer picks."""
+    words = re.sub(r"[^a-z0-9]+", " ", (response or "").lower()).split()
+    return words[0] if words else ""
+
+
+def _fit_predict(x_tr: NDArray[Any], y: NDArray[Any], x_te: NDArray[Any]) -> NDArray[Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    if y.min() == y.max():
+        return np.full(len(x_te), float(y[0]))
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(x_tr, y)
+    out: NDArray[Any] = model.predict_proba(x_te)[:, 1]
+    return out
+
+
+class CascadeReplay:
+    """Scores for every step of one chain, on the training data (out of fold) and the test."""
+
+    def __init__(
+        self,
+        chain: Sequence[str],
+        train: EvalDataset,
+        test: EvalDataset,
+        *,
+        embedder: Embedder | None = None,
+        folds: int = 5,
+    ) -> None:
+        missing = [m for m in chain if m not in train.models]
+        if missing:
+            raise ConfigError(f"chain models {missing} are not in the dataset: {train.models}")
+        self.chain = list(chain)
+        self.train, self.test = train, test
+        self.embedder = embedder or StaticEmbedder()
+        self.folds = folds
+        self.m_train, self.m_test = Matrices(train), Matrices(test)
+        self.idx = [self.m_train.models.index(m) for m in chain]
+        x_tr = embed_all(self.embedder, train.prompts)
+        x_te = embed_all(self.embedder, test.prompts)
+        q_tr, q_te = self._router_predictions(x_tr, x_te)
+        self.p_train: list[NDArray[Any]] = []
+        self.p_test: list[NDArray[Any]] = []
+        for k in range(len(chain) - 1):
+            f_tr = self._features(train, k, x_tr, q_tr)
+            f_te = self._features(test, k, x_te, q_te)
+            y = np.nan_to_num(self.m_train.normalised[:, self.idx[k]]) >= 0.5
+            oof = np.zeros(len(train))
+            for tr, te in kfold_indices(train, folds):
+                oof[te] = _fit_predict(f_tr[tr], y[tr], f_tr[te])
+            self.p_train.append(oof)
+            self.p_test.append(_fit_predict(f_tr, y, f_te))
+
+    def _router_predictions(
+        self, x_tr: NDArray[Any], x_te: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
+        m = self.m_train
+        y = np.nan_to_num(m.normalised)
+        q_tr = np.zeros_like(y)
+        for tr, te in kfold_indices(self.train, self.folds):
+            q_tr[te] = LogisticEstimator().fit(x_tr[tr], y[tr], m.known[tr]).predict(x_tr[te])
+        q_te = LogisticEstimator().fit(x_tr, y, m.known).predict(x_te)
+        return q_tr, q_te
+
+    def _features(
+        self, data: EvalDataset, k: int, x: NDArray[Any], q: NDArray[Any]
+    ) -> NDArray[Any]:
+        keys = [[answer_key(it.outcomes[m].response) for m in self.chain[: k + 1]] for it in data]
+        responses = [(it.outcomes[self.chain[k]].response or "")[:2000] for it in data]
+        answer = self.embedder.embed(responses)
+        agree = np.array(
+            [[float(bool(a[k]) and a[k] == a[j]) for j in range(k)] for a in keys]
+        ).reshape(len(keys), k)
+        length = np.array([[min(len(r), 2000) / 2000, float(not r.strip())] for r in responses])
+        return np.hstack([x, answer, agree, q, length])
+
+    def run(self, tau: float, *, on: str = "test") -> RunResult:
+        """Replay the cascade at threshold τ on the test (or out-of-fold training) prompts."""
+        m, probs = (self.m_test, self.p_test) if on == "test" else (self.m_train, self.p_train)
+        n = m.score.shape[0]
+        choice = np.full(n, self.idx[-1])
+        paid = np.zeros(n)
+        open_ = np.ones(n, dtype=bool)
+        for k, j in enumerate(self.idx):
+            paid += np.where(open_, np.nan_to_num(m.cost[:, j]), 0.0)
+            if k == len(self.idx) - 1:
+                break
+            stop = open_ & (probs[k] >= tau)
+            choice[stop] = j
+            open_ &= ~stop
+        result = replay(m, choice, f"cascade τ={tau:.2f}")
+        return result.model_copy(update={"cost_usd": float(paid.sum())})
+
+    def calibrate(self, target_quality: float = 0.95) -> float:
+        """The τ reaching `target_quality` × the best single model's quality at least cost,
+        on out-of-fold training scores."""
+        best = float(np.nanmax(self.m_train.mean_quality()))
+        ok = [
+            (self.run(t, on="train").cost_usd or 0.0, t)
+            for t in TAUS
+            if self.run(t, on="train").quality >= target_quality * best
+        ]
+        return min(ok)[1] if ok else 1.0
+
+
+def cascade_contenders(
+    train: EvalDataset, test: EvalDataset, chains: Sequence[Sequence[str]] = DEFAULT_CHAINS
+) -> list[Any]:
+    """One report contender per chain whose models the data has."""
+    from langroute.eval.evaluate import Contender
+
+    out = []
+    for chain in chains:
+        if not all(m in train.models for m in chain):
+            continue
+        replayed = CascadeReplay(chain, train, test)
+        tau = replayed.calibrate()
+        short = " → ".join(m.split("/")[-1] for m in chain)
+        out.append(
+            Contender(
+                label=f"cascade[{short}]",
+                sweep=[replayed.run(t) for t in TAUS],
+                at_operating_point=replayed.run(tau),
+                operating_point=f"τ={tau:.2f} (calibrated out-of-fold on train)",
+            )
+        )
+    return out
