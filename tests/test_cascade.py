@@ -3,6 +3,8 @@ never shows an answer it later takes back."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from langroute import Cascade, RouterConfig
@@ -169,3 +171,59 @@ def test_cascade_from_a_config_file() -> None:
     router = config.build()
     assert isinstance(router.strategy, Cascade)
     assert router.strategy.threshold == 0.6
+
+
+async def test_lookahead_aborts_a_bad_start_before_anything_is_released(
+    aserver: ScriptedServer,
+) -> None:
+    hedge = "I'm not sure about this one, but " + "word " * 200
+    aserver.add("cheap", Reply(hedge, tokens_per_s=400))
+    aserver.add("mid", Reply("A clear answer.", tokens_per_s=2000))
+    router = cascade_router(aserver, lookahead_tokens=8)
+    started = time.perf_counter()
+    chunks = [c async for c in router.astream("Explain monads")]
+    assert time.perf_counter() - started < 0.5, "the cheap stream was cut, not read to the end"
+    assert "".join(c.content for c in chunks) == "A clear answer."
+    decision = chunks[-1].decision
+    cheap = decision.attempts[0]
+    assert (cheap.model, cheap.outcome) == ("cheap", "aborted")
+    assert 0 < cheap.usage.completion_tokens < 50
+    assert cheap.cost_usd > 0
+    assert chunks[-1].cost_usd == pytest.approx(decision.actual_cost_usd)
+    assert "look-ahead window" in decision.escalations[0].reason
+    assert not decision.escalations[0].accepted
+    await router.aclose()
+
+
+async def test_after_release_there_is_no_escalation(aserver: ScriptedServer) -> None:
+    answer = "Sure, here is the plan. " + "step " * 20 + "Honestly, I'm not sure it works."
+    aserver.add("cheap", Reply(answer, tokens_per_s=4000))
+    aserver.add("mid", Reply("mid"))
+    router = cascade_router(aserver, lookahead_tokens=4)
+    chunks = [c async for c in router.astream("Plan my week")]
+    assert "".join(c.content for c in chunks) == answer, "committed once released"
+    assert aserver.count("mid") == 0
+    assert [e.accepted for e in chunks[-1].decision.escalations] == [True]
+    await router.aclose()
+
+
+async def test_a_drop_after_release_is_a_stream_interruption(aserver: ScriptedServer) -> None:
+    from langroute import StreamInterrupted
+    from langroute.testing import DropStream
+
+    aserver.add("cheap", DropStream(after_chunks=6, reply=Reply("Good start " * 20)))
+    aserver.add("mid", Reply("mid"))
+    router = cascade_router(aserver, lookahead_tokens=3)
+    shown = []
+    with pytest.raises(StreamInterrupted):
+        async for chunk in router.astream("Tell me a story"):
+            shown.append(chunk.content)
+    assert "".join(shown).startswith("Good start")
+    assert aserver.count("mid") == 0
+    # Without a window nothing was released, so the same drop escalates instead.
+    aserver.models["cheap"].then(DropStream(after_chunks=6, reply=Reply("Good start " * 20)))
+    whole = cascade_router(aserver)
+    chunks = [c async for c in whole.astream("Tell me a story")]
+    assert "".join(c.content for c in chunks) == "mid"
+    await router.aclose()
+    await whole.aclose()

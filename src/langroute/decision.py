@@ -21,7 +21,8 @@ class Attempt(BaseModel):
     model: str
     provider: str
     provider_model: str
-    outcome: Literal["ok", "error", "interrupted"]
+    outcome: Literal["ok", "error", "interrupted", "aborted"]
+    """`aborted`: a cascade stopped this stream in its look-ahead window (cost estimated)."""
     latency_ms: float
     error_type: str | None = None
     error: str | None = None

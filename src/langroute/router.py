@@ -29,6 +29,7 @@ from langroute.providers import Provider, provider_from_spec
 from langroute.registry import Deployment, ModelSpec, Registry
 from langroute.retry import RetryPolicy
 from langroute.strategies import FallbackChain, Strategy
+from langroute.tokens import count_tokens
 from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
 
 if TYPE_CHECKING:
@@ -286,6 +287,10 @@ class _Runner:
     def request(self) -> RoutingRequest:
         return self._request
 
+    @property
+    def decision(self) -> Decision:
+        return self._decision
+
     def spec(self, model: str) -> ModelSpec:
         return self._router.registry.get(model)
 
@@ -324,6 +329,31 @@ class _Runner:
         if error is None:
             self._decision.answered_by = spec.name
         return cost
+
+    def _record_aborted(
+        self, spec: ModelSpec, dep: Deployment, started: float, text: str, usage: Usage | None
+    ) -> None:
+        if usage is None:
+            usage = Usage(
+                prompt_tokens=self._request.features.prompt_tokens,
+                completion_tokens=count_tokens(text),
+            )
+        cost = (dep.pricing or spec.pricing).cost(usage.prompt_tokens, usage.completion_tokens)
+        self._decision.attempts.append(
+            construct(
+                Attempt,
+                model=spec.name,
+                provider=dep.provider,
+                provider_model=dep.model_id,
+                outcome="aborted",
+                latency_ms=(time.perf_counter() - started) * 1000,
+                error_type=None,
+                error="stopped in the cascade's look-ahead window; usage estimated",
+                status=None,
+                usage=usage,
+                cost_usd=cost,
+            )
+        )
 
     async def _after_failure(self, error: ProviderError, spec: ModelSpec, attempt: int) -> bool:
         """Wait and return True to retry the same deployment; False to move on."""
@@ -400,6 +430,11 @@ class _Runner:
                             decision=None,
                             raw=chunk.raw,
                         )
+                except GeneratorExit:
+                    # The consumer stopped early (a cascade's look-ahead abort): the tokens
+                    # generated so far are still billed; estimate them.
+                    self._record_aborted(spec, dep, started, "".join(delivered), usage)
+                    raise
                 except ProviderError as exc:
                     self._record(spec, dep, started, error=exc, interrupted=started_output)
                     if started_output:

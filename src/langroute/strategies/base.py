@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.registry.spec import ModelSpec
 from langroute.types import Completion, StreamChunk
+
+if TYPE_CHECKING:
+    from langroute.decision import Decision
 
 
 class ModelRunner(Protocol):
@@ -21,6 +24,11 @@ class ModelRunner(Protocol):
     @property
     def request(self) -> RoutingRequest:
         """The request being run (what scorers judge answers against)."""
+        ...
+
+    @property
+    def decision(self) -> Decision:
+        """The decision being filled in (attempts, escalations)."""
         ...
 
     def spec(self, model: str) -> ModelSpec: ...

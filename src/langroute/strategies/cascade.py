@@ -7,21 +7,29 @@ Provider errors move on as in `FallbackChain`. Every answer paid for counts: the
 `cost_usd` is the sum of all attempts, and `Decision.escalations` says what each model
 scored and why it was or was not accepted.
 
-Streaming: an answer that may still be escalated is held back — nothing is released to the
-caller until it is accepted — then released in one go; the last model streams live. So no
-token is ever shown twice and nothing shown is taken back.
+Streaming — what the caller sees:
+- with no look-ahead window (default), a cheaper model's answer is held back until it is
+  complete and scored: released in one go if kept, never shown if escalated;
+- with `lookahead_tokens` and/or `lookahead_ms`, the scorer judges the first chunks as soon
+  as the window fills: below the threshold the stream is aborted before anything was
+  released (its tokens so far are billed, estimated, as an `aborted` attempt) and the next
+  model answers; at or above it, the held chunks are released and the rest streams live —
+  the answer is then committed: no later escalation, a later failure is a
+  `StreamInterrupted`;
+- the last model always streams live.
+No token is ever shown twice and nothing shown is taken back.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 from langroute._fast import construct
-from langroute.decision import Decision, Escalation
-from langroute.errors import AllModelsFailed, ProviderError
-from langroute.features import RoutingRequest
+from langroute.decision import Escalation
+from langroute.errors import AllModelsFailed, ProviderError, StreamInterrupted
 from langroute.policy.base import RoutePlan
 from langroute.scorers import Answer, Heuristics, Score, Scorer
 from langroute.strategies.base import ModelRunner
@@ -37,6 +45,10 @@ class Cascade:
     """Try at most this many models (None: the whole plan)."""
     order: Literal["cost", "plan"] = "cost"
     fallback_on: tuple[type[ProviderError], ...] = DEFAULT_FALLBACK_ON
+    lookahead_tokens: int | None = None
+    """Streaming: judge a cheaper model after this many content chunks (None: whole answer)."""
+    lookahead_ms: float | None = None
+    """Streaming: or after this many milliseconds since its first chunk."""
     name: str = "cascade"
 
     def chain(self, plan: RoutePlan) -> list[str]:
@@ -46,73 +58,109 @@ class Cascade:
         models = [c.model for c in candidates]
         return models if self.max_models is None else models[: self.max_models]
 
-    def _judge(self, decision: Decision | None, model: str, score: Score, last: bool) -> bool:
+    def _judge(
+        self, runner: ModelRunner, model: str, score: Score, last: bool, note: str = ""
+    ) -> bool:
         accepted = last or score.value >= self.threshold
-        if decision is not None:
-            decision.escalations.append(
-                construct(
-                    Escalation,
-                    model=model,
-                    score=score.value,
-                    threshold=self.threshold,
-                    reason=score.reason,
-                    accepted=accepted,
-                )
+        runner.decision.escalations.append(
+            construct(
+                Escalation,
+                model=model,
+                score=score.value,
+                threshold=self.threshold,
+                reason=score.reason + note,
+                accepted=accepted,
             )
+        )
         return accepted
+
+    def _failed(self, exc: ProviderError, errors: list[ProviderError], last: bool) -> None:
+        errors.append(exc)
+        if not isinstance(exc, self.fallback_on) or last:
+            raise AllModelsFailed("every model of the cascade failed", errors) from None
 
     async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion:
         chain = self.chain(plan)
-        request: RoutingRequest = runner.request
         errors: list[ProviderError] = []
         for i, model in enumerate(chain):
             last = i == len(chain) - 1
             try:
                 completion = await runner.complete(model)
             except ProviderError as exc:
-                errors.append(exc)
-                if not isinstance(exc, self.fallback_on) or last:
-                    raise AllModelsFailed("every model of the cascade failed", errors) from None
+                self._failed(exc, errors, last)
                 continue
-            score = await self.scorer.score(request, Answer.of(completion))
-            if self._judge(completion.decision, model, score, last):
-                if completion.decision is not None:
-                    completion.cost_usd = completion.decision.actual_cost_usd
+            score = await self.scorer.score(runner.request, Answer.of(completion))
+            if self._judge(runner, model, score, last):
+                completion.cost_usd = runner.decision.actual_cost_usd
                 return completion
         raise AllModelsFailed("every model of the cascade failed", errors)
 
+    def _window_full(self, chunks: int, since: float) -> bool:
+        by_tokens = self.lookahead_tokens is not None and chunks >= self.lookahead_tokens
+        by_time = (
+            self.lookahead_ms is not None
+            and (time.perf_counter() - since) * 1000 >= self.lookahead_ms
+        )
+        return by_tokens or by_time
+
     async def stream(self, plan: RoutePlan, runner: ModelRunner) -> AsyncIterator[StreamChunk]:
         chain = self.chain(plan)
-        request: RoutingRequest = runner.request
         errors: list[ProviderError] = []
+        windowed = self.lookahead_tokens is not None or self.lookahead_ms is not None
         for i, model in enumerate(chain):
             last = i == len(chain) - 1
             held: list[StreamChunk] = []
             seen: list[StreamChunk] = []
+            final: StreamChunk | None = None
+            committed = last
+            aborted = False
+            since = 0.0
+            source = runner.stream(model)
             try:
-                async for chunk in runner.stream(model):
-                    if chunk.decision is None:
+                async for chunk in source:
+                    if chunk.decision is not None:
+                        final = chunk
+                        continue
+                    if chunk.has_payload:
+                        since = since or time.perf_counter()
                         seen.append(chunk)
-                    if last and chunk.decision is None:
-                        yield chunk  # the last model streams live
-                    else:
-                        held.append(chunk)
+                    if committed:
+                        yield chunk
+                        continue
+                    held.append(chunk)
+                    if windowed and seen and self._window_full(len(seen), since):
+                        partial = Answer.of_chunks(seen, complete=False)
+                        score = await self.scorer.score(runner.request, partial)
+                        if self._judge(runner, model, score, False, " (look-ahead window)"):
+                            committed = True
+                            for kept in held:
+                                yield kept
+                            held = []
+                        else:
+                            aborted = True
+                            break
             except ProviderError as exc:
-                errors.append(exc)
-                if not isinstance(exc, self.fallback_on) or last:
-                    raise AllModelsFailed("every model of the cascade failed", errors) from None
+                self._failed(exc, errors, last)
                 continue
-            final = held[-1]
-            decision = final.decision
-            body = held[:-1]
-            score = await self.scorer.score(
-                request, Answer.of_chunks([*seen, final], complete=True)
-            )
-            if self._judge(decision, model, score, last):
-                for chunk in body:
-                    yield chunk
-                if decision is not None:
-                    final.cost_usd = decision.actual_cost_usd
-                yield final
-                return
+            except StreamInterrupted as exc:
+                if committed:
+                    raise  # its first tokens were released: the answer is committed
+                self._failed(exc.cause, errors, last)  # nothing was shown: escalate
+                continue
+            finally:
+                if aborted:
+                    await source.aclose()  # type: ignore[attr-defined]
+            if aborted:
+                continue
+            assert final is not None
+            if not committed or last:
+                whole = Answer.of_chunks([*seen, final], complete=True)
+                score = await self.scorer.score(runner.request, whole)
+                if not self._judge(runner, model, score, last):
+                    continue
+                for kept in held:
+                    yield kept
+            final.cost_usd = runner.decision.actual_cost_usd
+            yield final
+            return
         raise AllModelsFailed("every model of the cascade failed", errors)
