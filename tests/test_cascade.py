@@ -227,3 +227,62 @@ async def test_a_drop_after_release_is_a_stream_interruption(aserver: ScriptedSe
     assert "".join(c.content for c in chunks) == "mid"
     await router.aclose()
     await whole.aclose()
+
+
+# --- ensembles ----------------------------------------------------------------------------
+
+
+def ensemble_router(server: ScriptedServer, **kwargs: object):
+    from langroute import Ensemble
+
+    return make_router(server, CHAIN, strategy=Ensemble(**kwargs))
+
+
+async def test_ensemble_with_a_slow_and_a_failing_member(aserver: ScriptedServer) -> None:
+    from langroute.testing import Hang
+
+    aserver.add("cheap", Fail(500))
+    aserver.add("mid", Reply("The answer is 42."))
+    aserver.add("premium", Hang(5.0))
+    router = ensemble_router(aserver, deadline_s=0.5)
+    started = time.perf_counter()
+    completion = await router.achat("What is six times seven?")
+    assert time.perf_counter() - started < 2.0, "the deadline returned the answers in hand"
+    assert completion.model == "mid"
+    decision = completion.decision
+    outcomes = {(a.model, a.outcome) for a in decision.attempts}
+    assert ("cheap", "error") in outcomes
+    assert ("mid", "ok") in outcomes
+    assert ("premium", "aborted") in outcomes
+    assert completion.cost_usd == pytest.approx(sum(a.cost_usd for a in decision.attempts))
+    assert decision.answered_by == "mid"
+    assert [(e.model, e.accepted) for e in decision.escalations] == [("mid", True)]
+    await router.aclose()
+
+
+async def test_ensemble_selectors_vote_or_score(aserver: ScriptedServer) -> None:
+    from langroute.strategies import MajorityVote
+
+    aserver.add("cheap", Reply("42"))
+    aserver.add("mid", Reply("41"))
+    aserver.add("premium", Reply("42."))
+    voted = await ensemble_router(aserver, selector=MajorityVote()).achat("6 * 7?")
+    assert voted.content == "42"
+    assert voted.cost_usd == pytest.approx(voted.decision.actual_cost_usd)
+    assert len([a for a in voted.decision.attempts if a.outcome == "ok"]) == 3
+    aserver.add("cheap", Reply("I'm not sure."))
+    aserver.add("mid", Reply("It is 42."))
+    scored = ensemble_router(aserver)
+    best = await scored.achat("6 * 7?")
+    assert best.content == "It is 42."
+    chunks = [c async for c in scored.astream("6 * 7?")]
+    assert "".join(c.content for c in chunks) == "It is 42."
+    assert chunks[-1].decision.answered_by == "mid"
+    aserver.add("cheap", Fail(400))
+    aserver.add("mid", Fail(400))
+    aserver.add("premium", Fail(400))
+    from langroute import AllModelsFailed
+
+    with pytest.raises(AllModelsFailed, match="every member failed"):
+        await scored.achat("6 * 7?")
+    await scored.aclose()

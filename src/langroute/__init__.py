@@ -39,7 +39,7 @@ from langroute.providers import AnthropicProvider, OpenAIProvider, Provider
 from langroute.registry import ModelSpec, Registry
 from langroute.retry import RetryPolicy
 from langroute.router import Router
-from langroute.strategies import Cascade, FallbackChain, Single, Strategy
+from langroute.strategies import Cascade, Ensemble, FallbackChain, Single, Strategy
 from langroute.types import ChatParams, Completion, StreamChunk, ToolSpec, Usage
 
 __version__ = "0.1.0"
@@ -64,6 +64,7 @@ __all__ = [
     "CostOptimized",
     "Decision",
     "DomainMap",
+    "Ensemble",
     "FallbackChain",
     "LangrouteError",
     "LatencyOptimized",

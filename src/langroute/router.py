@@ -348,7 +348,7 @@ class _Runner:
                 outcome="aborted",
                 latency_ms=(time.perf_counter() - started) * 1000,
                 error_type=None,
-                error="stopped in the cascade's look-ahead window; usage estimated",
+                error="stopped early (look-ahead window or deadline); usage estimated",
                 status=None,
                 usage=usage,
                 cost_usd=cost,
@@ -378,6 +378,10 @@ class _Runner:
                 started = time.perf_counter()
                 try:
                     result = await provider.complete(dep.model_id, req)
+                except asyncio.CancelledError:
+                    # An ensemble's deadline passed: the prompt was sent and is billed.
+                    self._record_aborted(spec, dep, started, "", None)
+                    raise
                 except ProviderError as exc:
                     self._record(spec, dep, started, error=exc)
                     last = exc
