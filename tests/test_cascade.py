@@ -286,3 +286,23 @@ async def test_ensemble_selectors_vote_or_score(aserver: ScriptedServer) -> None
     with pytest.raises(AllModelsFailed, match="every member failed"):
         await scored.achat("6 * 7?")
     await scored.aclose()
+
+
+def test_ensemble_and_lookahead_from_config() -> None:
+    from langroute import Ensemble
+
+    ens = RouterConfig.from_data(
+        {
+            "models": ["gpt-4.1-nano", "gpt-4.1"],
+            "strategy": {"type": "ensemble", "size": 2, "deadline_s": 3},
+        }
+    ).build()
+    assert isinstance(ens.strategy, Ensemble)
+    assert (ens.strategy.size, ens.strategy.deadline_s) == (2, 3)
+    cas = RouterConfig.from_data(
+        {
+            "models": ["gpt-4.1-nano", "gpt-4.1"],
+            "strategy": {"type": "cascade", "lookahead_tokens": 16},
+        }
+    ).build()
+    assert cas.strategy.lookahead_tokens == 16

@@ -41,7 +41,14 @@ from langroute.policy import (
 from langroute.registry import ProviderSpec, Registry
 from langroute.registry.registry import _explain
 from langroute.retry import RetryPolicy
-from langroute.strategies import DEFAULT_FALLBACK_ON, Cascade, FallbackChain, Single, Strategy
+from langroute.strategies import (
+    DEFAULT_FALLBACK_ON,
+    Cascade,
+    Ensemble,
+    FallbackChain,
+    Single,
+    Strategy,
+)
 
 if TYPE_CHECKING:
     from langroute.router import Router
@@ -127,12 +134,18 @@ PolicyConfig = Annotated[
 
 
 class StrategyConfig(_Section):
-    type: Literal["fallback", "single", "cascade"] = "fallback"
+    type: Literal["fallback", "single", "cascade", "ensemble"] = "fallback"
     fallback_on: tuple[ErrorName, ...] | None = None
     """Error names that move to the next model (default: all but AuthError, BadRequest)."""
     max_models: int | None = Field(default=None, gt=0)
     threshold: float = Field(default=0.5, ge=0, le=1)
     """Cascade only: the least heuristic score at which an answer is kept."""
+    lookahead_tokens: int | None = Field(default=None, gt=0)
+    """Cascade only: judge a streamed answer after this many chunks (None: whole answer)."""
+    size: int = Field(default=3, gt=1)
+    """Ensemble only: how many models answer in parallel."""
+    deadline_s: float | None = Field(default=None, gt=0)
+    """Ensemble only: select among the answers in hand after this long."""
 
     def build(self) -> Strategy:
         if self.type == "single":
@@ -144,8 +157,13 @@ class StrategyConfig(_Section):
         )
         if self.type == "cascade":
             return Cascade(
-                threshold=self.threshold, max_models=self.max_models or 3, fallback_on=on
+                threshold=self.threshold,
+                max_models=self.max_models or 3,
+                fallback_on=on,
+                lookahead_tokens=self.lookahead_tokens,
             )
+        if self.type == "ensemble":
+            return Ensemble(size=self.size, deadline_s=self.deadline_s)
         return FallbackChain(fallback_on=on, max_models=self.max_models)
 
 
