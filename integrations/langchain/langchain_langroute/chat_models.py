@@ -305,6 +305,9 @@ class RoutingChatModel(BaseChatModel):
                 yield chunk.raw
             elif chunk.decision is not None:
                 yield self._last_chunk(chunk, chunk.decision, seen)
+            elif chunk.content:
+                # a core-made chunk (an ensemble's kept answer): plain text, no native object
+                yield ChatGenerationChunk(message=AIMessageChunk(content=chunk.content))
 
     def _last_chunk(
         self, chunk: StreamChunk, decision: Decision, seen: set[str]

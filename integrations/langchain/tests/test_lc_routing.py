@@ -379,3 +379,23 @@ def test_a_cascade_escalates_a_hedged_answer_and_shows_only_the_kept_one(server,
     assert [e["accepted"] for e in meta["escalations"]] == [False, True]
     assert meta["actual_cost_usd"] == pytest.approx(sum(a["cost_usd"] for a in meta["attempts"]))
     assert (counter.starts, counter.ends) == (1, 1)
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_an_ensemble_keeps_one_answer_and_counts_every_member(server, mode):
+    from langroute import Ensemble
+
+    server.models[OPENAI_NAME].then(Reply("I'm not sure."))
+    server.models[ANTHROPIC_NAME].then(Reply("Paris."))
+    llm = router(strategy=Ensemble(size=2))
+    if mode == "invoke":
+        message = llm.invoke("Capital of France?")
+    else:
+        message = None
+        for chunk in llm.stream("Capital of France?"):
+            message = chunk if message is None else message + chunk
+    assert message.content == "Paris."
+    meta = message.response_metadata["langroute"]
+    assert meta["answered_by"] == ANTHROPIC_NAME
+    assert len([a for a in meta["attempts"] if a["outcome"] == "ok"]) == 2
+    assert meta["actual_cost_usd"] == pytest.approx(sum(a["cost_usd"] for a in meta["attempts"]))

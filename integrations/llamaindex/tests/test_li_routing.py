@@ -348,3 +348,16 @@ def test_a_cascade_escalates_a_refusal_and_shows_only_the_kept_answer(server, mo
     meta = response.additional_kwargs["langroute"]
     assert meta["answered_by"] == STRONG
     assert [e["accepted"] for e in meta["escalations"]] == [False, True]
+
+
+def test_an_ensemble_streams_its_kept_answer(server):
+    from langroute import Ensemble
+
+    server.models[CHEAP].then(Reply("I don't know."))
+    server.models[STRONG].then(Reply("Use sorted()."))
+    llm = router(strategy=Ensemble(size=2))
+    responses = list(llm.stream_chat([ChatMessage(role="user", content="How to sort?")]))
+    assert responses[-1].message.content == "Use sorted()."
+    assert "".join(r.delta or "" for r in responses) == "Use sorted()."
+    meta = responses[-1].additional_kwargs["langroute"]
+    assert meta["answered_by"] == STRONG

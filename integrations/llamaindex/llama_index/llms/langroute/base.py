@@ -186,8 +186,18 @@ class RoutingLLM(FunctionCallingLLM):
 
     async def _run_stream(self, request: RoutingRequest) -> AsyncGenerator[ChatResponse, None]:
         last: ChatResponse | None = None
+        text = ""
         async for chunk in self._router.execute_stream(request):
-            if chunk.raw is not None:
+            if chunk.raw is None and chunk.content:
+                # a core-made chunk (an ensemble's kept answer): plain text, no native object
+                text += chunk.content
+                last = ChatResponse(
+                    message=ChatMessage(role="assistant", content=text),
+                    delta=chunk.content,
+                    additional_kwargs={"langroute": {"answered_by": chunk.model}},
+                )
+                yield last
+            elif chunk.raw is not None:
                 last = chunk.raw
                 # who is answering, so each chunk's tool calls parse with that candidate
                 last.additional_kwargs = {
