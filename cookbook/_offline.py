@@ -44,13 +44,14 @@ SPECS: dict[str, dict[str, Any]] = {
 
 
 @contextmanager
-def offline_langchain_models() -> Iterator[tuple[Any, Any]]:
-    """(ChatOpenAI "small-model", ChatAnthropic "large-model"), both on the scripted server."""
+def offline_langchain_models(small_reply: Any = smart_reply) -> Iterator[tuple[Any, Any]]:
+    """(ChatOpenAI "small-model", ChatAnthropic "large-model"), both on the scripted server.
+    `small_reply` scripts the small model (default: plausible answers)."""
     from langchain_anthropic import ChatAnthropic
     from langchain_openai import ChatOpenAI
 
     with ScriptedServer() as server:
-        server.add("small-model", smart_reply)
+        server.add("small-model", small_reply)
         server.add("large-model", smart_reply)
         small = ChatOpenAI(
             model="small-model",
@@ -66,14 +67,14 @@ def offline_langchain_models() -> Iterator[tuple[Any, Any]]:
 
 
 @contextmanager
-def offline_llamaindex_llms() -> Iterator[tuple[Any, Any]]:
+def offline_llamaindex_llms(small_reply: Any = smart_reply) -> Iterator[tuple[Any, Any]]:
     """(OpenAILike "small-model", Anthropic "claude-haiku-4-5"), on the scripted server.
     (LlamaIndex's Anthropic class only accepts model names it knows.)"""
     from llama_index.llms.anthropic import Anthropic
     from llama_index.llms.openai_like import OpenAILike
 
     with ScriptedServer() as server:
-        server.add("small-model", smart_reply)
+        server.add("small-model", small_reply)
         server.add("claude-haiku-4-5", smart_reply)
         small = OpenAILike(
             model="small-model",

@@ -66,3 +66,13 @@ def test_learned_routing_cookbook_trains_scores_and_routes():
     out = run("learned_routing.py")
     assert "0 test prompts dropped" in out
     assert "→ small-model" in out and "→ large-model" in out
+
+
+def test_cascade_cookbooks_escalate_inside_a_chain_and_an_agent():
+    chain = run("cascade_langchain_chain.py")
+    assert "→ small-model: small-model 1.0 kept" in chain
+    assert "→ large-model: small-model 0.3 escalated (hedge)" in chain
+    assert "not sure" not in chain.split("streamed")[1]
+    agent = run("cascade_llamaindex_agent.py")
+    assert "I don't know how to read that result." in agent
+    assert agent.strip().endswith("answer: The tool returned Paris has 2.1 million inhabitants.")

@@ -27,6 +27,8 @@ class Answer:
     complete: bool = True
     """False while a stream is still running (a look-ahead window)."""
     model: str = ""
+    calls_tools: bool = False
+    """The answer calls tools (for a stream, only the fragments are known)."""
 
     @classmethod
     def of(cls, completion: Completion) -> Answer:
@@ -36,6 +38,7 @@ class Answer:
             finish_reason=completion.finish_reason,
             logprobs=list(completion.logprobs or ()),
             model=completion.model,
+            calls_tools=bool(completion.tool_calls),
         )
 
     @classmethod
@@ -47,6 +50,7 @@ class Answer:
             logprobs=[lp for c in chunks for lp in (c.logprobs or ())],
             complete=complete,
             model=chunks[0].model if chunks else "",
+            calls_tools=any(c.tool_calls for c in chunks),
         )
 
 
