@@ -56,7 +56,8 @@ class Heuristics:
     def _signs(self, request: RoutingRequest, answer: Answer) -> list[str]:
         text = answer.content.strip()
         signs = []
-        if answer.complete and not text and not answer.calls_tools:
+        calls_tools = answer.calls_tools or bool(answer.tool_calls)
+        if answer.complete and not text and not calls_tools:
             signs.append("empty answer")
         if REFUSAL.search(text[:400]):
             signs.append("refusal")
@@ -64,7 +65,7 @@ class Heuristics:
             signs.append("hedge")
         if answer.finish_reason == "length":
             signs.append("truncated by the length limit")
-        if answer.complete and request.features.structured_output and not answer.calls_tools:
+        if answer.complete and request.features.structured_output and not calls_tools:
             try:
                 value = json.loads(text.removeprefix("```json").strip("`\n "))
             except ValueError:
