@@ -306,3 +306,37 @@ def test_ensemble_and_lookahead_from_config() -> None:
         }
     ).build()
     assert cas.strategy.lookahead_tokens == 16
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Paris.\nConfidence: 0.9", 0.9),
+        ("Paris.\nconfidence = 85%", 0.85),
+        ("It is 42. Confidence: 7/10", 0.7),
+        ("Maybe. Confidence level: low", 0.3),
+        ("Confidence: 0.2 at first, but on reflection Confidence: 0.95", 0.95),
+        ("No idea.", None),
+    ],
+)
+def test_self_reported_confidence_is_parsed_leniently(text: str, value: float | None) -> None:
+    from langroute.scorers.confidence import parse_confidence
+
+    assert parse_confidence(text) == (pytest.approx(value) if value is not None else None)
+
+
+async def test_a_low_self_reported_confidence_escalates(aserver: ScriptedServer) -> None:
+    from langroute.scorers import CONFIDENCE_INSTRUCTION, SelfReportedConfidence
+
+    aserver.add("cheap", Reply("Probably 41.\nConfidence: 0.3"))
+    aserver.add("mid", Reply("42.\nConfidence: 0.95"))
+    router = cascade_router(aserver, scorer=SelfReportedConfidence(), threshold=0.7)
+    completion = await router.achat(
+        [
+            {"role": "system", "content": CONFIDENCE_INSTRUCTION},
+            {"role": "user", "content": "6 * 7?"},
+        ]
+    )
+    assert completion.model == "mid"
+    assert completion.decision.escalations[0].reason == "self-reported confidence 0.30"
+    await router.aclose()

@@ -2,11 +2,13 @@
 
 from langroute.scorers.base import Answer, Score, Scorer
 from langroute.scorers.combine import CallableScorer, Lowest
+from langroute.scorers.confidence import CONFIDENCE_INSTRUCTION, SelfReportedConfidence
 from langroute.scorers.heuristics import Heuristics
 from langroute.scorers.judge import LLMJudge
 from langroute.scorers.logprobs import LogprobConfidence
 
 __all__ = [
+    "CONFIDENCE_INSTRUCTION",
     "Answer",
     "CallableScorer",
     "Heuristics",
@@ -15,4 +17,5 @@ __all__ = [
     "Lowest",
     "Score",
     "Scorer",
+    "SelfReportedConfidence",
 ]
