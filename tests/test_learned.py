@@ -333,3 +333,86 @@ def test_cascade_replay_learns_when_to_trust_the_cheap_answer() -> None:
     assert replayed.run(1.01).cost_usd == pytest.approx(150 * 0.021), "escalating pays both"
     assert answer_key("['D\\n']") == "d"
     assert answer_key("") == ""
+
+
+def recorded_answers(n: int, seed: int, offset: int) -> EvalDataset:
+    """The small model either answers 'B' (right) or hedges (wrong); the big one is right."""
+    rng = random.Random(seed)
+    items = []
+    for i in range(n):
+        right = rng.random() < 0.6
+        items.append(
+            EvalItem(
+                id=str(offset + i),
+                prompt=f"Question {offset + i}: pick one",
+                outcomes={
+                    "small": Outcome(
+                        score=1.0 if right else 0.0,
+                        cost_usd=0.001,
+                        response="B" if right else "I don't know, maybe A",
+                    ),
+                    "big": Outcome(score=1.0, cost_usd=0.02, response="B"),
+                },
+            )
+        )
+    return EvalDataset("qa", items)
+
+
+async def test_a_learned_scorer_drives_a_live_cascade(tmp_path: Path, aserver: Any) -> None:
+    from langroute import Cascade
+    from langroute.scorers import LearnedScorer
+    from langroute.testing import Reply
+    from tests.conftest import make_router, spec
+
+    scorer = LearnedScorer.fit(recorded_answers(200, 1, 0), embedder=HashingEmbedder())
+    loaded = LearnedScorer.load(scorer.save(tmp_path / "scorer.npz"), aliases={"cheap": "small"})
+    assert loaded.probability("cheap", "Question 9: pick one", "B") == pytest.approx(
+        scorer.probability("small", "Question 9: pick one", "B"), abs=1e-4
+    )
+    router = make_router(
+        aserver,
+        [spec("cheap", price=(0.1, 0.4)), spec("mid", price=(1, 4))],
+        strategy=Cascade(scorer=loaded, threshold=0.5),
+    )
+    aserver.add("cheap", Reply("I don't know, maybe A"))
+    aserver.add("mid", Reply("B"))
+    escalated = await router.achat("Question 5000: pick one")
+    assert escalated.model == "mid"
+    assert "learned P(correct)" in escalated.decision.escalations[0].reason
+    aserver.add("cheap", Reply("B"))
+    kept = await router.achat("Question 5001: pick one")
+    assert kept.model == "cheap"
+    assert (
+        "no head for 'mid'"
+        in (await loaded.score(RoutingRequest_build("q"), Answer_of("mid", "B"))).reason
+    )
+    await router.aclose()
+
+
+def RoutingRequest_build(text: str):
+    from langroute.features import RoutingRequest
+
+    return RoutingRequest.build(text)
+
+
+def Answer_of(model: str, content: str):
+    from langroute.scorers import Answer
+
+    return Answer(content=content, model=model)
+
+
+def test_cascade_thresholds_calibrated_on_recorded_answers() -> None:
+    from langroute.eval.cascade import calibrate_threshold
+    from langroute.scorers import Heuristics
+
+    data = recorded_answers(200, 3, 0)
+    tau, result = calibrate_threshold(Heuristics(), ["small", "big"], data, target_quality=0.95)
+    assert result.quality >= 0.95
+    assert result.cost_usd < 200 * 0.02, "the hedges escalate, the rest stay cheap"
+    assert 0.3 < tau <= 1.0
+    _, within = calibrate_threshold(Heuristics(), ["small", "big"], data, budget_usd=0.5)
+    assert within.cost_usd <= 0.5
+    with pytest.raises(ConfigError, match="not both"):
+        calibrate_threshold(
+            Heuristics(), ["small", "big"], data, target_quality=0.9, budget_usd=1.0
+        )

@@ -161,3 +161,72 @@ def cascade_contenders(
             )
         )
     return out
+
+
+def calibrate_threshold(
+    scorer: Any,
+    chain: Sequence[str],
+    dataset: EvalDataset,
+    *,
+    target_quality: float | None = None,
+    budget_usd: float | None = None,
+) -> tuple[float, RunResult]:
+    """A live cascade's threshold, from recorded answers: any `Scorer` scores each chain
+    step's recorded answer; τ is the cheapest reaching `target_quality` × the chain's last
+    model's quality (default 0.95), or the best quality within `budget_usd` (total over
+    `dataset`)."""
+    import asyncio
+
+    from langroute.features import RoutingRequest
+    from langroute.scorers.base import Answer
+
+    if target_quality is not None and budget_usd is not None:
+        raise ConfigError("calibrate with one of target_quality or budget_usd, not both")
+    if budget_usd is None:
+        target_quality = target_quality or 0.95
+    m = Matrices(dataset)
+    missing = [c for c in chain if c not in m.models]
+    if missing:
+        raise ConfigError(f"chain models {missing} are not in the dataset: {m.models}")
+    idx = [m.models.index(c) for c in chain]
+
+    async def scores_of(model: str) -> NDArray[Any]:
+        out = []
+        for it in dataset:
+            answer = Answer(content=it.outcomes[model].response or "", model=model)
+            out.append((await scorer.score(RoutingRequest.build(it.prompt), answer)).value)
+        return np.array(out)
+
+    async def all_scores() -> list[NDArray[Any]]:
+        return [await scores_of(model) for model in chain[:-1]]
+
+    probs = asyncio.run(all_scores())
+
+    def run(tau: float) -> RunResult:
+        n = len(dataset)
+        choice = np.full(n, idx[-1])
+        paid = np.zeros(n)
+        open_ = np.ones(n, dtype=bool)
+        for k, j in enumerate(idx):
+            paid += np.where(open_, np.nan_to_num(m.cost[:, j]), 0.0)
+            if k == len(idx) - 1:
+                break
+            stop = open_ & (probs[k] >= tau)
+            choice[stop] = j
+            open_ &= ~stop
+        result = replay(m, choice, f"τ={tau:.2f}")
+        return result.model_copy(update={"cost_usd": float(paid.sum())})
+
+    runs = [(t, run(t)) for t in (*TAUS, 1.01)]
+    if target_quality is not None:
+        goal = target_quality * float(np.nanmean(m.score[:, idx[-1]]))
+        ok = [(r.cost_usd or 0.0, t, r) for t, r in runs if r.quality >= goal]
+        if ok:
+            _, tau, result = min(ok, key=lambda x: (x[0], -x[1]))
+            return tau, result
+        return runs[-1]
+    within = [(r.quality, -t, t, r) for t, r in runs if (r.cost_usd or 0.0) <= (budget_usd or 0)]
+    if not within:
+        raise ConfigError(f"no threshold keeps the cascade within ${budget_usd} on this data")
+    _, _, tau, result = max(within, key=lambda x: (x[0], x[1]))
+    return tau, result

@@ -5,6 +5,7 @@ from langroute.scorers.combine import CallableScorer, Lowest
 from langroute.scorers.confidence import CONFIDENCE_INSTRUCTION, SelfReportedConfidence
 from langroute.scorers.heuristics import Heuristics
 from langroute.scorers.judge import LLMJudge
+from langroute.scorers.learned import LearnedScorer
 from langroute.scorers.logprobs import LogprobConfidence
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "CallableScorer",
     "Heuristics",
     "LLMJudge",
+    "LearnedScorer",
     "LogprobConfidence",
     "Lowest",
     "Score",
