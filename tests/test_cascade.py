@@ -340,3 +340,25 @@ async def test_a_low_self_reported_confidence_escalates(aserver: ScriptedServer)
     assert completion.model == "mid"
     assert completion.decision.escalations[0].reason == "self-reported confidence 0.30"
     await router.aclose()
+
+
+def test_confidence_based_escalation_from_config() -> None:
+    from langroute.errors import ConfigError
+    from langroute.scorers import LogprobConfidence, SelfReportedConfidence
+
+    def build(strategy: dict):
+        return RouterConfig.from_data(
+            {"models": ["gpt-4.1-nano", "gpt-4.1"], "strategy": strategy}
+        ).build()
+
+    assert isinstance(
+        build({"type": "cascade", "scorer": "logprobs"}).strategy.scorer, LogprobConfidence
+    )
+    assert isinstance(
+        build({"type": "cascade", "scorer": "self-reported"}).strategy.scorer,
+        SelfReportedConfidence,
+    )
+    with pytest.raises(ConfigError, match="scorer_artifact"):
+        build({"type": "cascade", "scorer": "learned"})
+    with pytest.raises(ConfigError, match="scorer"):
+        build({"type": "cascade", "scorer": "vibes"})

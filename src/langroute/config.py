@@ -19,7 +19,7 @@ attempts = 3
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -41,6 +41,7 @@ from langroute.policy import (
 from langroute.registry import ProviderSpec, Registry
 from langroute.registry.registry import _explain
 from langroute.retry import RetryPolicy
+from langroute.scorers import Heuristics, LogprobConfidence, Scorer, SelfReportedConfidence
 from langroute.strategies import (
     DEFAULT_FALLBACK_ON,
     Cascade,
@@ -140,12 +141,20 @@ class StrategyConfig(_Section):
     max_models: int | None = Field(default=None, gt=0)
     threshold: float = Field(default=0.5, ge=0, le=1)
     """Cascade only: the least heuristic score at which an answer is kept."""
+    scorer: Literal["heuristics", "logprobs", "self-reported", "learned"] = "heuristics"
+    """Cascade only: what judges an answer. `logprobs` and `self-reported` make the cheap
+    model's own confidence decide whether the next model is called; `learned` loads
+    `scorer_artifact` (from `LearnedScorer.save`)."""
+    scorer_artifact: Path | None = None
     lookahead_tokens: int | None = Field(default=None, gt=0)
     """Cascade only: judge a streamed answer after this many chunks (None: whole answer)."""
     size: int = Field(default=3, gt=1)
     """Ensemble only: how many models answer in parallel."""
     deadline_s: float | None = Field(default=None, gt=0)
     """Ensemble only: select among the answers in hand after this long."""
+
+    def _scorer(self) -> Scorer:
+        return SCORERS[self.scorer](self.scorer_artifact)
 
     def build(self) -> Strategy:
         if self.type == "single":
@@ -157,6 +166,7 @@ class StrategyConfig(_Section):
         )
         if self.type == "cascade":
             return Cascade(
+                scorer=self._scorer(),
                 threshold=self.threshold,
                 max_models=self.max_models or 3,
                 fallback_on=on,
@@ -165,6 +175,22 @@ class StrategyConfig(_Section):
         if self.type == "ensemble":
             return Ensemble(size=self.size, deadline_s=self.deadline_s)
         return FallbackChain(fallback_on=on, max_models=self.max_models)
+
+
+def _learned_scorer(path: Path | None) -> Scorer:
+    if path is None:
+        raise ConfigError("strategy.scorer = 'learned' needs strategy.scorer_artifact (a .npz)")
+    from langroute.scorers.learned import LearnedScorer
+
+    return LearnedScorer.load(path)
+
+
+SCORERS: dict[str, Callable[[Path | None], Scorer]] = {
+    "heuristics": lambda _: Heuristics(),
+    "logprobs": lambda _: LogprobConfidence(),
+    "self-reported": lambda _: SelfReportedConfidence(),
+    "learned": _learned_scorer,
+}
 
 
 class RouterConfig(_Section):
@@ -210,6 +236,11 @@ class RouterConfig(_Section):
         if isinstance(config.policy, LearnedConfig) and not config.policy.artifact.is_absolute():
             artifact = path.parent / config.policy.artifact
             update["policy"] = config.policy.model_copy(update={"artifact": artifact})
+        scorer = config.strategy.scorer_artifact
+        if scorer is not None and not scorer.is_absolute():
+            update["strategy"] = config.strategy.model_copy(
+                update={"scorer_artifact": path.parent / scorer}
+            )
         return config.model_copy(update=update)
 
     def build(self, registry: Registry | None = None) -> Router:
