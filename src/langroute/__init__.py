@@ -7,6 +7,7 @@ from langroute.errors import (
     AllModelsFailed,
     AuthError,
     BadRequest,
+    CircuitOpen,
     ConfigError,
     ConnectionFailed,
     ContentFiltered,
@@ -39,6 +40,7 @@ from langroute.providers import AnthropicProvider, OpenAIProvider, Provider
 from langroute.registry import ModelSpec, Registry
 from langroute.retry import RetryPolicy
 from langroute.router import Router
+from langroute.state import HealthConfig, InMemoryHealth
 from langroute.strategies import Cascade, Ensemble, FallbackChain, Single, Strategy
 from langroute.types import ChatParams, Completion, StreamChunk, ToolSpec, Usage
 
@@ -54,6 +56,7 @@ __all__ = [
     "CallerHints",
     "Cascade",
     "ChatParams",
+    "CircuitOpen",
     "Classifier",
     "Completion",
     "ComplexityTiers",
@@ -66,6 +69,8 @@ __all__ = [
     "DomainMap",
     "Ensemble",
     "FallbackChain",
+    "HealthConfig",
+    "InMemoryHealth",
     "LangrouteError",
     "LatencyOptimized",
     "LearnedPolicy",

@@ -89,6 +89,13 @@ class Timeout(ProviderError):
     retryable = True
 
 
+class CircuitOpen(ProviderError):
+    """Every deployment of the model is ejected by its circuit breaker or cooling down after
+    rate limits: no call was made."""
+
+    retryable = False
+
+
 class ServerError(ProviderError):
     """HTTP 5xx or an overloaded provider."""
 

@@ -16,10 +16,12 @@ from langroute.classify import Classifier, RuleClassifier, TaskProfile
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
     BadRequest,
+    CircuitOpen,
     ConfigError,
     ContextTooLong,
     NoCandidateError,
     ProviderError,
+    RateLimited,
     StreamInterrupted,
     UnknownModelError,
 )
@@ -28,6 +30,7 @@ from langroute.policy import CostOptimized, PlanContext, Policy, eligible
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import Deployment, ModelSpec, Registry
 from langroute.retry import RetryPolicy
+from langroute.state.health import HealthStore
 from langroute.strategies import FallbackChain, Strategy
 from langroute.tokens import count_tokens
 from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
@@ -57,6 +60,7 @@ class Router:
         policy: Policy | None = None,
         strategy: Strategy | None = None,
         retry: RetryPolicy | None = None,
+        health: HealthStore | None = None,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -73,6 +77,8 @@ class Router:
         self.policy: Policy = policy or CostOptimized()
         self.strategy: Strategy = strategy or FallbackChain()
         self.retry = retry or RetryPolicy()
+        self.health = health
+        """Deployment health and circuit breakers (None: every deployment is always tried)."""
         self._providers: dict[str, Provider] = dict(providers or {})
         for spec in self._specs:
             for dep in spec.all_deployments:
@@ -275,6 +281,10 @@ class Router:
         await asyncio.gather(*(p.aclose() for p in self._providers.values()))
 
 
+def _key(spec: ModelSpec, dep: Deployment) -> str:
+    return f"{spec.name}@{dep.provider}/{dep.model_id}"
+
+
 class _Runner:
     """Runs one model for one request: its deployments in order, retries, attempt records."""
 
@@ -293,6 +303,45 @@ class _Runner:
 
     def spec(self, model: str) -> ModelSpec:
         return self._router.registry.get(model)
+
+    def _deployments(self, spec: ModelSpec) -> Sequence[Deployment]:
+        """The deployments to try now: all of them, or those whose breaker lets them through."""
+        health = self._router.health
+        if health is None:
+            return spec.all_deployments
+        keys = {_key(spec, d): d for d in spec.all_deployments}
+        allowed = health.allowed(spec.name, list(keys))
+        if not allowed:
+            raise self._circuit_open(spec)
+        return [keys[k] for k in allowed]
+
+    def _circuit_open(self, spec: ModelSpec) -> CircuitOpen:
+        """The error (and its attempt record) when no deployment of `spec` may be called."""
+        error = CircuitOpen(
+            "every deployment is ejected by its circuit breaker or cooling down",
+            model=spec.name,
+            provider=",".join(d.provider for d in spec.all_deployments),
+        )
+        self._decision.attempts.append(
+            construct(
+                Attempt,
+                model=spec.name,
+                provider=error.provider,
+                provider_model=spec.all_deployments[0].model_id,
+                outcome="error",
+                latency_ms=0.0,
+                error_type="CircuitOpen",
+                error=error.message,
+                status=None,
+                usage=None,
+                cost_usd=0.0,
+            )
+        )
+        return error
+
+    def _claim(self, spec: ModelSpec, dep: Deployment) -> bool:
+        health = self._router.health
+        return health is None or health.started(_key(spec, dep))
 
     def _record(
         self,
@@ -328,6 +377,14 @@ class _Runner:
         )
         if error is None:
             self._decision.answered_by = spec.name
+        health = self._router.health
+        if health is not None:
+            key = _key(spec, dep)
+            if error is None:
+                health.succeeded(key, (time.perf_counter() - started) * 1000)
+            else:
+                retry_after = error.retry_after if isinstance(error, RateLimited) else None
+                health.failed(spec.name, key, retry_after_s=retry_after)
         return cost
 
     def _record_aborted(
@@ -339,6 +396,8 @@ class _Runner:
                 completion_tokens=count_tokens(text),
             )
         cost = (dep.pricing or spec.pricing).cost(usage.prompt_tokens, usage.completion_tokens)
+        if self._router.health is not None:
+            self._router.health.abandoned(_key(spec, dep))
         self._decision.attempts.append(
             construct(
                 Attempt,
@@ -370,11 +429,13 @@ class _Runner:
         spec = self.spec(model)
         req = self._request
         last: ProviderError | None = None
-        for dep in spec.all_deployments:
+        for dep in self._deployments(spec):
             provider = self._router.provider(dep.provider)
             attempt = 0
             while True:
                 attempt += 1
+                if not self._claim(spec, dep):
+                    break  # its half-open probe is out on another call
                 started = time.perf_counter()
                 try:
                     result = await provider.complete(dep.model_id, req)
@@ -393,18 +454,21 @@ class _Runner:
                 result.cost_usd = cost
                 result.decision = self._decision
                 return result
-        assert last is not None
+        if last is None:
+            raise self._circuit_open(spec)
         raise last
 
     async def stream(self, model: str) -> AsyncIterator[StreamChunk]:
         spec = self.spec(model)
         req = self._request
         last: ProviderError | None = None
-        for dep in spec.all_deployments:
+        for dep in self._deployments(spec):
             provider = self._router.provider(dep.provider)
             attempt = 0
             while True:
                 attempt += 1
+                if not self._claim(spec, dep):
+                    break  # its half-open probe is out on another call
                 started = time.perf_counter()
                 delivered: list[str] = []
                 started_output = False
@@ -463,5 +527,6 @@ class _Runner:
                     raw=None,
                 )
                 return
-        assert last is not None
+        if last is None:
+            raise self._circuit_open(spec)
         raise last

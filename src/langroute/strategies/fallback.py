@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from langroute.errors import (
     AllModelsFailed,
+    CircuitOpen,
     ConnectionFailed,
     ContentFiltered,
     ContextTooLong,
@@ -27,6 +28,7 @@ from langroute.strategies.base import ModelRunner
 from langroute.types import Completion, StreamChunk
 
 DEFAULT_FALLBACK_ON: tuple[type[ProviderError], ...] = (
+    CircuitOpen,
     RateLimited,
     Timeout,
     ServerError,

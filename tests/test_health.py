@@ -1,0 +1,173 @@
+"""Deployment health and circuit breakers: the state machine on a fake clock, and the router
+routing around an ejected deployment over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from langroute import (
+    AllModelsFailed,
+    HealthConfig,
+    InMemoryHealth,
+    OpenAIProvider,
+    Registry,
+    RetryPolicy,
+    Router,
+)
+from langroute.testing import Fail, Reply, ScriptedServer
+from tests.conftest import TEST_KEY, spec
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def store(**config: float) -> tuple[InMemoryHealth, Clock]:
+    clock = Clock()
+    return InMemoryHealth(HealthConfig(**config), clock=clock), clock
+
+
+def fail(health: InMemoryHealth, key: str, times: int, group: str = "m") -> None:
+    for _ in range(times):
+        assert health.started(key)
+        health.failed(group, key)
+
+
+def test_breaker_opens_probes_once_and_closes() -> None:
+    health, clock = store(failures_to_open=3, base_ejection_s=10)
+    keys = ["m@a", "m@b"]
+    assert health.allowed("m", keys) == keys
+    fail(health, "m@a", 2)
+    assert health.snapshot("m@a").state == "closed"
+    fail(health, "m@a", 1)
+    snap = health.snapshot("m@a")
+    assert (snap.state, snap.ejections, snap.open_for_s) == ("open", 1, 10)
+    assert health.allowed("m", keys) == ["m@b"]
+    clock.now += 10
+    assert health.allowed("m", keys) == keys
+    assert health.started("m@a"), "the single probe"
+    assert not health.started("m@a"), "a second call may not probe at the same time"
+    health.succeeded("m@a", 120.0)
+    snap = health.snapshot("m@a")
+    assert (snap.state, snap.consecutive_failures, snap.latency_ms) == ("closed", 0, 120.0)
+
+
+def test_repeated_ejections_grow_and_are_capped() -> None:
+    health, clock = store(failures_to_open=1, base_ejection_s=5, max_ejection_s=12)
+    health.allowed("m", ["m@a", "m@b"])
+    fail(health, "m@a", 1)
+    assert health.snapshot("m@a").open_for_s == 5
+    for expected in (10, 12, 12):
+        clock.now += 100
+        assert "m@a" in health.allowed("m", ["m@a", "m@b"])
+        fail(health, "m@a", 1)  # the probe fails: open again, for longer
+        assert health.snapshot("m@a").open_for_s == expected
+
+
+def test_a_model_is_never_ejected_entirely() -> None:
+    health, _ = store(failures_to_open=1, max_ejected_share=1.0)
+    keys = ["m@a", "m@b"]
+    health.allowed("m", keys)
+    fail(health, "m@a", 1)
+    fail(health, "m@b", 3)
+    assert health.snapshot("m@a").state == "open"
+    assert health.snapshot("m@b").state == "closed", "the last deployment stays in"
+    assert health.allowed("m", keys) == ["m@b"]
+
+
+def test_a_429_cools_a_deployment_down_for_retry_after() -> None:
+    health, clock = store()
+    health.allowed("m", ["m@a", "m@b"])
+    assert health.started("m@a")
+    health.failed("m", "m@a", retry_after_s=30)
+    snap = health.snapshot("m@a")
+    assert (snap.state, snap.ejections, snap.open_for_s) == ("open", 0, 30)
+    clock.now += 30
+    assert health.allowed("m", ["m@a", "m@b"]) == ["m@a", "m@b"]
+
+
+def two_deployment_router(server: ScriptedServer, health: InMemoryHealth, *extra: str) -> Router:
+    registry = Registry()
+    registry.register(
+        spec(
+            "m",
+            provider="p1",
+            deployments=[
+                {"provider": "p1", "model_id": "m-a"},
+                {"provider": "p2", "model_id": "m-b"},
+            ],
+        )
+    )
+    for name in extra:
+        registry.register(spec(name, provider="p1", price=(5.0, 10.0)))
+    providers = {
+        name: OpenAIProvider(name=name, base_url=server.openai_url, api_key=TEST_KEY)
+        for name in ("p1", "p2")
+    }
+    return Router(
+        ["m", *extra],
+        registry=registry,
+        providers=providers,
+        retry=RetryPolicy(attempts=1),
+        health=health,
+    )
+
+
+async def test_the_router_routes_around_an_ejected_deployment(aserver: ScriptedServer) -> None:
+    health = InMemoryHealth(HealthConfig(failures_to_open=3, base_ejection_s=0.3))
+    aserver.add("m-a", Fail(500))
+    aserver.add("m-b", Reply("from b"))
+    router = two_deployment_router(aserver, health)
+    for _ in range(3):
+        assert (await router.achat("hi")).provider == "p2"
+    assert health.snapshot("m@p1/m-a").state == "open"
+    answer = await router.achat("hi")
+    assert answer.provider == "p2"
+    assert [a.provider for a in answer.decision.attempts] == ["p2"], "no call to the ejected one"
+    assert aserver.count("m-a") == 3
+    aserver.add("m-a", Reply("from a"))
+    await asyncio.sleep(0.35)
+    probe = await router.achat("hi")
+    assert probe.provider == "p1", "the half-open probe goes through and succeeds"
+    assert health.snapshot("m@p1/m-a").state == "closed"
+    assert (await router.achat("hi")).content == "from a"
+    await router.aclose()
+
+
+async def test_an_ejected_model_falls_back_with_a_typed_error(aserver: ScriptedServer) -> None:
+    health = InMemoryHealth(HealthConfig(failures_to_open=1, base_ejection_s=30))
+    aserver.add("m-a", Fail(503))
+    aserver.add("m-b", Fail(503))
+    aserver.add("backup", Reply("backup"))
+    router = two_deployment_router(aserver, health, "backup")
+    first = await router.achat("hi")
+    assert first.model == "backup"
+    second = await router.achat("hi")
+    assert second.model == "backup"
+    kinds = [(a.model, a.provider, a.error_type) for a in second.decision.attempts]
+    assert kinds[0] == ("m", "p2", "ServerError"), "one deployment stays in: it is tried"
+    lone = InMemoryHealth(HealthConfig(failures_to_open=1, base_ejection_s=30))
+    registry = Registry()
+    registry.register(spec("solo", provider="p1"))
+    aserver.add("solo", Fail(500))
+    solo = Router(
+        ["solo"],
+        registry=registry,
+        retry=RetryPolicy(attempts=1),
+        health=lone,
+        providers={"p1": OpenAIProvider(name="p1", base_url=aserver.openai_url, api_key=TEST_KEY)},
+    )
+    with pytest.raises(AllModelsFailed):
+        await solo.achat("hi")
+    with pytest.raises(AllModelsFailed) as caught:
+        await solo.achat("hi")
+    assert [type(e).__name__ for e in caught.value.exceptions] == ["CircuitOpen"]
+    assert aserver.count("solo") == 1, "the open circuit made no call"
+    await router.aclose()
+    await solo.aclose()
