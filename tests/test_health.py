@@ -171,3 +171,60 @@ async def test_an_ejected_model_falls_back_with_a_typed_error(aserver: ScriptedS
     assert aserver.count("solo") == 1, "the open circuit made no call"
     await router.aclose()
     await solo.aclose()
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+
+def test_token_buckets_refill_and_settle() -> None:
+    from langroute import InMemoryRateLimits
+
+    clock = Clock()
+    limits = InMemoryRateLimits(clock=clock)
+    assert limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
+    assert limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
+    assert not limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
+    clock.now += 30  # rpm 2 refills one request per 30 s
+    assert limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
+    assert limits.try_acquire("t", rpm=None, tpm=1000, tokens=600)
+    assert not limits.try_acquire("t", rpm=None, tpm=1000, tokens=600)
+    limits.settle("t", tpm=1000, delta_tokens=-500)  # the call used 100, not 600
+    assert limits.try_acquire("t", rpm=None, tpm=1000, tokens=600)
+    limits.settle("t", tpm=1000, delta_tokens=2000)  # a long answer puts it in debt
+    clock.now += 30
+    assert not limits.try_acquire("t", rpm=None, tpm=1000, tokens=100)
+
+
+def limited_router(server: ScriptedServer, rpm: int, *extra: str) -> Router:
+    from langroute import InMemoryRateLimits
+
+    registry = Registry()
+    registry.register(spec("capped", provider="p1", rpm=rpm))
+    for name in extra:
+        registry.register(spec(name, provider="p1", price=(5.0, 10.0)))
+    provider = OpenAIProvider(name="p1", base_url=server.openai_url, api_key=TEST_KEY)
+    return Router(
+        ["capped", *extra],
+        registry=registry,
+        providers={"p1": provider},
+        retry=RetryPolicy(attempts=1),
+        limits=InMemoryRateLimits(),
+    )
+
+
+async def test_an_rpm_limit_holds_under_concurrency(aserver: ScriptedServer) -> None:
+    aserver.add("capped", Reply("capped", ttft_s=0.05))
+    aserver.add("backup", Reply("backup"))
+    router = limited_router(aserver, 5, "backup")
+    answers = await asyncio.gather(*(router.achat("hi") for _ in range(20)))
+    assert aserver.count("capped") == 5, "the server's own count: never over the limit"
+    assert sorted(a.model for a in answers).count("backup") == 15
+    skipped = next(a for a in answers if a.model == "backup").decision.attempts[0]
+    assert (skipped.model, skipped.error_type) == ("capped", "LimitExhausted")
+    alone = limited_router(aserver, 1)
+    await alone.achat("hi")
+    with pytest.raises(AllModelsFailed) as caught:
+        await alone.achat("hi")
+    assert [type(e).__name__ for e in caught.value.exceptions] == ["LimitExhausted"]
+    await router.aclose()
+    await alone.aclose()

@@ -13,6 +13,7 @@ from langroute.errors import (
     ContentFiltered,
     ContextTooLong,
     LangrouteError,
+    LimitExhausted,
     MalformedResponse,
     NoCandidateError,
     ProviderError,
@@ -40,7 +41,7 @@ from langroute.providers import AnthropicProvider, OpenAIProvider, Provider
 from langroute.registry import ModelSpec, Registry
 from langroute.retry import RetryPolicy
 from langroute.router import Router
-from langroute.state import HealthConfig, InMemoryHealth
+from langroute.state import HealthConfig, InMemoryHealth, InMemoryRateLimits
 from langroute.strategies import Cascade, Ensemble, FallbackChain, Single, Strategy
 from langroute.types import ChatParams, Completion, StreamChunk, ToolSpec, Usage
 
@@ -71,9 +72,11 @@ __all__ = [
     "FallbackChain",
     "HealthConfig",
     "InMemoryHealth",
+    "InMemoryRateLimits",
     "LangrouteError",
     "LatencyOptimized",
     "LearnedPolicy",
+    "LimitExhausted",
     "MalformedResponse",
     "ModelSpec",
     "NoCandidateError",

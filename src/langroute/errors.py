@@ -96,6 +96,13 @@ class CircuitOpen(ProviderError):
     retryable = False
 
 
+class LimitExhausted(ProviderError):
+    """No deployment of the model has rpm/tpm budget left for this request right now: no
+    call was made."""
+
+    retryable = False
+
+
 class ServerError(ProviderError):
     """HTTP 5xx or an overloaded provider."""
 

@@ -19,6 +19,7 @@ from langroute.errors import (
     CircuitOpen,
     ConfigError,
     ContextTooLong,
+    LimitExhausted,
     NoCandidateError,
     ProviderError,
     RateLimited,
@@ -31,6 +32,7 @@ from langroute.providers import Provider, provider_from_spec
 from langroute.registry import Deployment, ModelSpec, Registry
 from langroute.retry import RetryPolicy
 from langroute.state.health import HealthStore
+from langroute.state.ratelimit import RateLimitStore
 from langroute.strategies import FallbackChain, Strategy
 from langroute.tokens import count_tokens
 from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
@@ -61,6 +63,7 @@ class Router:
         strategy: Strategy | None = None,
         retry: RetryPolicy | None = None,
         health: HealthStore | None = None,
+        limits: RateLimitStore | None = None,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -79,6 +82,8 @@ class Router:
         self.retry = retry or RetryPolicy()
         self.health = health
         """Deployment health and circuit breakers (None: every deployment is always tried)."""
+        self.limits = limits
+        """rpm/tpm buckets for deployments that declare limits (None: limits not enforced)."""
         self._providers: dict[str, Provider] = dict(providers or {})
         for spec in self._specs:
             for dep in spec.all_deployments:
@@ -292,6 +297,8 @@ class _Runner:
         self._router = router
         self._request = request
         self._decision = decision
+        self._reserved: dict[str, int] = {}
+        self._limited = False
 
     @property
     def request(self) -> RoutingRequest:
@@ -315,13 +322,23 @@ class _Runner:
             raise self._circuit_open(spec)
         return [keys[k] for k in allowed]
 
-    def _circuit_open(self, spec: ModelSpec) -> CircuitOpen:
+    def _circuit_open(self, spec: ModelSpec) -> CircuitOpen | LimitExhausted:
         """The error (and its attempt record) when no deployment of `spec` may be called."""
-        error = CircuitOpen(
-            "every deployment is ejected by its circuit breaker or cooling down",
-            model=spec.name,
-            provider=",".join(d.provider for d in spec.all_deployments),
-        )
+        providers = ",".join(d.provider for d in spec.all_deployments)
+        error: CircuitOpen | LimitExhausted
+        if self._limited:
+            self._limited = False
+            error = LimitExhausted(
+                "no deployment has rpm/tpm budget left right now",
+                model=spec.name,
+                provider=providers,
+            )
+        else:
+            error = CircuitOpen(
+                "every deployment is ejected by its circuit breaker or cooling down",
+                model=spec.name,
+                provider=providers,
+            )
         self._decision.attempts.append(
             construct(
                 Attempt,
@@ -330,7 +347,7 @@ class _Runner:
                 provider_model=spec.all_deployments[0].model_id,
                 outcome="error",
                 latency_ms=0.0,
-                error_type="CircuitOpen",
+                error_type=type(error).__name__,
                 error=error.message,
                 status=None,
                 usage=None,
@@ -340,8 +357,34 @@ class _Runner:
         return error
 
     def _claim(self, spec: ModelSpec, dep: Deployment) -> bool:
-        health = self._router.health
-        return health is None or health.started(_key(spec, dep))
+        """Take this deployment for one call: its breaker's leave, then its rate budget."""
+        router, key = self._router, _key(spec, dep)
+        if router.health is not None and not router.health.started(key):
+            return False
+        limits = router.limits
+        rpm, tpm = dep.rpm or spec.rpm, dep.tpm or spec.tpm
+        if limits is not None and (rpm or tpm):
+            estimate = self._token_estimate(spec)
+            if not limits.try_acquire(key, rpm=rpm, tpm=tpm, tokens=estimate):
+                self._limited = True
+                if router.health is not None:
+                    router.health.abandoned(key)
+                return False
+            self._reserved[key] = estimate
+        return True
+
+    def _token_estimate(self, spec: ModelSpec) -> int:
+        features = self._request.features
+        answer = features.max_output_tokens or features.hints.expected_output_tokens or 500
+        return features.prompt_tokens + min(answer, spec.max_output_tokens)
+
+    def _settle(self, spec: ModelSpec, dep: Deployment, usage: Usage | None) -> None:
+        key = _key(spec, dep)
+        reserved = self._reserved.pop(key, None)
+        if reserved is None or self._router.limits is None:
+            return
+        used = usage.prompt_tokens + usage.completion_tokens if usage is not None else 0
+        self._router.limits.settle(key, tpm=dep.tpm or spec.tpm, delta_tokens=used - reserved)
 
     def _record(
         self,
@@ -377,6 +420,7 @@ class _Runner:
         )
         if error is None:
             self._decision.answered_by = spec.name
+        self._settle(spec, dep, usage)
         health = self._router.health
         if health is not None:
             key = _key(spec, dep)
@@ -396,6 +440,7 @@ class _Runner:
                 completion_tokens=count_tokens(text),
             )
         cost = (dep.pricing or spec.pricing).cost(usage.prompt_tokens, usage.completion_tokens)
+        self._settle(spec, dep, usage)
         if self._router.health is not None:
             self._router.health.abandoned(_key(spec, dep))
         self._decision.attempts.append(
@@ -426,6 +471,7 @@ class _Runner:
         return True
 
     async def complete(self, model: str) -> Completion:
+        self._limited = False
         spec = self.spec(model)
         req = self._request
         last: ProviderError | None = None
@@ -459,6 +505,7 @@ class _Runner:
         raise last
 
     async def stream(self, model: str) -> AsyncIterator[StreamChunk]:
+        self._limited = False
         spec = self.spec(model)
         req = self._request
         last: ProviderError | None = None

@@ -1,4 +1,5 @@
-"""Shared state: one protocol per concern. Health (`InMemoryHealth`) for now."""
+"""Shared state: one protocol per concern — health and rate limits, kept in this process
+for now (`InMemoryHealth`, `InMemoryRateLimits`)."""
 
 from langroute.state.health import (
     DeploymentHealth,
@@ -6,5 +7,13 @@ from langroute.state.health import (
     HealthStore,
     InMemoryHealth,
 )
+from langroute.state.ratelimit import InMemoryRateLimits, RateLimitStore
 
-__all__ = ["DeploymentHealth", "HealthConfig", "HealthStore", "InMemoryHealth"]
+__all__ = [
+    "DeploymentHealth",
+    "HealthConfig",
+    "HealthStore",
+    "InMemoryHealth",
+    "InMemoryRateLimits",
+    "RateLimitStore",
+]

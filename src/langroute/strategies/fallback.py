@@ -17,6 +17,7 @@ from langroute.errors import (
     ConnectionFailed,
     ContentFiltered,
     ContextTooLong,
+    LimitExhausted,
     MalformedResponse,
     ProviderError,
     RateLimited,
@@ -29,6 +30,7 @@ from langroute.types import Completion, StreamChunk
 
 DEFAULT_FALLBACK_ON: tuple[type[ProviderError], ...] = (
     CircuitOpen,
+    LimitExhausted,
     RateLimited,
     Timeout,
     ServerError,
