@@ -228,3 +228,54 @@ async def test_an_rpm_limit_holds_under_concurrency(aserver: ScriptedServer) -> 
     assert [type(e).__name__ for e in caught.value.exceptions] == ["LimitExhausted"]
     await router.aclose()
     await alone.aclose()
+
+
+# --- balancing across deployments -------------------------------------------------------------
+
+
+def arbitrage_router(server: ScriptedServer, balance: str, health: InMemoryHealth | None = None):
+    registry = Registry()
+    registry.register(
+        spec(
+            "m",
+            provider="p1",
+            deployments=[
+                {"provider": "p1", "model_id": "m-dear", "pricing": {"input": 3, "output": 9}},
+                {"provider": "p2", "model_id": "m-cheap", "pricing": {"input": 1, "output": 2}},
+            ],
+        )
+    )
+    providers = {
+        name: OpenAIProvider(name=name, base_url=server.openai_url, api_key=TEST_KEY)
+        for name in ("p1", "p2")
+    }
+    return Router(
+        ["m"],
+        registry=registry,
+        providers=providers,
+        balance=balance,
+        retry=RetryPolicy(attempts=1),
+        health=health,
+    )
+
+
+async def test_provider_arbitrage_and_balancing(aserver: ScriptedServer) -> None:
+    from langroute.errors import ConfigError
+
+    aserver.add("m-dear", Reply("dear", ttft_s=0.05))
+    aserver.add("m-cheap", Reply("cheap"))
+    cheapest = arbitrage_router(aserver, "cheapest")
+    assert (await cheapest.achat("hi")).provider == "p2", "same model, cheapest provider first"
+    health = InMemoryHealth()
+    fastest = arbitrage_router(aserver, "latency", health)
+    for _ in range(4):
+        await fastest.achat("hi")
+    assert health.snapshot("m@p2/m-cheap").latency_ms < health.snapshot("m@p1/m-dear").latency_ms
+    assert (await fastest.achat("hi")).provider == "p2", "the faster deployment first"
+    weighted = arbitrage_router(aserver, "weighted")
+    providers = {(await weighted.achat("hi")).provider for _ in range(30)}
+    assert providers == {"p1", "p2"}, "equal weights spread the calls"
+    with pytest.raises(ConfigError, match="balance"):
+        arbitrage_router(aserver, "round-robin-ish")
+    for r in (cheapest, fastest, weighted):
+        await r.aclose()

@@ -28,6 +28,7 @@ from langroute.errors import (
 )
 from langroute.features import CallerHints, RequestFeatures, RoutingRequest
 from langroute.policy import CostOptimized, PlanContext, Policy, eligible
+from langroute.policy.balance import BALANCERS, Balance
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import Deployment, ModelSpec, Registry
 from langroute.retry import RetryPolicy
@@ -64,6 +65,7 @@ class Router:
         retry: RetryPolicy | None = None,
         health: HealthStore | None = None,
         limits: RateLimitStore | None = None,
+        balance: Balance = "order",
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -84,6 +86,11 @@ class Router:
         """Deployment health and circuit breakers (None: every deployment is always tried)."""
         self.limits = limits
         """rpm/tpm buckets for deployments that declare limits (None: limits not enforced)."""
+        if balance not in BALANCERS:
+            raise ConfigError(f"balance {balance!r} is unknown; choose one of {sorted(BALANCERS)}")
+        self.balance: Balance = balance
+        """How a model's deployments are ordered: order, cheapest, latency, least_in_flight,
+        weighted (latency and least_in_flight need `health`)."""
         self._providers: dict[str, Provider] = dict(providers or {})
         for spec in self._specs:
             for dep in spec.all_deployments:
@@ -313,14 +320,18 @@ class _Runner:
 
     def _deployments(self, spec: ModelSpec) -> Sequence[Deployment]:
         """The deployments to try now: all of them, or those whose breaker lets them through."""
-        health = self._router.health
-        if health is None:
-            return spec.all_deployments
-        keys = {_key(spec, d): d for d in spec.all_deployments}
-        allowed = health.allowed(spec.name, list(keys))
-        if not allowed:
-            raise self._circuit_open(spec)
-        return [keys[k] for k in allowed]
+        router = self._router
+        health = router.health
+        deployments = spec.all_deployments
+        if health is not None:
+            keys = {_key(spec, d): d for d in deployments}
+            allowed = health.allowed(spec.name, list(keys))
+            if not allowed:
+                raise self._circuit_open(spec)
+            deployments = tuple(keys[k] for k in allowed)
+        if router.balance == "order" or len(deployments) < 2:
+            return deployments
+        return BALANCERS[router.balance](spec, deployments, health)
 
     def _circuit_open(self, spec: ModelSpec) -> CircuitOpen | LimitExhausted:
         """The error (and its attempt record) when no deployment of `spec` may be called."""
