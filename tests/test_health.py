@@ -279,3 +279,17 @@ async def test_provider_arbitrage_and_balancing(aserver: ScriptedServer) -> None
         arbitrage_router(aserver, "round-robin-ish")
     for r in (cheapest, fastest, weighted):
         await r.aclose()
+
+
+async def test_fault_injection_loses_no_request_and_the_breaker_recovers() -> None:
+    from langroute.testing.faults import run_faults
+
+    report = await run_faults(requests=800, concurrency=50, fault_rate=0.2)
+    assert report.lost == 0
+    assert report.errors_without_attempts == 0
+    assert report.answered + sum(report.typed_errors.values()) == 800
+    assert report.answered >= 0.95 * 800
+    assert report.breaker_opened
+    assert report.breaker_closed_after_recovery
+    assert report.broken_calls_during_outage < 0.5 * 400, "the breaker kept traffic away"
+    assert set(report.served_by) == {"p0", "p1", "p2"}

@@ -143,6 +143,9 @@ class StreamInterrupted(LangrouteError):
     `partial` holds exactly what the caller has already received; it is never re-sent.
     """
 
+    decision: Any = None
+    """The routed call's `Decision` (set by the router): every attempt."""
+
     def __init__(self, cause: ProviderError, partial: str, model: str) -> None:
         self.cause = cause
         self.partial = partial
@@ -155,7 +158,10 @@ class StreamInterrupted(LangrouteError):
 
 
 class AllModelsFailed(ExceptionGroup[ProviderError], LangrouteError):
-    """Every attempt failed. `exceptions` holds one error per attempt, in order."""
+    """Every model failed. `exceptions` holds each model's last error, in order;
+    `decision.attempts` (set by the router) lists every attempt, retries included."""
+
+    decision: Any = None
 
     def __new__(cls, message: str, exceptions: Sequence[ProviderError]) -> AllModelsFailed:
         summary = "; ".join(f"[{i}] {e!s}" for i, e in enumerate(exceptions, 1))

@@ -15,6 +15,7 @@ from langroute._sync import iterate_sync, run_sync
 from langroute.classify import Classifier, RuleClassifier, TaskProfile
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
+    AllModelsFailed,
     BadRequest,
     CircuitOpen,
     ConfigError,
@@ -272,13 +273,23 @@ class Router:
     async def execute(self, request: RoutingRequest) -> Completion:
         """Plan and run a prebuilt request (adapters build their own `RoutingRequest`)."""
         decision = await self.aplan(request)
-        return await self.strategy.run(decision.plan, _Runner(self, request, decision))
+        try:
+            return await self.strategy.run(decision.plan, _Runner(self, request, decision))
+        except (AllModelsFailed, StreamInterrupted) as exc:
+            exc.decision = decision  # every attempt, for the caller and the logs
+            raise
 
     async def execute_stream(self, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         """Plan and stream a prebuilt request."""
         decision = await self.aplan(request)
-        async for chunk in self.strategy.stream(decision.plan, _Runner(self, request, decision)):
-            yield chunk
+        try:
+            async for chunk in self.strategy.stream(
+                decision.plan, _Runner(self, request, decision)
+            ):
+                yield chunk
+        except (AllModelsFailed, StreamInterrupted) as exc:
+            exc.decision = decision
+            raise
 
     def chat(self, messages: MessagesInput, **kwargs: Any) -> Completion:
         """Sync `achat` (runs on langroute's background event loop)."""
