@@ -294,3 +294,49 @@ async def test_fault_injection_loses_no_request_and_the_breaker_recovers() -> No
     assert report.breaker_closed_after_recovery
     assert report.broken_calls_during_outage < 0.5 * 400, "the breaker kept traffic away"
     assert set(report.served_by) == {"p0", "p1", "p2"}
+
+
+async def test_a_hedged_request_takes_the_first_answer_and_bills_both(
+    aserver: ScriptedServer,
+) -> None:
+    import time
+
+    registry = Registry()
+    registry.register(
+        spec(
+            "m",
+            provider="p1",
+            deployments=[
+                {"provider": "p1", "model_id": "m-slow"},
+                {"provider": "p2", "model_id": "m-fast"},
+            ],
+        )
+    )
+    providers = {
+        name: OpenAIProvider(name=name, base_url=aserver.openai_url, api_key=TEST_KEY)
+        for name in ("p1", "p2")
+    }
+    router = Router(
+        ["m"],
+        registry=registry,
+        providers=providers,
+        hedge_after_ms=50,
+        retry=RetryPolicy(attempts=1),
+    )
+    aserver.add("m-slow", Reply("slow", ttft_s=0.8))
+    aserver.add("m-fast", Reply("fast"))
+    started = time.perf_counter()
+    completion = await router.achat("hi")
+    assert time.perf_counter() - started < 0.5
+    assert completion.content == "fast"
+    outcomes = [(a.provider_model, a.outcome) for a in completion.decision.attempts]
+    assert sorted(outcomes) == [("m-fast", "ok"), ("m-slow", "aborted")]
+    assert completion.cost_usd == pytest.approx(completion.decision.actual_cost_usd)
+    assert all(a.cost_usd > 0 for a in completion.decision.attempts), "the hedge is billed too"
+    aserver.add("m-slow", Reply("quick now"))
+    calm = await router.achat("hi")
+    assert calm.content == "quick now"
+    assert len(calm.decision.attempts) == 1, "no hedge when the first answers in time"
+    with pytest.raises(Exception, match="hedge_after_ms"):
+        Router(["m"], registry=registry, providers=providers, hedge_after_ms=0)
+    await router.aclose()

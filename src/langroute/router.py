@@ -67,6 +67,7 @@ class Router:
         health: HealthStore | None = None,
         limits: RateLimitStore | None = None,
         balance: Balance = "order",
+        hedge_after_ms: float | None = None,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -90,6 +91,11 @@ class Router:
         if balance not in BALANCERS:
             raise ConfigError(f"balance {balance!r} is unknown; choose one of {sorted(BALANCERS)}")
         self.balance: Balance = balance
+        if hedge_after_ms is not None and hedge_after_ms <= 0:
+            raise ConfigError(f"hedge_after_ms must be positive, got {hedge_after_ms}")
+        self.hedge_after_ms = hedge_after_ms
+        """Non-streaming: call a model's next deployment too when the first has not answered
+        after this many ms; the first answer wins (None: no hedging)."""
         """How a model's deployments are ordered: order, cheapest, latency, least_in_flight,
         weighted (latency and least_in_flight need `health`)."""
         self._providers: dict[str, Provider] = dict(providers or {})
@@ -495,33 +501,81 @@ class _Runner:
     async def complete(self, model: str) -> Completion:
         self._limited = False
         spec = self.spec(model)
-        req = self._request
+        deployments = list(self._deployments(spec))
+        hedge = self._router.hedge_after_ms
+        if hedge is not None and len(deployments) >= 2:
+            return await self._hedged(spec, deployments, hedge / 1000)
         last: ProviderError | None = None
-        for dep in self._deployments(spec):
-            provider = self._router.provider(dep.provider)
+        for dep in deployments:
             attempt = 0
             while True:
                 attempt += 1
                 if not self._claim(spec, dep):
                     break  # its half-open probe is out on another call
-                started = time.perf_counter()
                 try:
-                    result = await provider.complete(dep.model_id, req)
-                except asyncio.CancelledError:
-                    # An ensemble's deadline passed: the prompt was sent and is billed.
-                    self._record_aborted(spec, dep, started, "", None)
-                    raise
+                    return await self._attempt(spec, dep)
                 except ProviderError as exc:
-                    self._record(spec, dep, started, error=exc)
                     last = exc
                     if await self._after_failure(exc, spec, attempt):
                         continue
                     break
-                cost = self._record(spec, dep, started, usage=result.usage)
-                result.model = spec.name
-                result.cost_usd = cost
-                result.decision = self._decision
-                return result
+        if last is None:
+            raise self._circuit_open(spec)
+        raise last
+
+    async def _attempt(self, spec: ModelSpec, dep: Deployment) -> Completion:
+        """One call to one deployment, recorded (already claimed)."""
+        provider = self._router.provider(dep.provider)
+        started = time.perf_counter()
+        try:
+            result = await provider.complete(dep.model_id, self._request)
+        except asyncio.CancelledError:
+            # An ensemble's deadline or a hedge's winner stopped it: the prompt is billed.
+            self._record_aborted(spec, dep, started, "", None)
+            raise
+        except ProviderError as exc:
+            self._record(spec, dep, started, error=exc)
+            raise
+        cost = self._record(spec, dep, started, usage=result.usage)
+        result.model = spec.name
+        result.cost_usd = cost
+        result.decision = self._decision
+        return result
+
+    async def _hedged(
+        self, spec: ModelSpec, deployments: list[Deployment], after_s: float
+    ) -> Completion:
+        """The first deployment, and the next one too if it has not answered after `after_s`:
+        the first answer wins, the other call is cancelled (and billed, as `aborted`)."""
+        before = len(self._decision.attempts)
+        pending: set[asyncio.Future[Completion]] = set()
+        last: ProviderError | None = None
+        queue = list(deployments)
+        while queue or pending:
+            while queue and len(pending) < 2:
+                dep = queue.pop(0)
+                if self._claim(spec, dep):
+                    pending.add(asyncio.ensure_future(self._attempt(spec, dep)))
+                    break
+            if not pending:
+                continue
+            wait = after_s if queue and len(pending) < 2 else None
+            done, pending = await asyncio.wait(
+                pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                error = task.exception()
+                if error is None:
+                    for other in pending:
+                        other.cancel()
+                    await asyncio.gather(*pending, return_exceptions=True)
+                    winner = task.result()
+                    winner.cost_usd = sum(a.cost_usd for a in self._decision.attempts[before:])
+                    self._decision.answered_by = spec.name
+                    return winner
+                if not isinstance(error, ProviderError):
+                    raise error
+                last = error
         if last is None:
             raise self._circuit_open(spec)
         raise last
