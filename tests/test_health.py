@@ -28,9 +28,22 @@ class Clock:
         return self.now
 
 
-def store(**config: float) -> tuple[InMemoryHealth, Clock]:
-    clock = Clock()
-    return InMemoryHealth(HealthConfig(**config), clock=clock), clock
+STORES = ["memory", "sqlite"]
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest, tmp_path):
+    """A health store factory, in this process or in a SQLite file: the same suite runs
+    on each."""
+    from langroute.state import SQLiteHealth
+
+    def make(**config: float) -> tuple[object, Clock]:
+        clock = Clock()
+        if request.param == "memory":
+            return InMemoryHealth(HealthConfig(**config), clock=clock), clock
+        return SQLiteHealth(tmp_path / "state.db", HealthConfig(**config), clock=clock), clock
+
+    return make
 
 
 def fail(health: InMemoryHealth, key: str, times: int, group: str = "m") -> None:
@@ -39,7 +52,7 @@ def fail(health: InMemoryHealth, key: str, times: int, group: str = "m") -> None
         health.failed(group, key)
 
 
-def test_breaker_opens_probes_once_and_closes() -> None:
+def test_breaker_opens_probes_once_and_closes(store) -> None:
     health, clock = store(failures_to_open=3, base_ejection_s=10)
     keys = ["m@a", "m@b"]
     assert health.allowed("m", keys) == keys
@@ -58,7 +71,7 @@ def test_breaker_opens_probes_once_and_closes() -> None:
     assert (snap.state, snap.consecutive_failures, snap.latency_ms) == ("closed", 0, 120.0)
 
 
-def test_repeated_ejections_grow_and_are_capped() -> None:
+def test_repeated_ejections_grow_and_are_capped(store) -> None:
     health, clock = store(failures_to_open=1, base_ejection_s=5, max_ejection_s=12)
     health.allowed("m", ["m@a", "m@b"])
     fail(health, "m@a", 1)
@@ -70,7 +83,7 @@ def test_repeated_ejections_grow_and_are_capped() -> None:
         assert health.snapshot("m@a").open_for_s == expected
 
 
-def test_a_model_is_never_ejected_entirely() -> None:
+def test_a_model_is_never_ejected_entirely(store) -> None:
     health, _ = store(failures_to_open=1, max_ejected_share=1.0)
     keys = ["m@a", "m@b"]
     health.allowed("m", keys)
@@ -81,7 +94,7 @@ def test_a_model_is_never_ejected_entirely() -> None:
     assert health.allowed("m", keys) == ["m@b"]
 
 
-def test_a_429_cools_a_deployment_down_for_retry_after() -> None:
+def test_a_429_cools_a_deployment_down_for_retry_after(store) -> None:
     health, clock = store()
     health.allowed("m", ["m@a", "m@b"])
     assert health.started("m@a")
@@ -176,11 +189,17 @@ async def test_an_ejected_model_falls_back_with_a_typed_error(aserver: ScriptedS
 # --- rate limits ----------------------------------------------------------------------------
 
 
-def test_token_buckets_refill_and_settle() -> None:
+@pytest.mark.parametrize("kind", STORES)
+def test_token_buckets_refill_and_settle(kind: str, tmp_path) -> None:
     from langroute import InMemoryRateLimits
+    from langroute.state import SQLiteRateLimits
 
     clock = Clock()
-    limits = InMemoryRateLimits(clock=clock)
+    limits = (
+        InMemoryRateLimits(clock=clock)
+        if kind == "memory"
+        else SQLiteRateLimits(tmp_path / "limits.db", clock=clock)
+    )
     assert limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
     assert limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
     assert not limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
@@ -340,3 +359,77 @@ async def test_a_hedged_request_takes_the_first_answer_and_bills_both(
     with pytest.raises(Exception, match="hedge_after_ms"):
         Router(["m"], registry=registry, providers=providers, hedge_after_ms=0)
     await router.aclose()
+
+
+def test_sqlite_state_survives_a_restart(tmp_path) -> None:
+    from langroute.state import SQLiteHealth, SQLiteRateLimits
+
+    path = tmp_path / "state.db"
+    first = SQLiteHealth(path, HealthConfig(failures_to_open=1, base_ejection_s=60))
+    first.allowed("m", ["m@a", "m@b"])
+    assert first.started("m@a")
+    first.failed("m", "m@a")
+    again = SQLiteHealth(path)
+    assert again.snapshot("m@a").state == "open"
+    assert again.allowed("m", ["m@a", "m@b"]) == ["m@b"]
+    limits = SQLiteRateLimits(path)
+    assert limits.try_acquire("k", rpm=1, tpm=None, tokens=1)
+    assert not SQLiteRateLimits(path).try_acquire("k", rpm=1, tpm=None, tokens=1)
+
+
+CHILD = """
+import asyncio, sys
+from langroute import OpenAIProvider, Registry, RetryPolicy, Router
+from langroute.registry import ModelSpec
+from langroute.state import SQLiteRateLimits
+from langroute.errors import AllModelsFailed
+
+url, db, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
+registry = Registry()
+registry.register(ModelSpec(name="capped", provider="p", context_window=8000,
+                            max_output_tokens=1000, pricing={"input": 1, "output": 2}, rpm=30))
+router = Router(["capped"], registry=registry, retry=RetryPolicy(attempts=1),
+                providers={"p": OpenAIProvider(name="p", base_url=url, api_key="k")},
+                limits=SQLiteRateLimits(db))
+
+async def main():
+    ok = 0
+    for _ in range(calls):
+        try:
+            await router.achat("hi")
+            ok += 1
+        except AllModelsFailed:
+            pass
+    print(ok)
+
+asyncio.run(main())
+"""
+
+
+def test_four_processes_share_one_rpm_limit_through_sqlite(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from langroute.testing import ScriptedServer
+
+    with ScriptedServer() as server:
+        server.add("capped", Reply("ok"))
+        db = tmp_path / "shared.db"
+        started = time.time()
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD, server.openai_url, str(db), "25"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        accepted = sum(int(child.communicate(timeout=120)[0].strip()) for child in children)
+        elapsed = time.time() - started
+        reached = server.count("capped")
+    # rpm 30: a full bucket of 30, refilled at 0.5 calls/s while the run lasts
+    allowed = 30 + int(elapsed * 30 / 60) + 1
+    assert reached == accepted, "every accepted call reached the server, no other did"
+    assert reached <= allowed, f"{reached} calls in {elapsed:.1f}s exceed rpm 30"
+    assert reached >= 30, "the budget itself was used"

@@ -1,5 +1,6 @@
-"""Shared state: one protocol per concern — health and rate limits, kept in this process
-for now (`InMemoryHealth`, `InMemoryRateLimits`)."""
+"""Shared state: one protocol per concern — health and rate limits — each kept in this
+process (`InMemoryHealth`, `InMemoryRateLimits`) or in a SQLite file shared by the host's
+processes and kept across restarts (`SQLiteHealth`, `SQLiteRateLimits`)."""
 
 from langroute.state.health import (
     DeploymentHealth,
@@ -8,6 +9,7 @@ from langroute.state.health import (
     InMemoryHealth,
 )
 from langroute.state.ratelimit import InMemoryRateLimits, RateLimitStore
+from langroute.state.sqlite import SQLiteHealth, SQLiteRateLimits
 
 __all__ = [
     "DeploymentHealth",
@@ -16,4 +18,6 @@ __all__ = [
     "InMemoryHealth",
     "InMemoryRateLimits",
     "RateLimitStore",
+    "SQLiteHealth",
+    "SQLiteRateLimits",
 ]

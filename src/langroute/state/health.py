@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -86,31 +87,32 @@ class _Entry:
     probing: bool = False
 
 
-class InMemoryHealth:
-    """Health kept in this process (thread-safe)."""
+class _Tx(Protocol):
+    """One atomic read-modify-write of health entries (a store's transaction)."""
 
-    def __init__(
-        self, config: HealthConfig | None = None, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.config = config or HealthConfig()
-        self._clock = clock
-        self._entries: dict[str, _Entry] = {}
-        self._groups: dict[str, set[str]] = {}
-        self._lock = threading.Lock()
+    def entry(self, key: str) -> _Entry: ...
 
-    def _entry(self, key: str) -> _Entry:
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._entries[key] = _Entry()
-        return entry
+    def members(self, group: str, keys: Sequence[str] = ()) -> set[str]:
+        """The group's deployments, after adding `keys`."""
+        ...
+
+
+class _Breakers:
+    """The health logic, over any store that gives atomic transactions (`_transaction`)."""
+
+    config: HealthConfig
+    _clock: Callable[[], float]
+
+    def _transaction(self) -> AbstractContextManager[_Tx]:
+        raise NotImplementedError
 
     def allowed(self, group: str, keys: Sequence[str]) -> list[str]:
         now = self._clock()
         out = []
-        with self._lock:
-            self._groups.setdefault(group, set()).update(keys)
+        with self._transaction() as tx:
+            tx.members(group, keys)
             for key in keys:
-                e = self._entry(key)
+                e = tx.entry(key)
                 if e.state == "open" and now >= e.until:
                     e.state, e.probing = "half_open", False
                 if e.state == "closed" or (e.state == "half_open" and not e.probing):
@@ -119,8 +121,8 @@ class InMemoryHealth:
         return out
 
     def started(self, key: str) -> bool:
-        with self._lock:
-            e = self._entry(key)
+        with self._transaction() as tx:
+            e = tx.entry(key)
             if e.state == "half_open":
                 if e.probing:
                     return False
@@ -132,8 +134,8 @@ class InMemoryHealth:
 
     def succeeded(self, key: str, latency_ms: float) -> None:
         a = self.config.alpha
-        with self._lock:
-            e = self._entry(key)
+        with self._transaction() as tx:
+            e = tx.entry(key)
             e.in_flight = max(0, e.in_flight - 1)
             e.latency_ms = (
                 latency_ms if e.latency_ms is None else (1 - a) * e.latency_ms + a * latency_ms
@@ -146,8 +148,8 @@ class InMemoryHealth:
     def failed(self, group: str, key: str, *, retry_after_s: float | None = None) -> None:
         c = self.config
         now = self._clock()
-        with self._lock:
-            e = self._entry(key)
+        with self._transaction() as tx:
+            e = tx.entry(key)
             e.in_flight = max(0, e.in_flight - 1)
             e.error_rate = (1 - c.alpha) * e.error_rate + c.alpha
             e.consecutive += 1
@@ -158,22 +160,22 @@ class InMemoryHealth:
             if e.state == "half_open" or (
                 e.state == "closed"
                 and e.consecutive >= c.failures_to_open
-                and self._may_eject(group, key)
+                and self._may_eject(tx, group, key)
             ):
                 e.ejections += 1
                 seconds = min(c.max_ejection_s, c.base_ejection_s * 2 ** (e.ejections - 1))
                 e.state, e.probing, e.until = "open", False, now + seconds
 
     def abandoned(self, key: str) -> None:
-        with self._lock:
-            e = self._entry(key)
+        with self._transaction() as tx:
+            e = tx.entry(key)
             e.in_flight = max(0, e.in_flight - 1)
             if e.state == "half_open":
                 e.probing = False  # the probe never finished: let the next call probe
 
-    def _may_eject(self, group: str, key: str) -> bool:
-        members = self._groups.get(group, {key}) | {key}
-        ejected = sum(1 for k in members if k != key and self._entry(k).state != "closed")
+    def _may_eject(self, tx: _Tx, group: str, key: str) -> bool:
+        members = tx.members(group, [key])
+        ejected = sum(1 for k in members if k != key and tx.entry(k).state != "closed")
         share = int(self.config.max_ejected_share * len(members))
         # A lone deployment may open (the router falls back to other models); otherwise at
         # least one deployment of the model always stays in.
@@ -182,8 +184,8 @@ class InMemoryHealth:
 
     def snapshot(self, key: str) -> DeploymentHealth:
         now = self._clock()
-        with self._lock:
-            e = self._entry(key)
+        with self._transaction() as tx:
+            e = tx.entry(key)
             return DeploymentHealth(
                 key=key,
                 state=e.state,
@@ -194,3 +196,37 @@ class InMemoryHealth:
                 ejections=e.ejections,
                 open_for_s=max(0.0, e.until - now) if e.state == "open" else 0.0,
             )
+
+
+class _MemoryTx:
+    def __init__(self, entries: dict[str, _Entry], groups: dict[str, set[str]]) -> None:
+        self._entries, self._groups = entries, groups
+
+    def entry(self, key: str) -> _Entry:
+        e = self._entries.get(key)
+        if e is None:
+            e = self._entries[key] = _Entry()
+        return e
+
+    def members(self, group: str, keys: Sequence[str] = ()) -> set[str]:
+        found = self._groups.setdefault(group, set())
+        found.update(keys)
+        return set(found)
+
+
+class InMemoryHealth(_Breakers):
+    """Health kept in this process (thread-safe)."""
+
+    def __init__(
+        self, config: HealthConfig | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.config = config or HealthConfig()
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._groups: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_Tx]:
+        with self._lock:
+            yield _MemoryTx(self._entries, self._groups)

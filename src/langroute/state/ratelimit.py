@@ -37,42 +37,48 @@ class _Bucket:
     at: float
 
 
+def _refill(b: _Bucket | None, now: float, rpm: int | None, tpm: int | None) -> _Bucket:
+    if b is None:
+        return _Bucket(float(rpm or 0), float(tpm or 0), now)
+    elapsed = max(0.0, now - b.at)
+    if rpm:
+        b.requests = min(float(rpm), b.requests + elapsed * rpm / 60)
+    if tpm:
+        b.tokens = min(float(tpm), b.tokens + elapsed * tpm / 60)
+    b.at = now
+    return b
+
+
+def _take(b: _Bucket, rpm: int | None, tpm: int | None, tokens: int) -> bool:
+    if rpm and b.requests < 1:
+        return False
+    if tpm and b.tokens < min(tokens, tpm):
+        return False
+    if rpm:
+        b.requests -= 1
+    if tpm:
+        b.tokens -= tokens
+    return True
+
+
+def _settled(b: _Bucket, tpm: int, delta_tokens: int) -> None:
+    b.tokens = min(float(tpm), b.tokens - delta_tokens)
+
+
 class InMemoryRateLimits:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def _refilled(self, key: str, rpm: int | None, tpm: int | None) -> _Bucket:
-        now = self._clock()
-        b = self._buckets.get(key)
-        if b is None:
-            b = self._buckets[key] = _Bucket(float(rpm or 0), float(tpm or 0), now)
-            return b
-        elapsed = now - b.at
-        if rpm:
-            b.requests = min(float(rpm), b.requests + elapsed * rpm / 60)
-        if tpm:
-            b.tokens = min(float(tpm), b.tokens + elapsed * tpm / 60)
-        b.at = now
-        return b
-
     def try_acquire(self, key: str, *, rpm: int | None, tpm: int | None, tokens: int) -> bool:
         with self._lock:
-            b = self._refilled(key, rpm, tpm)
-            if rpm and b.requests < 1:
-                return False
-            if tpm and b.tokens < min(tokens, tpm):
-                return False
-            if rpm:
-                b.requests -= 1
-            if tpm:
-                b.tokens -= tokens
-            return True
+            b = self._buckets[key] = _refill(self._buckets.get(key), self._clock(), rpm, tpm)
+            return _take(b, rpm, tpm, tokens)
 
     def settle(self, key: str, *, tpm: int | None, delta_tokens: int) -> None:
         if not tpm:
             return
         with self._lock:
-            b = self._refilled(key, None, tpm)
-            b.tokens = min(float(tpm), b.tokens - delta_tokens)
+            b = self._buckets[key] = _refill(self._buckets.get(key), self._clock(), None, tpm)
+            _settled(b, tpm, delta_tokens)

@@ -1,0 +1,155 @@
+"""SQLite stores: health and rate limits in one file, shared by every process on the host
+and kept across restarts — the embedded default when one process is not enough.
+
+Each update is one `BEGIN IMMEDIATE` transaction (WAL journal, 5 s busy timeout), so
+concurrent processes never both take the last request of a bucket. Times are wall-clock
+(`time.time`), the clock processes share. Calls are short local writes made on the calling
+thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from langroute.state.health import HealthConfig, _Breakers, _Entry, _Tx
+from langroute.state.ratelimit import _Bucket, _refill, _settled, _take
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS health (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS health_groups (grp TEXT, key TEXT, PRIMARY KEY (grp, key));
+CREATE TABLE IF NOT EXISTS buckets (
+    key TEXT PRIMARY KEY, requests REAL NOT NULL, tokens REAL NOT NULL, at REAL NOT NULL
+);
+"""
+
+
+class _Connections:
+    """One connection per thread to one database file, schema created once."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self.connection() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        yield conn
+
+    @contextmanager
+    def immediate(self) -> Iterator[sqlite3.Connection]:
+        with self.connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+
+class _SQLiteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.touched: dict[str, _Entry] = {}
+
+    def entry(self, key: str) -> _Entry:
+        e = self.touched.get(key)
+        if e is None:
+            row = self._conn.execute("SELECT data FROM health WHERE key = ?", (key,)).fetchone()
+            e = _Entry(**json.loads(row[0])) if row else _Entry()
+            self.touched[key] = e
+        return e
+
+    def members(self, group: str, keys: Sequence[str] = ()) -> set[str]:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO health_groups (grp, key) VALUES (?, ?)",
+            [(group, k) for k in keys],
+        )
+        rows = self._conn.execute("SELECT key FROM health_groups WHERE grp = ?", (group,))
+        return {r[0] for r in rows}
+
+    def save(self) -> None:
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO health (key, data) VALUES (?, ?)",
+            [(k, json.dumps(dataclasses.asdict(e))) for k, e in self.touched.items()],
+        )
+
+
+class SQLiteHealth(_Breakers):
+    """Deployment health shared through a SQLite file."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        config: HealthConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config or HealthConfig()
+        self._clock = clock
+        self._db = _Connections(path)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_Tx]:
+        with self._db.immediate() as conn:
+            tx = _SQLiteTx(conn)
+            yield tx
+            tx.save()
+
+
+class SQLiteRateLimits:
+    """rpm/tpm buckets shared through a SQLite file."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._clock = clock
+        self._db = _Connections(path)
+
+    def _update(self, key: str, change: Callable[[_Bucket | None], tuple[_Bucket, bool]]) -> bool:
+        with self._db.immediate() as conn:
+            row = conn.execute(
+                "SELECT requests, tokens, at FROM buckets WHERE key = ?", (key,)
+            ).fetchone()
+            bucket, result = change(_Bucket(*row) if row else None)
+            conn.execute(
+                "INSERT OR REPLACE INTO buckets (key, requests, tokens, at) VALUES (?, ?, ?, ?)",
+                (key, bucket.requests, bucket.tokens, bucket.at),
+            )
+            return result
+
+    def try_acquire(self, key: str, *, rpm: int | None, tpm: int | None, tokens: int) -> bool:
+        now = self._clock()
+
+        def take(b: _Bucket | None) -> tuple[_Bucket, bool]:
+            bucket = _refill(b, now, rpm, tpm)
+            return bucket, _take(bucket, rpm, tpm, tokens)
+
+        return self._update(key, take)
+
+    def settle(self, key: str, *, tpm: int | None, delta_tokens: int) -> None:
+        if not tpm:
+            return
+        now = self._clock()
+
+        def settle(b: _Bucket | None) -> tuple[_Bucket, bool]:
+            bucket = _refill(b, now, None, tpm)
+            _settled(bucket, tpm, delta_tokens)
+            return bucket, True
+
+        self._update(key, settle)
