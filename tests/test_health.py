@@ -28,20 +28,31 @@ class Clock:
         return self.now
 
 
-STORES = ["memory", "sqlite"]
+STORES = ["memory", "sqlite", "redis"]
+
+
+def fresh_namespace() -> str:
+    import uuid
+
+    return f"test-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest, tmp_path):
-    """A health store factory, in this process or in a SQLite file: the same suite runs
-    on each."""
-    from langroute.state import SQLiteHealth
+    """A health store factory — in this process, a SQLite file or Redis: the same suite
+    runs on each."""
+    from langroute.state import RedisHealth, SQLiteHealth
+
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
 
     def make(**config: float) -> tuple[object, Clock]:
         clock = Clock()
+        cfg = HealthConfig(**config)
         if request.param == "memory":
-            return InMemoryHealth(HealthConfig(**config), clock=clock), clock
-        return SQLiteHealth(tmp_path / "state.db", HealthConfig(**config), clock=clock), clock
+            return InMemoryHealth(cfg, clock=clock), clock
+        if request.param == "sqlite":
+            return SQLiteHealth(tmp_path / "state.db", cfg, clock=clock), clock
+        return RedisHealth(url, cfg, clock=clock, namespace=fresh_namespace()), clock
 
     return make
 
@@ -190,16 +201,21 @@ async def test_an_ejected_model_falls_back_with_a_typed_error(aserver: ScriptedS
 
 
 @pytest.mark.parametrize("kind", STORES)
-def test_token_buckets_refill_and_settle(kind: str, tmp_path) -> None:
+def test_token_buckets_refill_and_settle(
+    kind: str, tmp_path, request: pytest.FixtureRequest
+) -> None:
     from langroute import InMemoryRateLimits
-    from langroute.state import SQLiteRateLimits
+    from langroute.state import RedisRateLimits, SQLiteRateLimits
 
     clock = Clock()
-    limits = (
-        InMemoryRateLimits(clock=clock)
-        if kind == "memory"
-        else SQLiteRateLimits(tmp_path / "limits.db", clock=clock)
-    )
+    if kind == "memory":
+        limits = InMemoryRateLimits(clock=clock)
+    elif kind == "sqlite":
+        limits = SQLiteRateLimits(tmp_path / "limits.db", clock=clock)
+    else:
+        limits = RedisRateLimits(
+            request.getfixturevalue("redis_url"), clock=clock, namespace=fresh_namespace()
+        )
     assert limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
     assert limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
     assert not limits.try_acquire("k", rpm=2, tpm=None, tokens=10)
@@ -433,3 +449,60 @@ def test_four_processes_share_one_rpm_limit_through_sqlite(tmp_path) -> None:
     assert reached == accepted, "every accepted call reached the server, no other did"
     assert reached <= allowed, f"{reached} calls in {elapsed:.1f}s exceed rpm 30"
     assert reached >= 30, "the budget itself was used"
+
+
+def test_redis_unreachable_fails_closed_or_degrades_never_hangs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+    import time
+
+    from langroute.state import RedisHealth, RedisRateLimits, StateUnavailable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"  # nothing listens there
+    strict = RedisRateLimits(dead, on_unavailable="fail")
+    started = time.perf_counter()
+    with pytest.raises(StateUnavailable, match="unreachable"):
+        strict.try_acquire("k", rpm=10, tpm=None, tokens=1)
+    assert time.perf_counter() - started < 2.0
+    lenient = RedisRateLimits(dead, on_unavailable="local")
+    assert lenient.try_acquire("k", rpm=1, tpm=None, tokens=1)
+    assert not lenient.try_acquire("k", rpm=1, tpm=None, tokens=1), "local limits still hold"
+    assert "using this process's own state" in caplog.text
+    health = RedisHealth(dead, on_unavailable="local")
+    assert health.allowed("m", ["m@a"]) == ["m@a"]
+    with pytest.raises(StateUnavailable):
+        RedisHealth(dead).snapshot("m@a")
+
+
+CHILD_REDIS = CHILD.replace(
+    "from langroute.state import SQLiteRateLimits", "from langroute.state import RedisRateLimits"
+).replace("limits=SQLiteRateLimits(db)", "limits=RedisRateLimits(db, namespace='shared')")
+
+
+def test_four_processes_share_one_rpm_limit_through_redis(redis_url: str) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from langroute.testing import ScriptedServer
+
+    with ScriptedServer() as server:
+        server.add("capped", Reply("ok"))
+        started = time.time()
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD_REDIS, server.openai_url, redis_url, "25"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        accepted = sum(int(child.communicate(timeout=120)[0].strip()) for child in children)
+        elapsed = time.time() - started
+        reached = server.count("capped")
+    allowed = 30 + int(elapsed * 30 / 60) + 1
+    assert reached == accepted
+    assert 30 <= reached <= allowed, f"{reached} calls in {elapsed:.1f}s against rpm 30"

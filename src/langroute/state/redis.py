@@ -1,0 +1,262 @@
+"""Redis stores: health and rate limits shared by every process on every host.
+
+- Rate limits: one Lua script per update (refill, check, take or settle), atomic in Redis,
+  on Redis's own clock (`TIME`) so hosts with skewed clocks agree.
+- Health: the same breaker logic as the other stores, run under a short Redis lock per
+  namespace (read, decide, write).
+- Keys live under `namespace:` and every key has a TTL (`ttl_s`), so abandoned state expires.
+- Redis unreachable or too slow (`timeout_s`, 0.25 s by default): `on_unavailable="fail"`
+  raises the typed `StateUnavailable`; `"local"` logs one warning and carries on with this
+  process's own state until Redis answers again. Never a hang.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, Literal, TypeVar
+
+from langroute.errors import ConfigError, LangrouteError
+from langroute.state.health import (
+    DeploymentHealth,
+    HealthConfig,
+    InMemoryHealth,
+    _Breakers,
+    _Entry,
+    _Tx,
+)
+from langroute.state.ratelimit import InMemoryRateLimits
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_TAKE = """
+local now = tonumber(ARGV[1])
+if not now then local t = redis.call('TIME'); now = tonumber(t[1]) + tonumber(t[2]) / 1e6 end
+local rpm, tpm, tokens, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local b = redis.call('HMGET', KEYS[1], 'r', 't', 'at')
+local r, t, at = tonumber(b[1]), tonumber(b[2]), tonumber(b[3])
+if not r then r = rpm; t = tpm; at = now end
+local el = math.max(0, now - at)
+if rpm > 0 then r = math.min(rpm, r + el * rpm / 60) end
+if tpm > 0 then t = math.min(tpm, t + el * tpm / 60) end
+local ok = 1
+if rpm > 0 and r < 1 then ok = 0 end
+if ok == 1 and tpm > 0 and t < math.min(tokens, tpm) then ok = 0 end
+if ok == 1 then
+  if rpm > 0 then r = r - 1 end
+  if tpm > 0 then t = t - tokens end
+end
+redis.call('HSET', KEYS[1], 'r', tostring(r), 't', tostring(t), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], ttl)
+return ok
+"""
+
+_SETTLE = """
+local now = tonumber(ARGV[1])
+if not now then local t = redis.call('TIME'); now = tonumber(t[1]) + tonumber(t[2]) / 1e6 end
+local tpm, delta, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local b = redis.call('HMGET', KEYS[1], 'r', 't', 'at')
+local r, t, at = tonumber(b[1]) or 0, tonumber(b[2]), tonumber(b[3])
+if not t then t = tpm; at = now end
+t = math.min(tpm, t + math.max(0, now - at) * tpm / 60)
+t = math.min(tpm, t - delta)
+redis.call('HSET', KEYS[1], 'r', tostring(r), 't', tostring(t), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+"""
+
+
+class StateUnavailable(LangrouteError):
+    """The shared state store (Redis) could not be reached in time and the store is set to
+    fail closed (`on_unavailable="fail"`)."""
+
+
+def _client(url: str, timeout_s: float) -> Any:
+    try:
+        import redis
+    except ImportError as exc:
+        raise ConfigError("Redis stores need redis-py: pip install 'langroute[redis]'") from exc
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, decode_responses=True
+    )
+
+
+class _Guard:
+    """Runs Redis operations; on a connection failure, fails closed or falls back locally."""
+
+    def __init__(self, on_unavailable: Literal["fail", "local"], what: str) -> None:
+        if on_unavailable not in ("fail", "local"):
+            raise ConfigError(f"on_unavailable must be 'fail' or 'local', not {on_unavailable!r}")
+        self.on_unavailable = on_unavailable
+        self.what = what
+        self.degraded = False
+
+    def run(self, remote: Callable[[], T], local: Callable[[], T]) -> T:
+        import redis
+
+        try:
+            result = remote()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if self.on_unavailable == "fail":
+                raise StateUnavailable(
+                    f"Redis is unreachable for {self.what} ({type(exc).__name__}); "
+                    "on_unavailable='fail' stops the call rather than ignore shared limits"
+                ) from None
+            if not self.degraded:
+                logger.warning(
+                    "Redis is unreachable for %s (%s): using this process's own "
+                    "state until it answers",
+                    self.what,
+                    type(exc).__name__,
+                )
+                self.degraded = True
+            return local()
+        if self.degraded:
+            logger.warning("Redis answers again for %s: shared state resumed", self.what)
+            self.degraded = False
+        return result
+
+
+class RedisRateLimits:
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        namespace: str = "langroute",
+        ttl_s: int = 3600,
+        timeout_s: float = 0.25,
+        on_unavailable: Literal["fail", "local"] = "fail",
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._redis = _client(url, timeout_s)
+        self._ns, self._ttl, self._clock = namespace, ttl_s, clock
+        self._take = self._redis.register_script(_TAKE)
+        self._settle = self._redis.register_script(_SETTLE)
+        self._local = InMemoryRateLimits(clock or time.monotonic)
+        self._guard = _Guard(on_unavailable, "rate limits")
+
+    def _now(self) -> str:
+        return "" if self._clock is None else repr(self._clock())
+
+    def try_acquire(self, key: str, *, rpm: int | None, tpm: int | None, tokens: int) -> bool:
+        def remote() -> bool:
+            args = [self._now(), rpm or 0, tpm or 0, tokens, self._ttl]
+            return bool(self._take(keys=[f"{self._ns}:rl:{key}"], args=args))
+
+        return self._guard.run(
+            remote, lambda: self._local.try_acquire(key, rpm=rpm, tpm=tpm, tokens=tokens)
+        )
+
+    def settle(self, key: str, *, tpm: int | None, delta_tokens: int) -> None:
+        if not tpm:
+            return
+
+        def remote() -> None:
+            args = [self._now(), tpm, delta_tokens, self._ttl]
+            self._settle(keys=[f"{self._ns}:rl:{key}"], args=args)
+
+        self._guard.run(remote, lambda: self._local.settle(key, tpm=tpm, delta_tokens=delta_tokens))
+
+
+class _RedisTx:
+    def __init__(self, redis: Any, ns: str, ttl: int) -> None:
+        self._redis, self._ns, self._ttl = redis, ns, ttl
+        self.touched: dict[str, _Entry] = {}
+
+    def entry(self, key: str) -> _Entry:
+        e = self.touched.get(key)
+        if e is None:
+            raw = self._redis.get(f"{self._ns}:health:{key}")
+            e = _Entry(**json.loads(raw)) if raw else _Entry()
+            self.touched[key] = e
+        return e
+
+    def members(self, group: str, keys: Sequence[str] = ()) -> set[str]:
+        name = f"{self._ns}:hgroup:{group}"
+        if keys:
+            self._redis.sadd(name, *keys)
+            self._redis.expire(name, self._ttl)
+        return set(self._redis.smembers(name))
+
+    def save(self) -> None:
+        pipe = self._redis.pipeline()
+        for k, e in self.touched.items():
+            pipe.set(f"{self._ns}:health:{k}", json.dumps(dataclasses.asdict(e)), ex=self._ttl)
+        pipe.execute()
+
+
+class RedisHealth(_Breakers):
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        config: HealthConfig | None = None,
+        *,
+        namespace: str = "langroute",
+        ttl_s: int = 86_400,
+        timeout_s: float = 0.25,
+        on_unavailable: Literal["fail", "local"] = "fail",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config or HealthConfig()
+        self._clock = clock
+        self._redis = _client(url, timeout_s)
+        self._ns, self._ttl, self._timeout = namespace, ttl_s, timeout_s
+        self._local = InMemoryHealth(self.config, clock)
+        self._guard = _Guard(on_unavailable, "health")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_Tx]:
+        lock = self._redis.lock(
+            f"{self._ns}:health:lock",
+            timeout=max(1.0, 4 * self._timeout),
+            blocking_timeout=max(0.5, 2 * self._timeout),
+        )
+        if not lock.acquire():
+            import redis
+
+            raise redis.TimeoutError("health lock not acquired in time")
+        try:
+            tx = _RedisTx(self._redis, self._ns, self._ttl)
+            yield tx
+            tx.save()
+        finally:
+            with suppress(Exception):
+                lock.release()
+
+    def allowed(self, group: str, keys: Sequence[str]) -> list[str]:
+        return self._guard.run(
+            lambda: super(RedisHealth, self).allowed(group, keys),
+            lambda: self._local.allowed(group, keys),
+        )
+
+    def started(self, key: str) -> bool:
+        return self._guard.run(
+            lambda: super(RedisHealth, self).started(key), lambda: self._local.started(key)
+        )
+
+    def succeeded(self, key: str, latency_ms: float) -> None:
+        self._guard.run(
+            lambda: super(RedisHealth, self).succeeded(key, latency_ms),
+            lambda: self._local.succeeded(key, latency_ms),
+        )
+
+    def failed(self, group: str, key: str, *, retry_after_s: float | None = None) -> None:
+        self._guard.run(
+            lambda: super(RedisHealth, self).failed(group, key, retry_after_s=retry_after_s),
+            lambda: self._local.failed(group, key, retry_after_s=retry_after_s),
+        )
+
+    def abandoned(self, key: str) -> None:
+        self._guard.run(
+            lambda: super(RedisHealth, self).abandoned(key), lambda: self._local.abandoned(key)
+        )
+
+    def snapshot(self, key: str) -> DeploymentHealth:
+        return self._guard.run(
+            lambda: super(RedisHealth, self).snapshot(key), lambda: self._local.snapshot(key)
+        )
