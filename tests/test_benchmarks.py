@@ -85,3 +85,26 @@ def test_router_latency_benchmark_runs(tmp_path: Path, public_data: Path) -> Non
             assert figures["p50_ms"] > 0
             assert figures["p99_ms"] >= figures["p50_ms"]
     assert "p50" in result.stdout
+
+
+def test_shared_limits_benchmark_runs() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_shared_limits.py"),
+            "--store",
+            "sqlite",
+            "--seconds",
+            "1.5",
+            "--processes",
+            "2",
+            "--rpm",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT / "benchmarks",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "within" in result.stdout
