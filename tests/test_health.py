@@ -467,6 +467,10 @@ def test_redis_unreachable_fails_closed_or_degrades_never_hangs(
     with pytest.raises(StateUnavailable, match="unreachable"):
         strict.try_acquire("k", rpm=10, tpm=None, tokens=1)
     assert time.perf_counter() - started < 2.0
+    started = time.perf_counter()
+    with pytest.raises(StateUnavailable, match="still down"):
+        strict.try_acquire("k", rpm=10, tpm=None, tokens=1)
+    assert time.perf_counter() - started < 0.05, "no second timeout while Redis is known down"
     lenient = RedisRateLimits(dead, on_unavailable="local")
     assert lenient.try_acquire("k", rpm=1, tpm=None, tokens=1)
     assert not lenient.try_acquire("k", rpm=1, tpm=None, tokens=1), "local limits still hold"

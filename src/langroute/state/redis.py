@@ -87,35 +87,48 @@ def _client(url: str, timeout_s: float) -> Any:
 
 
 class _Guard:
-    """Runs Redis operations; on a connection failure, fails closed or falls back locally."""
+    """Runs Redis operations; on a connection failure, fails closed or falls back locally.
 
-    def __init__(self, on_unavailable: Literal["fail", "local"], what: str) -> None:
+    After a failure Redis is not asked again for `recheck_s`: calls go straight to the
+    chosen behaviour instead of each waiting for a timeout.
+    """
+
+    def __init__(
+        self, on_unavailable: Literal["fail", "local"], what: str, recheck_s: float = 2.0
+    ) -> None:
         if on_unavailable not in ("fail", "local"):
             raise ConfigError(f"on_unavailable must be 'fail' or 'local', not {on_unavailable!r}")
         self.on_unavailable = on_unavailable
         self.what = what
+        self.recheck_s = recheck_s
         self.degraded = False
+        self._down_until = 0.0
+
+    def _unavailable(self, reason: str, local: Callable[[], T]) -> T:
+        if self.on_unavailable == "fail":
+            raise StateUnavailable(
+                f"Redis is unreachable for {self.what} ({reason}); on_unavailable='fail' "
+                "stops the call rather than ignore shared state"
+            )
+        if not self.degraded:
+            logger.warning(
+                "Redis is unreachable for %s (%s): using this process's own state until it answers",
+                self.what,
+                reason,
+            )
+            self.degraded = True
+        return local()
 
     def run(self, remote: Callable[[], T], local: Callable[[], T]) -> T:
         import redis
 
+        if time.monotonic() < self._down_until:
+            return self._unavailable("still down", local)
         try:
             result = remote()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if self.on_unavailable == "fail":
-                raise StateUnavailable(
-                    f"Redis is unreachable for {self.what} ({type(exc).__name__}); "
-                    "on_unavailable='fail' stops the call rather than ignore shared limits"
-                ) from None
-            if not self.degraded:
-                logger.warning(
-                    "Redis is unreachable for %s (%s): using this process's own "
-                    "state until it answers",
-                    self.what,
-                    type(exc).__name__,
-                )
-                self.degraded = True
-            return local()
+            self._down_until = time.monotonic() + self.recheck_s
+            return self._unavailable(type(exc).__name__, local)
         if self.degraded:
             logger.warning("Redis answers again for %s: shared state resumed", self.what)
             self.degraded = False
