@@ -13,15 +13,15 @@ Redis: starts its own redis-server on 127.0.0.1 (needs the binary).
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from langroute.testing import Reply, ScriptedServer
+from langroute.testing.redis import redis_server
 
 CHILD = """
 import asyncio, sys, time
@@ -56,12 +56,6 @@ asyncio.run(main())
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", choices=["redis", "sqlite"], default="redis")
@@ -70,34 +64,11 @@ def main() -> None:
     parser.add_argument("--rpm", type=int, default=60)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="langroute-limits-"))
-    redis_proc = None
-    if args.store == "redis":
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise SystemExit("redis-server is not installed (apt-get install -y redis-server)")
-        port = free_port()
-        redis_proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(0.5)
-        where = f"redis://127.0.0.1:{port}/0"
-    else:
-        where = str(folder / "limits.db")
-    try:
+    with ExitStack() as stack:
+        if args.store == "redis":
+            where = stack.enter_context(redis_server())
+        else:
+            where = str(folder / "limits.db")
         with ScriptedServer() as server:
             server.add("capped", Reply("ok"))
             started = time.time()
@@ -123,9 +94,6 @@ def main() -> None:
             ]
             elapsed = time.time() - started
             reached = server.count("capped")
-    finally:
-        if redis_proc is not None:
-            redis_proc.terminate()
     accepted = sum(int(ok) for ok, _ in results)
     refused = sum(int(no) for _, no in results)
     bound = args.rpm + args.rpm * elapsed / 60

@@ -51,6 +51,26 @@ def _fit_predict(x_tr: NDArray[Any], y: NDArray[Any], x_te: NDArray[Any]) -> NDA
     return out
 
 
+def replay_chain(
+    m: Matrices, idx: Sequence[int], probs: Sequence[NDArray[Any]], tau: float, label: str
+) -> RunResult:
+    """A cascade over recorded answers: step k's answer is kept when its score `probs[k]`
+    reaches τ (the last step's always is); every model called is paid for."""
+    n = m.score.shape[0]
+    choice = np.full(n, idx[-1])
+    paid = np.zeros(n)
+    open_ = np.ones(n, dtype=bool)
+    for k, j in enumerate(idx):
+        paid += np.where(open_, np.nan_to_num(m.cost[:, j]), 0.0)
+        if k == len(idx) - 1:
+            break
+        stop = open_ & (probs[k] >= tau)
+        choice[stop] = j
+        open_ &= ~stop
+    result = replay(m, choice, label)
+    return result.model_copy(update={"cost_usd": float(paid.sum())})
+
+
 class CascadeReplay:
     """Scores for every step of one chain, on the training data (out of fold) and the test."""
 
@@ -113,19 +133,7 @@ class CascadeReplay:
     def run(self, tau: float, *, on: str = "test") -> RunResult:
         """Replay the cascade at threshold τ on the test (or out-of-fold training) prompts."""
         m, probs = (self.m_test, self.p_test) if on == "test" else (self.m_train, self.p_train)
-        n = m.score.shape[0]
-        choice = np.full(n, self.idx[-1])
-        paid = np.zeros(n)
-        open_ = np.ones(n, dtype=bool)
-        for k, j in enumerate(self.idx):
-            paid += np.where(open_, np.nan_to_num(m.cost[:, j]), 0.0)
-            if k == len(self.idx) - 1:
-                break
-            stop = open_ & (probs[k] >= tau)
-            choice[stop] = j
-            open_ &= ~stop
-        result = replay(m, choice, f"cascade τ={tau:.2f}")
-        return result.model_copy(update={"cost_usd": float(paid.sum())})
+        return replay_chain(m, self.idx, probs, tau, f"cascade τ={tau:.2f}")
 
     def calibrate(self, target_quality: float = 0.95) -> float:
         """The τ reaching `target_quality` × the best single model's quality at least cost,
@@ -202,22 +210,7 @@ def calibrate_threshold(
 
     probs = asyncio.run(all_scores())
 
-    def run(tau: float) -> RunResult:
-        n = len(dataset)
-        choice = np.full(n, idx[-1])
-        paid = np.zeros(n)
-        open_ = np.ones(n, dtype=bool)
-        for k, j in enumerate(idx):
-            paid += np.where(open_, np.nan_to_num(m.cost[:, j]), 0.0)
-            if k == len(idx) - 1:
-                break
-            stop = open_ & (probs[k] >= tau)
-            choice[stop] = j
-            open_ &= ~stop
-        result = replay(m, choice, f"τ={tau:.2f}")
-        return result.model_copy(update={"cost_usd": float(paid.sum())})
-
-    runs = [(t, run(t)) for t in (*TAUS, 1.01)]
+    runs = [(t, replay_chain(m, idx, probs, t, f"τ={t:.2f}")) for t in (*TAUS, 1.01)]
     if target_quality is not None:
         goal = target_quality * float(np.nanmean(m.score[:, idx[-1]]))
         ok = [(r.cost_usd or 0.0, t, r) for t, r in runs if r.quality >= goal]
