@@ -510,3 +510,39 @@ def test_four_processes_share_one_rpm_limit_through_redis(redis_url: str) -> Non
     allowed = 30 + int(elapsed * 30 / 60) + 1
     assert reached == accepted
     assert 30 <= reached <= allowed, f"{reached} calls in {elapsed:.1f}s against rpm 30"
+
+
+async def test_stores_that_do_io_never_block_the_event_loop(aserver: ScriptedServer) -> None:
+    import time
+
+    class SlowHealth(InMemoryHealth):
+        """A store whose every call takes 100 ms of blocking I/O (like a slow Redis)."""
+
+        blocking = True
+
+        def allowed(self, group, keys):
+            time.sleep(0.1)
+            return super().allowed(group, keys)
+
+        def started(self, key):
+            time.sleep(0.1)
+            return super().started(key)
+
+    health = SlowHealth()
+    aserver.add("m-a", Reply("a"))
+    aserver.add("m-b", Reply("b"))
+    router = two_deployment_router(aserver, health)
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        for _ in range(40):
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    answer, _ = await asyncio.gather(router.achat("hi"), ticker())
+    assert answer.content == "a"
+    assert max(gaps) < 0.08, f"the loop stalled for {max(gaps):.3f}s on a blocking store"
+    await router.aclose()

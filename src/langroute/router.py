@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from langroute.config import RouterConfig
 
 MessagesInput = Sequence[Message | Mapping[str, Any]] | str
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class Router:
@@ -314,6 +318,38 @@ def _key(spec: ModelSpec, dep: Deployment) -> str:
     return f"{spec.name}@{dep.provider}/{dep.model_id}"
 
 
+def _blocking(store: object) -> bool:
+    """Whether a state store does I/O (SQLite, Redis) rather than keep state in memory."""
+    return bool(getattr(store, "blocking", False))
+
+
+async def _ask(store: object, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A state query: direct for in-memory stores, in a worker thread for stores that do
+    I/O, so the event loop never waits on SQLite or Redis."""
+    if _blocking(store):
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def _tell(store: object, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """A state update nobody waits for: direct in memory, in a worker thread otherwise."""
+    if not _blocking(store):
+        fn(*args, **kwargs)
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # a stream finalised outside its loop
+        fn(*args, **kwargs)
+        return
+    future = loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+    future.add_done_callback(_report_state_error)
+
+
+def _report_state_error(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("a state update failed: %s", future.exception())
+
+
 class _Runner:
     """Runs one model for one request: its deployments in order, retries, attempt records."""
 
@@ -335,20 +371,20 @@ class _Runner:
     def spec(self, model: str) -> ModelSpec:
         return self._router.registry.get(model)
 
-    def _deployments(self, spec: ModelSpec) -> Sequence[Deployment]:
+    async def _deployments(self, spec: ModelSpec) -> Sequence[Deployment]:
         """The deployments to try now: all of them, or those whose breaker lets them through."""
         router = self._router
         health = router.health
         deployments = spec.all_deployments
         if health is not None:
             keys = {_key(spec, d): d for d in deployments}
-            allowed = health.allowed(spec.name, list(keys))
+            allowed = await _ask(health, health.allowed, spec.name, list(keys))
             if not allowed:
                 raise self._circuit_open(spec)
             deployments = tuple(keys[k] for k in allowed)
         if router.balance == "order" or len(deployments) < 2:
             return deployments
-        return BALANCERS[router.balance](spec, deployments, health)
+        return await _ask(health, BALANCERS[router.balance], spec, deployments, health)
 
     def _circuit_open(self, spec: ModelSpec) -> CircuitOpen | LimitExhausted:
         """The error (and its attempt record) when no deployment of `spec` may be called."""
@@ -384,19 +420,20 @@ class _Runner:
         )
         return error
 
-    def _claim(self, spec: ModelSpec, dep: Deployment) -> bool:
+    async def _claim(self, spec: ModelSpec, dep: Deployment) -> bool:
         """Take this deployment for one call: its breaker's leave, then its rate budget."""
         router, key = self._router, _key(spec, dep)
-        if router.health is not None and not router.health.started(key):
+        health = router.health
+        if health is not None and not await _ask(health, health.started, key):
             return False
         limits = router.limits
         rpm, tpm = dep.rpm or spec.rpm, dep.tpm or spec.tpm
         if limits is not None and (rpm or tpm):
             estimate = self._token_estimate(spec)
-            if not limits.try_acquire(key, rpm=rpm, tpm=tpm, tokens=estimate):
+            if not await _ask(limits, limits.try_acquire, key, rpm=rpm, tpm=tpm, tokens=estimate):
                 self._limited = True
-                if router.health is not None:
-                    router.health.abandoned(key)
+                if health is not None:
+                    _tell(health, health.abandoned, key)
                 return False
             self._reserved[key] = estimate
         return True
@@ -412,7 +449,8 @@ class _Runner:
         if reserved is None or self._router.limits is None:
             return
         used = usage.prompt_tokens + usage.completion_tokens if usage is not None else 0
-        self._router.limits.settle(key, tpm=dep.tpm or spec.tpm, delta_tokens=used - reserved)
+        limits = self._router.limits
+        _tell(limits, limits.settle, key, tpm=dep.tpm or spec.tpm, delta_tokens=used - reserved)
 
     def _record(
         self,
@@ -453,10 +491,10 @@ class _Runner:
         if health is not None:
             key = _key(spec, dep)
             if error is None:
-                health.succeeded(key, (time.perf_counter() - started) * 1000)
+                _tell(health, health.succeeded, key, (time.perf_counter() - started) * 1000)
             else:
                 retry_after = error.retry_after if isinstance(error, RateLimited) else None
-                health.failed(spec.name, key, retry_after_s=retry_after)
+                _tell(health, health.failed, spec.name, key, retry_after_s=retry_after)
         return cost
 
     def _record_aborted(
@@ -469,8 +507,9 @@ class _Runner:
             )
         cost = (dep.pricing or spec.pricing).cost(usage.prompt_tokens, usage.completion_tokens)
         self._settle(spec, dep, usage)
-        if self._router.health is not None:
-            self._router.health.abandoned(_key(spec, dep))
+        health = self._router.health
+        if health is not None:
+            _tell(health, health.abandoned, _key(spec, dep))
         self._decision.attempts.append(
             construct(
                 Attempt,
@@ -501,7 +540,7 @@ class _Runner:
     async def complete(self, model: str) -> Completion:
         self._limited = False
         spec = self.spec(model)
-        deployments = list(self._deployments(spec))
+        deployments = list(await self._deployments(spec))
         hedge = self._router.hedge_after_ms
         if hedge is not None and len(deployments) >= 2:
             return await self._hedged(spec, deployments, hedge / 1000)
@@ -510,7 +549,7 @@ class _Runner:
             attempt = 0
             while True:
                 attempt += 1
-                if not self._claim(spec, dep):
+                if not await self._claim(spec, dep):
                     break  # its half-open probe is out on another call
                 try:
                     return await self._attempt(spec, dep)
@@ -554,7 +593,7 @@ class _Runner:
         while queue or pending:
             while queue and len(pending) < 2:
                 dep = queue.pop(0)
-                if self._claim(spec, dep):
+                if await self._claim(spec, dep):
                     pending.add(asyncio.ensure_future(self._attempt(spec, dep)))
                     break
             if not pending:
@@ -585,12 +624,12 @@ class _Runner:
         spec = self.spec(model)
         req = self._request
         last: ProviderError | None = None
-        for dep in self._deployments(spec):
+        for dep in await self._deployments(spec):
             provider = self._router.provider(dep.provider)
             attempt = 0
             while True:
                 attempt += 1
-                if not self._claim(spec, dep):
+                if not await self._claim(spec, dep):
                     break  # its half-open probe is out on another call
                 started = time.perf_counter()
                 delivered: list[str] = []

@@ -136,6 +136,9 @@ class _Guard:
 
 
 class RedisRateLimits:
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+
     def __init__(
         self,
         url: str = "redis://127.0.0.1:6379/0",
@@ -204,6 +207,9 @@ class _RedisTx:
 
 
 class RedisHealth(_Breakers):
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+
     def __init__(
         self,
         url: str = "redis://127.0.0.1:6379/0",

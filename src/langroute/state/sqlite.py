@@ -94,6 +94,9 @@ class _SQLiteTx:
 class SQLiteHealth(_Breakers):
     """Deployment health shared through a SQLite file."""
 
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -114,6 +117,9 @@ class SQLiteHealth(_Breakers):
 
 class SQLiteRateLimits:
     """rpm/tpm buckets shared through a SQLite file."""
+
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
 
     def __init__(
         self, path: str | os.PathLike[str], clock: Callable[[], float] = time.time
