@@ -78,7 +78,7 @@ async def run_faults(
     fault_rate: float = 0.2,
     *,
     stream_share: float = 0.3,
-    timeout_s: float = 0.5,
+    timeout_s: float = 1.0,
     seed: int = 7,
 ) -> FaultReport:
     rng = random.Random(seed)
@@ -132,10 +132,11 @@ async def run_faults(
         lost = 0
         no_attempts = 0
         opened = False
+        closed_again = False
         outage_calls: int | None = None
 
         async def one(i: int) -> None:
-            nonlocal started, lost, no_attempts, opened, outage_calls
+            nonlocal started, lost, no_attempts, opened, outage_calls, closed_again
             async with gate:
                 started += 1
                 if started == recover_after:
@@ -160,8 +161,11 @@ async def run_faults(
                 except Exception:  # anything untyped is a lost request
                     lost += 1
                 latencies.append(time.perf_counter() - t0)
-                if health.snapshot("m@p0/broken").state != "closed":
+                state = health.snapshot("m@p0/broken").state
+                if state != "closed" and started < recover_after:
                     opened = True
+                elif state == "closed" and opened and started > recover_after:
+                    closed_again = True
 
         t_start = time.perf_counter()
         tasks = [asyncio.create_task(one(i)) for i in range(requests)]
@@ -183,6 +187,6 @@ async def run_faults(
         p99_ms=ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000,
         seconds=seconds,
         breaker_opened=opened,
-        breaker_closed_after_recovery=health.snapshot("m@p0/broken").state == "closed",
+        breaker_closed_after_recovery=closed_again,
         broken_calls_during_outage=outage_calls or 0,
     )
