@@ -422,7 +422,9 @@ asyncio.run(main())
 """
 
 
-def test_four_processes_share_one_rpm_limit_through_sqlite(tmp_path) -> None:
+def run_four(child: str, where: str) -> tuple[int, int, float]:
+    """Four processes each calling the rpm-30 model 25 times through a shared store:
+    (calls they saw accepted, calls the scripted server received, seconds)."""
     import subprocess
     import sys
     import time
@@ -431,19 +433,21 @@ def test_four_processes_share_one_rpm_limit_through_sqlite(tmp_path) -> None:
 
     with ScriptedServer() as server:
         server.add("capped", Reply("ok"))
-        db = tmp_path / "shared.db"
         started = time.time()
         children = [
             subprocess.Popen(
-                [sys.executable, "-c", CHILD, server.openai_url, str(db), "25"],
+                [sys.executable, "-c", child, server.openai_url, where, "25"],
                 stdout=subprocess.PIPE,
                 text=True,
             )
             for _ in range(4)
         ]
-        accepted = sum(int(child.communicate(timeout=120)[0].strip()) for child in children)
-        elapsed = time.time() - started
-        reached = server.count("capped")
+        accepted = sum(int(c.communicate(timeout=120)[0].strip()) for c in children)
+        return accepted, server.count("capped"), time.time() - started
+
+
+def test_four_processes_share_one_rpm_limit_through_sqlite(tmp_path) -> None:
+    accepted, reached, elapsed = run_four(CHILD, str(tmp_path / "shared.db"))
     # rpm 30: a full bucket of 30, refilled at 0.5 calls/s while the run lasts
     allowed = 30 + int(elapsed * 30 / 60) + 1
     assert reached == accepted, "every accepted call reached the server, no other did"
@@ -487,26 +491,7 @@ CHILD_REDIS = CHILD.replace(
 
 
 def test_four_processes_share_one_rpm_limit_through_redis(redis_url: str) -> None:
-    import subprocess
-    import sys
-    import time
-
-    from langroute.testing import ScriptedServer
-
-    with ScriptedServer() as server:
-        server.add("capped", Reply("ok"))
-        started = time.time()
-        children = [
-            subprocess.Popen(
-                [sys.executable, "-c", CHILD_REDIS, server.openai_url, redis_url, "25"],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(4)
-        ]
-        accepted = sum(int(child.communicate(timeout=120)[0].strip()) for child in children)
-        elapsed = time.time() - started
-        reached = server.count("capped")
+    accepted, reached, elapsed = run_four(CHILD_REDIS, redis_url)
     allowed = 30 + int(elapsed * 30 / 60) + 1
     assert reached == accepted
     assert 30 <= reached <= allowed, f"{reached} calls in {elapsed:.1f}s against rpm 30"

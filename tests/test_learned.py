@@ -301,29 +301,12 @@ def test_operating_point_calibrated_to_a_share_of_strong_calls() -> None:
 def test_cascade_replay_learns_when_to_trust_the_cheap_answer() -> None:
     from langroute.eval.cascade import CascadeReplay, answer_key
 
-    def data(n: int, seed: int, offset: int) -> EvalDataset:
-        rng = random.Random(seed)
-        items = []
-        for i in range(n):
-            right = rng.random() < 0.6
-            items.append(
-                EvalItem(
-                    id=str(offset + i),
-                    prompt=f"Question {offset + i}: pick one",
-                    outcomes={
-                        "small": Outcome(
-                            score=1.0 if right else 0.0,
-                            cost_usd=0.001,
-                            response="B" if right else "I don't know, maybe A",
-                        ),
-                        "big": Outcome(score=1.0, cost_usd=0.02, response="B"),
-                    },
-                )
-            )
-        return EvalDataset("qa", items)
-
     replayed = CascadeReplay(
-        ["small", "big"], data(300, 1, 0), data(150, 2, 1000), embedder=HashingEmbedder(), folds=3
+        ["small", "big"],
+        recorded_answers(300, 1, 0),
+        recorded_answers(150, 2, 1000),
+        embedder=HashingEmbedder(),
+        folds=3,
     )
     tau = replayed.calibrate(0.95)
     run = replayed.run(tau)

@@ -427,8 +427,10 @@ class _Runner:
         if health is not None and not await _ask(health, health.started, key):
             return False
         limits = router.limits
+        if limits is None:
+            return True
         rpm, tpm = dep.rpm or spec.rpm, dep.tpm or spec.tpm
-        if limits is not None and (rpm or tpm):
+        if rpm or tpm:
             estimate = self._token_estimate(spec)
             if not await _ask(limits, limits.try_acquire, key, rpm=rpm, tpm=tpm, tokens=estimate):
                 self._limited = True

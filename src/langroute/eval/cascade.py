@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,10 +23,13 @@ from numpy.typing import NDArray
 from langroute.embed import Embedder, StaticEmbedder
 from langroute.errors import ConfigError
 from langroute.eval.dataset import EvalDataset
-from langroute.eval.replay import Matrices, RunResult, replay
+from langroute.eval.replay import Matrices, RunResult, cheapest_reaching, replay
 from langroute.eval.splits import kfold_indices
 from langroute.eval.train import embed_all
 from langroute.learned.logistic import LogisticEstimator
+
+if TYPE_CHECKING:
+    from langroute.eval.evaluate import Contender
 
 DEFAULT_CHAINS: tuple[tuple[str, ...], ...] = (
     ("mistralai/mixtral-8x7b-chat", "gpt-4-1106-preview"),
@@ -139,17 +142,15 @@ class CascadeReplay:
         """The τ reaching `target_quality` × the best single model's quality at least cost,
         on out-of-fold training scores."""
         best = float(np.nanmax(self.m_train.mean_quality()))
-        ok = [
-            (self.run(t, on="train").cost_usd or 0.0, t)
-            for t in TAUS
-            if self.run(t, on="train").quality >= target_quality * best
-        ]
-        return min(ok)[1] if ok else 1.0
+        found = cheapest_reaching(
+            [(t, self.run(t, on="train")) for t in TAUS], target_quality * best
+        )
+        return found[0] if found else 1.0
 
 
 def cascade_contenders(
     train: EvalDataset, test: EvalDataset, chains: Sequence[Sequence[str]] = DEFAULT_CHAINS
-) -> list[Any]:
+) -> list[Contender]:
     """One report contender per chain whose models the data has."""
     from langroute.eval.evaluate import Contender
 
@@ -213,11 +214,7 @@ def calibrate_threshold(
     runs = [(t, replay_chain(m, idx, probs, t, f"τ={t:.2f}")) for t in (*TAUS, 1.01)]
     if target_quality is not None:
         goal = target_quality * float(np.nanmean(m.score[:, idx[-1]]))
-        ok = [(r.cost_usd or 0.0, t, r) for t, r in runs if r.quality >= goal]
-        if ok:
-            _, tau, result = min(ok, key=lambda x: (x[0], -x[1]))
-            return tau, result
-        return runs[-1]
+        return cheapest_reaching(runs, goal) or runs[-1]
     within = [(r.quality, -t, t, r) for t, r in runs if (r.cost_usd or 0.0) <= (budget_usd or 0)]
     if not within:
         raise ConfigError(f"no threshold keeps the cascade within ${budget_usd} on this data")

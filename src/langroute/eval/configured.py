@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from langroute.features import RoutingRequest
 from langroute.policy import CostOptimized, QualityBar
 from langroute.registry import ModelSpec, Registry
 from langroute.router import Router
+
+if TYPE_CHECKING:
+    from langroute.eval.evaluate import Contender
 
 
 class RecordedOnly:
@@ -106,7 +109,7 @@ def replay_router(
 
 def rules_contender(
     train: EvalDataset, test: EvalDataset, bars: Sequence[float] = BAR_SWEEP
-) -> Any:
+) -> Contender:
     """The default rule classifier and cost-optimized policy, priors measured on `train`,
     swept over a fixed quality bar; its own operating point is the default bar."""
     from langroute.eval.evaluate import Contender

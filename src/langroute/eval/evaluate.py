@@ -28,7 +28,13 @@ from langroute.eval.metrics import (
 from langroute.eval.replay import Matrices, RunResult, random_at_matched_cost, replay, single_models
 from langroute.eval.splits import LeakageError, Split, kfold_indices
 from langroute.eval.train import Progress, embed_all, threshold_grid, tradeoff_grid, train_router
-from langroute.learned.router import LearnedRouter, OperatingPoint, Rule, estimator_for
+from langroute.learned.router import (
+    LearnedRouter,
+    OperatingPoint,
+    Prediction,
+    Rule,
+    estimator_for,
+)
 
 EMBEDDERS: dict[str, type[StaticEmbedder] | type[HashingEmbedder]] = {
     "static": StaticEmbedder,
@@ -115,11 +121,16 @@ def _overlap_guard(router: LearnedRouter, test: EvalDataset) -> None:
 
 
 def sweep(
-    router: LearnedRouter, test: EvalDataset, matrices: Matrices, rule: Rule
+    router: LearnedRouter,
+    test: EvalDataset,
+    matrices: Matrices,
+    rule: Rule,
+    prediction: Prediction | None = None,
 ) -> list[RunResult]:
-    """Replay the router over `test` at every value of its rule's parameter."""
+    """Replay the router over `test` at every value of its rule's parameter (`prediction`:
+    the router's predictions for `test`, when already made)."""
     _overlap_guard(router, test)
-    prediction = router.predict(test.prompts)
+    prediction = prediction or router.predict(test.prompts)
     grid = threshold_grid(prediction.quality) if rule == "threshold" else tradeoff_grid()
     runs = []
     for value in grid:
@@ -180,8 +191,10 @@ class Contender(BaseModel):
 def learned_contender(
     label: str, router: LearnedRouter, test: EvalDataset, matrices: Matrices, seconds: float
 ) -> Contender:
-    runs = sweep(router, test, matrices, router.operating_point.rule)
-    calibrated = replay(matrices, router.choose(router.predict(test.prompts)), label)
+    _overlap_guard(router, test)
+    prediction = router.predict(test.prompts)
+    runs = sweep(router, test, matrices, router.operating_point.rule, prediction)
+    calibrated = replay(matrices, router.choose(prediction), label)
     point = router.operating_point
     return Contender(
         label=label,

@@ -7,7 +7,7 @@ scores are left out of the mean (and counted), never scored as 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from langroute.eval.dataset import EvalDataset
 from langroute.eval.metrics import Point
+
+T = TypeVar("T", int, float)
 
 
 class Matrices:
@@ -129,3 +131,15 @@ def random_at_matched_cost(matrices: Matrices, run: RunResult) -> RunResult:
         shares=dict(run.shares),
         oracle_accuracy=float("nan"),
     )
+
+
+def cheapest_reaching(
+    runs: Sequence[tuple[T, RunResult]], goal: float
+) -> tuple[T, RunResult] | None:
+    """Of (setting, run) pairs, the cheapest run whose quality reaches `goal` (ties: the
+    higher setting), or None when none does."""
+    ok = [(r.cost_usd or 0.0, setting, r) for setting, r in runs if r.quality >= goal]
+    if not ok:
+        return None
+    _, setting, run = min(ok, key=lambda x: (x[0], -x[1]))
+    return setting, run

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-Array = "NDArray[Any]"
-
 
 @runtime_checkable
 class QualityEstimator(Protocol):
