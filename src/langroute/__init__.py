@@ -1,5 +1,6 @@
 """langroute: route every LLM call to the model that should answer it."""
 
+from langroute.budget import Budget, Budgets, BudgetState
 from langroute.classify import Classifier, Rule, RuleClassifier, TaskProfile
 from langroute.config import RouterConfig
 from langroute.decision import Attempt, Decision
@@ -7,6 +8,7 @@ from langroute.errors import (
     AllModelsFailed,
     AuthError,
     BadRequest,
+    BudgetExceeded,
     CircuitOpen,
     ConfigError,
     ConnectionFailed,
@@ -54,6 +56,10 @@ __all__ = [
     "Attempt",
     "AuthError",
     "BadRequest",
+    "Budget",
+    "BudgetExceeded",
+    "BudgetState",
+    "Budgets",
     "CallerHints",
     "Cascade",
     "ChatParams",

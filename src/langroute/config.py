@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from langroute.router import Router
 
 ErrorName = Literal[
+    "BudgetExceeded",
     "RateLimited",
     "Timeout",
     "ServerError",

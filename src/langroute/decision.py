@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from langroute.budget import BudgetState
 from langroute.classify.base import TaskProfile
 from langroute.features import RequestFeatures
 from langroute.policy.base import RoutePlan, usd
@@ -61,6 +62,8 @@ class Decision(BaseModel):
     """The planned first choice's expected cost."""
     escalations: list[Escalation] = Field(default_factory=list)
     """A cascade's scores of each answer, in order (empty for other strategies)."""
+    budgets: list[BudgetState] = Field(default_factory=list)
+    """The budgets this call fell under, as they stood when it was planned."""
 
     @property
     def chosen(self) -> str:

@@ -169,3 +169,39 @@ class AllModelsFailed(ExceptionGroup[ProviderError], LangrouteError):
 
     def derive(self, excs: Sequence[ProviderError]) -> AllModelsFailed:  # type: ignore[override]
         return AllModelsFailed("all models failed", excs)
+
+
+class BudgetExceeded(ProviderError):
+    """A budget cannot hold this call's worst-case cost: no call was made.
+
+    `budget` names it (e.g. `tenant=acme per day`), with its `limit_usd`, what is already
+    `spent_usd`, what calls in flight hold (`held_usd`) and what this call needed
+    (`needed_usd`).
+    """
+
+    retryable = False
+    decision: Any = None
+    """The routed call's `Decision` when every model was refused (set by the router)."""
+
+    def __init__(
+        self,
+        budget: str,
+        *,
+        limit_usd: float,
+        spent_usd: float,
+        held_usd: float,
+        needed_usd: float,
+        model: str | None = None,
+    ) -> None:
+        self.budget = budget
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+        self.held_usd = held_usd
+        self.needed_usd = needed_usd
+        super().__init__(
+            f"budget {budget} is exhausted: limit ${limit_usd:.6f}, spent ${spent_usd:.6f}, "
+            f"held by calls in flight ${held_usd:.6f}; this call needs up to "
+            f"${needed_usd:.6f} (raise the limit, lower max_tokens, or wait for the next period)",
+            model=model,
+            provider="langroute-budget",
+        )

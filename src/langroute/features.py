@@ -65,6 +65,8 @@ class RequestFeatures(BaseModel):
     max_output_tokens: int | None = None
     tenant: str | None = None
     user: str | None = None
+    api_key_id: str | None = None
+    """A fingerprint of the caller's API key (for per-key budgets), never the key."""
     tags: tuple[str, ...] = ()
     hints: CallerHints = CallerHints()
 
@@ -96,6 +98,7 @@ def extract_features(
     hints: CallerHints | None = None,
     tenant: str | None = None,
     user: str | None = None,
+    api_key_id: str | None = None,
     tags: Sequence[str] = (),
 ) -> RequestFeatures:
     """Compute a request's features: token counts, tools, images, depth, tags and hints."""
@@ -138,6 +141,7 @@ def extract_features(
         max_output_tokens=params.max_tokens,
         tenant=tenant,
         user=user,
+        api_key_id=api_key_id,
         tags=tuple(tags),
         hints=hints or CallerHints(),
     )
@@ -177,6 +181,7 @@ class RoutingRequest(BaseModel):
         hints: CallerHints | Mapping[str, Any] | None = None,
         tenant: str | None = None,
         user: str | None = None,
+        api_key_id: str | None = None,
         tags: Sequence[str] = (),
         request_id: str | None = None,
         native: Any = None,
@@ -195,7 +200,7 @@ class RoutingRequest(BaseModel):
         if hints is not None and not isinstance(hints, CallerHints):
             hints = CallerHints.model_validate(hints)
         features = extract_features(
-            parsed, params, hints=hints, tenant=tenant, user=user, tags=tags
+            parsed, params, hints=hints, tenant=tenant, user=user, api_key_id=api_key_id, tags=tags
         )
         return construct(
             cls,

@@ -14,14 +14,17 @@ from pydantic import ValidationError
 
 from langroute._fast import construct
 from langroute._sync import iterate_sync, run_sync
+from langroute.budget import Budgets, Reservation, key_fingerprint
 from langroute.classify import Classifier, RuleClassifier, TaskProfile
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
     AllModelsFailed,
     BadRequest,
+    BudgetExceeded,
     CircuitOpen,
     ConfigError,
     ContextTooLong,
+    LangrouteError,
     LimitExhausted,
     NoCandidateError,
     ProviderError,
@@ -32,6 +35,7 @@ from langroute.errors import (
 from langroute.features import CallerHints, RequestFeatures, RoutingRequest
 from langroute.policy import CostOptimized, PlanContext, Policy, eligible
 from langroute.policy.balance import BALANCERS, Balance
+from langroute.policy.budget import budget_aware
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import Deployment, ModelSpec, Registry
 from langroute.retry import RetryPolicy
@@ -72,6 +76,7 @@ class Router:
         limits: RateLimitStore | None = None,
         balance: Balance = "order",
         hedge_after_ms: float | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -92,6 +97,8 @@ class Router:
         """Deployment health and circuit breakers (None: every deployment is always tried)."""
         self.limits = limits
         """rpm/tpm buckets for deployments that declare limits (None: limits not enforced)."""
+        self.budgets = budgets
+        """USD caps enforced by reserve-then-settle (None: no budget)."""
         if balance not in BALANCERS:
             raise ConfigError(f"balance {balance!r} is unknown; choose one of {sorted(BALANCERS)}")
         self.balance: Balance = balance
@@ -193,6 +200,7 @@ class Router:
         hints: CallerHints | Mapping[str, Any] | None = None,
         tenant: str | None = None,
         user: str | None = None,
+        api_key: str | None = None,
         tags: Sequence[str] = (),
         request_id: str | None = None,
         native: Any = None,
@@ -215,6 +223,7 @@ class Router:
             hints=hints,
             tenant=tenant,
             user=user,
+            api_key_id=key_fingerprint(api_key) if api_key else None,
             tags=tags,
             request_id=request_id,
             native=native,
@@ -280,26 +289,40 @@ class Router:
         async for chunk in self.execute_stream(self.request(messages, **kwargs)):
             yield chunk
 
+    async def _plan_for_run(self, request: RoutingRequest) -> Decision:
+        """The plan, re-ranked for budgets near their cap (their state is in the decision)."""
+        decision = await self.aplan(request)
+        budgets = self.budgets
+        if budgets is not None and budgets.budgets:
+            states = await _ask(budgets, budgets.states, request.features, decision.plan.models)
+            decision.budgets = states
+            decision.plan = budget_aware(decision.plan, states)
+        return decision
+
     async def execute(self, request: RoutingRequest) -> Completion:
         """Plan and run a prebuilt request (adapters build their own `RoutingRequest`)."""
-        decision = await self.aplan(request)
+        decision = await self._plan_for_run(request)
         try:
             return await self.strategy.run(decision.plan, _Runner(self, request, decision))
         except (AllModelsFailed, StreamInterrupted) as exc:
-            exc.decision = decision  # every attempt, for the caller and the logs
-            raise
+            error = _with_decision(exc, decision)
+            if error is exc:
+                raise
+            raise error from exc
 
     async def execute_stream(self, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         """Plan and stream a prebuilt request."""
-        decision = await self.aplan(request)
+        decision = await self._plan_for_run(request)
         try:
             async for chunk in self.strategy.stream(
                 decision.plan, _Runner(self, request, decision)
             ):
                 yield chunk
         except (AllModelsFailed, StreamInterrupted) as exc:
-            exc.decision = decision
-            raise
+            error = _with_decision(exc, decision)
+            if error is exc:
+                raise
+            raise error from exc
 
     def chat(self, messages: MessagesInput, **kwargs: Any) -> Completion:
         """Sync `achat` (runs on langroute's background event loop)."""
@@ -312,6 +335,18 @@ class Router:
     async def aclose(self) -> None:
         """Close the HTTP clients of this router's providers on the running loop."""
         await asyncio.gather(*(p.aclose() for p in self._providers.values()))
+
+
+def _with_decision(exc: AllModelsFailed | StreamInterrupted, decision: Decision) -> LangrouteError:
+    """The error to raise, carrying every attempt: a `BudgetExceeded` when budgets refused
+    every model, else the error itself."""
+    error: LangrouteError = exc
+    if isinstance(exc, AllModelsFailed):
+        refused = [e for e in exc.exceptions if isinstance(e, BudgetExceeded)]
+        if refused and len(refused) == len(exc.exceptions):
+            error = refused[0]
+    error.decision = decision  # type: ignore[attr-defined]
+    return error
 
 
 def _key(spec: ModelSpec, dep: Deployment) -> str:
@@ -358,6 +393,7 @@ class _Runner:
         self._request = request
         self._decision = decision
         self._reserved: dict[str, int] = {}
+        self._holds: dict[str, Reservation] = {}
         self._limited = False
 
     @property
@@ -421,10 +457,13 @@ class _Runner:
         return error
 
     async def _claim(self, spec: ModelSpec, dep: Deployment) -> bool:
-        """Take this deployment for one call: its breaker's leave, then its rate budget."""
+        """Take this deployment for one call: the worst-case cost on the budgets (raises
+        `BudgetExceeded`), its breaker's leave, then its rate budget."""
         router, key = self._router, _key(spec, dep)
+        await self._hold(spec, dep)
         health = router.health
         if health is not None and not await _ask(health, health.started, key):
+            self._release(key)
             return False
         limits = router.limits
         if limits is None:
@@ -434,11 +473,45 @@ class _Runner:
             estimate = self._token_estimate(spec)
             if not await _ask(limits, limits.try_acquire, key, rpm=rpm, tpm=tpm, tokens=estimate):
                 self._limited = True
+                self._release(key)
                 if health is not None:
                     _tell(health, health.abandoned, key)
                 return False
             self._reserved[key] = estimate
         return True
+
+    async def _hold(self, spec: ModelSpec, dep: Deployment) -> None:
+        budgets = self._router.budgets
+        if budgets is None:
+            return
+        pricing = dep.pricing or spec.pricing
+        try:
+            hold = await _ask(budgets, budgets.reserve, self._request.features, spec, pricing)
+        except BudgetExceeded as exc:
+            self._decision.attempts.append(
+                construct(
+                    Attempt,
+                    model=spec.name,
+                    provider=dep.provider,
+                    provider_model=dep.model_id,
+                    outcome="error",
+                    latency_ms=0.0,
+                    error_type="BudgetExceeded",
+                    error=exc.message,
+                    status=None,
+                    usage=None,
+                    cost_usd=0.0,
+                )
+            )
+            raise
+        self._holds[_key(spec, dep)] = hold
+
+    def _release(self, key: str, cost_usd: float = 0.0) -> None:
+        """Settle this call's budget hold to its real cost (0: release it), exactly once."""
+        hold = self._holds.pop(key, None)
+        budgets = self._router.budgets
+        if hold is not None and budgets is not None:
+            _tell(budgets, budgets.settle, hold, cost_usd)
 
     def _token_estimate(self, spec: ModelSpec) -> int:
         features = self._request.features
@@ -489,6 +562,7 @@ class _Runner:
         if error is None:
             self._decision.answered_by = spec.name
         self._settle(spec, dep, usage)
+        self._release(_key(spec, dep), cost)
         health = self._router.health
         if health is not None:
             key = _key(spec, dep)
@@ -509,6 +583,7 @@ class _Runner:
             )
         cost = (dep.pricing or spec.pricing).cost(usage.prompt_tokens, usage.completion_tokens)
         self._settle(spec, dep, usage)
+        self._release(_key(spec, dep), cost)
         health = self._router.health
         if health is not None:
             _tell(health, health.abandoned, _key(spec, dep))
@@ -577,6 +652,9 @@ class _Runner:
         except ProviderError as exc:
             self._record(spec, dep, started, error=exc)
             raise
+        except BaseException:
+            self._release(_key(spec, dep))  # any other exit: nothing stays held
+            raise
         cost = self._record(spec, dep, started, usage=result.usage)
         result.model = spec.name
         result.cost_usd = cost
@@ -595,7 +673,12 @@ class _Runner:
         while queue or pending:
             while queue and len(pending) < 2:
                 dep = queue.pop(0)
-                if await self._claim(spec, dep):
+                try:
+                    claimed = await self._claim(spec, dep)
+                except BudgetExceeded as exc:
+                    last = exc
+                    continue
+                if claimed:
                     pending.add(asyncio.ensure_future(self._attempt(spec, dep)))
                     break
             if not pending:
@@ -662,9 +745,9 @@ class _Runner:
                             decision=None,
                             raw=chunk.raw,
                         )
-                except GeneratorExit:
-                    # The consumer stopped early (a cascade's look-ahead abort): the tokens
-                    # generated so far are still billed; estimate them.
+                except (GeneratorExit, asyncio.CancelledError):
+                    # The consumer stopped early (a cascade's look-ahead abort, a cancelled
+                    # task): the tokens generated so far are still billed; estimate them.
                     self._record_aborted(spec, dep, started, "".join(delivered), usage)
                     raise
                 except ProviderError as exc:
@@ -676,6 +759,9 @@ class _Runner:
                     if await self._after_failure(exc, spec, attempt):
                         continue
                     break
+                except BaseException:
+                    self._release(_key(spec, dep))  # any other exit: nothing stays held
+                    raise
                 cost = self._record(spec, dep, started, usage=usage or Usage())
                 yield construct(
                     StreamChunk,

@@ -1,8 +1,9 @@
-"""Shared state: one protocol per concern — health and rate limits — each kept in this
+"""Shared state: one protocol per concern — health, rate limits and budgets — each kept in this
 process (`InMemoryHealth`, `InMemoryRateLimits`) or in a SQLite file shared by the host's
 processes and kept across restarts (`SQLiteHealth`, `SQLiteRateLimits`), or in Redis for
 many hosts (`RedisHealth`, `RedisRateLimits`, the `redis` extra)."""
 
+from langroute.state.budget import BudgetStore, InMemoryBudgets
 from langroute.state.health import (
     DeploymentHealth,
     HealthConfig,
@@ -10,18 +11,22 @@ from langroute.state.health import (
     InMemoryHealth,
 )
 from langroute.state.ratelimit import InMemoryRateLimits, RateLimitStore
-from langroute.state.redis import RedisHealth, RedisRateLimits, StateUnavailable
-from langroute.state.sqlite import SQLiteHealth, SQLiteRateLimits
+from langroute.state.redis import RedisBudgets, RedisHealth, RedisRateLimits, StateUnavailable
+from langroute.state.sqlite import SQLiteBudgets, SQLiteHealth, SQLiteRateLimits
 
 __all__ = [
+    "BudgetStore",
     "DeploymentHealth",
     "HealthConfig",
     "HealthStore",
+    "InMemoryBudgets",
     "InMemoryHealth",
     "InMemoryRateLimits",
     "RateLimitStore",
+    "RedisBudgets",
     "RedisHealth",
     "RedisRateLimits",
+    "SQLiteBudgets",
     "SQLiteHealth",
     "SQLiteRateLimits",
     "StateUnavailable",

@@ -1,7 +1,9 @@
-"""Redis stores: health and rate limits shared by every process on every host.
+"""Redis stores: health, rate limits and budgets shared by every process on every host.
 
 - Rate limits: one Lua script per update (refill, check, take or settle), atomic in Redis,
   on Redis's own clock (`TIME`) so hosts with skewed clocks agree.
+- Budgets: one Lua script reserves on every budget key at once (all or none) and drops
+  expired holds, on Redis's clock; settling is one pipeline.
 - Health: the same breaker logic as the other stores, run under a short Redis lock per
   namespace (read, decide, write).
 - Keys live under `namespace:` and every key has a TTL (`ttl_s`), so abandoned state expires.
@@ -21,6 +23,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, Literal, TypeVar
 
 from langroute.errors import ConfigError, LangrouteError
+from langroute.state.budget import BudgetLine, InMemoryBudgets, Refusal
 from langroute.state.health import (
     DeploymentHealth,
     HealthConfig,
@@ -68,6 +71,57 @@ t = math.min(tpm, t - delta)
 redis.call('HSET', KEYS[1], 'r', tostring(r), 't', tostring(t), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], ttl)
 return 1
+"""
+
+
+_RESERVE = """
+local now = tonumber(ARGV[1])
+if not now then local t = redis.call('TIME'); now = tonumber(t[1]) + tonumber(t[2]) / 1e6 end
+local amount, rid, life, n = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), #KEYS
+for i = 1, n do
+  local limit = tonumber(ARGV[4 + i])
+  local all = redis.call('HGETALL', KEYS[i])
+  local spent, held = 0, 0
+  for j = 1, #all, 2 do
+    local f, v = all[j], all[j + 1]
+    if f == 'spent' then spent = tonumber(v)
+    else
+      local sep = string.find(v, ':', 1, true)
+      local a, exp = tonumber(string.sub(v, 1, sep - 1)), tonumber(string.sub(v, sep + 1))
+      if exp <= now then redis.call('HDEL', KEYS[i], f) else held = held + a end
+    end
+  end
+  if spent + held + amount > limit then return {i, spent, held} end
+end
+for i = 1, n do
+  redis.call('HSET', KEYS[i], 'h:' .. rid, string.format('%d:%.3f', amount, now + life))
+  local ttl = tonumber(ARGV[4 + n + i])
+  if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+end
+return {0, 0, 0}
+"""
+
+_BUDGET_USAGE = """
+local now = tonumber(ARGV[1])
+if not now then local t = redis.call('TIME'); now = tonumber(t[1]) + tonumber(t[2]) / 1e6 end
+local out = {}
+for i = 1, #KEYS do
+  local all = redis.call('HGETALL', KEYS[i])
+  local spent, held = 0, 0
+  for j = 1, #all, 2 do
+    local f, v = all[j], all[j + 1]
+    if f == 'spent' then spent = tonumber(v)
+    else
+      local sep = string.find(v, ':', 1, true)
+      if tonumber(string.sub(v, sep + 1)) > now then
+        held = held + tonumber(string.sub(v, 1, sep - 1))
+      end
+    end
+  end
+  out[2 * i - 1] = spent
+  out[2 * i] = held
+end
+return out
 """
 
 
@@ -279,3 +333,70 @@ class RedisHealth(_Breakers):
         return self._guard.run(
             lambda: super(RedisHealth, self).snapshot(key), lambda: self._local.snapshot(key)
         )
+
+
+class RedisBudgets:
+    """Budget ledgers shared through Redis: one hash per budget key (`spent` and one field per
+    reservation), updated by Lua scripts so concurrent processes never overspend."""
+
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        namespace: str = "langroute",
+        timeout_s: float = 0.25,
+        on_unavailable: Literal["fail", "local"] = "fail",
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._redis = _client(url, timeout_s)
+        self._ns, self._clock = namespace, clock
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._usage = self._redis.register_script(_BUDGET_USAGE)
+        self._local = InMemoryBudgets(clock or time.time)
+        self._guard = _Guard(on_unavailable, "budgets")
+
+    def _key(self, key: str) -> str:
+        return f"{self._ns}:budget:{key}"
+
+    def reserve(
+        self, lines: Sequence[BudgetLine], amount: int, rid: str, expires_at: float
+    ) -> Refusal | None:
+        now = (self._clock or time.time)()
+
+        def remote() -> Refusal | None:
+            args = [
+                "" if self._clock is None else repr(now),
+                amount,
+                rid,
+                max(0.0, expires_at - now),
+                *(line.limit for line in lines),
+                *(line.ttl_s for line in lines),
+            ]
+            index, spent, held = self._reserve(keys=[self._key(x.key) for x in lines], args=args)
+            return None if index == 0 else Refusal(lines[int(index) - 1], int(spent), int(held))
+
+        return self._guard.run(remote, lambda: self._local.reserve(lines, amount, rid, expires_at))
+
+    def settle(self, lines: Sequence[BudgetLine], rid: str, amount: int) -> None:
+        def remote() -> None:
+            pipe = self._redis.pipeline()
+            for line in lines:
+                pipe.hdel(self._key(line.key), f"h:{rid}")
+                if amount:
+                    pipe.hincrby(self._key(line.key), "spent", amount)
+                if line.ttl_s:
+                    pipe.expire(self._key(line.key), line.ttl_s)
+            pipe.execute()
+
+        self._guard.run(remote, lambda: self._local.settle(lines, rid, amount))
+
+    def usage(self, keys: Sequence[str]) -> list[tuple[int, int]]:
+        def remote() -> list[tuple[int, int]]:
+            now = "" if self._clock is None else repr(self._clock())
+            flat = self._usage(keys=[self._key(k) for k in keys], args=[now])
+            return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+        return self._guard.run(remote, lambda: self._local.usage(keys))

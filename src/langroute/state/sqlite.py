@@ -1,4 +1,4 @@
-"""SQLite stores: health and rate limits in one file, shared by every process on the host
+"""SQLite stores: health, rate limits and budgets in one file, shared by every process on the host
 and kept across restarts — the embedded default when one process is not enough.
 
 Each update is one `BEGIN IMMEDIATE` transaction (WAL journal, 5 s busy timeout), so
@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from langroute.state.budget import BudgetLine, Refusal
 from langroute.state.health import HealthConfig, _Breakers, _Entry, _Tx
 from langroute.state.ratelimit import _Bucket, _refill, _settled, _take
 
@@ -27,6 +28,11 @@ CREATE TABLE IF NOT EXISTS health (key TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS health_groups (grp TEXT, key TEXT, PRIMARY KEY (grp, key));
 CREATE TABLE IF NOT EXISTS buckets (
     key TEXT PRIMARY KEY, requests REAL NOT NULL, tokens REAL NOT NULL, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS budget_spent (key TEXT PRIMARY KEY, spent INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS budget_holds (
+    key TEXT NOT NULL, rid TEXT NOT NULL, amount INTEGER NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (key, rid)
 );
 """
 
@@ -159,3 +165,58 @@ class SQLiteRateLimits:
             return bucket, True
 
         self._update(key, settle)
+
+
+class SQLiteBudgets:
+    """Budget ledgers shared through a SQLite file: each reservation and settlement is one
+    `BEGIN IMMEDIATE` transaction, so processes never both take the last dollar."""
+
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._clock = clock
+        self._db = _Connections(path)
+
+    @staticmethod
+    def _state(conn: sqlite3.Connection, key: str, now: float) -> tuple[int, int]:
+        conn.execute("DELETE FROM budget_holds WHERE key = ? AND expires <= ?", (key, now))
+        row = conn.execute("SELECT spent FROM budget_spent WHERE key = ?", (key,)).fetchone()
+        (held,) = conn.execute(
+            "SELECT COALESCE(SUM(amount), 0) FROM budget_holds WHERE key = ?", (key,)
+        ).fetchone()
+        return (row[0] if row else 0), held
+
+    def reserve(
+        self, lines: Sequence[BudgetLine], amount: int, rid: str, expires_at: float
+    ) -> Refusal | None:
+        now = self._clock()
+        with self._db.immediate() as conn:
+            for line in lines:
+                spent, held = self._state(conn, line.key, now)
+                if spent + held + amount > line.limit:
+                    return Refusal(line, spent, held)
+            conn.executemany(
+                "INSERT OR REPLACE INTO budget_holds (key, rid, amount, expires) "
+                "VALUES (?, ?, ?, ?)",
+                [(line.key, rid, amount, expires_at) for line in lines],
+            )
+            return None
+
+    def settle(self, lines: Sequence[BudgetLine], rid: str, amount: int) -> None:
+        with self._db.immediate() as conn:
+            for line in lines:
+                conn.execute("DELETE FROM budget_holds WHERE key = ? AND rid = ?", (line.key, rid))
+                if amount:
+                    conn.execute(
+                        "INSERT INTO budget_spent (key, spent) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET spent = spent + excluded.spent",
+                        (line.key, amount),
+                    )
+
+    def usage(self, keys: Sequence[str]) -> list[tuple[int, int]]:
+        now = self._clock()
+        with self._db.immediate() as conn:
+            return [self._state(conn, key, now) for key in keys]

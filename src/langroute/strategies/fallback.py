@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from langroute.errors import (
     AllModelsFailed,
+    BudgetExceeded,
     CircuitOpen,
     ConnectionFailed,
     ContentFiltered,
@@ -29,6 +30,7 @@ from langroute.strategies.base import ModelRunner
 from langroute.types import Completion, StreamChunk
 
 DEFAULT_FALLBACK_ON: tuple[type[ProviderError], ...] = (
+    BudgetExceeded,
     CircuitOpen,
     LimitExhausted,
     RateLimited,

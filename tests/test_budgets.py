@@ -1,0 +1,306 @@
+"""Budgets: reserve the worst case, settle the real cost, release on failure or
+cancellation, never overspend — in one process, on SQLite and across processes on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from langroute import AllModelsFailed, Budget, BudgetExceeded, Budgets, ModelSpec, RoutingRequest
+from langroute.errors import ConfigError
+from langroute.policy.base import PlanContext, RoutePlan, plan_from
+from langroute.state import InMemoryBudgets, RedisBudgets, SQLiteBudgets
+from langroute.state.budget import BudgetLine
+from langroute.testing import Fail, Reply, ScriptedServer
+from tests.conftest import make_router, spec
+
+STORES = ["memory", "sqlite", "redis"]
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=STORES)
+def make_store(request: pytest.FixtureRequest, tmp_path):
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+
+    def make(clock: Clock):
+        if request.param == "memory":
+            return InMemoryBudgets(clock)
+        if request.param == "sqlite":
+            return SQLiteBudgets(tmp_path / "budgets.db", clock)
+        return RedisBudgets(url, namespace=f"t-{uuid.uuid4().hex[:8]}", clock=clock)
+
+    return make
+
+
+def test_reservations_are_all_or_none_settle_and_expire(make_store) -> None:
+    clock = Clock()
+    store = make_store(clock)
+    tenant = BudgetLine("tenant=a|day", limit=100, ttl_s=60)
+    user = BudgetLine("user=u|day", limit=50, ttl_s=60)
+    assert store.reserve([tenant, user], 30, "r1", clock.now + 10) is None
+    refusal = store.reserve([tenant, user], 30, "r2", clock.now + 10)
+    assert refusal is not None and refusal.line == user and refusal.held == 30
+    assert store.usage([tenant.key, user.key]) == [(0, 30), (0, 30)], "r2 took nothing"
+    store.settle([tenant, user], "r1", 12)
+    assert store.usage([tenant.key, user.key]) == [(12, 0), (12, 0)]
+    assert store.reserve([tenant], 80, "r3", clock.now + 10) is None  # a crashed worker's hold
+    assert store.reserve([tenant], 10, "r4", clock.now + 10) is not None
+    clock.now += 11
+    assert store.usage([tenant.key]) == [(12, 0)], "the crashed worker's hold expired"
+    assert store.reserve([tenant], 80, "r4", clock.now + 10) is None
+    store.settle([tenant], "r4", 0)  # released: nothing spent
+    assert store.usage([tenant.key]) == [(12, 0)]
+
+
+def test_budget_configuration_is_validated() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        Budget(limit_usd=1, timezone="Mars/Olympus")
+    with pytest.raises(ValueError, match="limit_usd"):
+        Budget(limit_usd=0)
+    with pytest.raises(ValueError, match="per"):
+        Budget(limit_usd=1, per="planet")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="at least one Budget"):
+        Budgets([])
+
+
+def test_periods_follow_the_configured_time_zone() -> None:
+    # 2027-01-01 03:00 UTC is still 2026-12-31 in New York
+    clock = Clock(1798772400.0)
+    budgets = Budgets(
+        [
+            Budget(limit_usd=1, per="tenant", period="day", timezone="America/New_York"),
+            Budget(limit_usd=5, per="tenant", period="month"),
+        ],
+        clock=clock,
+    )
+    request = RoutingRequest.build("hi", tenant="acme")
+    keys = [line.key for _, line in budgets.lines(request.features, "m")]
+    assert keys == [
+        "tenant=acme|day:2026-12-31@America/New_York",
+        "tenant=acme|month:2027-01@UTC",
+    ]
+
+
+def priced(name: str = "metered", price: float = 100.0, **extra) -> ModelSpec:
+    return spec(name, price=(price, price), **extra)
+
+
+def exact_reply(request_prompt_tokens: int, output: int = 100) -> Reply:
+    """An answer whose real cost equals the worst case reserved for it."""
+    return Reply(
+        "x" * 10, prompt_tokens=math.ceil(request_prompt_tokens * 1.1), completion_tokens=output
+    )
+
+
+async def run_200(router, budgets: Budgets) -> tuple[int, list[BaseException]]:
+    async def one(i: int):
+        return await router.achat("hi", tenant="acme", max_tokens=100)
+
+    results = await asyncio.gather(*(one(i) for i in range(200)), return_exceptions=True)
+    ok = sum(1 for r in results if not isinstance(r, BaseException))
+    return ok, [r for r in results if isinstance(r, BaseException)]
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+async def test_200_concurrent_calls_never_overspend_a_cap_that_affords_50(
+    aserver: ScriptedServer, tmp_path, store: str
+) -> None:
+    model = priced()
+    features = RoutingRequest.build("hi", tenant="acme", params=None).features
+    aserver.add("metered", exact_reply(features.prompt_tokens))
+    worst = Budgets.worst_case_usd(
+        features.model_copy(update={"max_output_tokens": 100}), model, model.pricing
+    )
+    cap = 50 * worst
+    ledger = InMemoryBudgets() if store == "memory" else SQLiteBudgets(tmp_path / "b.db")
+    budgets = Budgets([Budget(limit_usd=cap, per="tenant")], ledger)
+    router = make_router(aserver, [model], budgets=budgets)
+    ok, errors = await run_200(router, budgets)
+    assert all(isinstance(e, BudgetExceeded) for e in errors), errors[:3]
+    assert ok == 50 and len(errors) == 150
+    assert aserver.count("metered") == 50, "refused calls never reached the provider"
+    refused = errors[0]
+    assert isinstance(refused, BudgetExceeded)
+    assert refused.budget.startswith("tenant=* per day (tenant=acme|day:")
+    assert refused.limit_usd == pytest.approx(cap, abs=1e-6)
+    assert "limit $" in str(refused) and "spent $" in str(refused)
+    assert refused.decision.attempts[-1].error_type == "BudgetExceeded"
+    await asyncio.sleep(0.2)  # settlements of SQLite stores run in the executor
+    [state] = budgets.states(features.model_copy(update={"tenant": "acme"}), ["metered"])
+    assert state.held_usd == 0, "every reservation settled"
+    assert state.spent_usd <= cap + 1e-9
+    assert state.spent_usd == pytest.approx(50 * worst, rel=1e-6)
+    await router.aclose()
+
+
+async def test_failures_and_cancellations_release_their_hold(aserver: ScriptedServer) -> None:
+    model = priced()
+    budgets = Budgets([Budget(limit_usd=10, per="tenant")])
+    router = make_router(aserver, [model], budgets=budgets)
+    features = router.request("hi", tenant="t").features
+    aserver.add("metered", Fail(400, "bad request"))
+    with pytest.raises(AllModelsFailed):
+        await router.achat("hi", tenant="t")
+    assert budgets.states(features, ["metered"])[0].model_dump(
+        include={"spent_usd", "held_usd"}
+    ) == {
+        "spent_usd": 0.0,
+        "held_usd": 0.0,
+    }
+    aserver.models["metered"].default = Reply("slow", ttft_s=5)
+    task = asyncio.create_task(router.achat("hi", tenant="t"))
+    await asyncio.sleep(0.3)
+    assert budgets.states(features, ["metered"])[0].held_usd > 0, "held while in flight"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [state] = budgets.states(features, ["metered"])
+    assert state.held_usd == 0
+    assert 0 < state.spent_usd < 0.01, "the cancelled call's prompt is billed, its hold freed"
+
+    stream = router.astream("hi", tenant="t")
+    aserver.models["metered"].default = Reply("abc", ttft_s=5)
+    task = asyncio.create_task(anext(stream))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert budgets.states(features, ["metered"])[0].held_usd == 0
+    await router.aclose()
+
+
+async def test_the_policy_turns_to_cheaper_models_near_the_cap(aserver: ScriptedServer) -> None:
+    cheap, strong = (
+        spec("cheap", price=(0.1, 0.1), quality=0.5),
+        spec("strong", price=(10, 10), quality=0.95),
+    )
+    aserver.add("cheap", Reply("c"))
+    aserver.add("strong", Reply("s"))
+    budgets = Budgets([Budget(limit_usd=1.0, per="tenant", downgrade_at=0.8)])
+    router = make_router(aserver, [cheap, strong], budgets=budgets)
+    hard = "Prove that there are infinitely many primes, step by step, rigorously."
+    first = await router.achat(hard, tenant="acme", hints={"min_quality": 0.9})
+    assert first.decision.answered_by == "strong"
+    budgets.store.settle(
+        budgets.lines(first.decision.features, "strong")[0][1:], "seed", 850_000
+    )  # $0.85 of $1 spent
+    later = await router.achat(hard, tenant="acme")
+    assert later.decision.answered_by == "cheap"
+    assert "at 85% of $1: cheaper models first" in later.decision.reasons[0]
+    assert later.decision.budgets[0].spent_usd == pytest.approx(0.85 + first.cost_usd)
+    await router.aclose()
+
+
+class InOrder:
+    """Keeps the router's models in the order given (to test what happens to the first)."""
+
+    name = "in-order"
+
+    def rank(self, context: PlanContext) -> RoutePlan:
+        return plan_from(self.name, context, [(e, ("listed first",)) for e in context.estimates])
+
+
+async def test_model_caps_fall_back_and_per_request_caps_refuse(aserver: ScriptedServer) -> None:
+    cheap, strong = spec("cheap", price=(0.1, 0.1)), spec("strong", price=(10, 10))
+    aserver.add("cheap", Reply("c"))
+    aserver.add("strong", Reply("s"))
+    budgets = Budgets([Budget(limit_usd=0.001, per="model", only="strong")])
+    router = make_router(aserver, [strong, cheap], budgets=budgets, policy=InOrder())
+    answer = await router.achat("hi", max_tokens=500)
+    assert answer.decision.answered_by == "cheap"
+    assert [a.error_type for a in answer.decision.attempts] == ["BudgetExceeded", None]
+    assert aserver.count("strong") == 0
+
+    per_request = Budgets(per_request_usd=0.0001)
+    router = make_router(aserver, [strong], budgets=per_request)
+    with pytest.raises(BudgetExceeded, match="budget per request is exhausted") as info:
+        await router.achat("hi", max_tokens=1000)
+    assert info.value.needed_usd > 0.0001
+    assert aserver.count("strong") == 0
+    await router.aclose()
+
+
+async def test_api_keys_are_budgeted_by_fingerprint_never_stored(aserver: ScriptedServer) -> None:
+    secret = "sk-live-abcdef0123456789-caller"
+    budgets = Budgets([Budget(limit_usd=1, per="api_key", period="month")])
+    aserver.add("metered", Reply("ok"))
+    router = make_router(aserver, [priced()], budgets=budgets)
+    answer = await router.achat("hi", api_key=secret)
+    assert answer.decision.features.api_key_id.startswith("key-")
+    dumped = answer.decision.model_dump_json()
+    assert secret not in dumped and answer.decision.features.api_key_id in dumped
+    await router.aclose()
+
+
+CHILD = """
+import asyncio, sys
+from langroute import Budget, Budgets, BudgetExceeded, OpenAIProvider, Registry, RetryPolicy, Router
+from langroute.registry import ModelSpec
+from langroute.state import RedisBudgets
+
+url, redis_url, ns, cap = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+registry = Registry()
+registry.register(ModelSpec(name="metered", provider="p", context_window=8000,
+                            max_output_tokens=1000, pricing={"input": 100, "output": 100}))
+budgets = Budgets([Budget(limit_usd=cap, per="tenant")], RedisBudgets(redis_url, namespace=ns))
+router = Router(["metered"], registry=registry, retry=RetryPolicy(attempts=1), budgets=budgets,
+                providers={"p": OpenAIProvider(name="p", base_url=url, api_key="k")})
+
+async def one():
+    try:
+        await router.achat("hi", tenant="acme", max_tokens=100)
+        return "ok"
+    except BudgetExceeded:
+        return "refused"
+    except Exception as exc:
+        return type(exc).__name__
+
+async def main():
+    results = await asyncio.gather(*(one() for _ in range(50)))
+    print(results.count("ok"), results.count("refused"), len(results))
+
+asyncio.run(main())
+"""
+
+
+def test_four_processes_share_one_budget_through_redis(redis_url: str) -> None:
+    model = priced()
+    features = RoutingRequest.build("hi", tenant="acme").features
+    worst = Budgets.worst_case_usd(
+        features.model_copy(update={"max_output_tokens": 100}), model, model.pricing
+    )
+    cap = 50 * worst
+    ns = f"shared-{uuid.uuid4().hex[:8]}"
+    with ScriptedServer() as server:
+        server.add("metered", exact_reply(features.prompt_tokens))
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD, server.openai_url, redis_url, ns, repr(cap)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        counts = [tuple(map(int, c.communicate(timeout=120)[0].split())) for c in children]
+        reached = server.count("metered")
+    ok = sum(c[0] for c in counts)
+    refused = sum(c[1] for c in counts)
+    assert sum(c[2] for c in counts) == 200
+    assert ok + refused == 200, f"every call answered or refused with BudgetExceeded: {counts}"
+    assert ok == reached == 50
+    budgets = Budgets([Budget(limit_usd=cap, per="tenant")], RedisBudgets(redis_url, namespace=ns))
+    [state] = budgets.states(features, ["metered"])
+    assert state.held_usd == 0, "every reservation settled"
+    assert state.spent_usd <= cap + 1e-9
