@@ -137,7 +137,7 @@ async def test_200_concurrent_calls_never_overspend_a_cap_that_affords_50(
     assert refused.limit_usd == pytest.approx(cap, abs=1e-6)
     assert "limit $" in str(refused) and "spent $" in str(refused)
     assert refused.decision.attempts[-1].error_type == "BudgetExceeded"
-    await asyncio.sleep(0.2)  # settlements of SQLite stores run in the executor
+    await router.drain()  # settlements of SQLite stores run in the executor
     [state] = budgets.states(features.model_copy(update={"tenant": "acme"}), ["metered"])
     assert state.held_usd == 0, "every reservation settled"
     assert state.spent_usd <= cap + 1e-9

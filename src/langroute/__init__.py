@@ -1,6 +1,8 @@
 """langroute: route every LLM call to the model that should answer it."""
 
+from langroute.audit import AuditLog, JSONLAuditSink, SQLiteAuditSink
 from langroute.budget import Budget, Budgets, BudgetState
+from langroute.cache import ResponseCache
 from langroute.classify import Classifier, Rule, RuleClassifier, TaskProfile
 from langroute.config import RouterConfig
 from langroute.decision import Attempt, Decision
@@ -54,6 +56,7 @@ __all__ = [
     "AllModelsFailed",
     "AnthropicProvider",
     "Attempt",
+    "AuditLog",
     "AuthError",
     "BadRequest",
     "Budget",
@@ -79,6 +82,7 @@ __all__ = [
     "HealthConfig",
     "InMemoryHealth",
     "InMemoryRateLimits",
+    "JSONLAuditSink",
     "LangrouteError",
     "LatencyOptimized",
     "LearnedPolicy",
@@ -94,6 +98,7 @@ __all__ = [
     "RateLimited",
     "Registry",
     "RequestFeatures",
+    "ResponseCache",
     "RetryPolicy",
     "RoutePlan",
     "Router",
@@ -101,6 +106,7 @@ __all__ = [
     "RoutingRequest",
     "Rule",
     "RuleClassifier",
+    "SQLiteAuditSink",
     "ServerError",
     "Single",
     "Strategy",

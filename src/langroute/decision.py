@@ -64,6 +64,12 @@ class Decision(BaseModel):
     """A cascade's scores of each answer, in order (empty for other strategies)."""
     budgets: list[BudgetState] = Field(default_factory=list)
     """The budgets this call fell under, as they stood when it was planned."""
+    cache: str | None = None
+    """`exact` or `semantic` when the answer came from the response cache (no model call)."""
+    compression: dict[str, int] | None = None
+    """Prompt compression: tokens `before` and `after` (None: not compressed)."""
+    arm: str | None = None
+    """The A/B arm (router version) that served the call, when one did."""
 
     @property
     def chosen(self) -> str:
@@ -112,6 +118,9 @@ class Decision(BaseModel):
             ],
             "estimated_cost_usd": self.estimated_cost_usd,
             "actual_cost_usd": self.actual_cost_usd,
+            "cache": self.cache,
+            **({"compression": self.compression} if self.compression else {}),
+            **({"arm": self.arm} if self.arm else {}),
         }
 
     def explain(self) -> str:
@@ -135,6 +144,8 @@ class Decision(BaseModel):
         for e in self.escalations:
             verdict = "accepted" if e.accepted else "escalated"
             lines.append(f"cascade {e.model}: score {e.score:.2f} ({e.reason}) → {verdict}")
+        if self.cache:
+            lines.append(f"answered from the {self.cache} cache by {self.answered_by}, cost $0")
         if self.attempts:
             lines.append(f"answered by {self.answered_by}, cost {usd(self.actual_cost_usd)}")
         return "\n".join(lines)

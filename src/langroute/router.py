@@ -8,13 +8,15 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from langroute._fast import construct
 from langroute._sync import iterate_sync, run_sync
+from langroute.audit import AuditLog, build_record
 from langroute.budget import Budgets, Reservation, key_fingerprint
+from langroute.cache import ResponseCache
 from langroute.classify import Classifier, RuleClassifier, TaskProfile
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
@@ -77,6 +79,8 @@ class Router:
         balance: Balance = "order",
         hedge_after_ms: float | None = None,
         budgets: Budgets | None = None,
+        cache: ResponseCache | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -99,6 +103,10 @@ class Router:
         """rpm/tpm buckets for deployments that declare limits (None: limits not enforced)."""
         self.budgets = budgets
         """USD caps enforced by reserve-then-settle (None: no budget)."""
+        self.cache = cache
+        """Exact/semantic response cache, per tenant (None: every call goes to a model)."""
+        self.audit = audit
+        """One record per routed call to the audit sinks (None: no audit trail)."""
         if balance not in BALANCERS:
             raise ConfigError(f"balance {balance!r} is unknown; choose one of {sorted(BALANCERS)}")
         self.balance: Balance = balance
@@ -109,6 +117,8 @@ class Router:
         after this many ms; the first answer wins (None: no hedging)."""
         """How a model's deployments are ordered: order, cheapest, latency, least_in_flight,
         weighted (latency and least_in_flight need `health`)."""
+        self._scope = ",".join(sorted(s.name for s in self._specs))
+        self._premium = max(self._specs, key=lambda s: s.expected_cost(1000, 500))
         self._providers: dict[str, Provider] = dict(providers or {})
         for spec in self._specs:
             for dep in spec.all_deployments:
@@ -270,6 +280,10 @@ class Router:
             strategy=self.strategy.name,
             attempts=[],
             escalations=[],
+            budgets=[],
+            cache=None,
+            compression=None,
+            arm=None,
             answered_by=None,
             estimated_cost_usd=plan.candidates[0].expected_cost_usd,
         )
@@ -301,28 +315,117 @@ class Router:
 
     async def execute(self, request: RoutingRequest) -> Completion:
         """Plan and run a prebuilt request (adapters build their own `RoutingRequest`)."""
+        started = time.perf_counter()
         decision = await self._plan_for_run(request)
+        hit = await self._from_cache(request, decision)
+        if hit is not None:
+            self._record(decision, started, "ok", usage=hit.usage)
+            return hit
         try:
-            return await self.strategy.run(decision.plan, _Runner(self, request, decision))
-        except (AllModelsFailed, StreamInterrupted) as exc:
+            result = await self.strategy.run(decision.plan, _Runner(self, request, decision))
+        except LangrouteError as exc:
             error = _with_decision(exc, decision)
+            self._record(decision, started, "error", error=error)
             if error is exc:
                 raise
             raise error from exc
+        except BaseException:
+            self._record(decision, started, "abandoned")
+            raise
+        self._to_cache(request, result)
+        self._record(decision, started, "ok", usage=result.usage)
+        return result
 
     async def execute_stream(self, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         """Plan and stream a prebuilt request."""
+        started = time.perf_counter()
         decision = await self._plan_for_run(request)
+        hit = await self._from_cache(request, decision)
+        if hit is not None:
+            self._record(decision, started, "ok", usage=hit.usage)
+            for chunk in _replayed(hit):
+                yield chunk
+            return
+        recorded = False
+        text: list[str] = []
+        tools = False
         try:
             async for chunk in self.strategy.stream(
                 decision.plan, _Runner(self, request, decision)
             ):
+                if chunk.decision is not None:  # the last chunk: the answer is complete
+                    if not tools:
+                        self._to_cache(request, _assembled(chunk, "".join(text)))
+                    self._record(decision, started, "ok", usage=chunk.usage)
+                    recorded = True
+                else:
+                    text.append(chunk.content)
+                    tools = tools or bool(chunk.tool_calls)
                 yield chunk
-        except (AllModelsFailed, StreamInterrupted) as exc:
+        except LangrouteError as exc:
             error = _with_decision(exc, decision)
+            self._record(decision, started, "error", error=error)
+            recorded = True
             if error is exc:
                 raise
             raise error from exc
+        finally:
+            if not recorded:
+                self._record(decision, started, "abandoned")
+
+    async def _from_cache(self, request: RoutingRequest, decision: Decision) -> Completion | None:
+        cache = self.cache
+        if cache is None:
+            return None
+        found = await _ask(cache, cache.lookup, request, self._scope)
+        if found is None:
+            return None
+        completion, kind = found
+        usage = completion.usage
+        completion.usage = Usage(
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cached_tokens=usage.prompt_tokens,
+        )
+        completion.cost_usd = 0.0
+        decision.cache = kind
+        decision.answered_by = completion.model
+        completion.decision = decision
+        return completion
+
+    def _to_cache(self, request: RoutingRequest, completion: Completion) -> None:
+        cache = self.cache
+        if cache is not None and cache.cacheable(request):
+            _tell(cache, cache.save, request, self._scope, completion)
+
+    def _record(
+        self,
+        decision: Decision,
+        started: float,
+        outcome: Literal["ok", "error", "abandoned"],
+        *,
+        error: BaseException | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        """Queue the call's audit record (built and written on the audit thread)."""
+        audit = self.audit
+        if audit is None:
+            return
+        latency_ms = (time.perf_counter() - started) * 1000
+        audit.submit(
+            functools.partial(
+                build_record,
+                decision,
+                registry=self.registry,
+                premium=self._premium,
+                include_prompt=audit.include_prompts,
+                latency_ms=latency_ms,
+                outcome=outcome,
+                error=error,
+                cache=decision.cache,
+                usage=usage,
+            )
+        )
 
     def chat(self, messages: MessagesInput, **kwargs: Any) -> Completion:
         """Sync `achat` (runs on langroute's background event loop)."""
@@ -332,12 +435,22 @@ class Router:
         """Sync `astream`."""
         return iterate_sync(self.astream(messages, **kwargs))
 
+    async def drain(self) -> None:
+        """Wait for the updates that run off the response path: budget settlements, cache
+        writes and audit records (e.g. before a process exits)."""
+        loop = asyncio.get_running_loop()
+        mine = [f for f in list(_PENDING) if f.get_loop() is loop]
+        await asyncio.gather(*mine, return_exceptions=True)
+        if self.audit is not None:
+            await asyncio.to_thread(self.audit.flush)
+
     async def aclose(self) -> None:
-        """Close the HTTP clients of this router's providers on the running loop."""
+        """Finish pending updates (`drain`), then close the providers' HTTP clients."""
+        await self.drain()
         await asyncio.gather(*(p.aclose() for p in self._providers.values()))
 
 
-def _with_decision(exc: AllModelsFailed | StreamInterrupted, decision: Decision) -> LangrouteError:
+def _with_decision(exc: LangrouteError, decision: Decision) -> LangrouteError:
     """The error to raise, carrying every attempt: a `BudgetExceeded` when budgets refused
     every model, else the error itself."""
     error: LangrouteError = exc
@@ -347,6 +460,45 @@ def _with_decision(exc: AllModelsFailed | StreamInterrupted, decision: Decision)
             error = refused[0]
     error.decision = decision  # type: ignore[attr-defined]
     return error
+
+
+def _replayed(hit: Completion) -> Iterator[StreamChunk]:
+    """A cached answer as a stream: its text (and tool calls), then the closing chunk."""
+    common = {"model": hit.model, "provider": hit.provider, "logprobs": None, "raw": None}
+    yield construct(
+        StreamChunk,
+        content=hit.content or "",
+        tool_calls=hit.tool_calls,
+        finish_reason=None,
+        usage=None,
+        cost_usd=None,
+        decision=None,
+        **common,
+    )
+    yield construct(
+        StreamChunk,
+        content="",
+        tool_calls=[],
+        finish_reason=hit.finish_reason,
+        usage=hit.usage,
+        cost_usd=0.0,
+        decision=hit.decision,
+        **common,
+    )
+
+
+def _assembled(last: StreamChunk, text: str) -> Completion:
+    """A streamed answer as one completion, to cache it."""
+    return Completion(
+        id=last.decision.request_id if last.decision is not None else "stream",
+        model=last.model,
+        provider=last.provider,
+        provider_model=last.model,
+        content=text,
+        finish_reason=last.finish_reason,
+        usage=last.usage or Usage(),
+        cost_usd=last.cost_usd or 0.0,
+    )
 
 
 def _key(spec: ModelSpec, dep: Deployment) -> str:
@@ -377,10 +529,16 @@ def _tell(store: object, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> N
         fn(*args, **kwargs)
         return
     future = loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+    _PENDING.add(future)
     future.add_done_callback(_report_state_error)
 
 
+_PENDING: set[asyncio.Future[Any]] = set()
+"""State updates still running in the executor (budget settlements, cache writes)."""
+
+
 def _report_state_error(future: asyncio.Future[Any]) -> None:
+    _PENDING.discard(future)
     if not future.cancelled() and future.exception() is not None:
         logger.warning("a state update failed: %s", future.exception())
 

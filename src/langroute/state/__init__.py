@@ -4,6 +4,7 @@ processes and kept across restarts (`SQLiteHealth`, `SQLiteRateLimits`), or in R
 many hosts (`RedisHealth`, `RedisRateLimits`, the `redis` extra)."""
 
 from langroute.state.budget import BudgetStore, InMemoryBudgets
+from langroute.state.cache import CacheStore, InMemoryCache
 from langroute.state.health import (
     DeploymentHealth,
     HealthConfig,
@@ -11,22 +12,32 @@ from langroute.state.health import (
     InMemoryHealth,
 )
 from langroute.state.ratelimit import InMemoryRateLimits, RateLimitStore
-from langroute.state.redis import RedisBudgets, RedisHealth, RedisRateLimits, StateUnavailable
-from langroute.state.sqlite import SQLiteBudgets, SQLiteHealth, SQLiteRateLimits
+from langroute.state.redis import (
+    RedisBudgets,
+    RedisCache,
+    RedisHealth,
+    RedisRateLimits,
+    StateUnavailable,
+)
+from langroute.state.sqlite import SQLiteBudgets, SQLiteCache, SQLiteHealth, SQLiteRateLimits
 
 __all__ = [
     "BudgetStore",
+    "CacheStore",
     "DeploymentHealth",
     "HealthConfig",
     "HealthStore",
     "InMemoryBudgets",
+    "InMemoryCache",
     "InMemoryHealth",
     "InMemoryRateLimits",
     "RateLimitStore",
     "RedisBudgets",
+    "RedisCache",
     "RedisHealth",
     "RedisRateLimits",
     "SQLiteBudgets",
+    "SQLiteCache",
     "SQLiteHealth",
     "SQLiteRateLimits",
     "StateUnavailable",

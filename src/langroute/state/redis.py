@@ -1,7 +1,10 @@
-"""Redis stores: health, rate limits and budgets shared by every process on every host.
+"""Redis stores: health, rate limits, budgets and the response cache, shared by every
+process on every host.
 
 - Rate limits: one Lua script per update (refill, check, take or settle), atomic in Redis,
   on Redis's own clock (`TIME`) so hosts with skewed clocks agree.
+- Response cache: values with `SET ... EX`; prompt vectors in one hash per namespace,
+  each field stamped with its expiry.
 - Budgets: one Lua script reserves on every budget key at once (all or none) and drops
   expired holds, on Redis's clock; settling is one pipeline.
 - Health: the same breaker logic as the other stores, run under a short Redis lock per
@@ -400,3 +403,65 @@ class RedisBudgets:
             return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
         return self._guard.run(remote, lambda: self._local.usage(keys))
+
+
+class RedisCache:
+    """Response cache entries in Redis, shared by every process on every host."""
+
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        namespace: str = "langroute",
+        timeout_s: float = 0.25,
+        on_unavailable: Literal["fail", "local"] = "local",
+    ) -> None:
+        from langroute.state.cache import InMemoryCache
+
+        self._redis = _client(url, timeout_s)
+        self._ns = namespace
+        self._local = InMemoryCache()
+        self._guard = _Guard(on_unavailable, "the response cache")
+
+    def get(self, key: str) -> str | None:
+        def remote() -> str | None:
+            value: str | None = self._redis.get(f"{self._ns}:cache:{key}")
+            return value
+
+        return self._guard.run(remote, lambda: self._local.get(key))
+
+    def put(self, key: str, value: str, ttl_s: float) -> None:
+        self._guard.run(
+            lambda: self._redis.set(f"{self._ns}:cache:{key}", value, px=int(ttl_s * 1000)),
+            lambda: self._local.put(key, value, ttl_s),
+        )
+
+    def add_vector(self, namespace: str, key: str, vector: bytes, ttl_s: float) -> None:
+        import base64
+
+        def remote() -> None:
+            name = f"{self._ns}:cachevec:{namespace}"
+            stamp = f"{time.time() + ttl_s:.3f}:" + base64.b64encode(vector).decode()
+            pipe = self._redis.pipeline()
+            pipe.hset(name, key, stamp)
+            pipe.expire(name, int(ttl_s) + 1)
+            pipe.execute()
+
+        self._guard.run(remote, lambda: self._local.add_vector(namespace, key, vector, ttl_s))
+
+    def vectors(self, namespace: str) -> Sequence[tuple[str, bytes]]:
+        import base64
+
+        def remote() -> list[tuple[str, bytes]]:
+            now = time.time()
+            out = []
+            for key, stamp in self._redis.hgetall(f"{self._ns}:cachevec:{namespace}").items():
+                expires, _, data = stamp.partition(":")
+                if float(expires) > now:
+                    out.append((key, base64.b64decode(data)))
+            return out
+
+        return self._guard.run(remote, lambda: self._local.vectors(namespace))

@@ -1,5 +1,6 @@
-"""SQLite stores: health, rate limits and budgets in one file, shared by every process on the host
-and kept across restarts — the embedded default when one process is not enough.
+"""SQLite stores: health, rate limits, budgets and the response cache in one file, shared
+by every process on the host and kept across restarts — the embedded default when one
+process is not enough.
 
 Each update is one `BEGIN IMMEDIATE` transaction (WAL journal, 5 s busy timeout), so
 concurrent processes never both take the last request of a bucket. Times are wall-clock
@@ -28,6 +29,11 @@ CREATE TABLE IF NOT EXISTS health (key TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS health_groups (grp TEXT, key TEXT, PRIMARY KEY (grp, key));
 CREATE TABLE IF NOT EXISTS buckets (
     key TEXT PRIMARY KEY, requests REAL NOT NULL, tokens REAL NOT NULL, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL);
+CREATE TABLE IF NOT EXISTS cache_vectors (
+    ns TEXT NOT NULL, key TEXT NOT NULL, vector BLOB NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (ns, key)
 );
 CREATE TABLE IF NOT EXISTS budget_spent (key TEXT PRIMARY KEY, spent INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS budget_holds (
@@ -220,3 +226,51 @@ class SQLiteBudgets:
         now = self._clock()
         with self._db.immediate() as conn:
             return [self._state(conn, key, now) for key in keys]
+
+
+class SQLiteCache:
+    """Response cache entries in a SQLite file, shared by the host's processes and kept
+    across restarts; expired entries are skipped and swept."""
+
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._clock = clock
+        self._db = _Connections(path)
+
+    def get(self, key: str) -> str | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT value FROM cache WHERE key = ? AND expires > ?", (key, self._clock())
+            ).fetchone()
+        return row[0] if row else None
+
+    def put(self, key: str, value: str, ttl_s: float) -> None:
+        now = self._clock()
+        with self._db.immediate() as conn:
+            conn.execute("DELETE FROM cache WHERE expires <= ?", (now,))
+            conn.execute(
+                "INSERT OR REPLACE INTO cache (key, value, expires) VALUES (?, ?, ?)",
+                (key, value, now + ttl_s),
+            )
+
+    def add_vector(self, namespace: str, key: str, vector: bytes, ttl_s: float) -> None:
+        now = self._clock()
+        with self._db.immediate() as conn:
+            conn.execute("DELETE FROM cache_vectors WHERE expires <= ?", (now,))
+            conn.execute(
+                "INSERT OR REPLACE INTO cache_vectors (ns, key, vector, expires) "
+                "VALUES (?, ?, ?, ?)",
+                (namespace, key, vector, now + ttl_s),
+            )
+
+    def vectors(self, namespace: str) -> Sequence[tuple[str, bytes]]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT key, vector FROM cache_vectors WHERE ns = ? AND expires > ?",
+                (namespace, self._clock()),
+            ).fetchall()
+        return [(k, bytes(v)) for k, v in rows]
