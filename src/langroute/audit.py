@@ -13,6 +13,7 @@ Writes run on one background thread; `AuditLog.flush()` waits for them.
 
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import re
@@ -252,6 +253,7 @@ class AuditLog:
                         target=self._run, name="langroute-audit", daemon=True
                     )
                     self._thread.start()
+                    atexit.register(self.flush)  # records queued at exit are still written
         self._queue.put(record)
 
     def _clean(self, record: AuditRecord | Callable[[], AuditRecord]) -> AuditRecord:
@@ -292,6 +294,23 @@ class AuditLog:
         deadline = time.monotonic() + timeout_s
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.005)
+
+
+AUDIT_DIR_ENV = "LANGROUTE_AUDIT_DIR"
+_FROM_ENV: dict[str, AuditLog] = {}
+
+
+def audit_from_env() -> AuditLog | None:
+    """The process's default audit log when `$LANGROUTE_AUDIT_DIR` is set: JSONL records in
+    `audit-<pid>.jsonl` there, for routers given no `audit=` (one writer per process)."""
+    where = os.environ.get(AUDIT_DIR_ENV)
+    if not where:
+        return None
+    path = str(Path(where) / f"audit-{os.getpid()}.jsonl")
+    log = _FROM_ENV.get(path)
+    if log is None:
+        log = _FROM_ENV[path] = AuditLog(JSONLAuditSink(path))
+    return log
 
 
 def utc_iso(ts: float) -> str:
@@ -375,4 +394,113 @@ def build_record(
         budgets=decision.budgets,
         compression=decision.compression,
         arm=decision.arm,
+    )
+
+
+class SpendLine(BaseModel):
+    """Calls and spend of one model, tenant, day or provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calls: int = 0
+    errors: int = 0
+    cache_hits: int = 0
+    cost_usd: float = 0.0
+    premium_cost_usd: float = 0.0
+    list_cost_usd: float = 0.0
+
+    def add(self, record: AuditRecord) -> None:
+        self.calls += 1
+        self.errors += record.outcome != "ok"
+        self.cache_hits += record.cache is not None
+        self.cost_usd += record.cost_usd
+        self.premium_cost_usd += record.premium_cost_usd if record.outcome == "ok" else 0.0
+        self.list_cost_usd += record.list_cost_usd
+
+    @property
+    def savings_usd(self) -> float:
+        """Against sending every answered call to the premium model."""
+        return self.premium_cost_usd - self.cost_usd
+
+
+class AuditSummary(BaseModel):
+    """Spend by model, tenant, day and provider, and what routing saved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    total: SpendLine
+    by_model: dict[str, SpendLine]
+    by_tenant: dict[str, SpendLine]
+    by_day: dict[str, SpendLine]
+    by_provider: dict[str, SpendLine]
+    premium_models: list[str]
+
+    @property
+    def savings_share(self) -> float:
+        premium = self.total.premium_cost_usd
+        return self.total.savings_usd / premium if premium else 0.0
+
+    @property
+    def arbitrage_usd(self) -> float:
+        """What serving models through cheaper providers saved against their list prices."""
+        return self.total.list_cost_usd - self.total.cost_usd
+
+    def table(self) -> str:
+        t = self.total
+        lines = [
+            f"{t.calls} calls ({t.errors} failed, {t.cache_hits} from the cache), "
+            f"spent ${t.cost_usd:.4f}",
+            f"always-premium ({', '.join(self.premium_models) or 'n/a'}) would have cost "
+            f"${t.premium_cost_usd:.4f}: routing saved ${t.savings_usd:.4f} "
+            f"({self.savings_share:.1%})",
+            f"provider arbitrage saved ${self.arbitrage_usd:.4f} against list prices",
+        ]
+        for title, groups in (
+            ("model", self.by_model),
+            ("tenant", self.by_tenant),
+            ("day", self.by_day),
+            ("provider", self.by_provider),
+        ):
+            lines.append("")
+            lines.append(
+                f"{'by ' + title:28} {'calls':>7} {'errors':>6} {'cached':>6} {'cost $':>10} "
+                f"{'premium $':>10} {'saved $':>10}"
+            )
+            for name, g in sorted(groups.items(), key=lambda kv: -kv[1].cost_usd):
+                lines.append(
+                    f"  {name[:26]:26} {g.calls:>7} {g.errors:>6} {g.cache_hits:>6} "
+                    f"{g.cost_usd:>10.4f} {g.premium_cost_usd:>10.4f} {g.savings_usd:>10.4f}"
+                )
+        return "\n".join(lines)
+
+
+def summarise(records: Iterable[AuditRecord]) -> AuditSummary:
+    """Totals and per-model/tenant/day/provider spend of audit records."""
+    total = SpendLine()
+    groups: dict[str, dict[str, SpendLine]] = {
+        "model": {},
+        "tenant": {},
+        "day": {},
+        "provider": {},
+    }
+    premium: set[str] = set()
+    for r in records:
+        total.add(r)
+        keys = {
+            "model": r.answered_by or "(none)",
+            "tenant": r.tenant or "(none)",
+            "day": r.time[:10],
+            "provider": r.provider or "(none)",
+        }
+        for group, key in keys.items():
+            groups[group].setdefault(key, SpendLine()).add(r)
+        if r.premium_model:
+            premium.add(r.premium_model)
+    return AuditSummary(
+        total=total,
+        by_model=groups["model"],
+        by_tenant=groups["tenant"],
+        by_day=groups["day"],
+        by_provider=groups["provider"],
+        premium_models=sorted(premium),
     )

@@ -1,4 +1,5 @@
-"""`langroute` command line: dry-run routing decisions and the model catalog."""
+"""`langroute` command line: dry-run routing decisions, the model catalog, evaluation,
+training and audit summaries."""
 
 from __future__ import annotations
 
@@ -112,6 +113,23 @@ def _route(router: Router, prompts: Sequence[str], as_json: bool) -> None:
         )
 
 
+def _audit(paths: Sequence[Path], as_json: bool) -> int:
+    from langroute.audit import read_records, summarise
+
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"audit file not found: {', '.join(missing)}")
+    summary = summarise(r for path in paths for r in read_records(path))
+    if as_json:
+        data = summary.model_dump(mode="json")
+        data["savings_share"] = summary.savings_share
+        data["arbitrage_usd"] = summary.arbitrage_usd
+        print(json.dumps(data, indent=2))
+    else:
+        print(summary.table())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="langroute", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +167,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cost-quality, AIQ, APGR, CPT, beside single models, random and the oracle",
     )
     train = sub.add_parser("train", help="train a learned router and write its artifact")
+    audit = sub.add_parser(
+        "audit",
+        help="summarise audit records: spend by model, tenant, day and provider, and the "
+        "savings against always-premium",
+    )
+    audit.add_argument("paths", nargs="+", type=Path, help="JSONL or SQLite (.db) audit files")
+    audit.add_argument("--json", action="store_true", help="the summary as JSON")
     _eval_commands().add_arguments(evaluate, train)
     args = parser.parse_args(argv)
     try:
@@ -162,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  ctx {spec.context_window:>8}  {p.source}"
                 )
             return 0
+        if args.command == "audit":
+            return _audit(args.paths, args.json)
         if args.command == "eval":
             return int(_eval_commands().run_eval(args))
         if args.command == "train":

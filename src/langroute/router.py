@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from langroute._fast import construct
 from langroute._sync import iterate_sync, run_sync
-from langroute.audit import AuditLog, build_record
+from langroute.audit import AuditLog, audit_from_env, build_record
 from langroute.budget import Budgets, Reservation, key_fingerprint
 from langroute.cache import ResponseCache
 from langroute.classify import Classifier, RuleClassifier, TaskProfile
@@ -105,8 +105,9 @@ class Router:
         """USD caps enforced by reserve-then-settle (None: no budget)."""
         self.cache = cache
         """Exact/semantic response cache, per tenant (None: every call goes to a model)."""
-        self.audit = audit
-        """One record per routed call to the audit sinks (None: no audit trail)."""
+        self.audit = audit if audit is not None else audit_from_env()
+        """One record per routed call to the audit sinks (None: no audit trail, unless
+        `$LANGROUTE_AUDIT_DIR` names a directory for JSONL records)."""
         if balance not in BALANCERS:
             raise ConfigError(f"balance {balance!r} is unknown; choose one of {sorted(BALANCERS)}")
         self.balance: Balance = balance

@@ -3,6 +3,7 @@ this calls the chosen model's own `_agenerate`/`_astream` with the framework's o
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,14 @@ from langchain_langroute._convert import usage_from_metadata
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.sdk_errors import normalise_exception
-from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
+from langroute.types import (
+    Completion,
+    FunctionCall,
+    StreamChunk,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 
 @dataclass
@@ -71,6 +79,13 @@ class LangChainTarget:
             provider=self.name,
             provider_model=str(info.get("model_name") or info.get("model") or model_id),
             content=message.text,
+            tool_calls=[
+                ToolCall(
+                    id=str(c.get("id") or f"call_{i}"),
+                    function=FunctionCall(name=c["name"], arguments=json.dumps(c["args"])),
+                )
+                for i, c in enumerate(getattr(message, "tool_calls", None) or [])
+            ],
             finish_reason=info.get("finish_reason") or info.get("stop_reason"),
             usage=usage_from_metadata(getattr(message, "usage_metadata", None)) or Usage(),
             raw=result,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal
@@ -11,7 +12,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema
@@ -24,7 +25,7 @@ from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
 from langroute.retry import RetryPolicy
-from langroute.types import ChatParams, ResponseFormat, StreamChunk, Usage
+from langroute.types import ChatParams, Completion, ResponseFormat, StreamChunk, Usage
 
 PROVIDER_PREFIX = "langchain:"
 
@@ -88,6 +89,18 @@ class RoutingChatModel(BaseChatModel):
     policy: Any = Field(default=None, exclude=True)
     strategy: Any = Field(default=None, exclude=True)
     retry: Any = Field(default=None, exclude=True)
+    budgets: Any = Field(default=None, exclude=True)
+    """`langroute.Budgets`: USD caps, reserved before each call and settled after it."""
+    response_cache: Any = Field(default=None, exclude=True)
+    """`langroute.ResponseCache`: exact/semantic answers per tenant (LangChain's own `cache`
+    field is a different, untenanted cache)."""
+    audit: Any = Field(default=None, exclude=True)
+    """`langroute.AuditLog`: one record per routed call."""
+    tenant: str | None = None
+    """Default tenant of every call (per call: `invoke(..., tenant=...)`): budgets and the
+    response cache are kept per tenant."""
+    user: str | None = None
+    """Default end user of every call (per call: `invoke(..., user=...)`)."""
     hints: CallerHints | None = None
     """Default caller hints for every call (per call: `invoke(..., hints={...})`)."""
     temperature: float | None = None
@@ -126,6 +139,9 @@ class RoutingChatModel(BaseChatModel):
             policy=self.policy,
             strategy=self.strategy,
             retry=retry,
+            budgets=self.budgets,
+            cache=self.response_cache,
+            audit=self.audit,
         )
         specs = [self._router.registry.get(n) for n in named]
         self.profile = {
@@ -200,6 +216,8 @@ class RoutingChatModel(BaseChatModel):
         kwargs = {k: v for k, v in kwargs.items() if not k.startswith("ls_")}
         kwargs.pop("stream", None)
         hints = CallerHints.model_validate(kwargs.pop("hints", None) or self.hints or {})
+        tenant = kwargs.pop("tenant", None) or self.tenant
+        user = kwargs.pop("user", None) or self.user
         if (forced := kwargs.pop("model", None)) is not None:
             hints = hints.model_copy(update={"model": str(forced)})
         for name in ("temperature", "max_tokens", "timeout"):
@@ -221,6 +239,7 @@ class RoutingChatModel(BaseChatModel):
             tool_choice=_tool_choice(tool_kwargs.get("tool_choice")),
             max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
             response_format=_neutral_format(response_format),
+            temperature=_number(kwargs.get("temperature")),
         )
         if response_format is not None:
             kwargs["response_format"] = response_format
@@ -233,7 +252,12 @@ class RoutingChatModel(BaseChatModel):
             sync=sync,
         )
         return RoutingRequest.build(
-            to_neutral_messages(messages), params, hints=hints, native=native
+            to_neutral_messages(messages),
+            params,
+            hints=hints,
+            tenant=tenant,
+            user=user,
+            native=native,
         )
 
     def _metadata(self, decision: Decision, provider_name: str) -> dict[str, Any]:
@@ -283,7 +307,7 @@ class RoutingChatModel(BaseChatModel):
 
     async def _run(self, request: RoutingRequest) -> ChatResult:
         completion = await self._router.execute(request)
-        result: ChatResult = completion.raw
+        result: ChatResult = completion.raw if completion.raw is not None else _cached(completion)
         message = result.generations[0].message
         assert completion.decision is not None
         message.response_metadata = {
@@ -392,3 +416,26 @@ class RoutingChatModel(BaseChatModel):
         return RunnableMap(raw=llm) | parse.with_fallbacks(
             [fallback], exception_key="parsing_error"
         )
+
+
+def _cached(completion: Completion) -> ChatResult:
+    """A LangChain result for an answer the core's response cache gave (no model call)."""
+    usage = completion.usage
+    message = AIMessage(
+        content=completion.content or "",
+        tool_calls=[
+            {"name": c.function.name, "args": json.loads(c.function.arguments or "{}"), "id": c.id}
+            for c in completion.tool_calls
+        ],
+        usage_metadata={
+            "input_tokens": usage.prompt_tokens,
+            "output_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "input_token_details": {"cache_read": usage.cached_tokens},
+        },
+    )
+    return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

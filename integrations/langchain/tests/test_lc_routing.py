@@ -399,3 +399,55 @@ def test_an_ensemble_keeps_one_answer_and_counts_every_member(server, mode):
     assert meta["answered_by"] == ANTHROPIC_NAME
     assert len([a for a in meta["attempts"] if a["outcome"] == "ok"]) == 2
     assert meta["actual_cost_usd"] == pytest.approx(sum(a["cost_usd"] for a in meta["attempts"]))
+
+
+# --- budgets, response cache and audit through the adapter --------------------------------
+
+
+def test_response_cache_is_per_tenant_and_hits_report_zero_cost(server):
+    from langroute import ResponseCache
+
+    llm = router(response_cache=ResponseCache(), temperature=0)
+    before = server.count(OPENAI_NAME)
+    first = llm.invoke("Name a colour.", tenant="acme")
+    run_drain(llm)
+    hit = llm.invoke("Name a colour.", tenant="acme")
+    other = llm.invoke("Name a colour.", tenant="globex")
+    assert hit.content == first.content
+    assert hit.response_metadata["langroute"]["cache"] == "exact"
+    assert hit.response_metadata["langroute"]["actual_cost_usd"] == 0
+    assert hit.usage_metadata["input_token_details"]["cache_read"] == hit.usage_metadata[
+        "input_tokens"
+    ]
+    assert other.response_metadata["langroute"]["cache"] is None
+    assert server.count(OPENAI_NAME) - before == 2, "only the two tenants' first calls"
+    streamed = list(llm.stream("Name a colour.", tenant="acme"))
+    assert "".join(c.content for c in streamed) == first.content
+    assert streamed[-1].response_metadata["langroute"]["cache"] == "exact"
+
+
+def test_budgets_and_audit_through_the_adapter(server):
+    from langroute import AuditLog, Budget, BudgetExceeded, Budgets
+    from langroute.audit import MemoryAuditSink
+
+    sink = MemoryAuditSink()
+    llm = router(
+        budgets=Budgets([Budget(limit_usd=0.0005, per="user")]),
+        audit=AuditLog(sink),
+        max_tokens=10,
+    )
+    llm.invoke("hello", user="ann")
+    with pytest.raises(BudgetExceeded, match="user=\\* per day"):
+        for _ in range(200):
+            llm.invoke("hello", user="ann")
+    assert llm.invoke("hello", user="bob").content, "another user's budget is untouched"
+    llm.router.audit.flush()
+    assert {r.user for r in sink.records} == {"ann", "bob"}
+    assert sink.records[-1].outcome == "ok" and sink.records[-2].outcome == "error"
+    assert sink.records[-2].error_type == "BudgetExceeded"
+
+
+def run_drain(llm: RoutingChatModel) -> None:
+    from langroute._sync import run_sync
+
+    run_sync(llm.router.drain())

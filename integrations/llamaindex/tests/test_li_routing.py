@@ -361,3 +361,50 @@ def test_an_ensemble_streams_its_kept_answer(server):
     assert "".join(r.delta or "" for r in responses) == "Use sorted()."
     meta = responses[-1].additional_kwargs["langroute"]
     assert meta["answered_by"] == STRONG
+
+
+# --- budgets, response cache and audit through the adapter --------------------------------
+
+
+def test_response_cache_is_per_tenant_and_hits_report_zero_cost(server):
+    from langroute import ResponseCache
+    from langroute._sync import run_sync
+
+    llm = router(response_cache=ResponseCache(cache_sampled=True))
+    before = server.count(CHEAP)
+    messages = [ChatMessage(role="user", content="Name a colour.")]
+    first = llm.chat(messages, tenant="acme")
+    run_sync(llm.router.drain())
+    hit = llm.chat(messages, tenant="acme")
+    other = llm.chat(messages, tenant="globex")
+    assert hit.message.content == first.message.content
+    assert hit.additional_kwargs["langroute"]["cache"] == "exact"
+    assert hit.additional_kwargs["langroute"]["actual_cost_usd"] == 0
+    assert other.additional_kwargs["langroute"]["cache"] is None
+    assert server.count(CHEAP) - before == 2, "only the two tenants' first calls"
+    streamed = list(llm.stream_chat(messages, tenant="acme"))
+    assert streamed[-1].message.content == first.message.content
+    assert streamed[-1].additional_kwargs["langroute"]["cache"] == "exact"
+
+
+async def test_budgets_and_audit_through_the_adapter(server):
+    from langroute import AuditLog, Budget, BudgetExceeded, Budgets
+    from langroute.audit import MemoryAuditSink
+
+    sink = MemoryAuditSink()
+    budgets = Budgets([Budget(limit_usd=0.012, per="user")])  # a worst case is ~$0.0098
+    llm = router(budgets=budgets, audit=AuditLog(sink))
+    first = await llm.achat(USER, user="ann")
+    [(_, line)] = budgets.lines(llm.router.request("x", user="ann").features, CHEAP)
+    budgets.store.settle([line], "earlier-calls", 5_000)  # ann has spent $0.005 more today
+    with pytest.raises(BudgetExceeded, match="user=\\* per day") as refused:
+        await llm.achat(USER, user="ann")
+    assert refused.value.spent_usd == pytest.approx(0.005 + who_cost(first), abs=1e-6)
+    assert (await llm.achat(USER, user="bob")).message.content
+    await llm.router.drain()
+    assert {r.user for r in sink.records} == {"ann", "bob"}
+    assert sink.records[-2].error_type == "BudgetExceeded"
+
+
+def who_cost(response: Any) -> float:
+    return response.additional_kwargs["langroute"]["actual_cost_usd"]

@@ -99,6 +99,15 @@ class RoutingLLM(FunctionCallingLLM):
     policy: Any = Field(default=None, exclude=True)
     strategy: Any = Field(default=None, exclude=True)
     retry: RetryPolicy | None = Field(default=None, exclude=True)
+    budgets: Any = Field(default=None, exclude=True, description="langroute.Budgets: USD caps")
+    response_cache: Any = Field(
+        default=None, exclude=True, description="langroute.ResponseCache, per tenant"
+    )
+    audit: Any = Field(default=None, exclude=True, description="langroute.AuditLog")
+    tenant: str | None = Field(
+        default=None, description="default tenant (per call: chat(..., tenant=...))"
+    )
+    user: str | None = Field(default=None, description="default end user (per call: user=...)")
     hints: CallerHints | None = None
 
     _router: Router = PrivateAttr()
@@ -123,6 +132,9 @@ class RoutingLLM(FunctionCallingLLM):
             policy=self.policy,
             strategy=self.strategy,
             retry=self.retry,
+            budgets=self.budgets,
+            cache=self.response_cache,
+            audit=self.audit,
         )
 
     @classmethod
@@ -158,6 +170,8 @@ class RoutingLLM(FunctionCallingLLM):
         kwargs = dict(kwargs)
         tools_call: dict[str, Any] | None = kwargs.pop(TOOLS_KEY, None)
         hints = CallerHints.model_validate(kwargs.pop("hints", None) or self.hints or {})
+        tenant = kwargs.pop("tenant", None) or self.tenant
+        user = kwargs.pop("user", None) or self.user
         tools: Sequence[BaseTool] | None = tools_call["tools"] if tools_call else None
         options: dict[str, Any] = tools_call["options"] if tools_call else {}
         params = ChatParams(
@@ -168,7 +182,12 @@ class RoutingLLM(FunctionCallingLLM):
             messages=list(messages), tools=tools, tool_options=options, kwargs=kwargs, sync=sync
         )
         return RoutingRequest.build(
-            to_neutral_messages(messages), params, hints=hints, native=native
+            to_neutral_messages(messages),
+            params,
+            hints=hints,
+            tenant=tenant,
+            user=user,
+            native=native,
         )
 
     @staticmethod
@@ -182,6 +201,11 @@ class RoutingLLM(FunctionCallingLLM):
     async def _run(self, request: RoutingRequest) -> ChatResponse:
         completion = await self._router.execute(request)
         assert completion.decision is not None
+        if completion.raw is None:  # from the response cache: no model call
+            response = ChatResponse(
+                message=ChatMessage(role="assistant", content=completion.content or "")
+            )
+            return self._tag(response, completion.decision)
         return self._tag(completion.raw, completion.decision)
 
     async def _run_stream(self, request: RoutingRequest) -> AsyncGenerator[ChatResponse, None]:
@@ -205,8 +229,12 @@ class RoutingLLM(FunctionCallingLLM):
                     "langroute": {"answered_by": chunk.model},
                 }
                 yield last
-            elif chunk.decision is not None and last is not None:
-                final = last.model_copy(update={"delta": ""})
+            elif chunk.decision is not None:
+                final = (
+                    last.model_copy(update={"delta": ""})
+                    if last is not None
+                    else ChatResponse(message=ChatMessage(role="assistant", content=""), delta="")
+                )
                 yield self._tag(final, chunk.decision)
 
     # Not decorated with llm_chat_callback: the chosen candidate's own methods emit the
