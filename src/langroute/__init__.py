@@ -48,6 +48,7 @@ from langroute.router import Router
 from langroute.state import HealthConfig, InMemoryHealth, InMemoryRateLimits
 from langroute.strategies import Cascade, Ensemble, FallbackChain, Single, Strategy
 from langroute.types import ChatParams, Completion, StreamChunk, ToolSpec, Usage
+from langroute.versions import Rollout, Versions
 
 __version__ = "0.1.0"
 
@@ -100,6 +101,7 @@ __all__ = [
     "RequestFeatures",
     "ResponseCache",
     "RetryPolicy",
+    "Rollout",
     "RoutePlan",
     "Router",
     "RouterConfig",
@@ -118,6 +120,7 @@ __all__ = [
     "ToolSpec",
     "UnknownModelError",
     "Usage",
+    "Versions",
     "WeightedObjective",
     "__version__",
 ]

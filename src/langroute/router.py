@@ -35,17 +35,20 @@ from langroute.errors import (
     UnknownModelError,
 )
 from langroute.features import CallerHints, RequestFeatures, RoutingRequest
+from langroute.feedback import FeedbackLog, FeedbackRecord
 from langroute.policy import CostOptimized, PlanContext, Policy, eligible
 from langroute.policy.balance import BALANCERS, Balance
 from langroute.policy.budget import budget_aware
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import Deployment, ModelSpec, Registry
 from langroute.retry import RetryPolicy
+from langroute.shadow import ShadowEvaluator, default_route
 from langroute.state.health import HealthStore
 from langroute.state.ratelimit import RateLimitStore
 from langroute.strategies import FallbackChain, Strategy
 from langroute.tokens import count_tokens
 from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
+from langroute.versions import Versions
 
 if TYPE_CHECKING:
     from langroute.config import RouterConfig
@@ -81,6 +84,9 @@ class Router:
         budgets: Budgets | None = None,
         cache: ResponseCache | None = None,
         audit: AuditLog | None = None,
+        versions: Versions | None = None,
+        shadow: ShadowEvaluator | None = None,
+        feedback: FeedbackLog | None = None,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -105,6 +111,13 @@ class Router:
         """USD caps enforced by reserve-then-settle (None: no budget)."""
         self.cache = cache
         """Exact/semantic response cache, per tenant (None: every call goes to a model)."""
+        self.shadow = shadow
+        """Sampled calls re-run on a reference model off the response path, judged, and
+        tracked per route with a regression alert (None: no shadow evaluation)."""
+        self.feedback_log = feedback or FeedbackLog()
+        """Where `feedback(request_id, score)` ratings go (in memory unless given a store)."""
+        self.versions = versions
+        """Pinned versions and staged rollouts per model (None: each deployment's model id)."""
         self.audit = audit if audit is not None else audit_from_env()
         """One record per routed call to the audit sinks (None: no audit trail, unless
         `$LANGROUTE_AUDIT_DIR` names a directory for JSONL records)."""
@@ -314,10 +327,12 @@ class Router:
             decision.plan = budget_aware(decision.plan, states)
         return decision
 
-    async def execute(self, request: RoutingRequest) -> Completion:
-        """Plan and run a prebuilt request (adapters build their own `RoutingRequest`)."""
+    async def execute(self, request: RoutingRequest, *, arm: str | None = None) -> Completion:
+        """Plan and run a prebuilt request (adapters build their own `RoutingRequest`);
+        `arm` names the A/B arm serving it, for the decision and the audit record."""
         started = time.perf_counter()
         decision = await self._plan_for_run(request)
+        decision.arm = arm
         hit = await self._from_cache(request, decision)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
@@ -335,12 +350,16 @@ class Router:
             raise
         self._to_cache(request, result)
         self._record(decision, started, "ok", usage=result.usage)
+        self._after(request, decision, result)
         return result
 
-    async def execute_stream(self, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
+    async def execute_stream(
+        self, request: RoutingRequest, *, arm: str | None = None
+    ) -> AsyncIterator[StreamChunk]:
         """Plan and stream a prebuilt request."""
         started = time.perf_counter()
         decision = await self._plan_for_run(request)
+        decision.arm = arm
         hit = await self._from_cache(request, decision)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
@@ -355,9 +374,11 @@ class Router:
                 decision.plan, _Runner(self, request, decision)
             ):
                 if chunk.decision is not None:  # the last chunk: the answer is complete
+                    answer = _assembled(chunk, "".join(text))
                     if not tools:
-                        self._to_cache(request, _assembled(chunk, "".join(text)))
+                        self._to_cache(request, answer)
                     self._record(decision, started, "ok", usage=chunk.usage)
+                    self._after(request, decision, answer)
                     recorded = True
                 else:
                     text.append(chunk.content)
@@ -373,6 +394,22 @@ class Router:
         finally:
             if not recorded:
                 self._record(decision, started, "abandoned")
+
+    def _after(self, request: RoutingRequest, decision: Decision, answer: Completion) -> None:
+        """After an answer: remember its route for feedback, maybe start a shadow run."""
+        self.feedback_log.remember(decision, self._route(decision))
+        if self.shadow is not None:
+            self.shadow.submit(request, answer, decision)
+
+    def _route(self, decision: Decision) -> str:
+        return self.shadow.route(decision) if self.shadow is not None else default_route(decision)
+
+    def feedback(
+        self, request_id: str, score: float, *, comment: str | None = None
+    ) -> FeedbackRecord:
+        """Store a user's rating (0 bad … 1 good) of the answer to `request_id`, with the
+        model and route that produced it when this router still remembers the call."""
+        return self.feedback_log.add(request_id, score, comment=comment)
 
     async def _from_cache(self, request: RoutingRequest, decision: Decision) -> Completion | None:
         cache = self.cache
@@ -442,6 +479,8 @@ class Router:
         loop = asyncio.get_running_loop()
         mine = [f for f in list(_PENDING) if f.get_loop() is loop]
         await asyncio.gather(*mine, return_exceptions=True)
+        if self.shadow is not None:
+            await self.shadow.drain()
         if self.audit is not None:
             await asyncio.to_thread(self.audit.flush)
 
@@ -571,6 +610,19 @@ class _Runner:
         router = self._router
         health = router.health
         deployments = spec.all_deployments
+        versions = router.versions
+        if versions is not None and spec.name in versions:
+            req = self._request
+            deployments = tuple(
+                d.model_copy(
+                    update={
+                        "model_id": versions.resolve(
+                            spec.name, d.provider, d.model_id, req.features, req.request_id
+                        )
+                    }
+                )
+                for d in deployments
+            )
         if health is not None:
             keys = {_key(spec, d): d for d in deployments}
             allowed = await _ask(health, health.allowed, spec.name, list(keys))
