@@ -4,6 +4,7 @@ from langroute.audit import AuditLog, JSONLAuditSink, SQLiteAuditSink
 from langroute.budget import Budget, Budgets, BudgetState
 from langroute.cache import ResponseCache
 from langroute.classify import Classifier, Rule, RuleClassifier, TaskProfile
+from langroute.compress import PromptCompressor
 from langroute.config import RouterConfig
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
@@ -93,6 +94,7 @@ __all__ = [
     "NoCandidateError",
     "OpenAIProvider",
     "Policy",
+    "PromptCompressor",
     "Provider",
     "ProviderError",
     "QualityBar",

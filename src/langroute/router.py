@@ -18,6 +18,7 @@ from langroute.audit import AuditLog, audit_from_env, build_record
 from langroute.budget import Budgets, Reservation, key_fingerprint
 from langroute.cache import ResponseCache
 from langroute.classify import Classifier, RuleClassifier, TaskProfile
+from langroute.compress import PromptCompressor
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
     AllModelsFailed,
@@ -87,6 +88,7 @@ class Router:
         versions: Versions | None = None,
         shadow: ShadowEvaluator | None = None,
         feedback: FeedbackLog | None = None,
+        compressor: PromptCompressor | None = None,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -111,6 +113,8 @@ class Router:
         """USD caps enforced by reserve-then-settle (None: no budget)."""
         self.cache = cache
         """Exact/semantic response cache, per tenant (None: every call goes to a model)."""
+        self.compressor = compressor
+        """Shortens prompts before routing (native providers only; None: sent as given)."""
         self.shadow = shadow
         """Sampled calls re-run on a reference model off the response path, judged, and
         tracked per route with a regression alert (None: no shadow evaluation)."""
@@ -317,6 +321,27 @@ class Router:
         async for chunk in self.execute_stream(self.request(messages, **kwargs)):
             yield chunk
 
+    def _compressed(self, request: RoutingRequest) -> tuple[RoutingRequest, dict[str, int] | None]:
+        """The request with its prompt compressed, and the tokens before and after."""
+        if self.compressor is None or request.native is not None:
+            return request, None
+        messages = self.compressor.compress(request.messages)
+        if list(messages) == list(request.messages):
+            return request, None
+        f = request.features
+        shorter = RoutingRequest.build(
+            messages,
+            request.params,
+            hints=f.hints,
+            tenant=f.tenant,
+            user=f.user,
+            api_key_id=f.api_key_id,
+            tags=f.tags,
+            request_id=request.request_id,
+        )
+        before, after = f.prompt_tokens, shorter.features.prompt_tokens
+        return shorter, {"before": before, "after": after, "saved": before - after}
+
     async def _plan_for_run(self, request: RoutingRequest) -> Decision:
         """The plan, re-ranked for budgets near their cap (their state is in the decision)."""
         decision = await self.aplan(request)
@@ -331,8 +356,9 @@ class Router:
         """Plan and run a prebuilt request (adapters build their own `RoutingRequest`);
         `arm` names the A/B arm serving it, for the decision and the audit record."""
         started = time.perf_counter()
+        request, compression = self._compressed(request)
         decision = await self._plan_for_run(request)
-        decision.arm = arm
+        decision.arm, decision.compression = arm, compression
         hit = await self._from_cache(request, decision)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
@@ -358,8 +384,9 @@ class Router:
     ) -> AsyncIterator[StreamChunk]:
         """Plan and stream a prebuilt request."""
         started = time.perf_counter()
+        request, compression = self._compressed(request)
         decision = await self._plan_for_run(request)
-        decision.arm = arm
+        decision.arm, decision.compression = arm, compression
         hit = await self._from_cache(request, decision)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
