@@ -1,6 +1,7 @@
 """langroute: route every LLM call to the model that should answer it."""
 
 from langroute.audit import AuditLog, JSONLAuditSink, SQLiteAuditSink
+from langroute.batch import BatchJob, BatchQueue
 from langroute.budget import Budget, Budgets, BudgetState
 from langroute.cache import ResponseCache
 from langroute.classify import Classifier, Rule, RuleClassifier, TaskProfile
@@ -61,6 +62,8 @@ __all__ = [
     "AuditLog",
     "AuthError",
     "BadRequest",
+    "BatchJob",
+    "BatchQueue",
     "Budget",
     "BudgetExceeded",
     "BudgetState",

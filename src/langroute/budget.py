@@ -177,9 +177,17 @@ class Budgets:
         output = min(features.max_output_tokens or spec.max_output_tokens, spec.max_output_tokens)
         return pricing.cost(math.ceil(features.prompt_tokens * PROMPT_MARGIN), output)
 
-    def reserve(self, features: RequestFeatures, spec: ModelSpec, pricing: Pricing) -> Reservation:
+    def reserve(
+        self,
+        features: RequestFeatures,
+        spec: ModelSpec,
+        pricing: Pricing,
+        *,
+        hold_s: float | None = None,
+    ) -> Reservation:
         """Hold the worst-case cost on every budget the call falls under, or raise
-        `BudgetExceeded` naming the budget that cannot hold it."""
+        `BudgetExceeded` naming the budget that cannot hold it. The hold expires after
+        `hold_s` (default: the budgets' `hold_s`)."""
         needed = self.worst_case_usd(features, spec, pricing)
         if self.per_request_usd is not None and needed > self.per_request_usd:
             raise BudgetExceeded(
@@ -196,7 +204,8 @@ class Budgets:
         amount = micros(needed)
         lines = tuple(line for _, line in pairs)
         if lines:
-            refusal = self.store.reserve(lines, amount, rid, self._clock() + self.hold_s)
+            expires = self._clock() + (hold_s if hold_s is not None else self.hold_s)
+            refusal = self.store.reserve(lines, amount, rid, expires)
             if refusal is not None:
                 budget = next(b for b, line in pairs if line == refusal.line)
                 raise BudgetExceeded(

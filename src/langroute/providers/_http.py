@@ -175,6 +175,13 @@ class ClientPool:
     async def post_json(self, path: str, body: Any, where: Mapping[str, Any]) -> Any:
         """POST `body`, raise the typed error of an error status, return the parsed JSON."""
         response = await self.get().post(path, json=body)
+        return self._checked(response, where).json()
+
+    async def send(self, method: str, path: str, where: Mapping[str, Any], **kwargs: Any) -> Any:
+        """Any request (`files=`, `data=`, an absolute URL …); the checked response."""
+        return self._checked(await self.get().request(method, path, **kwargs), where)
+
+    def _checked(self, response: httpx.Response, where: Mapping[str, Any]) -> httpx.Response:
         if response.status_code >= 400:
             raise error_from_status(
                 response.status_code,
@@ -183,7 +190,13 @@ class ClientPool:
                 secret=self._secret,
                 **where,
             )
-        return response.json()
+        return response
+
+    def error_body(self, status: int, body: Any, where: Mapping[str, Any]) -> ProviderError:
+        """The typed error for an error answer inside a batch's results."""
+        import json
+
+        return error_from_status(status, {}, json.dumps(body), secret=self._secret, **where)
 
     async def sse_data(
         self, path: str, body: Any, where: Mapping[str, Any]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from langroute.errors import ContentFiltered, MalformedResponse
+from langroute.errors import ContentFiltered, MalformedResponse, ProviderError
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
     ClientPool,
@@ -231,32 +231,80 @@ class AnthropicProvider:
         body = self._body(model_id, messages, params, False)
         with normalised_errors(where):
             data = await self._pool.post_json("/v1/messages", body, where)
-            text: list[str] = []
-            calls: list[ToolCall] = []
-            for block in data["content"]:
-                if block["type"] == "text":
-                    text.append(block["text"])
-                elif block["type"] == "tool_use":
-                    arguments = json.dumps(block.get("input") or {})
-                    calls.append(
-                        ToolCall(
-                            id=block["id"],
-                            function=FunctionCall(name=block["name"], arguments=arguments),
-                        )
+            return self._completion(model_id, data, where)
+
+    def _completion(self, model_id: str, data: dict[str, Any], where: dict[str, Any]) -> Completion:
+        """A Messages API response body as a `Completion`."""
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        for block in data["content"]:
+            if block["type"] == "text":
+                text.append(block["text"])
+            elif block["type"] == "tool_use":
+                arguments = json.dumps(block.get("input") or {})
+                calls.append(
+                    ToolCall(
+                        id=block["id"],
+                        function=FunctionCall(name=block["name"], arguments=arguments),
                     )
-            finish = STOP_REASONS.get(data.get("stop_reason") or "", data.get("stop_reason"))
-            if finish == "content_filter":
-                raise ContentFiltered("the model refused (stop_reason=refusal)", **where)
-            return Completion(
-                id=str(data.get("id") or uuid.uuid4().hex),
-                model=model_id,
-                provider=self.name,
-                provider_model=str(data.get("model") or model_id),
-                content="".join(text) if text or not calls else None,
-                tool_calls=calls,
-                finish_reason=finish,
-                usage=_usage(data.get("usage")),
-            )
+                )
+        finish = STOP_REASONS.get(data.get("stop_reason") or "", data.get("stop_reason"))
+        if finish == "content_filter":
+            raise ContentFiltered("the model refused (stop_reason=refusal)", **where)
+        return Completion(
+            id=str(data.get("id") or uuid.uuid4().hex),
+            model=model_id,
+            provider=self.name,
+            provider_model=str(data.get("model") or model_id),
+            content="".join(text) if text or not calls else None,
+            tool_calls=calls,
+            finish_reason=finish,
+            usage=_usage(data.get("usage")),
+        )
+
+    # --- Message Batches: half price, answers within 24 h ------------------------------
+
+    async def submit_batch(
+        self, model_id: str, requests: Sequence[tuple[str, RoutingRequest]]
+    ) -> str:
+        """Send `(custom_id, request)` pairs as one message batch for `model_id`."""
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
+        body = {
+            "requests": [
+                {"custom_id": cid, "params": self._body(model_id, r.messages, r.params, False)}
+                for cid, r in requests
+            ]
+        }
+        with normalised_errors(where):
+            batch = await self._pool.post_json("/v1/messages/batches", body, where)
+        return str(batch["id"])
+
+    async def poll_batch(
+        self, model_id: str, batch_id: str
+    ) -> dict[str, Completion | ProviderError] | None:
+        """The batch's answers by custom id once it has ended (None while it runs)."""
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
+        with normalised_errors(where):
+            batch = (await self._pool.send("GET", f"/v1/messages/batches/{batch_id}", where)).json()
+            if batch.get("processing_status") != "ended":
+                return None
+            url = batch.get("results_url") or f"/v1/messages/batches/{batch_id}/results"
+            text = (await self._pool.send("GET", url, where)).text
+        results: dict[str, Completion | ProviderError] = {}
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            result = row.get("result") or {}
+            try:
+                if result.get("type") != "succeeded":
+                    error = result.get("error") or {"message": result.get("type", "errored")}
+                    raise self._pool.error_body(500, {"error": error}, where)
+                with normalised_errors(where):
+                    results[row["custom_id"]] = self._completion(model_id, result["message"], where)
+            except ProviderError as exc:
+                results[row["custom_id"]] = exc
+        return results
 
     async def chat_stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams

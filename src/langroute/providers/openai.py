@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from langroute.errors import ContentFiltered, MalformedResponse
+from langroute.errors import ContentFiltered, MalformedResponse, ProviderError, ServerError
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
     ClientPool,
@@ -87,6 +87,9 @@ def _logprobs(choice: dict[str, Any]) -> list[TokenLogprob] | None:
     return [TokenLogprob(token=t["token"], logprob=float(t["logprob"])) for t in content]
 
 
+_BOUNDARY = "langroute-batch-7d1f0c3e"
+
+
 class OpenAIProvider:
     """A client for any OpenAI-compatible `/chat/completions` endpoint.
 
@@ -134,32 +137,105 @@ class OpenAIProvider:
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
         with normalised_errors(where):
             data = await self._pool.post_json("/chat/completions", body, where)
-            choice = data["choices"][0]
-            message = choice.get("message") or {}
-            finish = choice.get("finish_reason")
-            if finish == "content_filter":
-                raise ContentFiltered("the provider's content filter stopped the answer", **where)
-            tool_calls = [
-                ToolCall(
-                    id=tc.get("id") or f"call_{uuid.uuid4().hex[:12]}",
-                    function=FunctionCall(
-                        name=tc["function"]["name"],
-                        arguments=tc["function"].get("arguments") or "{}",
-                    ),
-                )
-                for tc in message.get("tool_calls") or []
-            ]
-            return Completion(
-                id=str(data.get("id") or uuid.uuid4().hex),
-                model=model_id,
-                provider=self.name,
-                provider_model=str(data.get("model") or model_id),
-                content=message.get("content"),
-                tool_calls=tool_calls,
-                finish_reason=finish,
-                usage=_usage(data.get("usage")),
-                logprobs=_logprobs(choice),
+            return self._completion(model_id, data, where)
+
+    def _completion(self, model_id: str, data: dict[str, Any], where: dict[str, Any]) -> Completion:
+        """A chat completion response body as a `Completion`."""
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        finish = choice.get("finish_reason")
+        if finish == "content_filter":
+            raise ContentFiltered("the provider's content filter stopped the answer", **where)
+        tool_calls = [
+            ToolCall(
+                id=tc.get("id") or f"call_{uuid.uuid4().hex[:12]}",
+                function=FunctionCall(
+                    name=tc["function"]["name"],
+                    arguments=tc["function"].get("arguments") or "{}",
+                ),
             )
+            for tc in message.get("tool_calls") or []
+        ]
+        return Completion(
+            id=str(data.get("id") or uuid.uuid4().hex),
+            model=model_id,
+            provider=self.name,
+            provider_model=str(data.get("model") or model_id),
+            content=message.get("content"),
+            tool_calls=tool_calls,
+            finish_reason=finish,
+            usage=_usage(data.get("usage")),
+            logprobs=_logprobs(choice),
+        )
+
+    # --- the Batch API (files + /batches): half price, answers within 24 h -----------
+
+    async def submit_batch(
+        self, model_id: str, requests: Sequence[tuple[str, RoutingRequest]]
+    ) -> str:
+        """Upload `(custom_id, request)` pairs as a batch for `model_id`; the batch id."""
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
+        lines = [
+            json.dumps(
+                {
+                    "custom_id": custom_id,
+                    "method": "POST",
+                    "url": "/v1/chat/completions",
+                    "body": request_body(model_id, r.messages, r.params, stream=False),
+                }
+            )
+            for custom_id, r in requests
+        ]
+        with normalised_errors(where):
+            upload = await self._pool.send(
+                "POST",
+                "/files",
+                where,
+                files={"file": ("batch.jsonl", "\n".join(lines).encode(), "application/jsonl")},
+                data={"purpose": "batch"},
+                # the client sends JSON by default; httpx takes the boundary from here
+                headers={"content-type": f"multipart/form-data; boundary={_BOUNDARY}"},
+            )
+            batch = await self._pool.post_json(
+                "/batches",
+                {
+                    "input_file_id": upload.json()["id"],
+                    "endpoint": "/v1/chat/completions",
+                    "completion_window": "24h",
+                },
+                where,
+            )
+        return str(batch["id"])
+
+    async def poll_batch(
+        self, model_id: str, batch_id: str
+    ) -> dict[str, Completion | ProviderError] | None:
+        """The batch's answers by custom id once it has ended (None while it runs)."""
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
+        with normalised_errors(where):
+            batch = (await self._pool.send("GET", f"/batches/{batch_id}", where)).json()
+            status = batch.get("status")
+            if status in ("failed", "expired", "cancelled"):
+                raise ServerError(f"batch {batch_id} {status}", **where)
+            if status != "completed":
+                return None
+            output = batch.get("output_file_id")
+            text = (await self._pool.send("GET", f"/files/{output}/content", where)).text
+        results: dict[str, Completion | ProviderError] = {}
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            response = row.get("response") or {}
+            code = int(response.get("status_code") or 500)
+            try:
+                if code >= 400:
+                    raise self._pool.error_body(code, response.get("body"), where)
+                with normalised_errors(where):
+                    results[row["custom_id"]] = self._completion(model_id, response["body"], where)
+            except ProviderError as exc:
+                results[row["custom_id"]] = exc
+        return results
 
     async def chat_stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams

@@ -53,6 +53,20 @@ class CallRecord:
     at: float
 
 
+def _multipart_file(content_type: str, raw: bytes) -> bytes:
+    """The `file` field of a multipart/form-data upload."""
+    import email.parser
+
+    message = email.parser.BytesParser().parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    for part in message.walk():
+        if 'name="file"' in (part.get("Content-Disposition") or ""):
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
+    return b""
+
+
 def _estimate(text: str) -> int:
     return max(1, -(-len(text) // 4)) if text else 0
 
@@ -99,6 +113,11 @@ class ScriptedServer:
         self.models: dict[str, ScriptedModel] = {}
         self.calls: list[CallRecord] = []
         self.api_key = api_key
+        self.batch_delay_s = 0.0
+        """Batches (OpenAI `/v1/batches`, Anthropic `/v1/messages/batches`) report
+        in progress until this long after they were created."""
+        self.batches: dict[str, dict[str, Any]] = {}
+        self._files: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._server: Any = None
@@ -216,6 +235,9 @@ class ScriptedServer:
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         path = scope["path"]
+        if "/files" in path or "/batches" in path:
+            await self._batch_api(scope["method"], path, headers, b"".join(chunks), send)
+            return
         if scope["method"] == "GET" and path.endswith("/models"):
             data = {"object": "list", "data": [{"id": n, "object": "model"} for n in self.models]}
             await self._json(send, 200, data)
@@ -249,6 +271,140 @@ class ScriptedServer:
             self.calls.append(
                 CallRecord(model, api, stream, behaviour, status, body, safe_headers, time.time())
             )
+
+    # --- batch APIs -------------------------------------------------------------------
+
+    def _authorised(self, headers: dict[str, str]) -> bool:
+        given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+        return self.api_key is None or given == self.api_key
+
+    async def _batch_api(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, send: Send
+    ) -> None:
+        """OpenAI files + batches and Anthropic message batches, answered by the scripted
+        models once `batch_delay_s` has passed (each request recorded with api `*-batch`)."""
+        if not self._authorised(headers):
+            await self._json(send, 401, {"error": {"message": "invalid api key"}})
+            return
+        parts = path.strip("/").split("/")
+        if method == "POST" and parts[-1] == "files":
+            content = _multipart_file(headers.get("content-type", ""), raw)
+            file_id = f"file-{uuid.uuid4().hex[:12]}"
+            self._files[file_id] = content
+            await self._json(send, 200, {"id": file_id, "object": "file", "purpose": "batch"})
+            return
+        if method == "GET" and parts[-1] == "content" and parts[-3] == "files":
+            await self._start(send, 200, b"application/jsonl")
+            await send({"type": "http.response.body", "body": self._files.get(parts[-2], b"")})
+            return
+        if method == "POST" and parts[-1] == "batches":
+            body = json.loads(raw or b"{}")
+            anthropic = parts[-2] == "messages"
+            if anthropic:
+                lines = [
+                    {"custom_id": r["custom_id"], "body": r["params"]} for r in body["requests"]
+                ]
+            else:
+                text = self._files[body["input_file_id"]].decode()
+                lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+            batch_id = f"{'msgbatch' if anthropic else 'batch'}_{uuid.uuid4().hex[:12]}"
+            self.batches[batch_id] = {
+                "api": "anthropic" if anthropic else "openai",
+                "lines": lines,
+                "created": time.time(),
+                "results": None,
+            }
+            await self._json(send, 200, self._batch_view(batch_id))
+            return
+        if method == "GET" and parts[-1] == "results" and parts[-3] == "batches":
+            batch = self.batches[parts[-2]]
+            payload = "".join(json.dumps(r) + "\n" for r in batch["results"] or [])
+            await self._start(send, 200, b"application/jsonl")
+            await send({"type": "http.response.body", "body": payload.encode()})
+            return
+        if method == "GET" and parts[-2] == "batches" and parts[-1] in self.batches:
+            await self._json(send, 200, self._batch_view(parts[-1]))
+            return
+        await self._json(send, 404, {"error": {"message": f"no route {method} {path}"}})
+
+    def _batch_view(self, batch_id: str) -> dict[str, Any]:
+        batch = self.batches[batch_id]
+        done = time.time() - batch["created"] >= self.batch_delay_s
+        if done and batch["results"] is None:
+            batch["results"] = [self._batch_answer(batch["api"], line) for line in batch["lines"]]
+        if batch["api"] == "anthropic":
+            return {
+                "id": batch_id,
+                "type": "message_batch",
+                "processing_status": "ended" if done else "in_progress",
+                "results_url": f"{self.url}/v1/messages/batches/{batch_id}/results"
+                if done
+                else None,
+            }
+        output = None
+        if done:
+            output = f"file-{uuid.uuid4().hex[:12]}"
+            self._files[output] = "".join(json.dumps(r) + "\n" for r in batch["results"]).encode()
+        return {
+            "id": batch_id,
+            "object": "batch",
+            "status": "completed" if done else "in_progress",
+            "output_file_id": output,
+            "request_counts": {"total": len(batch["lines"])},
+        }
+
+    def _batch_answer(self, api: str, line: dict[str, Any]) -> dict[str, Any]:
+        body = dict(line["body"])
+        name = str(body.get("model", ""))
+        model = self.models.get(name)
+        behaviour = (
+            model.next(CallInfo(name, api, False, _last_user(body.get("messages", [])), body))
+            if model is not None
+            else Fail(404, f"model {name!r} does not exist")
+        )
+        while isinstance(behaviour, Hang):
+            behaviour = behaviour.then
+        if not isinstance(behaviour, Reply):
+            status = behaviour.status if isinstance(behaviour, Fail) else 500
+            self._record(name, f"{api}-batch", False, "fail", status, body, {})
+            error = {"message": getattr(behaviour, "message", "scripted failure")}
+            if api == "anthropic":
+                return {
+                    "custom_id": line["custom_id"],
+                    "result": {"type": "errored", "error": {"type": "api_error", **error}},
+                }
+            return {
+                "custom_id": line["custom_id"],
+                "response": {"status_code": status, "body": {"error": error}},
+            }
+        self._record(name, f"{api}-batch", False, "reply", 200, body, {})
+        text = (
+            behaviour.text(_last_user(body.get("messages", [])))
+            if callable(behaviour.text)
+            else behaviour.text
+        )
+        usage = (
+            behaviour.prompt_tokens
+            if behaviour.prompt_tokens is not None
+            else _estimate(_prompt_text(body)),
+            behaviour.completion_tokens
+            if behaviour.completion_tokens is not None
+            else _estimate(text),
+            behaviour.cached_tokens,
+        )
+        if api == "anthropic":
+            message = _Anthropic.complete(name, text, behaviour, usage, body)
+            return {
+                "custom_id": line["custom_id"],
+                "result": {"type": "succeeded", "message": message},
+            }
+        return {
+            "custom_id": line["custom_id"],
+            "response": {
+                "status_code": 200,
+                "body": _OpenAI.complete(name, text, behaviour, usage, body),
+            },
+        }
 
     async def _serve(
         self, api: str, body: dict[str, Any], headers: dict[str, str], send: Send
