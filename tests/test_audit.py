@@ -16,7 +16,7 @@ from langroute import (
     ResponseCache,
     SQLiteAuditSink,
 )
-from langroute.audit import EMAIL_PATTERN, MemoryAuditSink, Redactor, read_records
+from langroute.audit import EMAIL_PATTERN, MemoryAuditSink, Redactor, read_records, summarise
 from langroute.cli import main
 from langroute.testing import Fail, Reply, ScriptedServer
 from tests.conftest import TEST_KEY, make_router, spec
@@ -142,4 +142,32 @@ async def test_langroute_audit_summarises_spend_and_savings(
     assert data["savings_share"] == pytest.approx(1 - spent / premium)
     assert data["by_model"]["cheap"]["calls"] == 3
     assert main(["audit", str(tmp_path / "missing.jsonl")]) == 2
+    await router.aclose()
+
+
+async def test_cost_reports_show_provider_arbitrage(aserver: ScriptedServer, tmp_path) -> None:
+    """One model served by two providers at different prices: `balance="cheapest"` takes the
+    cheaper one, and the summary says how much that saved against the list price."""
+    path = tmp_path / "audit.jsonl"
+    served_twice = spec(
+        "llama",
+        price=(0.9, 0.9),
+        deployments=[
+            {"provider": "claude", "model_id": "llama", "pricing": {"input": 0.9, "output": 0.9}},
+            {"provider": "local", "model_id": "llama", "pricing": {"input": 0.2, "output": 0.2}},
+        ],
+    )
+    aserver.add("llama", Reply("ok", prompt_tokens=1000, completion_tokens=1000))
+    router = make_router(
+        aserver, [served_twice], balance="cheapest", audit=AuditLog(JSONLAuditSink(path))
+    )
+    for _ in range(3):
+        answer = await router.achat("hi")
+        assert answer.provider == "local"
+    await router.drain()
+    summary = summarise(read_records(path))
+    assert summary.total.cost_usd == pytest.approx(3 * 2000 * 0.2 / 1e6)
+    assert summary.arbitrage_usd == pytest.approx(3 * 2000 * 0.7 / 1e6)
+    assert set(summary.by_provider) == {"local"}
+    assert "provider arbitrage saved $0.0042" in summary.table()
     await router.aclose()

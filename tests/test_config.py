@@ -137,3 +137,59 @@ def test_config_providers_point_models_at_a_server(tmp_path, server, monkeypatch
     completion = router.chat("hello")
     assert completion.content == "from backup"
     assert [a.outcome for a in completion.decision.attempts] == ["error", "ok"]
+
+
+def test_a_config_file_sets_up_state_budgets_cache_and_audit(tmp_path, server, monkeypatch):
+    from langroute import BudgetExceeded
+    from langroute.audit import read_records
+    from langroute.state import SQLiteBudgets, SQLiteCache, SQLiteHealth
+
+    monkeypatch.setenv("LOCAL_KEY", TEST_KEY)
+    server.add("m-1", Reply("hello back"))
+    (tmp_path / "router.toml").write_text(
+        """
+models = ["m"]
+state = "sqlite:state.db"
+
+[[models_inline]]
+""".replace("[[models_inline]]\n", "")
+        + f"""
+[providers.mine]
+kind = "openai"
+base_url = "{server.openai_url}"
+api_key_env = "LOCAL_KEY"
+
+[budgets]
+caps = [{{ limit_usd = 0.05, per = "tenant", period = "month" }}]
+
+[cache]
+ttl_s = 60
+
+[audit]
+jsonl = "audit/records.jsonl"
+"""
+    )
+    (tmp_path / "models.toml").write_text(
+        '[[models]]\nname = "m"\nprovider = "mine"\nversion = "m-1"\n'
+        "context_window = 8000\nmax_output_tokens = 100\npricing = { input = 1, output = 1 }\n"
+    )
+    text = (tmp_path / "router.toml").read_text()
+    (tmp_path / "router.toml").write_text('models_files = ["models.toml"]\n' + text)
+    router = Router.from_config(tmp_path / "router.toml")
+    assert isinstance(router.health, SQLiteHealth)
+    assert isinstance(router.budgets.store, SQLiteBudgets)
+    assert isinstance(router.cache.store, SQLiteCache)
+    first = router.chat("hi", tenant="acme", temperature=0)
+    again = router.chat("hi", tenant="acme", temperature=0)
+    assert (first.content, again.decision.cache) == ("hello back", "exact")
+    router.budgets.store.settle(
+        [line for _, line in router.budgets.lines(first.decision.features, "m")], "x", 50_000
+    )
+    with pytest.raises(BudgetExceeded, match="tenant=\\* per month"):
+        router.chat("something else", tenant="acme", temperature=0)
+    router.audit.flush()
+    records = list(read_records(tmp_path / "audit" / "records.jsonl"))
+    assert [r.outcome for r in records] == ["ok", "ok", "error"]
+    assert (tmp_path / "state.db").exists()
+    with pytest.raises(ConfigError, match="state store 'postgres://x' is not understood"):
+        Router.from_config({"models": ["gpt-4o"], "state": "postgres://x"})

@@ -26,6 +26,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langroute import errors
+from langroute.audit import AuditLog, JSONLAuditSink, SQLiteAuditSink
+from langroute.budget import Budget, Budgets
+from langroute.cache import ResponseCache
 from langroute.classify import Rule, RuleClassifier
 from langroute.errors import ConfigError
 from langroute.policy import (
@@ -194,6 +197,93 @@ SCORERS: dict[str, Callable[[Path | None], Scorer]] = {
 }
 
 
+def store_for(url: str, kind: str) -> Any:
+    """A state store from a URL: `memory`, `sqlite:PATH` or `redis://HOST:PORT/DB`."""
+    from langroute import state
+
+    classes = {
+        "health": ("InMemoryHealth", "SQLiteHealth", "RedisHealth"),
+        "limits": ("InMemoryRateLimits", "SQLiteRateLimits", "RedisRateLimits"),
+        "budgets": ("InMemoryBudgets", "SQLiteBudgets", "RedisBudgets"),
+        "cache": ("InMemoryCache", "SQLiteCache", "RedisCache"),
+    }[kind]
+    if url == "memory":
+        return getattr(state, classes[0])()
+    if url.startswith("sqlite:"):
+        return getattr(state, classes[1])(url.removeprefix("sqlite:").removeprefix("//"))
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return getattr(state, classes[2])(url)
+    raise ConfigError(
+        f"state store {url!r} is not understood; use 'memory', 'sqlite:PATH' or "
+        "'redis://HOST:PORT/DB'"
+    )
+
+
+class BudgetsConfig(_Section):
+    """`[budgets]`: USD caps and where their ledgers live."""
+
+    caps: tuple[Budget, ...] = ()
+    per_request_usd: float | None = Field(default=None, gt=0)
+    store: str | None = None
+    """`memory`, `sqlite:PATH` or `redis://…` (default: the router's `state`, else memory)."""
+    hold_s: float = Field(default=600.0, gt=0)
+
+    def build(self, default_store: str) -> Budgets:
+        return Budgets(
+            self.caps,
+            store_for(self.store or default_store, "budgets"),
+            per_request_usd=self.per_request_usd,
+            hold_s=self.hold_s,
+        )
+
+
+class CacheConfig(_Section):
+    """`[cache]`: the per-tenant response cache."""
+
+    store: str | None = None
+    ttl_s: float = Field(default=3600.0, gt=0)
+    semantic: bool = False
+    """Also match paraphrases (the offline MiniLM embedder; needs langroute[embed])."""
+    threshold: float = Field(default=0.92, gt=0, le=1)
+    cache_tool_calls: bool = False
+    cache_sampled: bool = False
+
+    def build(self, default_store: str) -> ResponseCache:
+        embedder = None
+        if self.semantic:
+            from langroute.embed.minilm import MiniLMEmbedder
+
+            embedder = MiniLMEmbedder()
+        return ResponseCache(
+            store_for(self.store or default_store, "cache"),
+            ttl_s=self.ttl_s,
+            embedder=embedder,
+            threshold=self.threshold,
+            cache_tool_calls=self.cache_tool_calls,
+            cache_sampled=self.cache_sampled,
+        )
+
+
+class AuditConfig(_Section):
+    """`[audit]`: where records go, and whether prompts (redacted) are kept."""
+
+    jsonl: Path | None = None
+    sqlite: Path | None = None
+    include_prompts: bool = False
+    redact: tuple[str, ...] = ()
+    """Extra regexes to redact (keys and credentials are always redacted)."""
+
+    def build(self) -> AuditLog:
+        sinks: list[Any] = []
+        if self.jsonl is not None:
+            sinks.append(JSONLAuditSink(self.jsonl))
+        if self.sqlite is not None:
+            sinks.append(SQLiteAuditSink(self.sqlite))
+        if not sinks:
+            raise ConfigError("[audit] needs jsonl = PATH and/or sqlite = PATH")
+        return AuditLog(sinks, include_prompts=self.include_prompts, redact=self.redact)
+
+
 class RouterConfig(_Section):
     """Everything that defines a router. Unknown keys and bad values name the field."""
 
@@ -207,6 +297,12 @@ class RouterConfig(_Section):
     policy: PolicyConfig = CostOptimizedConfig()
     strategy: StrategyConfig = StrategyConfig()
     retry: RetryPolicy = RetryPolicy()
+    state: str | None = None
+    """Shared state for health and rate limits (and the default for budgets and cache):
+    `memory`, `sqlite:PATH` or `redis://HOST:PORT/DB` (None: no health or limit tracking)."""
+    budgets: BudgetsConfig | None = None
+    cache: CacheConfig | None = None
+    audit: AuditConfig | None = None
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, where: str = "router config") -> RouterConfig:
@@ -237,6 +333,7 @@ class RouterConfig(_Section):
         if isinstance(config.policy, LearnedConfig) and not config.policy.artifact.is_absolute():
             artifact = path.parent / config.policy.artifact
             update["policy"] = config.policy.model_copy(update={"artifact": artifact})
+        update.update(_relative_paths(config, path.parent))
         scorer = config.strategy.scorer_artifact
         if scorer is not None and not scorer.is_absolute():
             update["strategy"] = config.strategy.model_copy(
@@ -251,6 +348,7 @@ class RouterConfig(_Section):
         for file in self.models_files:
             registry.load_file(file)
         registry.providers.update(self.providers)
+        state = self.state or "memory"
         return Router(
             list(self.models) if self.models is not None else None,
             registry=registry,
@@ -258,4 +356,33 @@ class RouterConfig(_Section):
             policy=self.policy.build(),
             strategy=self.strategy.build(),
             retry=self.retry,
+            health=store_for(self.state, "health") if self.state else None,
+            limits=store_for(self.state, "limits") if self.state else None,
+            budgets=self.budgets.build(state) if self.budgets else None,
+            cache=self.cache.build(state) if self.cache else None,
+            audit=self.audit.build() if self.audit else None,
         )
+
+
+def _relative_paths(config: RouterConfig, folder: Path) -> dict[str, Any]:
+    """Store and audit paths of a config file, resolved against its folder."""
+
+    def store(url: str | None) -> str | None:
+        if url is None or not url.startswith("sqlite:"):
+            return url
+        target = Path(url.removeprefix("sqlite:").removeprefix("//"))
+        return f"sqlite:{target if target.is_absolute() else folder / target}"
+
+    def file(path: Path | None) -> Path | None:
+        return path if path is None or path.is_absolute() else folder / path
+
+    update: dict[str, Any] = {"state": store(config.state)}
+    if config.budgets is not None:
+        update["budgets"] = config.budgets.model_copy(update={"store": store(config.budgets.store)})
+    if config.cache is not None:
+        update["cache"] = config.cache.model_copy(update={"store": store(config.cache.store)})
+    if config.audit is not None:
+        update["audit"] = config.audit.model_copy(
+            update={"jsonl": file(config.audit.jsonl), "sqlite": file(config.audit.sqlite)}
+        )
+    return update
