@@ -141,19 +141,22 @@ def test_config_providers_point_models_at_a_server(tmp_path, server, monkeypatch
 
 def test_a_config_file_sets_up_state_budgets_cache_and_audit(tmp_path, server, monkeypatch):
     from langroute import BudgetExceeded
+    from langroute._sync import run_sync
     from langroute.audit import read_records
     from langroute.state import SQLiteBudgets, SQLiteCache, SQLiteHealth
 
     monkeypatch.setenv("LOCAL_KEY", TEST_KEY)
     server.add("m-1", Reply("hello back"))
+    (tmp_path / "models.toml").write_text(
+        '[[models]]\nname = "m"\nprovider = "mine"\nversion = "m-1"\n'
+        "context_window = 8000\nmax_output_tokens = 100\npricing = { input = 1, output = 1 }\n"
+    )
     (tmp_path / "router.toml").write_text(
-        """
+        f"""
 models = ["m"]
+models_files = ["models.toml"]
 state = "sqlite:state.db"
 
-[[models_inline]]
-""".replace("[[models_inline]]\n", "")
-        + f"""
 [providers.mine]
 kind = "openai"
 base_url = "{server.openai_url}"
@@ -169,17 +172,12 @@ ttl_s = 60
 jsonl = "audit/records.jsonl"
 """
     )
-    (tmp_path / "models.toml").write_text(
-        '[[models]]\nname = "m"\nprovider = "mine"\nversion = "m-1"\n'
-        "context_window = 8000\nmax_output_tokens = 100\npricing = { input = 1, output = 1 }\n"
-    )
-    text = (tmp_path / "router.toml").read_text()
-    (tmp_path / "router.toml").write_text('models_files = ["models.toml"]\n' + text)
     router = Router.from_config(tmp_path / "router.toml")
     assert isinstance(router.health, SQLiteHealth)
     assert isinstance(router.budgets.store, SQLiteBudgets)
     assert isinstance(router.cache.store, SQLiteCache)
     first = router.chat("hi", tenant="acme", temperature=0)
+    run_sync(router.drain())  # SQLite cache writes run off the response path
     again = router.chat("hi", tenant="acme", temperature=0)
     assert (first.content, again.decision.cache) == ("hello back", "exact")
     router.budgets.store.settle(
