@@ -14,6 +14,7 @@ Writes run on one background thread; `AuditLog.flush()` waits for them.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import queue
 import re
@@ -58,18 +59,43 @@ class Redactor:
     and configured personal-data patterns (e.g. `EMAIL_PATTERN`) with `[redacted]`."""
 
     def __init__(self, patterns: Sequence[str] = (), *, secrets: Sequence[str] = ()) -> None:
-        literal = [re.escape(s) for s in secrets if s]
+        self._secrets = tuple(s for s in secrets if s)
         self._patterns = []
-        for pattern in [*DEFAULT_SECRET_PATTERNS, *patterns, *literal]:
+        for pattern in patterns:
             try:
                 self._patterns.append(re.compile(pattern))
             except re.error as exc:
                 raise ConfigError(f"redaction pattern {pattern!r} is not a regex: {exc}") from None
 
     def __call__(self, text: str) -> str:
+        # the regexes only run when a cheap substring test says one of them could match
+        low = text.lower().replace('"api_key_id"', "")
+        if any(trigger in low for trigger in _TRIGGERS):
+            text = _ASSIGNED.sub(r"\1[redacted]", _DEFAULT.sub("[redacted]", text))
         for pattern in self._patterns:
             text = pattern.sub("[redacted]", text)
-        return _ASSIGNED.sub(r"\1[redacted]", text)
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+_DEFAULT = re.compile("|".join(DEFAULT_SECRET_PATTERNS))
+_TRIGGERS = (
+    "sk-",
+    "bearer",
+    "akia",
+    "aiza",
+    "api_key",
+    "api-key",
+    "apikey",
+    "secret",
+    "password",
+    "passwd",
+    "access_token",
+    "access-token",
+    "accesstoken",
+)
+"""Lower-case substrings without which no default pattern can match."""
 
 
 class AuditAttempt(BaseModel):
@@ -138,8 +164,9 @@ class AuditRecord(BaseModel):
 
 @runtime_checkable
 class AuditSink(Protocol):
-    def write(self, records: Sequence[AuditRecord]) -> None:
-        """Persist a batch of records (called from the audit thread)."""
+    def write(self, lines: Sequence[str]) -> None:
+        """Persist a batch of records, each one redacted `AuditRecord` as a JSON line
+        (called from the audit thread)."""
         ...
 
 
@@ -147,10 +174,14 @@ class MemoryAuditSink:
     """Keeps records in a list: for tests and notebooks."""
 
     def __init__(self) -> None:
-        self.records: list[AuditRecord] = []
+        self.lines: list[str] = []
 
-    def write(self, records: Sequence[AuditRecord]) -> None:
-        self.records.extend(records)
+    def write(self, lines: Sequence[str]) -> None:
+        self.lines.extend(lines)
+
+    @property
+    def records(self) -> list[AuditRecord]:
+        return [AuditRecord.model_validate_json(line) for line in self.lines]
 
 
 class JSONLAuditSink:
@@ -160,10 +191,9 @@ class JSONLAuditSink:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(self, records: Sequence[AuditRecord]) -> None:
+    def write(self, lines: Sequence[str]) -> None:
         with self.path.open("a", encoding="utf-8") as f:
-            for record in records:
-                f.write(record.model_dump_json() + "\n")
+            f.write("".join(line + "\n" for line in lines))
 
 
 class SQLiteAuditSink:
@@ -185,25 +215,25 @@ class SQLiteAuditSink:
                 """
             )
 
-    def write(self, records: Sequence[AuditRecord]) -> None:
-        with sqlite3.connect(self.path, timeout=5.0) as conn:
-            conn.executemany(
-                "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.request_id,
-                        r.time,
-                        r.time[:10],
-                        r.tenant,
-                        r.user,
-                        r.answered_by,
-                        r.outcome,
-                        r.cost_usd,
-                        r.model_dump_json(),
-                    )
-                    for r in records
-                ],
+    def write(self, lines: Sequence[str]) -> None:
+        rows = []
+        for line in lines:
+            r = json.loads(line)
+            rows.append(
+                (
+                    r["request_id"],
+                    r["time"],
+                    r["time"][:10],
+                    r.get("tenant"),
+                    r.get("user"),
+                    r.get("answered_by"),
+                    r["outcome"],
+                    r.get("cost_usd", 0.0),
+                    line,
+                )
             )
+        with sqlite3.connect(self.path, timeout=5.0) as conn:
+            conn.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def read_records(path: str | os.PathLike[str]) -> Iterator[AuditRecord]:
@@ -256,9 +286,9 @@ class AuditLog:
                     atexit.register(self.flush)  # records queued at exit are still written
         self._queue.put(record)
 
-    def _clean(self, record: AuditRecord | Callable[[], AuditRecord]) -> AuditRecord:
+    def _clean(self, record: AuditRecord | Callable[[], AuditRecord]) -> str:
         built = record if isinstance(record, AuditRecord) else record()
-        return AuditRecord.model_validate_json(self.redactor(built.model_dump_json()))
+        return self.redactor(built.model_dump_json())
 
     def _run(self) -> None:
         import logging

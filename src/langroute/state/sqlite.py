@@ -223,9 +223,23 @@ class SQLiteBudgets:
                     )
 
     def usage(self, keys: Sequence[str]) -> list[tuple[int, int]]:
+        """Read-only (no write lock): expired holds are skipped, and swept by `reserve`."""
         now = self._clock()
-        with self._db.immediate() as conn:
-            return [self._state(conn, key, now) for key in keys]
+        marks = ",".join("?" * len(keys))
+        with self._db.connection() as conn:
+            spent = dict(
+                conn.execute(
+                    f"SELECT key, spent FROM budget_spent WHERE key IN ({marks})", list(keys)
+                ).fetchall()
+            )
+            held = dict(
+                conn.execute(
+                    f"SELECT key, SUM(amount) FROM budget_holds WHERE key IN ({marks}) "
+                    "AND expires > ? GROUP BY key",
+                    [*keys, now],
+                ).fetchall()
+            )
+        return [(spent.get(k, 0), held.get(k, 0)) for k in keys]
 
 
 class SQLiteCache:
