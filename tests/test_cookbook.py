@@ -76,3 +76,12 @@ def test_cascade_cookbooks_escalate_inside_a_chain_and_an_agent():
     agent = run("cascade_llamaindex_agent.py")
     assert "I don't know how to read that result." in agent
     assert agent.strip().endswith("answer: The tool returned Paris has 2.1 million inhabitants.")
+
+
+def test_governance_cookbook_caps_caches_rolls_out_and_audits():
+    out = run("governance.py")
+    assert "acme   #3: cache (exact)" in out and "globex #3: cache (exact)" in out
+    assert "refused — budget tenant=* per day (tenant=acme" in out
+    assert "small-2025-06" in out, "the staged version answered some users"
+    assert "16 calls (2 failed, 6 from the cache)" in out
+    assert "always-premium (large) would have cost" in out

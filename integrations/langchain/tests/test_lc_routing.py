@@ -416,9 +416,10 @@ def test_response_cache_is_per_tenant_and_hits_report_zero_cost(server):
     assert hit.content == first.content
     assert hit.response_metadata["langroute"]["cache"] == "exact"
     assert hit.response_metadata["langroute"]["actual_cost_usd"] == 0
-    assert hit.usage_metadata["input_token_details"]["cache_read"] == hit.usage_metadata[
-        "input_tokens"
-    ]
+    assert (
+        hit.usage_metadata["input_token_details"]["cache_read"]
+        == hit.usage_metadata["input_tokens"]
+    )
     assert other.response_metadata["langroute"]["cache"] is None
     assert server.count(OPENAI_NAME) - before == 2, "only the two tenants' first calls"
     streamed = list(llm.stream("Name a colour.", tenant="acme"))
