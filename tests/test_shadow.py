@@ -13,6 +13,7 @@ import pytest
 from langroute import AuditLog, ConfigError, Router
 from langroute.abtest import ABTest, welch_p_value
 from langroute.audit import MemoryAuditSink
+from langroute.cli import main as cli
 from langroute.feedback import FeedbackLog, SQLiteFeedback, training_data
 from langroute.shadow import (
     AgreementJudge,
@@ -169,8 +170,12 @@ async def test_feedback_is_stored_with_its_route_and_becomes_training_data(
     rows, skipped = training_data(sink.records, store.records())
     assert skipped == 0 and len(rows) == 20
     assert all(set(r["outcomes"]) == {"cheap", "strong"} for r in rows)
+    records = tmp_path / "audit.jsonl"
+    records.write_text("".join(line + "\n" for line in sink.lines))
     path = tmp_path / "from-feedback.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    argv = ["audit", str(records), "--feedback", str(store.path), "--training-data", str(path)]
+    assert cli(argv) == 0
+    assert [json.loads(line) for line in path.read_text().splitlines()] == rows
     dataset = load_jsonl(path)
     learned = train_router(
         dataset, embedder=HashingEmbedder(), estimator="knn", folds=2, target_quality=0.95

@@ -130,6 +130,27 @@ def _audit(paths: Sequence[Path], as_json: bool) -> int:
     return 0
 
 
+def _training_data(paths: Sequence[Path], feedback: Path | None, out: Path) -> int:
+    from langroute.audit import read_records
+    from langroute.feedback import SQLiteFeedback, training_data
+
+    if feedback is None or not feedback.is_file():
+        raise ConfigError("--training-data needs --feedback FILE (a SQLiteFeedback database)")
+    records = [r for path in paths for r in read_records(path)]
+    rows, skipped = training_data(records, SQLiteFeedback(feedback).records())
+    out.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+    print(
+        f"{len(rows)} rated prompts written to {out}"
+        + (
+            f"; {skipped} rated calls skipped: their records have no prompt "
+            "(AuditLog(include_prompts=True))"
+            if skipped
+            else ""
+        )
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="langroute", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -174,6 +195,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     audit.add_argument("paths", nargs="+", type=Path, help="JSONL or SQLite (.db) audit files")
     audit.add_argument("--json", action="store_true", help="the summary as JSON")
+    audit.add_argument(
+        "--feedback",
+        type=Path,
+        help="a SQLiteFeedback database: with --training-data, join its ratings to the records",
+    )
+    audit.add_argument(
+        "--training-data",
+        type=Path,
+        help="write the rated calls (records with prompts) as a JSONL dataset for "
+        "`langroute train`",
+    )
     _eval_commands().add_arguments(evaluate, train)
     args = parser.parse_args(argv)
     try:
@@ -188,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             return 0
         if args.command == "audit":
+            if args.training_data is not None:
+                return _training_data(args.paths, args.feedback, args.training_data)
             return _audit(args.paths, args.json)
         if args.command == "eval":
             return int(_eval_commands().run_eval(args))
