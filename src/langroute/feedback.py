@@ -10,7 +10,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -87,8 +86,9 @@ class SQLiteFeedback:
 
 
 class FeedbackLog:
-    """Remembers recent calls (request id → model, route, arm) so a later rating can be
-    attributed, and writes ratings to its store."""
+    """Remembers recent calls (request id → model, route, arm: the newest `remember` to
+    2 × `remember` of them) so a later rating can be attributed, and writes ratings to its
+    store."""
 
     def __init__(
         self,
@@ -100,22 +100,24 @@ class FeedbackLog:
         self.store: FeedbackStore = store if store is not None else InMemoryFeedback()
         self.monitor = monitor
         """Ratings also go to this monitor, per route (None: stored only)."""
-        self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._recent: dict[str, tuple[Any, ...]] = {}
         self._remember = remember
-        self._lock = threading.Lock()
 
-    def remember(self, decision: Decision, route: str) -> None:
-        features = decision.features
-        with self._lock:
-            self._recent[decision.request_id] = {
-                "model": decision.answered_by,
-                "route": route,
-                "tenant": features.tenant,
-                "user": features.user,
-                "arm": decision.arm,
-            }
-            if len(self._recent) > self._remember:
-                self._recent.popitem(last=False)
+    def remember(self, decision: Decision, route: str | None = None) -> None:
+        """Note who answered `decision` (on every answered call, so kept cheap: a tuple in a
+        dict trimmed to the newest `remember` calls now and then)."""
+        f = decision.features
+        recent = self._recent
+        recent[decision.request_id] = (
+            decision.answered_by,
+            route or decision.profile.domain,
+            f.tenant,
+            f.user,
+            decision.arm,
+            route is None,
+        )
+        if len(recent) > 2 * self._remember:
+            self._recent = dict(list(recent.items())[-self._remember :])
 
     def add(self, request_id: str, score: float, *, comment: str | None = None) -> FeedbackRecord:
         if not 0 <= score <= 1:
@@ -123,10 +125,14 @@ class FeedbackLog:
                 f"feedback score must be in [0, 1] (0 bad, 1 good), got {score}; map "
                 "thumbs to 0/1 and stars to (stars - 1) / 4"
             )
-        with self._lock:
-            known = self._recent.get(request_id, {})
+        known = self._recent.get(request_id)
+        fields: dict[str, Any] = {}
+        if known is not None:
+            model, route, tenant, user, arm, by_domain = known
+            route = f"{route}→{model}" if by_domain else route  # the default route
+            fields = {"model": model, "route": route, "tenant": tenant, "user": user, "arm": arm}
         record = FeedbackRecord(
-            request_id=request_id, score=score, comment=comment, time=time.time(), **known
+            request_id=request_id, score=score, comment=comment, time=time.time(), **fields
         )
         self.store.write(record)
         if self.monitor is not None and record.route is not None:

@@ -43,7 +43,7 @@ from langroute.policy.budget import budget_aware
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import Deployment, ModelSpec, Registry
 from langroute.retry import RetryPolicy
-from langroute.shadow import ShadowEvaluator, default_route
+from langroute.shadow import ShadowEvaluator
 from langroute.state.health import HealthStore
 from langroute.state.ratelimit import RateLimitStore
 from langroute.strategies import FallbackChain, Strategy
@@ -357,9 +357,11 @@ class Router:
         `arm` names the A/B arm serving it, for the decision and the audit record."""
         started = time.perf_counter()
         request, compression = self._compressed(request)
-        decision = await self._plan_for_run(request)
-        decision.arm, decision.compression = arm, compression
-        hit = await self._from_cache(request, decision)
+        planning = self.aplan(request) if self.budgets is None else self._plan_for_run(request)
+        decision = await planning
+        if arm is not None or compression is not None:
+            decision.arm, decision.compression = arm, compression
+        hit = await self._from_cache(request, decision) if self.cache is not None else None
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
             return hit
@@ -374,8 +376,10 @@ class Router:
         except BaseException:
             self._record(decision, started, "abandoned")
             raise
-        self._to_cache(request, result)
-        self._record(decision, started, "ok", usage=result.usage)
+        if self.cache is not None:
+            self._to_cache(request, result)
+        if self.audit is not None:
+            self._record(decision, started, "ok", usage=result.usage)
         self._after(request, decision, result)
         return result
 
@@ -385,9 +389,11 @@ class Router:
         """Plan and stream a prebuilt request."""
         started = time.perf_counter()
         request, compression = self._compressed(request)
-        decision = await self._plan_for_run(request)
-        decision.arm, decision.compression = arm, compression
-        hit = await self._from_cache(request, decision)
+        planning = self.aplan(request) if self.budgets is None else self._plan_for_run(request)
+        decision = await planning
+        if arm is not None or compression is not None:
+            decision.arm, decision.compression = arm, compression
+        hit = await self._from_cache(request, decision) if self.cache is not None else None
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
             for chunk in _replayed(hit):
@@ -424,12 +430,12 @@ class Router:
 
     def _after(self, request: RoutingRequest, decision: Decision, answer: Completion) -> None:
         """After an answer: remember its route for feedback, maybe start a shadow run."""
-        self.feedback_log.remember(decision, self._route(decision))
-        if self.shadow is not None:
-            self.shadow.submit(request, answer, decision)
-
-    def _route(self, decision: Decision) -> str:
-        return self.shadow.route(decision) if self.shadow is not None else default_route(decision)
+        shadow = self.shadow
+        if shadow is None:
+            self.feedback_log.remember(decision)
+            return
+        self.feedback_log.remember(decision, shadow.route(decision))
+        shadow.submit(request, answer, decision)
 
     def feedback(
         self, request_id: str, score: float, *, comment: str | None = None
@@ -698,7 +704,8 @@ class _Runner:
         """Take this deployment for one call: the worst-case cost on the budgets (raises
         `BudgetExceeded`), its breaker's leave, then its rate budget."""
         router, key = self._router, _key(spec, dep)
-        await self._hold(spec, dep)
+        if router.budgets is not None:
+            await self._hold(spec, dep)
         health = router.health
         if health is not None and not await _ask(health, health.started, key):
             self._release(key)
@@ -800,7 +807,8 @@ class _Runner:
         if error is None:
             self._decision.answered_by = spec.name
         self._settle(spec, dep, usage)
-        self._release(_key(spec, dep), cost)
+        if self._holds:
+            self._release(_key(spec, dep), cost)
         health = self._router.health
         if health is not None:
             key = _key(spec, dep)
@@ -821,7 +829,8 @@ class _Runner:
             )
         cost = (dep.pricing or spec.pricing).cost(usage.prompt_tokens, usage.completion_tokens)
         self._settle(spec, dep, usage)
-        self._release(_key(spec, dep), cost)
+        if self._holds:
+            self._release(_key(spec, dep), cost)
         health = self._router.health
         if health is not None:
             _tell(health, health.abandoned, _key(spec, dep))
