@@ -10,6 +10,8 @@ import sys
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from langroute import AllModelsFailed, Budget, BudgetExceeded, Budgets, ModelSpec, RoutingRequest
 from langroute.errors import ConfigError
@@ -304,3 +306,38 @@ def test_four_processes_share_one_budget_through_redis(redis_url: str) -> None:
     [state] = budgets.states(features, ["metered"])
     assert state.held_usd == 0, "every reservation settled"
     assert state.spent_usd <= cap + 1e-9
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["reserve", "settle", "release", "tick"]),
+            st.integers(min_value=1, max_value=400),
+            st.floats(min_value=0.0, max_value=1.0),
+        ),
+        max_size=60,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_no_sequence_of_calls_overspends_or_leaks_a_hold(ops) -> None:
+    """Whatever the interleaving of reservations, settlements at or below the hold,
+    releases and expiries: spent + held never passes the limit, spent never does, and a
+    hold never outlives its expiry."""
+    clock = Clock()
+    store = InMemoryBudgets(clock)
+    line = BudgetLine("tenant=t|day", limit=1000, ttl_s=60)
+    open_holds: dict[str, tuple[int, float]] = {}
+    for i, (op, amount, fraction) in enumerate(ops):
+        if op == "reserve":
+            expires = clock.now + 30
+            if store.reserve([line], amount, f"r{i}", expires) is None:
+                open_holds[f"r{i}"] = (amount, expires)
+        elif op in ("settle", "release") and open_holds:
+            rid, (held, _) = open_holds.popitem()
+            store.settle([line], rid, int(held * fraction) if op == "settle" else 0)
+        elif op == "tick":
+            clock.now += amount / 10
+            open_holds = {r: h for r, h in open_holds.items() if h[1] > clock.now}
+        [(spent, held)] = store.usage([line.key])
+        assert spent + held <= line.limit
+        assert held == sum(a for a, _ in open_holds.values())

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SECRETS
+
 COOKBOOK = Path(__file__).resolve().parents[1] / "cookbook"
 
 
@@ -17,6 +19,8 @@ def run(script: str) -> str:
         [sys.executable, str(COOKBOOK / script)], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+    leaked = [key for key in SECRETS if key in result.stdout + result.stderr]
+    assert not leaked, f"{script} printed a key: {leaked}"
     return result.stdout
 
 
