@@ -364,6 +364,7 @@ class Router:
         hit = await self._from_cache(request, decision) if self.cache is not None else None
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
+            self._after(request, decision, hit)
             return hit
         try:
             result = await self.strategy.run(decision.plan, _Runner(self, request, decision))
@@ -396,6 +397,7 @@ class Router:
         hit = await self._from_cache(request, decision) if self.cache is not None else None
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
+            self._after(request, decision, hit)
             for chunk in _replayed(hit):
                 yield chunk
             return
@@ -407,9 +409,11 @@ class Router:
                 decision.plan, _Runner(self, request, decision)
             ):
                 if chunk.decision is not None:  # the last chunk: the answer is complete
-                    answer = _assembled(chunk, "".join(text))
-                    if not tools:
-                        self._to_cache(request, answer)
+                    answer = None
+                    if self.cache is not None or self.shadow is not None:
+                        answer = _assembled(chunk, "".join(text))
+                        if not tools:
+                            self._to_cache(request, answer)
                     self._record(decision, started, "ok", usage=chunk.usage)
                     self._after(request, decision, answer)
                     recorded = True
@@ -428,10 +432,12 @@ class Router:
             if not recorded:
                 self._record(decision, started, "abandoned")
 
-    def _after(self, request: RoutingRequest, decision: Decision, answer: Completion) -> None:
+    def _after(
+        self, request: RoutingRequest, decision: Decision, answer: Completion | None
+    ) -> None:
         """After an answer: remember its route for feedback, maybe start a shadow run."""
         shadow = self.shadow
-        if shadow is None:
+        if shadow is None or answer is None:
             self.feedback_log.remember(decision)
             return
         self.feedback_log.remember(decision, shadow.route(decision))
