@@ -14,6 +14,7 @@ call raises `BudgetExceeded`, naming the budget, its limit and its spend.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import time
@@ -130,8 +131,8 @@ class Budgets:
         self.per_request_usd = per_request_usd
         self.hold_s = hold_s
         self._clock = clock
-        self._seq = 0
-        self._prefix = os.urandom(4).hex()
+        self._seq = itertools.count(1)  # next() is atomic: no two holds share an id
+        self._prefix = os.urandom(6).hex()
 
     @property
     def blocking(self) -> bool:
@@ -199,8 +200,7 @@ class Budgets:
                 model=spec.name,
             )
         pairs = self.lines(features, spec.name)
-        self._seq += 1
-        rid = f"{self._prefix}{self._seq:x}"
+        rid = f"{self._prefix}{next(self._seq):x}"
         amount = micros(needed)
         lines = tuple(line for _, line in pairs)
         if lines:
