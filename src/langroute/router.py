@@ -4,35 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
 from langroute._fast import construct
 from langroute._sync import iterate_sync, run_sync
 from langroute.audit import AuditLog, audit_from_env, build_record
-from langroute.budget import Budgets, Reservation, key_fingerprint
+from langroute.budget import Budgets, key_fingerprint
 from langroute.cache import ResponseCache
 from langroute.classify import Classifier, RuleClassifier, TaskProfile
 from langroute.compress import PromptCompressor
-from langroute.decision import Attempt, Decision
+from langroute.decision import Decision
 from langroute.errors import (
     AllModelsFailed,
-    BadRequest,
     BudgetExceeded,
-    CircuitOpen,
     ConfigError,
-    ContextTooLong,
     LangrouteError,
-    LimitExhausted,
     NoCandidateError,
-    ProviderError,
-    RateLimited,
-    StreamInterrupted,
     UnknownModelError,
 )
 from langroute.features import CallerHints, RequestFeatures, RoutingRequest
@@ -41,13 +33,14 @@ from langroute.policy import CostOptimized, PlanContext, Policy, eligible
 from langroute.policy.balance import BALANCERS, Balance
 from langroute.policy.budget import budget_aware
 from langroute.providers import Provider, provider_from_spec
-from langroute.registry import Deployment, ModelSpec, Registry
+from langroute.registry import ModelSpec, Registry
 from langroute.retry import RetryPolicy
+from langroute.runner import Runner
 from langroute.shadow import ShadowEvaluator
+from langroute.state.calls import PENDING, ask, tell
 from langroute.state.health import HealthStore
 from langroute.state.ratelimit import RateLimitStore
 from langroute.strategies import FallbackChain, Strategy
-from langroute.tokens import count_tokens
 from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
 from langroute.versions import Versions
 
@@ -55,8 +48,6 @@ if TYPE_CHECKING:
     from langroute.config import RouterConfig
 
 MessagesInput = Sequence[Message | Mapping[str, Any]] | str
-T = TypeVar("T")
-logger = logging.getLogger(__name__)
 
 
 class Router:
@@ -347,7 +338,7 @@ class Router:
         decision = await self.aplan(request)
         budgets = self.budgets
         if budgets is not None and budgets.budgets:
-            states = await _ask(budgets, budgets.states, request.features, decision.plan.models)
+            states = await ask(budgets, budgets.states, request.features, decision.plan.models)
             decision.budgets = states
             decision.plan = budget_aware(decision.plan, states)
         return decision
@@ -367,7 +358,7 @@ class Router:
             self._after(request, decision, hit)
             return hit
         try:
-            result = await self.strategy.run(decision.plan, _Runner(self, request, decision))
+            result = await self.strategy.run(decision.plan, Runner(self, request, decision))
         except LangrouteError as exc:
             error = _with_decision(exc, decision)
             self._record(decision, started, "error", error=error)
@@ -405,9 +396,7 @@ class Router:
         text: list[str] = []
         tools = False
         try:
-            async for chunk in self.strategy.stream(
-                decision.plan, _Runner(self, request, decision)
-            ):
+            async for chunk in self.strategy.stream(decision.plan, Runner(self, request, decision)):
                 if chunk.decision is not None:  # the last chunk: the answer is complete
                     answer = None
                     if self.cache is not None or self.shadow is not None:
@@ -454,7 +443,7 @@ class Router:
         cache = self.cache
         if cache is None:
             return None
-        found = await _ask(cache, cache.lookup, request, self._scope)
+        found = await ask(cache, cache.lookup, request, self._scope)
         if found is None:
             return None
         completion, kind = found
@@ -473,7 +462,7 @@ class Router:
     def _to_cache(self, request: RoutingRequest, completion: Completion) -> None:
         cache = self.cache
         if cache is not None and cache.cacheable(request):
-            _tell(cache, cache.save, request, self._scope, completion)
+            tell(cache, cache.save, request, self._scope, completion)
 
     def _record(
         self,
@@ -516,7 +505,7 @@ class Router:
         """Wait for the updates that run off the response path: budget settlements, cache
         writes and audit records (e.g. before a process exits)."""
         loop = asyncio.get_running_loop()
-        mine = [f for f in list(_PENDING) if f.get_loop() is loop]
+        mine = [f for f in list(PENDING) if f.get_loop() is loop]
         await asyncio.gather(*mine, return_exceptions=True)
         if self.shadow is not None:
             await self.shadow.drain()
@@ -578,458 +567,3 @@ def _assembled(last: StreamChunk, text: str) -> Completion:
         usage=last.usage or Usage(),
         cost_usd=last.cost_usd or 0.0,
     )
-
-
-def _key(spec: ModelSpec, dep: Deployment) -> str:
-    return f"{spec.name}@{dep.provider}/{dep.model_id}"
-
-
-def _blocking(store: object) -> bool:
-    """Whether a state store does I/O (SQLite, Redis) rather than keep state in memory."""
-    return bool(getattr(store, "blocking", False))
-
-
-async def _ask(store: object, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """A state query: direct for in-memory stores, in a worker thread for stores that do
-    I/O, so the event loop never waits on SQLite or Redis."""
-    if _blocking(store):
-        return await asyncio.to_thread(fn, *args, **kwargs)
-    return fn(*args, **kwargs)
-
-
-def _tell(store: object, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    """A state update nobody waits for: direct in memory, in a worker thread otherwise."""
-    if not _blocking(store):
-        fn(*args, **kwargs)
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # a stream finalised outside its loop
-        fn(*args, **kwargs)
-        return
-    future = loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
-    _PENDING.add(future)
-    future.add_done_callback(_report_state_error)
-
-
-_PENDING: set[asyncio.Future[Any]] = set()
-"""State updates still running in the executor (budget settlements, cache writes)."""
-
-
-def _report_state_error(future: asyncio.Future[Any]) -> None:
-    _PENDING.discard(future)
-    if not future.cancelled() and future.exception() is not None:
-        logger.warning("a state update failed: %s", future.exception())
-
-
-class _Runner:
-    """Runs one model for one request: its deployments in order, retries, attempt records."""
-
-    def __init__(self, router: Router, request: RoutingRequest, decision: Decision) -> None:
-        self._router = router
-        self._request = request
-        self._decision = decision
-        self._reserved: dict[str, int] = {}
-        self._holds: dict[str, Reservation] = {}
-        self._limited = False
-
-    @property
-    def request(self) -> RoutingRequest:
-        return self._request
-
-    @property
-    def decision(self) -> Decision:
-        return self._decision
-
-    def spec(self, model: str) -> ModelSpec:
-        return self._router.registry.get(model)
-
-    async def _deployments(self, spec: ModelSpec) -> Sequence[Deployment]:
-        """The deployments to try now: all of them, or those whose breaker lets them through."""
-        router = self._router
-        health = router.health
-        deployments = spec.all_deployments
-        versions = router.versions
-        if versions is not None and spec.name in versions:
-            req = self._request
-            deployments = tuple(
-                d.model_copy(
-                    update={
-                        "model_id": versions.resolve(
-                            spec.name, d.provider, d.model_id, req.features, req.request_id
-                        )
-                    }
-                )
-                for d in deployments
-            )
-        if health is not None:
-            keys = {_key(spec, d): d for d in deployments}
-            allowed = await _ask(health, health.allowed, spec.name, list(keys))
-            if not allowed:
-                raise self._circuit_open(spec)
-            deployments = tuple(keys[k] for k in allowed)
-        if router.balance == "order" or len(deployments) < 2:
-            return deployments
-        return await _ask(health, BALANCERS[router.balance], spec, deployments, health)
-
-    def _circuit_open(self, spec: ModelSpec) -> CircuitOpen | LimitExhausted:
-        """The error (and its attempt record) when no deployment of `spec` may be called."""
-        providers = ",".join(d.provider for d in spec.all_deployments)
-        error: CircuitOpen | LimitExhausted
-        if self._limited:
-            self._limited = False
-            error = LimitExhausted(
-                "no deployment has rpm/tpm budget left right now",
-                model=spec.name,
-                provider=providers,
-            )
-        else:
-            error = CircuitOpen(
-                "every deployment is ejected by its circuit breaker or cooling down",
-                model=spec.name,
-                provider=providers,
-            )
-        self._decision.attempts.append(
-            construct(
-                Attempt,
-                model=spec.name,
-                provider=error.provider,
-                provider_model=spec.all_deployments[0].model_id,
-                outcome="error",
-                latency_ms=0.0,
-                error_type=type(error).__name__,
-                error=error.message,
-                status=None,
-                usage=None,
-                cost_usd=0.0,
-            )
-        )
-        return error
-
-    async def _claim(self, spec: ModelSpec, dep: Deployment) -> bool:
-        """Take this deployment for one call: the worst-case cost on the budgets (raises
-        `BudgetExceeded`), its breaker's leave, then its rate budget."""
-        router, key = self._router, _key(spec, dep)
-        if router.budgets is not None:
-            await self._hold(spec, dep)
-        health = router.health
-        if health is not None and not await _ask(health, health.started, key):
-            self._release(key)
-            return False
-        limits = router.limits
-        if limits is None:
-            return True
-        rpm, tpm = dep.rpm or spec.rpm, dep.tpm or spec.tpm
-        if rpm or tpm:
-            estimate = self._token_estimate(spec)
-            if not await _ask(limits, limits.try_acquire, key, rpm=rpm, tpm=tpm, tokens=estimate):
-                self._limited = True
-                self._release(key)
-                if health is not None:
-                    _tell(health, health.abandoned, key)
-                return False
-            self._reserved[key] = estimate
-        return True
-
-    async def _hold(self, spec: ModelSpec, dep: Deployment) -> None:
-        budgets = self._router.budgets
-        if budgets is None:
-            return
-        pricing = dep.pricing or spec.pricing
-        try:
-            hold = await _ask(budgets, budgets.reserve, self._request.features, spec, pricing)
-        except BudgetExceeded as exc:
-            self._decision.attempts.append(
-                construct(
-                    Attempt,
-                    model=spec.name,
-                    provider=dep.provider,
-                    provider_model=dep.model_id,
-                    outcome="error",
-                    latency_ms=0.0,
-                    error_type="BudgetExceeded",
-                    error=exc.message,
-                    status=None,
-                    usage=None,
-                    cost_usd=0.0,
-                )
-            )
-            raise
-        self._holds[_key(spec, dep)] = hold
-
-    def _release(self, key: str, cost_usd: float = 0.0) -> None:
-        """Settle this call's budget hold to its real cost (0: release it), exactly once."""
-        hold = self._holds.pop(key, None)
-        budgets = self._router.budgets
-        if hold is not None and budgets is not None:
-            _tell(budgets, budgets.settle, hold, cost_usd)
-
-    def _token_estimate(self, spec: ModelSpec) -> int:
-        features = self._request.features
-        answer = features.max_output_tokens or features.hints.expected_output_tokens or 500
-        return features.prompt_tokens + min(answer, spec.max_output_tokens)
-
-    def _settle(self, spec: ModelSpec, dep: Deployment, usage: Usage | None) -> None:
-        key = _key(spec, dep)
-        reserved = self._reserved.pop(key, None)
-        if reserved is None or self._router.limits is None:
-            return
-        used = usage.prompt_tokens + usage.completion_tokens if usage is not None else 0
-        limits = self._router.limits
-        _tell(limits, limits.settle, key, tpm=dep.tpm or spec.tpm, delta_tokens=used - reserved)
-
-    def _record(
-        self,
-        spec: ModelSpec,
-        dep: Deployment,
-        started: float,
-        *,
-        error: ProviderError | None = None,
-        usage: Usage | None = None,
-        interrupted: bool = False,
-    ) -> float:
-        cost = (
-            (dep.pricing or spec.pricing).cost(
-                usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
-            )
-            if usage is not None
-            else 0.0
-        )
-        self._decision.attempts.append(
-            construct(
-                Attempt,
-                model=spec.name,
-                provider=dep.provider,
-                provider_model=dep.model_id,
-                outcome="ok" if error is None else ("interrupted" if interrupted else "error"),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                error_type=type(error).__name__ if error is not None else None,
-                error=error.message if error is not None else None,
-                status=error.status if error is not None else None,
-                usage=usage,
-                cost_usd=cost,
-            )
-        )
-        if error is None:
-            self._decision.answered_by = spec.name
-        self._settle(spec, dep, usage)
-        if self._holds:
-            self._release(_key(spec, dep), cost)
-        health = self._router.health
-        if health is not None:
-            key = _key(spec, dep)
-            if error is None:
-                _tell(health, health.succeeded, key, (time.perf_counter() - started) * 1000)
-            else:
-                retry_after = error.retry_after if isinstance(error, RateLimited) else None
-                _tell(health, health.failed, spec.name, key, retry_after_s=retry_after)
-        return cost
-
-    def _record_aborted(
-        self, spec: ModelSpec, dep: Deployment, started: float, text: str, usage: Usage | None
-    ) -> None:
-        if usage is None:
-            usage = Usage(
-                prompt_tokens=self._request.features.prompt_tokens,
-                completion_tokens=count_tokens(text),
-            )
-        cost = (dep.pricing or spec.pricing).cost(usage.prompt_tokens, usage.completion_tokens)
-        self._settle(spec, dep, usage)
-        if self._holds:
-            self._release(_key(spec, dep), cost)
-        health = self._router.health
-        if health is not None:
-            _tell(health, health.abandoned, _key(spec, dep))
-        self._decision.attempts.append(
-            construct(
-                Attempt,
-                model=spec.name,
-                provider=dep.provider,
-                provider_model=dep.model_id,
-                outcome="aborted",
-                latency_ms=(time.perf_counter() - started) * 1000,
-                error_type=None,
-                error="stopped early (look-ahead window or deadline); usage estimated",
-                status=None,
-                usage=usage,
-                cost_usd=cost,
-            )
-        )
-
-    async def _after_failure(self, error: ProviderError, spec: ModelSpec, attempt: int) -> bool:
-        """Wait and return True to retry the same deployment; False to move on."""
-        error.model = spec.name
-        if isinstance(error, BadRequest | ContextTooLong):
-            raise error  # another deployment of the same model will not help
-        delay = self._router.retry.delay(error, attempt)
-        if delay is None:
-            return False
-        await asyncio.sleep(delay)
-        return True
-
-    async def complete(self, model: str) -> Completion:
-        self._limited = False
-        spec = self.spec(model)
-        deployments = list(await self._deployments(spec))
-        hedge = self._router.hedge_after_ms
-        if hedge is not None and len(deployments) >= 2:
-            return await self._hedged(spec, deployments, hedge / 1000)
-        last: ProviderError | None = None
-        for dep in deployments:
-            attempt = 0
-            while True:
-                attempt += 1
-                if not await self._claim(spec, dep):
-                    break  # its half-open probe is out on another call
-                try:
-                    return await self._attempt(spec, dep)
-                except ProviderError as exc:
-                    last = exc
-                    if await self._after_failure(exc, spec, attempt):
-                        continue
-                    break
-        if last is None:
-            raise self._circuit_open(spec)
-        raise last
-
-    async def _attempt(self, spec: ModelSpec, dep: Deployment) -> Completion:
-        """One call to one deployment, recorded (already claimed)."""
-        provider = self._router.provider(dep.provider)
-        started = time.perf_counter()
-        try:
-            result = await provider.complete(dep.model_id, self._request)
-        except asyncio.CancelledError:
-            # An ensemble's deadline or a hedge's winner stopped it: the prompt is billed.
-            self._record_aborted(spec, dep, started, "", None)
-            raise
-        except ProviderError as exc:
-            self._record(spec, dep, started, error=exc)
-            raise
-        except BaseException:
-            self._release(_key(spec, dep))  # any other exit: nothing stays held
-            raise
-        cost = self._record(spec, dep, started, usage=result.usage)
-        result.model = spec.name
-        result.cost_usd = cost
-        result.decision = self._decision
-        return result
-
-    async def _hedged(
-        self, spec: ModelSpec, deployments: list[Deployment], after_s: float
-    ) -> Completion:
-        """The first deployment, and the next one too if it has not answered after `after_s`:
-        the first answer wins, the other call is cancelled (and billed, as `aborted`)."""
-        before = len(self._decision.attempts)
-        pending: set[asyncio.Future[Completion]] = set()
-        last: ProviderError | None = None
-        queue = list(deployments)
-        while queue or pending:
-            while queue and len(pending) < 2:
-                dep = queue.pop(0)
-                try:
-                    claimed = await self._claim(spec, dep)
-                except BudgetExceeded as exc:
-                    last = exc
-                    continue
-                if claimed:
-                    pending.add(asyncio.ensure_future(self._attempt(spec, dep)))
-                    break
-            if not pending:
-                continue
-            wait = after_s if queue and len(pending) < 2 else None
-            done, pending = await asyncio.wait(
-                pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done:
-                error = task.exception()
-                if error is None:
-                    for other in pending:
-                        other.cancel()
-                    await asyncio.gather(*pending, return_exceptions=True)
-                    winner = task.result()
-                    winner.cost_usd = sum(a.cost_usd for a in self._decision.attempts[before:])
-                    self._decision.answered_by = spec.name
-                    return winner
-                if not isinstance(error, ProviderError):
-                    raise error
-                last = error
-        if last is None:
-            raise self._circuit_open(spec)
-        raise last
-
-    async def stream(self, model: str) -> AsyncIterator[StreamChunk]:
-        self._limited = False
-        spec = self.spec(model)
-        req = self._request
-        last: ProviderError | None = None
-        for dep in await self._deployments(spec):
-            provider = self._router.provider(dep.provider)
-            attempt = 0
-            while True:
-                attempt += 1
-                if not await self._claim(spec, dep):
-                    break  # its half-open probe is out on another call
-                started = time.perf_counter()
-                delivered: list[str] = []
-                started_output = False
-                usage: Usage | None = None
-                finish: str | None = None
-                try:
-                    async for chunk in provider.stream(dep.model_id, req):
-                        if chunk.usage is not None:
-                            usage = chunk.usage if usage is None else usage + chunk.usage
-                        if chunk.finish_reason is not None:
-                            finish = chunk.finish_reason
-                        if chunk.has_payload:
-                            started_output = True
-                            delivered.append(chunk.content)
-                        elif chunk.raw is None:
-                            continue  # nothing for the caller (an adapter gets its raw objects)
-                        yield construct(
-                            StreamChunk,
-                            model=spec.name,
-                            provider=dep.provider,
-                            content=chunk.content,
-                            tool_calls=chunk.tool_calls,
-                            finish_reason=None,
-                            usage=None,
-                            logprobs=chunk.logprobs,
-                            cost_usd=None,
-                            decision=None,
-                            raw=chunk.raw,
-                        )
-                except (GeneratorExit, asyncio.CancelledError):
-                    # The consumer stopped early (a cascade's look-ahead abort, a cancelled
-                    # task): the tokens generated so far are still billed; estimate them.
-                    self._record_aborted(spec, dep, started, "".join(delivered), usage)
-                    raise
-                except ProviderError as exc:
-                    self._record(spec, dep, started, error=exc, interrupted=started_output)
-                    if started_output:
-                        exc.model = spec.name
-                        raise StreamInterrupted(exc, "".join(delivered), spec.name) from exc
-                    last = exc
-                    if await self._after_failure(exc, spec, attempt):
-                        continue
-                    break
-                except BaseException:
-                    self._release(_key(spec, dep))  # any other exit: nothing stays held
-                    raise
-                cost = self._record(spec, dep, started, usage=usage or Usage())
-                yield construct(
-                    StreamChunk,
-                    model=spec.name,
-                    provider=dep.provider,
-                    content="",
-                    tool_calls=[],
-                    finish_reason=finish,
-                    usage=usage or Usage(),
-                    logprobs=None,
-                    cost_usd=cost,
-                    decision=self._decision,
-                    raw=None,
-                )
-                return
-        if last is None:
-            raise self._circuit_open(spec)
-        raise last
