@@ -29,6 +29,7 @@ from langroute.errors import AllModelsFailed, ConfigError, ProviderError
 from langroute.features import RoutingRequest
 from langroute.policy.base import PlannedCandidate
 from langroute.registry.spec import Deployment, ModelSpec, Pricing
+from langroute.state.calls import ask, tell
 from langroute.types import Completion
 
 if TYPE_CHECKING:
@@ -106,9 +107,15 @@ class BatchQueue:
                 provider = router.provider(dep.provider)
                 if pricing is None or not hasattr(provider, "submit_batch"):
                     continue
-                if router.budgets is not None:
-                    job.hold = router.budgets.reserve(
-                        request.features, spec, pricing, hold_s=BATCH_HOLD_S
+                budgets = router.budgets
+                if budgets is not None:
+                    job.hold = await ask(
+                        budgets,
+                        budgets.reserve,
+                        request.features,
+                        spec,
+                        pricing,
+                        hold_s=BATCH_HOLD_S,
                     )
                 job.model, job.deployment, job.pricing = spec.name, dep, pricing
                 reason = (
@@ -217,8 +224,9 @@ class BatchQueue:
                 cost_usd=cost,
             )
         )
-        if job.hold is not None and router.budgets is not None:
-            router.budgets.settle(job.hold, cost)
+        budgets = router.budgets
+        if job.hold is not None and budgets is not None:
+            tell(budgets, budgets.settle, job.hold, cost)
         if error is not None:
             failed = AllModelsFailed("the batched request failed", [error])
             failed.decision = decision
