@@ -4,6 +4,7 @@ cancellation, never overspend — in one process, on SQLite and across processes
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import subprocess
 import sys
@@ -253,6 +254,7 @@ from langroute.registry import ModelSpec
 from langroute.state import RedisBudgets
 
 url, redis_url, ns, cap = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+start_at = float(sys.argv[5])
 registry = Registry()
 registry.register(ModelSpec(name="metered", provider="p", context_window=8000,
                             max_output_tokens=1000, pricing={"input": 100, "output": 100}))
@@ -270,6 +272,8 @@ async def one():
         return type(exc).__name__
 
 async def main():
+    import time
+    await asyncio.sleep(max(0.0, start_at - time.time()))  # all four processes at once
     results = await asyncio.gather(*(one() for _ in range(50)))
     print(results.count("ok"), results.count("refused"), len(results))
 
@@ -285,11 +289,25 @@ def test_four_processes_share_one_budget_through_redis(redis_url: str) -> None:
     )
     cap = 50 * worst
     ns = f"shared-{uuid.uuid4().hex[:8]}"
+    import time
+
+    start_at = time.time() + 4.0  # past every child's start-up
     with ScriptedServer() as server:
-        server.add("metered", exact_reply(features.prompt_tokens))
+        # answers take 0.3 s, so the processes' holds overlap while they compete
+        slow = exact_reply(features.prompt_tokens)
+        server.add("metered", dataclasses.replace(slow, ttft_s=0.3))
         children = [
             subprocess.Popen(
-                [sys.executable, "-c", CHILD, server.openai_url, redis_url, ns, repr(cap)],
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    server.openai_url,
+                    redis_url,
+                    ns,
+                    repr(cap),
+                    repr(start_at),
+                ],
                 stdout=subprocess.PIPE,
                 text=True,
             )
@@ -302,6 +320,7 @@ def test_four_processes_share_one_budget_through_redis(redis_url: str) -> None:
     assert sum(c[2] for c in counts) == 200
     assert ok + refused == 200, f"every call answered or refused with BudgetExceeded: {counts}"
     assert ok == reached == 50
+    assert sum(1 for c in counts if c[0] > 0) >= 2, f"the processes competed: {counts}"
     budgets = Budgets([Budget(limit_usd=cap, per="tenant")], RedisBudgets(redis_url, namespace=ns))
     [state] = budgets.states(features, ["metered"])
     assert state.held_usd == 0, "every reservation settled"
