@@ -452,3 +452,23 @@ def run_drain(llm: RoutingChatModel) -> None:
     from langroute._sync import run_sync
 
     run_sync(llm.router.drain())
+
+
+def test_streamed_calls_settle_their_budget_hold_and_are_audited(server):
+    from langroute import AuditLog, Budget, Budgets
+    from langroute.audit import MemoryAuditSink
+
+    sink = MemoryAuditSink()
+    budgets = Budgets([Budget(limit_usd=1.0, per="tenant")])
+    llm = router(budgets=budgets, audit=AuditLog(sink), max_tokens=50)
+    chunks = list(llm.stream("Tell me a short story.", tenant="acme"))
+    assert "".join(c.content for c in chunks)
+    cost = chunks[-1].response_metadata["langroute"]["actual_cost_usd"]
+    run_drain(llm)
+    features = llm.router.request("x", tenant="acme").features
+    [state] = budgets.states(features, [OPENAI_NAME])
+    assert state.held_usd == 0
+    assert state.spent_usd == pytest.approx(cost, abs=1e-6), "integer micro-dollars, rounded up"
+    [record] = sink.records
+    assert record.outcome == "ok" and record.cost_usd == pytest.approx(cost)
+    assert record.tenant == "acme" and record.completion_tokens > 0
