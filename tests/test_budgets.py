@@ -254,7 +254,7 @@ from langroute.registry import ModelSpec
 from langroute.state import RedisBudgets
 
 url, redis_url, ns, cap = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-start_at = float(sys.argv[5])
+go = sys.argv[5]
 registry = Registry()
 registry.register(ModelSpec(name="metered", provider="p", context_window=8000,
                             max_output_tokens=1000, pricing={"input": 100, "output": 100}))
@@ -262,7 +262,8 @@ budgets = Budgets([Budget(limit_usd=cap, per="tenant")], RedisBudgets(redis_url,
 router = Router(["metered"], registry=registry, retry=RetryPolicy(attempts=1), budgets=budgets,
                 providers={"p": OpenAIProvider(name="p", base_url=url, api_key="k")})
 
-async def one():
+async def one(i):
+    await asyncio.sleep(i * 0.01)  # each process spreads its 50 calls over half a second
     try:
         await router.achat("hi", tenant="acme", max_tokens=100)
         return "ok"
@@ -272,16 +273,18 @@ async def one():
         return type(exc).__name__
 
 async def main():
-    import time
-    await asyncio.sleep(max(0.0, start_at - time.time()))  # all four processes at once
-    results = await asyncio.gather(*(one() for _ in range(50)))
+    import os
+    print("READY", flush=True)
+    while not os.path.exists(go):  # all four processes start together
+        await asyncio.sleep(0.005)
+    results = await asyncio.gather(*(one(i) for i in range(50)))
     print(results.count("ok"), results.count("refused"), len(results))
 
 asyncio.run(main())
 """
 
 
-def test_four_processes_share_one_budget_through_redis(redis_url: str) -> None:
+def test_four_processes_share_one_budget_through_redis(redis_url: str, tmp_path) -> None:
     model = priced()
     features = RoutingRequest.build("hi", tenant="acme").features
     worst = Budgets.worst_case_usd(
@@ -289,30 +292,22 @@ def test_four_processes_share_one_budget_through_redis(redis_url: str) -> None:
     )
     cap = 50 * worst
     ns = f"shared-{uuid.uuid4().hex[:8]}"
-    import time
-
-    start_at = time.time() + 4.0  # past every child's start-up
+    go = tmp_path / "go"
     with ScriptedServer() as server:
         # answers take 0.3 s, so the processes' holds overlap while they compete
         slow = exact_reply(features.prompt_tokens)
         server.add("metered", dataclasses.replace(slow, ttft_s=0.3))
         children = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    CHILD,
-                    server.openai_url,
-                    redis_url,
-                    ns,
-                    repr(cap),
-                    repr(start_at),
-                ],
+                [sys.executable, "-c", CHILD, server.openai_url, redis_url, ns, repr(cap), str(go)],
                 stdout=subprocess.PIPE,
                 text=True,
             )
             for _ in range(4)
         ]
+        for child in children:  # each has imported everything and built its router
+            assert child.stdout is not None and child.stdout.readline().strip() == "READY"
+        go.touch()
         counts = [tuple(map(int, c.communicate(timeout=120)[0].split())) for c in children]
         reached = server.count("metered")
     ok = sum(c[0] for c in counts)

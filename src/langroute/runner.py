@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from langroute._fast import construct
 from langroute.budget import Reservation
@@ -48,6 +48,37 @@ class Runner:
         self._reserved: dict[str, int] = {}
         self._holds: dict[str, Reservation] = {}
         self._limited = False
+
+    def _note(
+        self,
+        spec: ModelSpec,
+        dep: Deployment,
+        outcome: Literal["ok", "error", "interrupted", "aborted"],
+        *,
+        started: float | None = None,
+        error: ProviderError | None = None,
+        note: str | None = None,
+        usage: Usage | None = None,
+        cost_usd: float = 0.0,
+        provider: str | None = None,
+    ) -> None:
+        """Add one attempt on `dep` to the decision (unvalidated: every value is known good);
+        `started` (perf_counter) gives its latency, 0 for calls never made."""
+        self._decision.attempts.append(
+            construct(
+                Attempt,
+                model=spec.name,
+                provider=provider or dep.provider,
+                provider_model=dep.model_id,
+                outcome=outcome,
+                latency_ms=0.0 if started is None else (time.perf_counter() - started) * 1000,
+                error_type=type(error).__name__ if error is not None else None,
+                error=error.message if error is not None else note,
+                status=error.status if error is not None else None,
+                usage=usage,
+                cost_usd=cost_usd,
+            )
+        )
 
     @property
     def request(self) -> RoutingRequest:
@@ -105,21 +136,7 @@ class Runner:
                 model=spec.name,
                 provider=providers,
             )
-        self._decision.attempts.append(
-            construct(
-                Attempt,
-                model=spec.name,
-                provider=error.provider,
-                provider_model=spec.all_deployments[0].model_id,
-                outcome="error",
-                latency_ms=0.0,
-                error_type=type(error).__name__,
-                error=error.message,
-                status=None,
-                usage=None,
-                cost_usd=0.0,
-            )
-        )
+        self._note(spec, spec.all_deployments[0], "error", error=error, provider=providers)
         return error
 
     async def _claim(self, spec: ModelSpec, dep: Deployment) -> bool:
@@ -155,21 +172,7 @@ class Runner:
         try:
             hold = await ask(budgets, budgets.reserve, self._request.features, spec, pricing)
         except BudgetExceeded as exc:
-            self._decision.attempts.append(
-                construct(
-                    Attempt,
-                    model=spec.name,
-                    provider=dep.provider,
-                    provider_model=dep.model_id,
-                    outcome="error",
-                    latency_ms=0.0,
-                    error_type="BudgetExceeded",
-                    error=exc.message,
-                    status=None,
-                    usage=None,
-                    cost_usd=0.0,
-                )
-            )
+            self._note(spec, dep, "error", error=exc)
             raise
         self._holds[deployment_key(spec, dep)] = hold
 
@@ -211,21 +214,10 @@ class Runner:
             if usage is not None
             else 0.0
         )
-        self._decision.attempts.append(
-            construct(
-                Attempt,
-                model=spec.name,
-                provider=dep.provider,
-                provider_model=dep.model_id,
-                outcome="ok" if error is None else ("interrupted" if interrupted else "error"),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                error_type=type(error).__name__ if error is not None else None,
-                error=error.message if error is not None else None,
-                status=error.status if error is not None else None,
-                usage=usage,
-                cost_usd=cost,
-            )
+        outcome: Literal["ok", "error", "interrupted"] = (
+            "ok" if error is None else ("interrupted" if interrupted else "error")
         )
+        self._note(spec, dep, outcome, started=started, error=error, usage=usage, cost_usd=cost)
         if error is None:
             self._decision.answered_by = spec.name
         self._settle(spec, dep, usage)
@@ -256,21 +248,8 @@ class Runner:
         health = self._router.health
         if health is not None:
             tell(health, health.abandoned, deployment_key(spec, dep))
-        self._decision.attempts.append(
-            construct(
-                Attempt,
-                model=spec.name,
-                provider=dep.provider,
-                provider_model=dep.model_id,
-                outcome="aborted",
-                latency_ms=(time.perf_counter() - started) * 1000,
-                error_type=None,
-                error="stopped early (look-ahead window or deadline); usage estimated",
-                status=None,
-                usage=usage,
-                cost_usd=cost,
-            )
-        )
+        note = "stopped early (look-ahead window or deadline); usage estimated"
+        self._note(spec, dep, "aborted", started=started, note=note, usage=usage, cost_usd=cost)
 
     async def _after_failure(self, error: ProviderError, spec: ModelSpec, attempt: int) -> bool:
         """Wait and return True to retry the same deployment; False to move on."""
