@@ -96,8 +96,9 @@ class BatchQueue:
         """Route one request for the batch API (or run it now when no candidate can batch);
         raises `BudgetExceeded` at once when a budget cannot hold its worst case."""
         router = self.router
-        request = router.request(messages, **kwargs)
-        decision = await router._plan_for_run(request)
+        request, decision, _ = await router._prepare(
+            router.request(messages, **kwargs), cached=False
+        )
         decision.strategy = "batch"
         job = BatchJob(request, decision)
         for candidate in decision.plan.candidates:

@@ -333,29 +333,34 @@ class Router:
         before, after = f.prompt_tokens, shorter.features.prompt_tokens
         return shorter, {"before": before, "after": after, "saved": before - after}
 
-    async def _plan_for_run(self, request: RoutingRequest) -> Decision:
-        """The plan, re-ranked for budgets near their cap (their state is in the decision)."""
+    async def _prepare(
+        self, request: RoutingRequest, arm: str | None = None, *, cached: bool = True
+    ) -> tuple[RoutingRequest, Decision, Completion | None]:
+        """Everything before the strategy runs: compression, the plan (re-ranked for budgets
+        near their cap, their state in the decision), the A/B arm, and a cache lookup."""
+        request, compression = self._compressed(request)
         decision = await self.aplan(request)
         budgets = self.budgets
         if budgets is not None and budgets.budgets:
             states = await ask(budgets, budgets.states, request.features, decision.plan.models)
             decision.budgets = states
             decision.plan = budget_aware(decision.plan, states)
-        return decision
+        if arm is not None or compression is not None:
+            decision.arm, decision.compression = arm, compression
+        hit = None
+        if cached and self.cache is not None:
+            hit = await self._from_cache(request, decision)
+            if hit is not None:
+                self._after(request, decision, hit)
+        return request, decision, hit
 
     async def execute(self, request: RoutingRequest, *, arm: str | None = None) -> Completion:
         """Plan and run a prebuilt request (adapters build their own `RoutingRequest`);
         `arm` names the A/B arm serving it, for the decision and the audit record."""
         started = time.perf_counter()
-        request, compression = self._compressed(request)
-        planning = self.aplan(request) if self.budgets is None else self._plan_for_run(request)
-        decision = await planning
-        if arm is not None or compression is not None:
-            decision.arm, decision.compression = arm, compression
-        hit = await self._from_cache(request, decision) if self.cache is not None else None
+        request, decision, hit = await self._prepare(request, arm)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
-            self._after(request, decision, hit)
             return hit
         try:
             result = await self.strategy.run(decision.plan, Runner(self, request, decision))
@@ -380,15 +385,9 @@ class Router:
     ) -> AsyncIterator[StreamChunk]:
         """Plan and stream a prebuilt request."""
         started = time.perf_counter()
-        request, compression = self._compressed(request)
-        planning = self.aplan(request) if self.budgets is None else self._plan_for_run(request)
-        decision = await planning
-        if arm is not None or compression is not None:
-            decision.arm, decision.compression = arm, compression
-        hit = await self._from_cache(request, decision) if self.cache is not None else None
+        request, decision, hit = await self._prepare(request, arm)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
-            self._after(request, decision, hit)
             for chunk in _replayed(hit):
                 yield chunk
             return
