@@ -41,6 +41,7 @@ from langroute.state.calls import PENDING, ask, tell
 from langroute.state.health import HealthStore
 from langroute.state.ratelimit import RateLimitStore
 from langroute.strategies import FallbackChain, Strategy
+from langroute.strategies.base import completion_chunks
 from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
 from langroute.versions import Versions
 
@@ -388,7 +389,7 @@ class Router:
         request, decision, hit = await self._prepare(request, arm)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
-            for chunk in _replayed(hit):
+            for chunk in completion_chunks(hit):
                 yield chunk
             return
         recorded = False
@@ -527,31 +528,6 @@ def _with_decision(exc: LangrouteError, decision: Decision) -> LangrouteError:
             error = refused[0]
     error.decision = decision  # type: ignore[attr-defined]
     return error
-
-
-def _replayed(hit: Completion) -> Iterator[StreamChunk]:
-    """A cached answer as a stream: its text (and tool calls), then the closing chunk."""
-    common = {"model": hit.model, "provider": hit.provider, "logprobs": None, "raw": None}
-    yield construct(
-        StreamChunk,
-        content=hit.content or "",
-        tool_calls=hit.tool_calls,
-        finish_reason=None,
-        usage=None,
-        cost_usd=None,
-        decision=None,
-        **common,
-    )
-    yield construct(
-        StreamChunk,
-        content="",
-        tool_calls=[],
-        finish_reason=hit.finish_reason,
-        usage=hit.usage,
-        cost_usd=0.0,
-        decision=hit.decision,
-        **common,
-    )
 
 
 def _assembled(last: StreamChunk, text: str) -> Completion:

@@ -7,9 +7,9 @@ import email.utils
 import json
 import time
 import weakref
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
@@ -26,6 +26,9 @@ from langroute.errors import (
     ServerError,
     Timeout,
 )
+
+if TYPE_CHECKING:
+    from langroute.types import Completion
 
 _CONTEXT_MARKERS = (
     "context_length_exceeded",
@@ -222,6 +225,24 @@ class ClientPool:
         client = self._clients.pop(loop, None)
         if client is not None:
             await client.aclose()
+
+
+def batch_results(
+    text: str, where: Mapping[str, Any], answer: Callable[[dict[str, Any]], Completion]
+) -> dict[str, Completion | ProviderError]:
+    """A batch's JSONL results by custom id: `answer(row)` for each line, or the typed error
+    it raised (a broken row is a `MalformedResponse`)."""
+    results: dict[str, Completion | ProviderError] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        try:
+            with normalised_errors(where):
+                results[row["custom_id"]] = answer(row)
+        except ProviderError as exc:
+            results[row["custom_id"]] = exc
+    return results
 
 
 def resolve_key(api_key: SecretStr | str | None, env_var: str | None) -> SecretStr | None:

@@ -15,6 +15,7 @@ from langroute.errors import ContentFiltered, MalformedResponse, ProviderError
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
     ClientPool,
+    batch_results,
     normalised_errors,
     resolve_key,
 )
@@ -290,21 +291,15 @@ class AnthropicProvider:
                 return None
             url = batch.get("results_url") or f"/v1/messages/batches/{batch_id}/results"
             text = (await self._pool.send("GET", url, where)).text
-        results: dict[str, Completion | ProviderError] = {}
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
+
+        def answer(row: dict[str, Any]) -> Completion:
             result = row.get("result") or {}
-            try:
-                if result.get("type") != "succeeded":
-                    error = result.get("error") or {"message": result.get("type", "errored")}
-                    raise self._pool.error_body(500, {"error": error}, where)
-                with normalised_errors(where):
-                    results[row["custom_id"]] = self._completion(model_id, result["message"], where)
-            except ProviderError as exc:
-                results[row["custom_id"]] = exc
-        return results
+            if result.get("type") != "succeeded":
+                error = result.get("error") or {"message": result.get("type", "errored")}
+                raise self._pool.error_body(500, {"error": error}, where)
+            return self._completion(model_id, result["message"], where)
+
+        return batch_results(text, where, answer)
 
     async def chat_stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams

@@ -15,6 +15,7 @@ from langroute.errors import ContentFiltered, MalformedResponse, ProviderError, 
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
     ClientPool,
+    batch_results,
     normalised_errors,
     resolve_key,
 )
@@ -221,21 +222,15 @@ class OpenAIProvider:
                 return None
             output = batch.get("output_file_id")
             text = (await self._pool.send("GET", f"/files/{output}/content", where)).text
-        results: dict[str, Completion | ProviderError] = {}
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
+
+        def answer(row: dict[str, Any]) -> Completion:
             response = row.get("response") or {}
             code = int(response.get("status_code") or 500)
-            try:
-                if code >= 400:
-                    raise self._pool.error_body(code, response.get("body"), where)
-                with normalised_errors(where):
-                    results[row["custom_id"]] = self._completion(model_id, response["body"], where)
-            except ProviderError as exc:
-                results[row["custom_id"]] = exc
-        return results
+            if code >= 400:
+                raise self._pool.error_body(code, response.get("body"), where)
+            return self._completion(model_id, response["body"], where)
+
+        return batch_results(text, where, answer)
 
     async def chat_stream(
         self, model_id: str, messages: Sequence[Message], params: ChatParams

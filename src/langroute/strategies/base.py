@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from langroute._fast import construct
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.registry.spec import ModelSpec
@@ -36,6 +37,37 @@ class ModelRunner(Protocol):
     async def complete(self, model: str) -> Completion: ...
 
     def stream(self, model: str) -> AsyncIterator[StreamChunk]: ...
+
+
+def completion_chunks(completion: Completion) -> Iterator[StreamChunk]:
+    """A finished answer as a stream: its text and tool calls in one chunk, then the closing
+    chunk with usage, cost and decision (an ensemble's kept answer, a cached answer)."""
+    common = {
+        "model": completion.model,
+        "provider": completion.provider,
+        "logprobs": None,
+        "raw": None,
+    }
+    yield construct(
+        StreamChunk,
+        content=completion.content or "",
+        tool_calls=completion.tool_calls,
+        finish_reason=None,
+        usage=None,
+        cost_usd=None,
+        decision=None,
+        **common,
+    )
+    yield construct(
+        StreamChunk,
+        content="",
+        tool_calls=[],
+        finish_reason=completion.finish_reason,
+        usage=completion.usage,
+        cost_usd=completion.cost_usd,
+        decision=completion.decision,
+        **common,
+    )
 
 
 @runtime_checkable

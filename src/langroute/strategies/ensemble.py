@@ -21,8 +21,8 @@ from langroute.errors import AllModelsFailed, ProviderError
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.scorers import Answer, Heuristics, Score, Scorer
-from langroute.strategies.base import ModelRunner
-from langroute.types import Completion, StreamChunk, Usage
+from langroute.strategies.base import ModelRunner, completion_chunks
+from langroute.types import Completion, StreamChunk
 
 
 class Selector(Protocol):
@@ -125,24 +125,5 @@ class Ensemble:
 
     async def stream(self, plan: RoutePlan, runner: ModelRunner) -> AsyncIterator[StreamChunk]:
         chosen = await self.run(plan, runner)
-        common = {"model": chosen.model, "provider": chosen.provider, "logprobs": None, "raw": None}
-        yield construct(
-            StreamChunk,
-            content=chosen.content or "",
-            tool_calls=[],
-            finish_reason=None,
-            usage=None,
-            cost_usd=None,
-            decision=None,
-            **common,
-        )
-        yield construct(
-            StreamChunk,
-            content="",
-            tool_calls=[],
-            finish_reason=chosen.finish_reason,
-            usage=chosen.usage or Usage(),
-            cost_usd=chosen.cost_usd,
-            decision=chosen.decision,
-            **common,
-        )
+        for chunk in completion_chunks(chosen):
+            yield chunk
