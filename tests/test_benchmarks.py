@@ -108,3 +108,29 @@ def test_shared_limits_benchmark_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "within" in result.stdout
+
+
+def run_script(script: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT / "benchmarks",
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_governance_benchmark_runs_and_reports_every_configuration(tmp_path):
+    out = tmp_path / "governance.json"
+    run_script("bench_governance.py", "--calls", "20", "--e2e-calls", "5", "--json", str(out))
+    report = json.loads(out.read_text())
+    assert set(report["cpu_us"]) >= {"plain", "budgets (SQLite)", "cache hit (memory)"}
+    assert report["end_to_end"]["governed_ratio"] > 0
+
+
+def test_alerts_benchmark_prints_alert_rates_and_similarities():
+    stdout = run_script("bench_alerts.py", "--runs", "5")
+    assert "stable at 90 % wins" in stdout and "90 % -> 40 %" in stdout
+    assert "minilm-l6-onnx-int8" in stdout and "'What is the capital of Germany?'" in stdout

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langroute.errors import ConfigError
 from langroute.features import RoutingRequest
@@ -67,6 +68,8 @@ class ResponseCache:
         self.threshold = threshold
         self.cache_tool_calls = cache_tool_calls
         self.cache_sampled = cache_sampled
+        self._missed: dict[str, tuple[str, str, Any]] = {}
+        self._lock = threading.Lock()
 
     @property
     def blocking(self) -> bool:
@@ -97,13 +100,15 @@ class ResponseCache:
         if value is not None:
             return Completion.model_validate_json(value), "exact"
         if self.embedder is None or not isinstance(request.messages[-1], UserMessage):
+            self._remember(request.request_id, exact, namespace, None)
             return None
         import numpy as np
 
+        query = self.embedder.embed([text_of(request.messages[-1].content)])[0]
+        self._remember(request.request_id, exact, namespace, query)
         candidates = self.store.vectors(namespace)
         if not candidates:
             return None
-        query = self.embedder.embed([text_of(request.messages[-1].content)])[0]
         matrix = np.stack([np.frombuffer(v, dtype=np.float32) for _, v in candidates])
         scores = matrix @ query
         best = int(np.argmax(scores))
@@ -122,11 +127,22 @@ class ResponseCache:
             return False
         if not completion.content and not completion.tool_calls:
             return False
-        exact, namespace = self._keys(request, scope)
+        with self._lock:
+            missed = self._missed.pop(request.request_id, None)
+        exact, namespace, vector = missed or (*self._keys(request, scope), None)
         stored = completion.model_copy(update={"raw": None, "decision": None})
         self.store.put(exact, stored.model_dump_json(exclude={"raw", "decision"}), self.ttl_s)
         last = request.messages[-1]
         if self.embedder is not None and isinstance(last, UserMessage):
-            vector = self.embedder.embed([text_of(last.content)])[0]
+            if vector is None:
+                vector = self.embedder.embed([text_of(last.content)])[0]
             self.store.add_vector(namespace, exact, vector.astype("float32").tobytes(), self.ttl_s)
         return True
+
+    def _remember(self, request_id: str, exact: str, namespace: str, vector: Any) -> None:
+        """A miss's keys and prompt vector, so saving its answer neither hashes nor embeds
+        the request again."""
+        with self._lock:
+            self._missed[request_id] = (exact, namespace, vector)
+            if len(self._missed) > 4096:
+                del self._missed[next(iter(self._missed))]
