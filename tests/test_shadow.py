@@ -75,6 +75,8 @@ async def test_an_injected_quality_drop_alerts_its_route_and_not_an_unchanged_on
     quality = shadow.monitor.quality()
     assert quality["chatter"]["win_rate"] == pytest.approx(0.9, abs=0.01)
     assert quality["coder"]["statistic"] > quality["chatter"]["statistic"]
+    shadow.monitor.reset("coder")  # after a fix: a new warm-up, no alert
+    assert "coder" not in shadow.monitor.quality()
     await router.aclose()
     await reference.aclose()
 

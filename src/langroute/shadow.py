@@ -21,7 +21,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -323,8 +323,3 @@ class ShadowEvaluator:
         """Wait for the shadow comparisons in flight."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-def replay_scores(monitor: QualityMonitor, route: str, scores: Sequence[float]) -> list[RouteAlert]:
-    """Feed recorded scores to a monitor (e.g. from audit + shadow logs); the alerts raised."""
-    return [a for s in scores if (a := monitor.observe(route, s)) is not None]

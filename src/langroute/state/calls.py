@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-logger = logging.getLogger("langroute.router")
+logger = logging.getLogger(__name__)
 
 PENDING: set[asyncio.Future[Any]] = set()
 """State updates still running in the executor (budget settlements, cache writes)."""
