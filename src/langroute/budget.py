@@ -20,7 +20,8 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -133,6 +134,7 @@ class Budgets:
         self._clock = clock
         self._seq = itertools.count(1)  # next() is atomic: no two holds share an id
         self._prefix = os.urandom(6).hex()
+        self._windows: dict[int, tuple[str, float, float]] = {}
 
     @property
     def blocking(self) -> bool:
@@ -151,21 +153,39 @@ class Budgets:
             return None
         return value
 
-    def _window(self, budget: Budget) -> str:
+    def _window(self, index: int, budget: Budget) -> str:
+        """The current period's label, e.g. `day:2026-11-27@UTC`; computed once per period
+        (the date arithmetic runs when a period ends, not on every call)."""
         if budget.period == "total":
             return "total"
-        now = datetime.fromtimestamp(self._clock(), ZoneInfo(budget.timezone))
-        label = now.strftime("%Y-%m-%d" if budget.period == "day" else "%Y-%m")
-        return f"{budget.period}:{label}@{budget.timezone}"
+        now = self._clock()
+        cached = self._windows.get(index)
+        if cached is not None and cached[1] <= now < cached[2]:
+            return cached[0]
+        zone = ZoneInfo(budget.timezone)
+        local = datetime.fromtimestamp(now, zone)
+        if budget.period == "day":
+            first = local.date()
+            after = first + timedelta(days=1)
+            label = first.isoformat()
+        else:
+            first = local.date().replace(day=1)
+            after = (first + timedelta(days=32)).replace(day=1)
+            label = first.strftime("%Y-%m")
+        window = f"{budget.period}:{label}@{budget.timezone}"
+        start = datetime.combine(first, dt_time(0), zone).timestamp()
+        end = datetime.combine(after, dt_time(0), zone).timestamp()
+        self._windows[index] = (window, start, end)
+        return window
 
     def lines(self, features: RequestFeatures, model: str) -> list[tuple[Budget, BudgetLine]]:
         """The budget ledgers a call of `model` falls under now."""
         out: dict[str, tuple[Budget, BudgetLine]] = {}
-        for budget in self.budgets:
+        for index, budget in enumerate(self.budgets):
             value = self._value(budget, features, model)
             if value is None:
                 continue
-            key = f"{budget.per}={value}|{self._window(budget)}"
+            key = f"{budget.per}={value}|{self._window(index, budget)}"
             line = BudgetLine(key, micros(budget.limit_usd), _TTL[budget.period])
             if key not in out or line.limit < out[key][1].limit:
                 out[key] = (budget, line)  # one ledger per key: the tightest cap holds
