@@ -6,9 +6,9 @@ a warm-up, so the first load of a model is excluded and reported separately):
 - rules: the default rule classifier + cost-optimized policy;
 - learned: `LearnedPolicy` over an artifact trained on the RouterBench slice's train files
   (static MiniLM table + logistic estimator; a synthetic set when the data is absent);
-- embedding classifier: example-utterance routes with the MiniLM ONNX embedder (default)
-  and with the static table (alone, and with half the labelled public prompts added as
-  examples, which is how it reaches MiniLM's accuracy).
+- embedding classifier: the built-in example-utterance routes with the static table
+  (default; alone, and with half the labelled public prompts added as examples) and with
+  the MiniLM ONNX embedder (a few points more accurate, tens of times slower).
 
 Prompts: the demo prompts (short), and the RouterBench test prompts (long) when
 ../shared/data is there.
@@ -120,8 +120,8 @@ def main() -> None:
     routers: dict[str, Router] = {
         "rules (default)": Router(MODELS),
         f"learned (static+logistic, trained on {trained_on})": Router(MODELS, policy=policy),
+        "embedding classifier, static table (default)": Router(MODELS, classifier=static),
         "embedding classifier, MiniLM ONNX": Router(MODELS, classifier=minilm),
-        "embedding classifier, static table": Router(MODELS, classifier=static),
     }
     if root is not None:
         examples = labelled_prompts(root)[::2]

@@ -103,7 +103,7 @@ def _embedder_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     per test session (distilled once, ~10 s)."""
     from langroute.embed.static import CACHE_ENV, cache_dir
 
-    if os.environ.get(CACHE_ENV) or any(cache_dir().glob("minilm-l6-static-*.npy")):
+    if os.environ.get(CACHE_ENV) or any(cache_dir().glob("minilm-l6-static-*.npz")):
         yield
         return
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("langroute-cache"))

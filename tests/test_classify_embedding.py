@@ -6,14 +6,18 @@ import pytest
 
 from langroute import Router
 from langroute.classify import EmbeddingClassifier, Route
-from langroute.embed import HashingEmbedder
+from langroute.embed import HashingEmbedder, MiniLMEmbedder, StaticEmbedder
 from langroute.errors import ConfigError
 from langroute.features import RoutingRequest
 
 
-@pytest.fixture(scope="module")
-def classifier() -> EmbeddingClassifier:
-    return EmbeddingClassifier()
+@pytest.fixture(scope="module", params=["static (default)", "minilm"])
+def classifier(request: pytest.FixtureRequest) -> EmbeddingClassifier:
+    if request.param == "minilm":
+        return EmbeddingClassifier(embedder=MiniLMEmbedder())
+    default = EmbeddingClassifier()
+    assert isinstance(default.embedder, StaticEmbedder)
+    return default
 
 
 @pytest.mark.parametrize(

