@@ -70,3 +70,14 @@ def test_routellm_pairs_beat_random_and_match_the_published_oracle(report: dict)
         assert learned["apgr"] > 0.55, name
         assert learned["cpt50"] < 0.45, name
     assert pairs["mt_bench"]["oracle"]["cpt50"] == pytest.approx(0.083, abs=0.002)
+
+
+def test_the_default_embedding_classifier_beats_the_rules_on_held_out_prompts(
+    report: dict,
+) -> None:
+    c = report["classifiers"]
+    assert c["n_test"] == 121
+    acc = {row["classifier"]: row["accuracy"] for row in c["rows"]}
+    assert acc["embedding, static table (default)"] >= 0.80
+    assert acc["embedding, static table (default)"] > acc["rules (default)"] + 0.25
+    assert acc["embedding, MiniLM"] >= acc["embedding, static table (default)"]

@@ -142,6 +142,16 @@ def test_static_embedder_is_offline_small_and_semantic() -> None:
     assert emb.id == "minilm-l6-static-256-v2"
 
 
+def test_artifacts_of_the_first_static_recipe_still_name_their_embedder() -> None:
+    from langroute.learned.router import embedder_for
+
+    old = embedder_for("minilm-l6-static-128-v1")
+    assert isinstance(old, StaticEmbedder)
+    assert (old.dims, old.version, old.id) == (128, "v1", "minilm-l6-static-128-v1")
+    with pytest.raises(ConfigError, match="version must be one of"):
+        StaticEmbedder(version="v9")
+
+
 def test_callable_embedder_plugs_in_any_function() -> None:
     emb = CallableEmbedder(lambda texts: [[len(t), 1.0] for t in texts], id="len-v1")
     assert emb.embed(["ab", "abcd"]).shape == (2, 2)
