@@ -86,6 +86,7 @@ def test_router_from_a_dict_and_yaml(tmp_path):
         ({"policy": {"type": "cheapest"}}, "policy"),
         ({"strategy": {"fallback_on": ["Oops"]}}, "strategy.fallback_on.0"),
         ({"retry": {"attempts": 0}}, "retry.attempts"),
+        ({"classifier": {"type": "embedding", "embedder": "bert"}}, "classifier.embedder"),
         (
             {
                 "policy": {
@@ -101,6 +102,29 @@ def test_bad_config_names_the_field(data, named):
     with pytest.raises(ConfigError) as info:
         RouterConfig.from_data(data)
     assert named in str(info.value)
+
+
+def test_a_config_file_picks_the_embedding_classifier_over_the_rules() -> None:
+    from langroute.classify import EmbeddingClassifier
+    from langroute.embed import MiniLMEmbedder, StaticEmbedder
+
+    data = {
+        "models": ["gpt-4.1-nano", "gpt-4.1"],
+        "rules": [{"name": "legal", "keywords": ["liability"], "domain": "reasoning"}],
+        "classifier": {"type": "embedding"},
+    }
+    router = RouterConfig.from_data(data).build()
+    assert isinstance(router.classifier, EmbeddingClassifier)
+    assert isinstance(router.classifier.embedder, StaticEmbedder)
+    assert router.classifier.fallback.rules[-1].name == "legal", "the rules stay the fallback"
+    decision = router.route("Write a haiku about the sea at night")
+    assert decision.profile.domain == "creative"
+    assert "embedding: route creative" in " ".join(decision.profile.signals)
+    data["classifier"] = {"type": "embedding", "embedder": "minilm", "top_k": 2}
+    minilm = RouterConfig.from_data(data).build().classifier
+    assert isinstance(minilm, EmbeddingClassifier)
+    assert isinstance(minilm.embedder, MiniLMEmbedder)
+    assert minilm.top_k == 2
 
 
 def test_cli_uses_a_config_file(tmp_path, capsys):
