@@ -47,7 +47,7 @@ def synthetic(n: int, seed: int, offset: int = 0) -> EvalDataset:
     return EvalDataset("synthetic", items)
 
 
-@pytest.mark.parametrize("estimator", ["logistic", "knn"])
+@pytest.mark.parametrize("estimator", ["logistic", "knn", "mf", "mlp"])
 def test_a_learned_router_sends_hard_prompts_to_the_strong_model(estimator: str) -> None:
     train = synthetic(200, seed=1)
     router = train_router(train, embedder=HashingEmbedder(), estimator=estimator)
@@ -75,6 +75,33 @@ def test_artifact_round_trip_and_its_refusals(tmp_path: Path) -> None:
     # Scoring on the training prompts is refused.
     with pytest.raises(LeakageError, match="training data"):
         report_routers(train, [("r", loaded, 0.0)], n_train=len(train))
+
+
+@pytest.mark.parametrize("estimator", ["mf", "mlp"])
+def test_factorised_estimators_round_trip_and_ignore_unknown_outcomes(
+    tmp_path: Path, estimator: str
+) -> None:
+    train = synthetic(120, seed=3)
+    router = train_router(train, embedder=HashingEmbedder(), estimator=estimator)
+    path = router.save(tmp_path / "router.npz")
+    loaded = LearnedRouter.load(path)
+    assert loaded.info.estimator == estimator
+    prompts = ["Prove the matrix result number 1 rigorously", "Say a warm hello to Bo"]
+    assert np.allclose(router.predict(prompts).quality, loaded.predict(prompts).quality)
+    # An unknown outcome is masked out of training, never read as a failure.
+    from langroute.learned import FactorEstimator
+
+    x = np.eye(4, dtype=np.float32)[[0, 1, 0, 1] * 20]
+    y = np.array([[1.0, 0.0], [0.0, 1.0]] * 40)
+    known = np.ones_like(y, dtype=bool)
+    known[::2, 1] = False
+    y[::2, 1] = 0.0
+    fitted = FactorEstimator(rank=4, activation="relu" if estimator == "mlp" else "linear")
+    p = fitted.fit(x, y, known).predict(np.eye(4, dtype=np.float32)[:2])
+    assert p[0, 0] > 0.9, "prompt 0 succeeds on model 0"
+    assert p[1, 1] > 0.9, "prompt 1 succeeds on model 1"
+    assert p[1, 0] < 0.1
+    assert p[0, 1] > 0.5, "model 1 on prompt 0 was never seen: not learned as a failure"
 
 
 def test_the_tradeoff_and_threshold_rules_trace_cost_and_quality() -> None:

@@ -26,7 +26,7 @@ from langroute.eval.public import run_public
 from langroute.eval.report import render_multi, render_public
 from langroute.eval.splits import held_out, kfold
 from langroute.eval.train import Progress, train_router
-from langroute.learned.router import LearnedRouter
+from langroute.learned.router import ESTIMATORS, LearnedRouter
 
 
 def add_arguments(evaluate: argparse.ArgumentParser, train: argparse.ArgumentParser) -> None:
@@ -47,7 +47,7 @@ def add_arguments(evaluate: argparse.ArgumentParser, train: argparse.ArgumentPar
         action="append",
         default=[],
         help="embedder+estimator+rule, e.g. static+logistic+tradeoff "
-        "(repeatable; default: the four built-in recipes)",
+        "(repeatable; default: the built-in recipes)",
     )
     evaluate.add_argument(
         "--no-routellm", action="store_true", help="public data: RouterBench only (faster)"
@@ -63,7 +63,7 @@ def add_arguments(evaluate: argparse.ArgumentParser, train: argparse.ArgumentPar
     train.add_argument("data", type=Path, help="training data (.jsonl, RouterBench .csv, ...)")
     train.add_argument("--out", type=Path, required=True, help="artifact path (.npz)")
     train.add_argument("--embedder", choices=["static", "hashing"], default="static")
-    train.add_argument("--estimator", choices=["logistic", "knn"], default="logistic")
+    train.add_argument("--estimator", choices=sorted(ESTIMATORS), default="logistic")
     train.add_argument("--rule", choices=["tradeoff", "threshold"], default="tradeoff")
     target = train.add_mutually_exclusive_group()
     target.add_argument(

@@ -48,7 +48,7 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     embedder: Literal["static", "hashing"] = "static"
-    estimator: Literal["knn", "logistic"] = "logistic"
+    estimator: Literal["knn", "logistic", "mf", "mlp"] = "logistic"
     rule: Literal["threshold", "tradeoff"] = "tradeoff"
 
     @property
@@ -62,6 +62,8 @@ class Recipe(BaseModel):
 DEFAULT_RECIPES = (
     Recipe(),
     Recipe(estimator="knn"),
+    Recipe(estimator="mf"),
+    Recipe(estimator="mlp"),
     Recipe(rule="threshold"),
     Recipe(embedder="hashing"),
 )

@@ -48,7 +48,7 @@ PUBLISHED: dict[str, dict[str, float | str]] = {
     "mmlu": {"oracle_cpt50": 0.062},
 }
 
-PAIR_ESTIMATORS = ("logistic", "knn")
+PAIR_ESTIMATORS = ("logistic", "knn", "mf", "mlp")
 
 
 class PublicReport(BaseModel):

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from langroute.embed import Embedder, HashingEmbedder, MiniLMEmbedder, StaticEmbedder
 from langroute.errors import ConfigError
 from langroute.learned.base import QualityEstimator
+from langroute.learned.factor import FactorEstimator
 from langroute.learned.knn import KNNEstimator
 from langroute.learned.logistic import LogisticEstimator
 
@@ -36,6 +37,8 @@ FORMAT_VERSION = 1
 ESTIMATORS: dict[str, Callable[[], QualityEstimator]] = {
     "knn": KNNEstimator,
     "logistic": LogisticEstimator,
+    "mf": lambda: FactorEstimator(rank=32, activation="linear"),
+    "mlp": lambda: FactorEstimator(rank=64, activation="relu"),
 }
 
 
