@@ -169,6 +169,26 @@ def test_static_embedder_is_offline_small_and_semantic() -> None:
     assert emb.id == "minilm-l6-static-256-v2"
 
 
+def test_a_read_only_cache_keeps_the_static_table_in_memory_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import langroute.embed.static as static
+
+    def small_table(dims: int, version: str) -> np.ndarray:
+        return np.random.default_rng(0).normal(size=(30522, dims)).astype(np.float32)
+
+    monkeypatch.setattr(static, "distill", small_table)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    emb = StaticEmbedder(8, path=blocker / "table.npz")
+    with caplog.at_level("WARNING", logger="langroute.embed.static"):
+        v = emb.embed(["What is the capital of France?"])
+    assert v.shape == (1, 8)
+    assert "kept in memory" in caplog.text
+    assert "LANGROUTE_CACHE_DIR" in caplog.text
+    assert list(tmp_path.iterdir()) == [blocker], "no temporary file is left behind"
+
+
 def test_artifacts_of_the_first_static_recipe_still_name_their_embedder() -> None:
     from langroute.learned.router import embedder_for
 

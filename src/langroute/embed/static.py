@@ -16,7 +16,9 @@ with it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -36,6 +38,7 @@ VERSIONS = ("v1", "v2")
 _CLS, _SEP = 101, 102
 _MAX_TOKENS = 512
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
@@ -138,19 +141,38 @@ class StaticEmbedder:
         tok = tokenizers.BertWordPieceTokenizer(str(_vocab_path()), lowercase=True)
         tok.enable_truncation(_MAX_TOKENS)
         with _LOCK:
-            if not self._path.exists():
+            if self._path.exists():
+                with np.load(self._path) as saved:
+                    self._table, self._centre = saved["table"], saved["centre"]
+            else:
                 table = distill(self.dims, self.version)
                 centre = np.zeros(self.dims, dtype=np.float32)
                 if self.version != "v1":
                     centre = _mean_rows(table, tok, _typical_prompts())
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self._path.with_suffix(f".{os.getpid()}.tmp.npz")
-                np.savez(tmp, table=table, centre=centre)
-                os.replace(tmp, self._path)
-            with np.load(self._path) as saved:
-                self._table, self._centre = saved["table"], saved["centre"]
+                self._save(table, centre)
+                self._table, self._centre = table, centre
         self._tokenizer = tok
         return self
+
+    def _save(self, table: NDArray[Any], centre: NDArray[Any]) -> None:
+        """Cache the distilled table; on a read-only disk, keep it in memory and say so."""
+        import numpy as np
+
+        tmp = self._path.with_suffix(f".{os.getpid()}.tmp.npz")
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(tmp, table=table, centre=centre)
+            os.replace(tmp, self._path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            log.warning(
+                "could not cache the static embedding table at %s (%s): it is kept in memory "
+                "and distilled again in the next process; set $%s to a writable folder",
+                self._path,
+                exc.strerror or exc,
+                CACHE_ENV,
+            )
 
     def fingerprint(self) -> str:
         self.load()
