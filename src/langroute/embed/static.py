@@ -148,7 +148,8 @@ class StaticEmbedder:
                 table = distill(self.dims, self.version)
                 centre = np.zeros(self.dims, dtype=np.float32)
                 if self.version != "v1":
-                    centre = _mean_rows(table, tok, _typical_prompts())
+                    typical, has_tokens = _mean_vectors(table, tok, _typical_prompts())
+                    centre = typical[has_tokens].mean(axis=0).astype(np.float32)
                 self._save(table, centre)
                 self._table, self._centre = table, centre
         self._tokenizer = tok
@@ -180,25 +181,26 @@ class StaticEmbedder:
         return hashlib.sha256(self._table[:64].tobytes()).hexdigest()[:12]
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        import numpy as np
-
         self.load()
         table, centre = self._table, self._centre
         assert table is not None
         assert centre is not None
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-        for row, enc in enumerate(encodings):
-            if enc.ids:
-                out[row] = table[enc.ids].mean(axis=0) - centre
+        out, has_tokens = _mean_vectors(table, self._tokenizer, texts)
+        out[has_tokens] -= centre
         return normalise(out)
 
 
-def _mean_rows(table: NDArray[Any], tokenizer: Any, texts: Sequence[str]) -> NDArray[Any]:
-    """The mean of the texts' (unnormalised) static vectors."""
+def _mean_vectors(
+    table: NDArray[Any], tokenizer: Any, texts: Sequence[str]
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Each text's mean token row (unnormalised; zeros for a text with no tokens), and
+    which texts had tokens."""
     import numpy as np
 
-    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
-    rows = [table[enc.ids].mean(axis=0) for enc in encodings if enc.ids]
-    centre: NDArray[Any] = np.mean(rows, axis=0).astype(np.float32)
-    return centre
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+    has_tokens = np.zeros(len(texts), dtype=bool)
+    for row, enc in enumerate(tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+        if enc.ids:
+            out[row] = table[enc.ids].mean(axis=0)
+            has_tokens[row] = True
+    return out, has_tokens

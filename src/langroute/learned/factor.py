@@ -40,9 +40,14 @@ class FactorEstimator:
         self.epochs, self.lr, self.l2, self.seed = epochs, lr, l2, seed
         self._params: dict[str, NDArray[Any]] | None = None
 
-    def _hidden(self, x: NDArray[Any], p: dict[str, NDArray[Any]]) -> NDArray[Any]:
+    def _forward(
+        self, x: NDArray[Any], p: dict[str, NDArray[Any]]
+    ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+        """Pre-activation, hidden layer and per-model probabilities."""
         z: NDArray[Any] = x @ p["w"] + p["c"]
-        return np.maximum(z, 0.0) if self.activation == "relu" else z
+        h = np.maximum(z, 0.0) if self.activation == "relu" else z
+        prob: NDArray[Any] = 1.0 / (1.0 + np.exp(-(h @ p["u"] + p["b"])))
+        return z, h, prob
 
     def fit(self, x: NDArray[Any], y: NDArray[Any], known: NDArray[Any]) -> FactorEstimator:
         rng = np.random.default_rng(self.seed)
@@ -62,9 +67,7 @@ class FactorEstimator:
         moments = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in p.items()}
         total = max(mask.sum(), 1.0)
         for step in range(1, self.epochs + 1):
-            z = x @ p["w"] + p["c"]
-            h = np.maximum(z, 0.0) if self.activation == "relu" else z
-            prob = 1.0 / (1.0 + np.exp(-(h @ p["u"] + p["b"])))
+            z, h, prob = self._forward(x, p)
             err = (prob - target) * mask / total
             dh = err @ p["u"].T
             if self.activation == "relu":
@@ -88,10 +91,7 @@ class FactorEstimator:
     def predict(self, x: NDArray[Any]) -> NDArray[Any]:
         if self._params is None:
             raise RuntimeError("FactorEstimator.predict before fit")
-        p = self._params
-        h = self._hidden(np.asarray(x, dtype=np.float32), p)
-        out: NDArray[Any] = 1.0 / (1.0 + np.exp(-(h @ p["u"] + p["b"])))
-        return out
+        return self._forward(np.asarray(x, dtype=np.float32), self._params)[2]
 
     def state(self) -> dict[str, NDArray[Any]]:
         assert self._params is not None
