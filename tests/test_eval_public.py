@@ -81,3 +81,6 @@ def test_the_default_embedding_classifier_beats_the_rules_on_held_out_prompts(
     assert acc["embedding, static table (default)"] >= 0.80
     assert acc["embedding, static table (default)"] > acc["rules (default)"] + 0.25
     assert acc["embedding, MiniLM"] >= acc["embedding, static table (default)"]
+    other = {row["classifier"]: row["fit_half_accuracy"] for row in c["rows"]}
+    assert other["embedding, static table (default)"] >= 0.80, "holds on the other half too"
+    assert other["embedding, static table, fitted thresholds"] is None, "it saw that half"

@@ -173,6 +173,8 @@ class ClassifierAccuracy(BaseModel):
     classifier: str
     accuracy: float
     per_domain: dict[str, float]
+    fit_half_accuracy: float | None = None
+    """For classifiers that use no labelled prompt: accuracy on the other half too."""
 
 
 class ClassifierReport(BaseModel):
@@ -208,7 +210,8 @@ def labelled_prompts(root: Path) -> list[tuple[str, str]]:
 def classifier_accuracy(root: Path) -> ClassifierReport:
     """Rule vs embedding classifiers (static and MiniLM embedders; default thresholds,
     thresholds fitted, or the prompts added as examples — all from one half of the labelled
-    prompts), scored on the other half."""
+    prompts), scored on the other half; the classifiers that use no labelled prompt are
+    scored on the first half too, a second held-out check."""
     from collections import Counter
 
     from langroute.classify import EmbeddingClassifier, RuleClassifier
@@ -220,8 +223,9 @@ def classifier_accuracy(root: Path) -> ClassifierReport:
     fit, test = examples[::2], examples[1::2]
     static = EmbeddingClassifier(embedder=StaticEmbedder())
     minilm = EmbeddingClassifier(embedder=MiniLMEmbedder())
+    rules = RuleClassifier()
     candidates: list[tuple[str, Classifier]] = [
-        ("rules (default)", RuleClassifier()),
+        ("rules (default)", rules),
         ("embedding, static table (default)", static),
         ("embedding, static table, fitted thresholds", static.fit_thresholds(fit)),
         ("embedding, MiniLM", minilm),
@@ -229,19 +233,28 @@ def classifier_accuracy(root: Path) -> ClassifierReport:
         ("embedding, static table + labelled examples", static.with_examples(fit)),
         ("embedding, MiniLM + labelled examples", minilm.with_examples(fit)),
     ]
+
+    def domain(classifier: Classifier, text: str) -> str:
+        return classifier.classify(RoutingRequest.build(text).features).domain
+
+    untouched = {rules, static, minilm}
     rows = []
     for name, classifier in candidates:
         hits: Counter[str] = Counter()
         totals: Counter[str] = Counter()
         for text, label in test:
-            got = classifier.classify(RoutingRequest.build(text).features).domain
             totals[label] += 1
-            hits[label] += got == label
+            hits[label] += domain(classifier, text) == label
         rows.append(
             ClassifierAccuracy(
                 classifier=name,
                 accuracy=sum(hits.values()) / len(test),
                 per_domain={d: hits[d] / totals[d] for d in sorted(totals)},
+                fit_half_accuracy=(
+                    sum(domain(classifier, text) == label for text, label in fit) / len(fit)
+                    if classifier in untouched
+                    else None
+                ),
             )
         )
     return ClassifierReport(

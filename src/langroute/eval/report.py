@@ -96,6 +96,11 @@ def render_public(report: PublicReport) -> str:
         ]
         for row in c.rows:
             per = ", ".join(f"{d} {v:.0%}" for d, v in row.per_domain.items())
-            lines.append(f"  {row.classifier:44} {row.accuracy:6.1%}   ({per})")
+            other = (
+                f"; on the {c.n_fit} others {row.fit_half_accuracy:.1%}"
+                if row.fit_half_accuracy is not None
+                else ""
+            )
+            lines.append(f"  {row.classifier:44} {row.accuracy:6.1%}   ({per}{other})")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
