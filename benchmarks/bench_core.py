@@ -2,7 +2,8 @@
 
 1. The rule-based decision's time per call: `Router.plan` (classify + filter + rank +
    Decision record) over the demo prompts, p50/p99, for a 5-model router and for the
-   whole 30-model catalog.
+   whole 30-model catalog; and the same 5-model decision when the process has just idled
+   for 2 or 10 ms, as it does while a model answers (its caches have gone cold).
 2. The Router's end-to-end overhead against calling the same provider directly, on the
    scripted server (its own process), as a ratio of medians measured in the same run with
    the two interleaved — for non-streaming and streaming calls, at several server latencies.
@@ -54,6 +55,29 @@ def bench_decision(models: list[str] | None, rounds: int) -> dict[str, Any]:
         "route_p50_us": pct(route_ns, 0.5) / 1000,
         "route_p99_us": pct(route_ns, 0.99) / 1000,
     }
+
+
+def bench_decision_after_idle(idle_ms: float, rounds: int) -> dict[str, float]:
+    """p50 µs of one 5-model `Router.plan` right after `idle_ms` of sleep, as between two
+    network waits, when the router's code and data have left the CPU caches; beside it, the
+    same for a call of an empty function, which shows the machine's own share."""
+    router = Router(FIVE)
+    requests = [router.request(p) for p in _demo_prompts()]
+    for r in requests * 50:
+        router.plan(r)
+
+    def nothing(request: Any) -> None:
+        return None
+
+    calls = {"plan": router.plan, "empty": nothing}
+    times: dict[str, list[float]] = {label: [] for label in calls}
+    for i in range(rounds):
+        for label, call in calls.items():
+            time.sleep(idle_ms / 1000)
+            t = time.perf_counter_ns()
+            call(requests[i % len(requests)])
+            times[label].append(time.perf_counter_ns() - t)
+    return {f"{label}_p50_us": pct(v, 0.5) / 1000 for label, v in times.items()}
 
 
 def bench_registry() -> Registry:
@@ -170,6 +194,14 @@ def main() -> None:
             f"  {d['models']:>2} models: plan p50 {d['plan_p50_us']:6.1f} us  "
             f"p99 {d['plan_p99_us']:6.1f} us | route p50 {d['route_p50_us']:6.1f} us  "
             f"p99 {d['route_p99_us']:6.1f} us   (target: p50 <= 50 us)"
+        )
+    report["decision_after_idle_p50_us"] = {
+        f"{idle:g}ms": bench_decision_after_idle(idle, max(10, args.rounds)) for idle in (2, 10)
+    }
+    for idle, d in report["decision_after_idle_p50_us"].items():
+        print(
+            f"   5 models, right after the process idled {idle:>4} (cold caches): plan p50 "
+            f"{d['plan_p50_us']:6.1f} us (an empty function call: {d['empty_p50_us']:.1f} us)"
         )
     report["router_cpu_us"] = asyncio.run(bench_router_cpu(5000))
     print(
