@@ -57,6 +57,21 @@ def test_routerbench_learned_router_beats_the_zero_router_and_gpt4_cost(report: 
     assert rb["oracle_aiq"] > default["aiq"]
 
 
+def test_routerbench_cascade_target_is_reported_at_half_gpt4_cost(report: dict) -> None:
+    """The cascade issue's target (GPT-4's quality for half its cost) read off the hulls."""
+    rb = report["routerbench"]
+    zero = rb["zero_router_quality_share_at_half_cost"]
+    assert 0.9 < zero < 1.0
+    cascades = [r for r in rb["routers"] if r["label"].startswith("cascade[")]
+    assert len(cascades) == 2
+    three = next(r for r in cascades if r["label"].count("→") == 2)
+    assert three["quality_share_at_half_cost"] >= zero + 0.01, "the cascade helps at that budget"
+    default = next(r for r in rb["routers"] if r["label"] == "learned[static+logistic, tradeoff]")
+    assert default["quality_share_at_half_cost"] > max(
+        c["quality_share_at_half_cost"] for c in cascades
+    )
+
+
 def test_routellm_pairs_beat_random_and_match_the_published_oracle(report: dict) -> None:
     pairs = {r["dataset"]: r for r in report["routellm"]}
     assert set(pairs) == {"gsm8k", "mmlu", "mt_bench"}

@@ -88,6 +88,9 @@ class RouterCurve(BaseModel):
     """Least cost reaching 95 % of the strongest model's quality, over that model's cost."""
     cost_share_at_parity: float | None
     """Least cost reaching 100 % of the strongest model's quality, over that model's cost."""
+    quality_share_at_half_cost: float
+    """Best quality on the hull at half the strongest model's cost, over that model's
+    quality (the cascade target asks for 100 % there)."""
     calibrated: RunResult
     """At the router's own operating point, chosen on training data only."""
     calibrated_random: RunResult
@@ -109,6 +112,8 @@ class MultiModelReport(BaseModel):
     singles: list[RunResult]
     oracle: RunResult
     zero_router_aiq: float
+    zero_router_quality_share_at_half_cost: float
+    """The single models' hull at half the strongest model's cost, over its quality."""
     oracle_aiq: float
     routers: list[RouterCurve]
 
@@ -244,6 +249,7 @@ def report_routers(
         randoms = [random_at_matched_cost(matrices, r).point() for r in c.sweep]
         c95 = cost_to_reach(hull, 0.95 * strongest.quality)
         c100 = cost_to_reach(hull, strongest.quality)
+        at_half = hull_quality_at(hull, 0.5 * strongest_cost)
         curves.append(
             RouterCurve(
                 label=c.label,
@@ -253,6 +259,7 @@ def report_routers(
                 above_zero_router=_above(hull, zero_hull, low, high),
                 cost_share_at_95=None if c95 is None else c95 / strongest_cost,
                 cost_share_at_parity=None if c100 is None else c100 / strongest_cost,
+                quality_share_at_half_cost=(at_half or 0.0) / strongest.quality,
                 calibrated=c.at_operating_point,
                 calibrated_random=random_at_matched_cost(matrices, c.at_operating_point),
                 operating_point=c.operating_point,
@@ -269,6 +276,10 @@ def report_routers(
         singles=singles,
         oracle=oracle,
         zero_router_aiq=aiq(zero_points, low, high),
+        zero_router_quality_share_at_half_cost=(
+            hull_quality_at(zero_hull, 0.5 * strongest_cost) or 0.0
+        )
+        / strongest.quality,
         oracle_aiq=aiq([oracle.point(), cheapest], low, high),
         routers=curves,
     )

@@ -26,21 +26,25 @@ def render_multi(r: MultiModelReport) -> str:
         f"{r.oracle.cost_usd or 0.0:8.3f}",
         "",
         f"  AIQ over ${r.cost_range[0]:.3f}–${r.cost_range[1]:.3f}: zero router "
-        f"{r.zero_router_aiq:.4f}, oracle {r.oracle_aiq:.4f}",
+        f"{r.zero_router_aiq:.4f}, oracle {r.oracle_aiq:.4f}; for half of always "
+        f"{r.strongest}'s cost the zero router reaches "
+        f"{r.zero_router_quality_share_at_half_cost:.1%} of its quality",
         "",
         f"  {'router':48} {'AIQ':>7} {'random*':>8} {'>=zero':>7} {'cost@95%':>9} "
-        f"{'cost@100%':>10}",
+        f"{'cost@100%':>10} {'quality@50%cost':>16}",
     ]
     for c in r.routers:
         lines.append(
             f"  {c.label:48} {c.aiq:7.4f} {c.random_aiq:8.4f} {_pct(c.above_zero_router):>7} "
-            f"{_pct(c.cost_share_at_95):>9} {_pct(c.cost_share_at_parity):>10}"
+            f"{_pct(c.cost_share_at_95):>9} {_pct(c.cost_share_at_parity):>10} "
+            f"{_pct(c.quality_share_at_half_cost):>16}"
         )
     lines += [
         "  (* random routing with the same share of calls per model at every point;",
         f"   cost@X = least cost reaching X of {r.strongest}'s quality, as a share of "
-        f"always {r.strongest}; >=zero = share of the cost range where the router's hull is "
-        "at or above the zero router's)",
+        f"always {r.strongest}; quality@50%cost = best quality for half of always "
+        f"{r.strongest}'s cost, as a share of its quality; >=zero = share of the cost range "
+        "where the router's hull is at or above the zero router's)",
         "",
         "  at each router's own operating point, chosen on training data only (learned: "
         "calibrated out-of-fold to 95 % of the strongest model's quality; rules: the default "
