@@ -94,10 +94,21 @@ def test_bad_call_parameters_are_named():
         router.route("hi", temprature=0.2)
     with pytest.raises(ConfigError, match="temperature"):
         router.route("hi", temperature=5)
-    with pytest.raises(ValueError, match="messages is empty"):
+    with pytest.raises(ConfigError, match="messages is empty"):
         router.route([])
-    with pytest.raises(Exception, match="role"):
-        router.route([{"role": "wizard", "content": "x"}])
+
+
+def test_bad_messages_and_hints_are_named_without_echoing_their_values():
+    router = Router(["gpt-4o-mini"])
+    with pytest.raises(ConfigError, match=r"messages\[1\]: .*'wizard'.*'role' \(system") as bad:
+        router.route([{"role": "user", "content": "x"}, {"role": "wizard", "content": "s3cr3t"}])
+    assert "s3cr3t" not in str(bad.value)
+    with pytest.raises(ConfigError, match=r"messages\[0\]: user.content: Field required"):
+        router.route([{"role": "user"}])
+    with pytest.raises(ConfigError, match=r"max_cost: unknown hint\. Known: .*max_cost_usd"):
+        router.route("hi", hints={"max_cost": 0.01})
+    with pytest.raises(ConfigError, match=r"invalid hints: min_quality: .*less than or equal to 1"):
+        router.route("hi", hints={"min_quality": 7})
 
 
 def test_forced_model_must_be_known():

@@ -6,8 +6,10 @@ messages never contain an API key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from pydantic import ValidationError
 
 
 class LangrouteError(Exception):
@@ -16,6 +18,26 @@ class LangrouteError(Exception):
 
 class ConfigError(LangrouteError, ValueError):
     """The configuration is invalid; the message names the field and how to fix it."""
+
+
+def invalid_input(
+    what: str,
+    error: ValidationError,
+    known: Iterable[str] = (),
+    *,
+    unknown: str = "unknown name",
+    advice: str = "",
+) -> ConfigError:
+    """A `ConfigError` for a call's invalid `what`: each problem where it is, then the known
+    names or `advice`. The values given are left out: they may be prompts or keys."""
+    problems = "; ".join(
+        (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "")
+        + (unknown if e["type"] == "extra_forbidden" else e["msg"])
+        for e in error.errors()
+    )
+    names = sorted(known)
+    tail = f". Known: {', '.join(names)}" if names else ""
+    return ConfigError(f"invalid {what}: {problems}{tail}{'. ' + advice if advice else ''}")
 
 
 class UnknownModelError(LangrouteError, KeyError):

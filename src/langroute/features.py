@@ -7,9 +7,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langroute._fast import construct
+from langroute.errors import ConfigError, invalid_input
 from langroute.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, count_tokens, counts_are_exact
 from langroute.types import (
     MESSAGE,
@@ -39,6 +40,16 @@ class CallerHints(BaseModel):
     """Force this model (still checked for capabilities and context window)."""
     expected_output_tokens: int | None = Field(default=None, gt=0)
     """How long the answer is expected to be, for cost and latency estimates."""
+
+    @classmethod
+    def parse(cls, hints: CallerHints | Mapping[str, Any] | None) -> CallerHints:
+        """`hints` as `CallerHints`; a `ConfigError` names any unknown or invalid hint."""
+        if isinstance(hints, CallerHints):
+            return hints
+        try:
+            return cls.model_validate(hints or {})
+        except ValidationError as exc:
+            raise invalid_input("hints", exc, cls.model_fields, unknown="unknown hint") from None
 
 
 class RequestFeatures(BaseModel):
@@ -159,6 +170,19 @@ def new_request_id() -> str:
 _MESSAGE_TYPES = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
 
 
+def _message(index: int, message: Any) -> Message:
+    """One message given as a dict, validated; a `ConfigError` says which one is wrong."""
+    try:
+        return MESSAGE.validate_python(message)
+    except ValidationError as exc:
+        raise invalid_input(
+            f"messages[{index}]",
+            exc,
+            advice="A message is a dict with 'role' (system, user, assistant or tool) and "
+            "'content', or a langroute message object",
+        ) from None
+
+
 class RoutingRequest(BaseModel):
     """A chat request in neutral form, with its features computed once at build time."""
 
@@ -192,13 +216,14 @@ class RoutingRequest(BaseModel):
             parsed: list[Message] = [UserMessage(content=messages)]
         else:
             parsed = [
-                m if isinstance(m, _MESSAGE_TYPES) else MESSAGE.validate_python(m) for m in messages
+                m if isinstance(m, _MESSAGE_TYPES) else _message(i, m)
+                for i, m in enumerate(messages)
             ]
         if not parsed:
-            raise ValueError("messages is empty: pass at least one message, e.g. 'Hello'")
+            raise ConfigError("messages is empty: pass at least one message, e.g. 'Hello'")
         params = params or ChatParams()
         if hints is not None and not isinstance(hints, CallerHints):
-            hints = CallerHints.model_validate(hints)
+            hints = CallerHints.parse(hints)
         features = extract_features(
             parsed, params, hints=hints, tenant=tenant, user=user, api_key_id=api_key_id, tags=tags
         )

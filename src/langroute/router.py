@@ -26,6 +26,7 @@ from langroute.errors import (
     LangrouteError,
     NoCandidateError,
     UnknownModelError,
+    invalid_input,
 )
 from langroute.features import CallerHints, RequestFeatures, RoutingRequest
 from langroute.feedback import FeedbackLog, FeedbackRecord
@@ -230,13 +231,9 @@ class Router:
         try:
             chat_params = ChatParams(tools=list(tools) if tools else None, **params)
         except ValidationError as exc:
-            known = ", ".join(sorted(ChatParams.model_fields))
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: "
-                + ("unknown parameter" if e["type"] == "extra_forbidden" else e["msg"])
-                for e in exc.errors()
-            )
-            raise ConfigError(f"invalid call parameters: {problems}. Known: {known}") from None
+            raise invalid_input(
+                "call parameters", exc, ChatParams.model_fields, unknown="unknown parameter"
+            ) from None
         return RoutingRequest.build(
             messages,
             chat_params,

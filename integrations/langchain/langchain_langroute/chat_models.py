@@ -215,7 +215,7 @@ class RoutingChatModel(BaseChatModel):
     ) -> RoutingRequest:
         kwargs = {k: v for k, v in kwargs.items() if not k.startswith("ls_")}
         kwargs.pop("stream", None)
-        hints = CallerHints.model_validate(kwargs.pop("hints", None) or self.hints or {})
+        hints = CallerHints.parse(kwargs.pop("hints", None) or self.hints)
         tenant = kwargs.pop("tenant", None) or self.tenant
         user = kwargs.pop("user", None) or self.user
         if (forced := kwargs.pop("model", None)) is not None:

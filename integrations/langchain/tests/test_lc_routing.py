@@ -14,7 +14,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from langchain_langroute import RoutingChatModel
-from langroute import AgentSteps, CostOptimized, QualityBar, StreamInterrupted
+from langroute import AgentSteps, ConfigError, CostOptimized, QualityBar, StreamInterrupted
 from langroute.testing import DropStream, Fail, Reply, ScriptedServer, smart_reply
 from lc_helpers import ANTHROPIC_NAME, OPENAI_NAME, SPECS, anthropic_candidate, openai_candidate
 from lc_helpers import scripted_server as server_of
@@ -472,3 +472,9 @@ def test_streamed_calls_settle_their_budget_hold_and_are_audited(server):
     [record] = sink.records
     assert record.outcome == "ok" and record.cost_usd == pytest.approx(cost)
     assert record.tenant == "acme" and record.completion_tokens > 0
+
+
+def test_a_misspelt_hint_is_named_before_any_call(server: ScriptedServer) -> None:
+    with pytest.raises(ConfigError, match=r"max_cost: unknown hint\. Known: .*max_cost_usd"):
+        router().invoke("hello", hints={"max_cost": 0.01})
+    assert server.calls == []

@@ -19,7 +19,7 @@ from llama_index.core.llms import ChatMessage
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
-from langroute import AgentSteps, CostOptimized, QualityBar, StreamInterrupted
+from langroute import AgentSteps, ConfigError, CostOptimized, QualityBar, StreamInterrupted
 from langroute.testing import DropStream, Fail, Reply, smart_reply
 from li_helpers import (
     CHEAP,
@@ -408,3 +408,9 @@ async def test_budgets_and_audit_through_the_adapter(server):
 
 def who_cost(response: Any) -> float:
     return response.additional_kwargs["langroute"]["actual_cost_usd"]
+
+
+def test_a_misspelt_hint_is_named_before_any_call(server):
+    with pytest.raises(ConfigError, match=r"max_cost: unknown hint\. Known: .*max_cost_usd"):
+        router().chat(USER, hints={"max_cost": 0.01})
+    assert server.calls == []

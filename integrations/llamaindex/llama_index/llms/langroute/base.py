@@ -169,7 +169,7 @@ class RoutingLLM(FunctionCallingLLM):
     ) -> RoutingRequest:
         kwargs = dict(kwargs)
         tools_call: dict[str, Any] | None = kwargs.pop(TOOLS_KEY, None)
-        hints = CallerHints.model_validate(kwargs.pop("hints", None) or self.hints or {})
+        hints = CallerHints.parse(kwargs.pop("hints", None) or self.hints)
         tenant = kwargs.pop("tenant", None) or self.tenant
         user = kwargs.pop("user", None) or self.user
         tools: Sequence[BaseTool] | None = tools_call["tools"] if tools_call else None
