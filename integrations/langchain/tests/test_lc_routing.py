@@ -475,6 +475,7 @@ def test_streamed_calls_settle_their_budget_hold_and_are_audited(server):
 
 
 def test_a_misspelt_hint_is_named_before_any_call(server: ScriptedServer) -> None:
+    before = len(server.calls)
     with pytest.raises(ConfigError, match=r"max_cost: unknown hint\. Known: .*max_cost_usd"):
         router().invoke("hello", hints={"max_cost": 0.01})
-    assert server.calls == []
+    assert len(server.calls) == before

@@ -411,6 +411,7 @@ def who_cost(response: Any) -> float:
 
 
 def test_a_misspelt_hint_is_named_before_any_call(server):
+    before = len(server.calls)
     with pytest.raises(ConfigError, match=r"max_cost: unknown hint\. Known: .*max_cost_usd"):
         router().chat(USER, hints={"max_cost": 0.01})
-    assert server.calls == []
+    assert len(server.calls) == before
