@@ -339,8 +339,9 @@ def test_over_targets_maps_names_to_the_catalog_or_asks_for_specs():
     assert [(d.provider, d.model_id) for d in spec_.all_deployments] == [("echo", "gpt-4o-mini")]
     pinned = Router.over_targets({"gpt-4o-mini-2024-07-18": EchoTarget()})
     assert pinned.registry.get("gpt-4o-mini-2024-07-18").pricing.output == 0.60  # by version
-    with pytest.raises(ConfigError, match=r"candidate 'my-llm' is not in the model catalog"):
+    with pytest.raises(ConfigError, match=r"candidate 'my-llm' is not in the model catalog") as e:
         Router.over_targets({"my-llm": EchoTarget()})
+    assert str(e.value).endswith("'max_output_tokens': ...}}"), "a valid dict to copy"
     custom = Router.over_targets(
         {"my-llm": EchoTarget()},
         specs={"my-llm": {"pricing": {"input": 1, "output": 2}}},
@@ -351,6 +352,31 @@ def test_over_targets_maps_names_to_the_catalog_or_asks_for_specs():
         Router.over_targets(
             {"my-llm": EchoTarget()}, specs={"my-llm": {"pricing": {"input": -1, "output": 2}}}
         )
+
+
+def test_candidates_calling_one_model_are_not_silently_merged():
+    from langroute import ConfigError
+    from langroute.router import named_candidates
+
+    targets = [("gpt-4o-mini", 1), ("gpt-4o-mini", 2)]
+    with pytest.raises(ConfigError, match=r"two of X's models call 'gpt-4o-mini'.*'gpt-4o-mini-2'"):
+        named_candidates(targets, lambda t: t[0], owner="X")
+    assert named_candidates({"a": 1, "b": 2}, str, owner="X") == {"a": 1, "b": 2}
+    with pytest.raises(ConfigError, match="models is empty: give X at least one model"):
+        named_candidates([], str, owner="X")
+
+
+def test_a_policy_or_strategy_given_by_name_is_refused_at_once():
+    from langroute import ConfigError, Router
+
+    with pytest.raises(
+        ConfigError, match=r"strategy must be a Strategy object .*'cascade'.*config"
+    ):
+        Router(["gpt-4o-mini"], strategy="cascade")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"policy must be a Policy object .*got object"):
+        Router(["gpt-4o-mini"], policy=object())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="classifier must be a Classifier object"):
+        Router(["gpt-4o-mini"], classifier="rules")  # type: ignore[arg-type]
 
 
 async def test_sync_api_works_inside_a_running_event_loop(aserver):

@@ -7,7 +7,7 @@ import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
@@ -94,6 +94,11 @@ class Router:
         if not names:
             raise ConfigError("models is empty: give the router at least one model name")
         self._specs = self.registry.select(names)
+        _check_part("classifier", classifier, Classifier, "RuleClassifier(), EmbeddingClassifier()")
+        _check_part(
+            "policy", policy, Policy, "CostOptimized(), LatencyOptimized(), WeightedObjective()"
+        )
+        _check_part("strategy", strategy, Strategy, "FallbackChain(), Single(), Cascade()")
         self.classifier: Classifier = classifier or RuleClassifier()
         self.policy: Policy = policy or CostOptimized()
         self.strategy: Strategy = strategy or FallbackChain()
@@ -181,7 +186,7 @@ class Router:
                     raise ConfigError(
                         f"candidate {name!r} is not in the model catalog; describe it in "
                         f"specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
-                        "'context_window': ..., 'max_output_tokens': ...}}}}"
+                        "'context_window': ..., 'max_output_tokens': ...}}"
                     )
                 if match is not None:
                     inherited = match.model_dump(
@@ -513,6 +518,45 @@ class Router:
         """Finish pending updates (`drain`), then close the providers' HTTP clients."""
         await self.drain()
         await asyncio.gather(*(p.aclose() for p in self._providers.values()))
+
+
+def _check_part(what: str, value: object, protocol: type, examples: str) -> None:
+    """A clear error now, rather than an AttributeError on the first call, for a part that
+    is not a classifier, policy or strategy object (a name such as "cascade", say)."""
+    if value is None or isinstance(value, protocol):
+        return
+    got = f"the string {value!r}" if isinstance(value, str) else type(value).__name__
+    names = f"; names are for config files ([{what}] type = ...)" if isinstance(value, str) else ""
+    raise ConfigError(
+        f"{what} must be a {protocol.__name__} object such as {examples}; got {got}{names}"
+    )
+
+
+T = TypeVar("T")
+
+
+def named_candidates(
+    candidates: Sequence[T] | Mapping[str, T], name_of: Callable[[T], str], *, owner: str
+) -> dict[str, T]:
+    """An adapter's candidates by name: a mapping as given, a list named by `name_of` (the
+    model each calls). Two list entries calling one model would silently become one, so
+    that is an error that says how to keep both."""
+    if isinstance(candidates, Mapping):
+        named = dict(candidates)
+    else:
+        named = {}
+        for candidate in candidates:
+            name = name_of(candidate)
+            if name in named:
+                raise ConfigError(
+                    f"two of {owner}'s models call {name!r}; pass them as a dict with a name "
+                    f"each, e.g. models={{{name!r}: first, {name + '-2'!r}: second}}, and give "
+                    f"the new name's fields in specs (pricing at least)"
+                )
+            named[name] = candidate
+    if not named:
+        raise ConfigError(f"models is empty: give {owner} at least one model")
+    return named
 
 
 def _with_decision(exc: LangrouteError, decision: Decision) -> LangrouteError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
 from langroute.retry import RetryPolicy
+from langroute.router import named_candidates
 from langroute.types import ChatParams, Completion, ResponseFormat, StreamChunk, Usage
 
 PROVIDER_PREFIX = "langchain:"
@@ -120,13 +121,7 @@ class RoutingChatModel(BaseChatModel):
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
-        named = (
-            dict(self.models)
-            if isinstance(self.models, Mapping)
-            else {candidate_name(m): m for m in self.models}
-        )
-        if not named:
-            raise ConfigError("models is empty: give RoutingChatModel at least one chat model")
+        named = named_candidates(self.models, candidate_name, owner="RoutingChatModel")
         self._candidates = named
         retry = self.retry
         if retry is None and self.max_retries is not None:

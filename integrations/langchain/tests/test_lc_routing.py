@@ -479,3 +479,13 @@ def test_a_misspelt_hint_is_named_before_any_call(server: ScriptedServer) -> Non
     with pytest.raises(ConfigError, match=r"max_cost: unknown hint\. Known: .*max_cost_usd"):
         router().invoke("hello", hints={"max_cost": 0.01})
     assert len(server.calls) == before
+
+
+def test_two_candidates_calling_one_model_are_refused_not_merged(server: ScriptedServer) -> None:
+    with pytest.raises(ValueError, match=r"two of RoutingChatModel's models call"):
+        RoutingChatModel(models=[openai_candidate(), openai_candidate()], specs=SPECS)
+    both = RoutingChatModel(
+        models={OPENAI_NAME: openai_candidate(), "second": openai_candidate()},
+        specs={**SPECS, "second": {"pricing": {"input": 0.15, "output": 0.6}}},
+    )
+    assert set(both.candidates) == {OPENAI_NAME, "second"}

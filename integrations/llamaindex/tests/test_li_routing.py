@@ -415,3 +415,13 @@ def test_a_misspelt_hint_is_named_before_any_call(server):
     with pytest.raises(ConfigError, match=r"max_cost: unknown hint\. Known: .*max_cost_usd"):
         router().chat(USER, hints={"max_cost": 0.01})
     assert len(server.calls) == before
+
+
+def test_two_candidates_calling_one_model_are_refused_not_merged(server):
+    with pytest.raises(ConfigError, match=r"two of RoutingLLM's models call"):
+        RoutingLLM(models=[cheap_llm(), cheap_llm()], specs=SPECS)
+    both = RoutingLLM(
+        models={CHEAP: cheap_llm(), "second": cheap_llm()},
+        specs={**SPECS, "second": {"pricing": {"input": 0.15, "output": 0.6}}},
+    )
+    assert set(both.candidates) == {CHEAP, "second"}

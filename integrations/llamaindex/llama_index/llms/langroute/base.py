@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.generic_utils import (
@@ -32,6 +32,7 @@ from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
 from langroute.retry import RetryPolicy
+from langroute.router import named_candidates
 from langroute.types import ChatParams
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
 from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget
@@ -115,13 +116,7 @@ class RoutingLLM(FunctionCallingLLM):
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
-        named = (
-            dict(self.models)
-            if isinstance(self.models, Mapping)
-            else {candidate_name(m): m for m in self.models}
-        )
-        if not named:
-            raise ConfigError("models is empty: give RoutingLLM at least one LLM")
+        named = named_candidates(self.models, candidate_name, owner="RoutingLLM")
         self._candidates = named
         self._router = Router.over_targets(
             {name: LlamaIndexTarget(PROVIDER_PREFIX + name, llm) for name, llm in named.items()},
