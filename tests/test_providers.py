@@ -287,6 +287,26 @@ async def test_wrong_key_is_auth_error_and_never_echoed(aserver, provider_kind):
     await p.aclose()
 
 
+async def test_a_missing_key_says_how_to_give_it(aserver, provider_kind, monkeypatch):
+    monkeypatch.delenv("LANGROUTE_TEST_KEY", raising=False)
+    aserver.add("m", Reply("x"))
+    kind = OpenAIProvider if provider_kind == "openai" else AnthropicProvider
+    url = aserver.openai_url if provider_kind == "openai" else aserver.anthropic_url
+    p = kind(base_url=url, api_key_env="LANGROUTE_TEST_KEY")
+    hint = r"\(no API key was set: pass api_key= or set \$LANGROUTE_TEST_KEY\)"
+    with pytest.raises(AuthError, match=hint):
+        await p.chat("m", msgs({"role": "user", "content": "x"}), ChatParams())
+    with pytest.raises(AuthError, match=hint):
+        async for _ in p.chat_stream("m", msgs({"role": "user", "content": "x"}), ChatParams()):
+            pass
+    await p.aclose()
+    keyed = kind(base_url=url, api_key="sk-wrong-key-abcdef123456")
+    with pytest.raises(AuthError) as info:
+        await keyed.chat("m", msgs({"role": "user", "content": "x"}), ChatParams())
+    assert "no API key was set" not in str(info.value), "a key was set: it is wrong, not missing"
+    await keyed.aclose()
+
+
 def test_key_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     p = OpenAIProvider()

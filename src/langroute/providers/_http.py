@@ -90,15 +90,19 @@ def error_from_status(
     body: str,
     *,
     secret: SecretStr | None = None,
+    key_hint: str | None = None,
     **where: Any,
 ) -> ProviderError:
-    """The typed error for an HTTP error response."""
+    """The typed error for an HTTP error response; `key_hint` is added to an auth error's
+    message (it says how to give the key that was not set)."""
     message, code = _error_detail(body)
     message = redact(message, secret)
     lowered = f"{code} {message}".lower()
     if status == 429:
         return RateLimited(message, retry_after=parse_retry_after(headers), status=status, **where)
     if status in (401, 403):
+        if key_hint is not None:
+            message = f"{message} ({key_hint})"
         return AuthError(message, status=status, **where)
     if status == 408:
         return Timeout(message, status=status, **where)
@@ -154,8 +158,13 @@ class ClientPool:
         timeout: httpx.Timeout,
         transport: httpx.AsyncBaseTransport | None = None,
         secret: SecretStr | None = None,
+        key_env: str | None = None,
     ) -> None:
         self._secret = secret
+        self._key_hint: str | None = None
+        if secret is None:
+            where = f"pass api_key= or set ${key_env}" if key_env else "pass api_key="
+            self._key_hint = f"no API key was set: {where}"
         self._kwargs: dict[str, Any] = {
             "base_url": base_url.rstrip("/"),
             "headers": dict(headers),
@@ -184,22 +193,23 @@ class ClientPool:
         """Any request (`files=`, `data=`, an absolute URL …); the checked response."""
         return self._checked(await self.get().request(method, path, **kwargs), where)
 
+    def _error(
+        self, status: int, headers: Mapping[str, str], body: str, where: Mapping[str, Any]
+    ) -> ProviderError:
+        return error_from_status(
+            status, headers, body, secret=self._secret, key_hint=self._key_hint, **where
+        )
+
     def _checked(self, response: httpx.Response, where: Mapping[str, Any]) -> httpx.Response:
         if response.status_code >= 400:
-            raise error_from_status(
-                response.status_code,
-                response.headers,
-                response.text,
-                secret=self._secret,
-                **where,
-            )
+            raise self._error(response.status_code, response.headers, response.text, where)
         return response
 
     def error_body(self, status: int, body: Any, where: Mapping[str, Any]) -> ProviderError:
         """The typed error for an error answer inside a batch's results."""
         import json
 
-        return error_from_status(status, {}, json.dumps(body), secret=self._secret, **where)
+        return self._error(status, {}, json.dumps(body), where)
 
     async def sse_data(
         self, path: str, body: Any, where: Mapping[str, Any]
@@ -209,16 +219,14 @@ class ClientPool:
         async with self.get().stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 text = (await response.aread()).decode("utf-8", "replace")
-                raise error_from_status(
-                    response.status_code, response.headers, text, secret=self._secret, **where
-                )
+                raise self._error(response.status_code, response.headers, text, where)
             async for line in response.aiter_lines():
                 if line.startswith("data:"):
                     yield line[5:].strip()
 
     def error_event(self, status: int, payload: str, where: Mapping[str, Any]) -> ProviderError:
         """The typed error for an error event inside a stream."""
-        return error_from_status(status, {}, payload, secret=self._secret, **where)
+        return self._error(status, {}, payload, where)
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()

@@ -117,7 +117,7 @@ class OpenAIProvider:
         if self._key is not None:
             all_headers["authorization"] = f"Bearer {self._key.get_secret_value()}"
         t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._pool = ClientPool(base_url, all_headers, t, transport, self._key)
+        self._pool = ClientPool(base_url, all_headers, t, transport, self._key, api_key_env)
 
     def __repr__(self) -> str:
         return f"OpenAIProvider(name={self.name!r}, base_url={self.base_url!r})"
