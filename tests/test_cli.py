@@ -73,4 +73,17 @@ def test_demo_says_where_to_find_data_for_its_evaluation(tmp_path, capsys, monke
     assert main(["demo", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "16 prompts routed" in out
-    assert "evaluation skipped: no public recorded outcomes found" in out
+    assert f"evaluation skipped: --data-dir {tmp_path} holds no routerbench_zs/ folder" in out
+    assert main(["demo"]) == 0  # nothing named, nothing at ../shared/data from here
+    assert "evaluation skipped: no public recorded outcomes found" in capsys.readouterr().out
+
+
+def test_eval_refuses_a_data_folder_without_data_rather_than_reading_another(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.delenv("LANGROUTE_DATA_DIR", raising=False)
+    assert main(["eval", "--data-dir", str(tmp_path / "nowhere")]) == 2
+    assert "--data-dir" in capsys.readouterr().err
+    monkeypatch.setenv("LANGROUTE_DATA_DIR", str(tmp_path))
+    assert main(["eval"]) == 2
+    assert "$LANGROUTE_DATA_DIR" in capsys.readouterr().err

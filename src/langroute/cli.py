@@ -67,7 +67,11 @@ def _demo_eval(data_dir: Path | None) -> int:
         return 0
     from langroute.eval.public import find_public_data
 
-    root = find_public_data(data_dir)
+    try:
+        root = find_public_data(data_dir)
+    except ConfigError as exc:
+        print(f"evaluation skipped: {exc}")
+        return 0
     if root is None:
         print(
             "evaluation skipped: no public recorded outcomes found. Point --data-dir or "

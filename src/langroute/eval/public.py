@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from langroute.embed import StaticEmbedder
 from langroute.errors import ConfigError
-from langroute.eval.dataset import data_dir
+from langroute.eval.dataset import DATA_DIR_ENV, data_dir
 from langroute.eval.evaluate import (
     MultiModelReport,
     PairReport,
@@ -61,11 +61,20 @@ class PublicReport(BaseModel):
 
 
 def find_public_data(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The public data folder: `explicit`, $LANGROUTE_DATA_DIR, or ../shared/data from here."""
-    for candidate in (data_dir(explicit), Path("../shared/data")):
-        if candidate is not None and (candidate / "routerbench_zs").is_dir():
-            return candidate
-    return None
+    """The public data folder: `explicit`, $LANGROUTE_DATA_DIR, or ../shared/data from here
+    (None if that is missing). A folder that was named but holds no data is an error, not
+    a reason to read another one."""
+    named = data_dir(explicit)
+    if named is not None:
+        if (named / "routerbench_zs").is_dir():
+            return named
+        source = "--data-dir" if explicit is not None else f"${DATA_DIR_ENV}"
+        raise ConfigError(
+            f"{source} {named} holds no routerbench_zs/ folder: point it at the folder "
+            "holding routerbench_zs/ and routellm/"
+        )
+    default = Path("../shared/data")
+    return default if (default / "routerbench_zs").is_dir() else None
 
 
 def routerbench_split(root: Path) -> Split:
