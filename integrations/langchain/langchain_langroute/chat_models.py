@@ -118,11 +118,16 @@ class RoutingChatModel(BaseChatModel):
 
     _router: Router = PrivateAttr()
     _candidates: dict[str, BaseChatModel] = PrivateAttr()
+    _model_providers: dict[str, str | None] = PrivateAttr()
+    """Each candidate's LangSmith provider name (`ls_provider`), read once."""
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
         named = named_candidates(self.models, candidate_name, owner="RoutingChatModel")
         self._candidates = named
+        self._model_providers = {
+            name: model._get_ls_params().get("ls_provider") for name, model in named.items()
+        }
         retry = self.retry
         if retry is None and self.max_retries is not None:
             retry = RetryPolicy(attempts=self.max_retries + 1)
@@ -257,9 +262,8 @@ class RoutingChatModel(BaseChatModel):
 
     def _metadata(self, decision: Decision, provider_name: str) -> dict[str, Any]:
         answered = decision.answered_by or decision.chosen
-        model = self._candidates[answered]
         return {
-            "model_provider": model._get_ls_params().get("ls_provider", provider_name),
+            "model_provider": self._model_providers[answered] or provider_name,
             "langroute": decision.summary(),
         }
 
