@@ -118,3 +118,15 @@ def test_forced_model_must_be_known():
         router.route("hi", hints={"model": "claude-sonnet-4-5"})
     with pytest.raises(Exception, match="Known models"):
         router.route("hi", hints={"model": "gpt-9"})
+
+
+def test_a_tool_choice_naming_no_tool_of_the_call_is_refused_before_any_call():
+    router = Router(["gpt-4o-mini"])
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    with pytest.raises(ConfigError, match=r"tool_choice 'get_wether' names no tool.*get_weather"):
+        router.route("hi", tools=[weather], tool_choice="get_wether")
+    with pytest.raises(ConfigError, match=r"tool_choice 'required' needs tools; .*tools: none"):
+        router.route("hi", tool_choice="required")
+    for choice in ("get_weather", "required", "auto", "none"):
+        decision = router.route("hi", tools=[weather], tool_choice=choice)
+        assert decision.features.tool_choice == choice

@@ -102,6 +102,9 @@ def _message_tokens(message: Message) -> tuple[int, bool]:
     return tokens, images
 
 
+_CHOICE_WORDS = (None, "auto", "none", "required")
+
+
 def extract_features(
     messages: Sequence[Message],
     params: ChatParams,
@@ -135,6 +138,16 @@ def extract_features(
                 tool.function.description or ""
             )
             prompt_tokens += len(str(tool.function.parameters)) // 4
+    choice = params.tool_choice
+    if (choice not in _CHOICE_WORDS and choice not in tool_names) or (
+        choice == "required" and not tool_names
+    ):
+        raise ConfigError(
+            f"tool_choice {choice!r} "
+            + ("needs tools" if choice == "required" else "names no tool of this call")
+            + f"; the call's tools: {', '.join(tool_names) or 'none'} (tool_choice is 'auto', "
+            "'none', 'required' or one of their names)"
+        )
     fmt = params.response_format
     return construct(
         RequestFeatures,
