@@ -130,3 +130,13 @@ def test_a_tool_choice_naming_no_tool_of_the_call_is_refused_before_any_call():
     for choice in ("get_weather", "required", "auto", "none"):
         decision = router.route("hi", tools=[weather], tool_choice=choice)
         assert decision.features.tool_choice == choice
+
+
+def test_one_tag_or_stop_string_is_one_item_and_a_tenant_must_be_a_string():
+    router = Router(["gpt-4o-mini"])
+    assert router.route("hi", tags="nightly-batch").features.tags == ("nightly-batch",)
+    assert router.request("hi", stop="END").params.stop == ["END"]
+    with pytest.raises(ConfigError, match="tenant must be a string, got int"):
+        router.route("hi", tenant=42)
+    with pytest.raises(ConfigError, match="user must be a string, got dict"):
+        router.route("hi", user={"id": 1})

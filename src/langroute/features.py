@@ -115,7 +115,11 @@ def extract_features(
     api_key_id: str | None = None,
     tags: Sequence[str] = (),
 ) -> RequestFeatures:
-    """Compute a request's features: token counts, tools, images, depth, tags and hints."""
+    """Compute a request's features: token counts, tools, images, depth, tags and hints
+    (one string is one tag)."""
+    if not isinstance(tenant, str | None) or not isinstance(user, str | None):
+        name, value = ("tenant", tenant) if not isinstance(tenant, str | None) else ("user", user)
+        raise ConfigError(f"{name} must be a string, got {type(value).__name__}")
     prompt_tokens = 0
     has_images = False
     last_user = ""
@@ -166,7 +170,7 @@ def extract_features(
         tenant=tenant,
         user=user,
         api_key_id=api_key_id,
-        tags=tuple(tags),
+        tags=(tags,) if isinstance(tags, str) else tuple(tags),
         hints=hints or CallerHints(),
     )
 

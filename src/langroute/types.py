@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 if TYPE_CHECKING:
     from langroute.decision import Decision
@@ -147,6 +147,12 @@ class ChatParams(_Shape):
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     extra_body: dict[str, Any] | None = None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop_string(cls, value: Any) -> Any:
+        """`stop="END"` means one stop sequence, as the OpenAI API takes it."""
+        return [value] if isinstance(value, str) else value
 
 
 class Usage(_Shape):
