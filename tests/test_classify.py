@@ -88,3 +88,20 @@ def test_bad_rule_pattern_is_rejected_with_the_pattern():
 def test_same_input_same_profile():
     text = "Explain step by step why the sky is blue."
     assert profile(text) == profile(text)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "domain"),
+    [
+        (
+            "Which planet is largest?\nA) Mars B) Jupiter C) Venus\nAnswer with the letter.",
+            "reasoning",
+        ),
+        ("Please answer with the letter of the correct answer. The trophy didn't fit", "reasoning"),
+        ("Imagine you are a pirate captain greeting your crew at dawn.", "creative"),
+        ("Act as a travel guide and welcome me to Lisbon.", "creative"),
+        ("Sam buys 3 pens at $2 each and a book for $9. How much does he pay in total?", "math"),
+    ],
+)
+def test_multiple_choice_role_play_and_word_problems_have_their_domains(prompt, domain):
+    assert profile(prompt).domain == domain

@@ -94,7 +94,8 @@ def test_the_default_embedding_classifier_beats_the_rules_on_held_out_prompts(
     assert c["n_test"] == 121
     acc = {row["classifier"]: row["accuracy"] for row in c["rows"]}
     assert acc["embedding, static table (default)"] >= 0.80
-    assert acc["embedding, static table (default)"] > acc["rules (default)"] + 0.25
+    assert acc["rules (default)"] >= 0.78, "multiple-choice, role-play and word-problem rules"
+    assert acc["embedding, static table (default)"] >= acc["rules (default)"]
     assert acc["embedding, MiniLM"] >= acc["embedding, static table (default)"]
     other = {row["classifier"]: row["fit_half_accuracy"] for row in c["rows"]}
     assert other["embedding, static table (default)"] >= 0.80, "holds on the other half too"

@@ -103,7 +103,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "remainder prime primes factorial polynomial geometry triangle",
         domain="math",
         weight=1.5,
-        phrases=["how many", "sum of", "expected value"],
+        phrases=["how many", "how much", "sum of", "expected value", "in total", "altogether"],
     ),
     _r(
         "math symbols",
@@ -153,7 +153,38 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         weight=1.5,
         complexity=0.15,
     ),
+    _r(
+        "multiple choice",
+        pattern=r"\ba\) .{1,300}?\bb\) ",
+        domain="reasoning",
+        weight=2.5,
+        phrases=[
+            "answer with the letter",
+            "the correct answer",
+            "which of the following",
+            "correct option",
+            "multiple choice",
+            "multiple-choice",
+        ],
+    ),
     # creative
+    _r(
+        "role play",
+        domain="creative",
+        weight=2.0,
+        phrases=[
+            "imagine you are",
+            "imagine yourself",
+            "pretend to be",
+            "pretend you are",
+            "pretend yourself",
+            "act as",
+            "assume the role",
+            "role-play",
+            "roleplay",
+            "in the style of",
+        ],
+    ),
     _r(
         "creative words",
         pattern=r"\b(write|compose|draft)\b.{0,40}\b(story|poem|song|lyrics|"
