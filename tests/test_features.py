@@ -140,3 +140,13 @@ def test_one_tag_or_stop_string_is_one_item_and_a_tenant_must_be_a_string():
         router.route("hi", tenant=42)
     with pytest.raises(ConfigError, match="user must be a string, got dict"):
         router.route("hi", user={"id": 1})
+
+
+def test_forcing_an_unknown_model_lists_this_routers_models():
+    from langroute import UnknownModelError
+
+    router = Router(["gpt-4o-mini", "claude-haiku-4-5"])
+    with pytest.raises(UnknownModelError) as info:
+        router.route("hi", hints={"model": "gpt-4o-mni"})
+    assert "Did you mean: gpt-4o-mini?" in str(info.value)
+    assert "Known models: claude-haiku-4-5, gpt-4o-mini." in str(info.value)

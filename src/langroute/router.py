@@ -269,7 +269,7 @@ class Router:
         forced = features.hints.model
         if forced is not None and forced not in self.models:
             if forced not in self.registry:
-                raise UnknownModelError(forced, self.registry.names)
+                raise UnknownModelError(forced, self.models)  # the ones a hint may force
             raise ConfigError(
                 f"hints.model {forced!r} is not one of this router's models: {self.models}"
             )
