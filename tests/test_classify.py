@@ -100,6 +100,7 @@ def test_same_input_same_profile():
         ("Please answer with the letter of the correct answer. The trophy didn't fit", "reasoning"),
         ("Imagine you are a pirate captain greeting your crew at dawn.", "creative"),
         ("Act as a travel guide and welcome me to Lisbon.", "creative"),
+        ("How do I contact assistance about my order?", "chat"),
         ("Sam buys 3 pens at $2 each and a book for $9. How much does he pay in total?", "math"),
     ],
 )

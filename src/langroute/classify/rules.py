@@ -170,6 +170,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # creative
     _r(
         "role play",
+        pattern=r"\bact as\b",  # a phrase would also match "contact assistance"
         domain="creative",
         weight=2.0,
         phrases=[
@@ -178,7 +179,6 @@ DEFAULT_RULES: tuple[Rule, ...] = (
             "pretend to be",
             "pretend you are",
             "pretend yourself",
-            "act as",
             "assume the role",
             "role-play",
             "roleplay",
