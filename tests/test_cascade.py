@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from langroute import Cascade, RouterConfig
+from langroute import Cascade, FallbackChain, RouterConfig
 from langroute.features import RoutingRequest
 from langroute.scorers import Answer, CallableScorer, Heuristics, LogprobConfidence, Lowest, Score
+from langroute.strategies import Ensemble
 from langroute.testing import Fail, Reply, ScriptedServer
 from langroute.types import TokenLogprob, ToolCall
 from tests.conftest import make_router, spec
@@ -362,3 +363,32 @@ def test_confidence_based_escalation_from_config() -> None:
         build({"type": "cascade", "scorer": "learned"})
     with pytest.raises(ConfigError, match="scorer"):
         build({"type": "cascade", "scorer": "vibes"})
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Cascade(threshold=2), r"Cascade.threshold must be in \[0, 1\]"),
+        (lambda: Cascade(lookahead_tokens=0), "Cascade.lookahead_tokens must be at least 1"),
+        (lambda: Cascade(lookahead_ms=-5), "Cascade.lookahead_ms must be above 0"),
+        (lambda: Cascade(order="cheapest"), "Cascade.order must be 'cost' or 'plan'"),
+        (lambda: Ensemble(size=0), "Ensemble.size must be at least 1"),
+        (lambda: Ensemble(deadline_s=0), "Ensemble.deadline_s must be above 0"),
+        (lambda: FallbackChain(max_models=0), "FallbackChain.max_models must be at least 1"),
+        (lambda: FallbackChain(fallback_on="RateLimited"), "fallback_on must be error classes"),
+        (lambda: Cascade(fallback_on=(ValueError,)), "fallback_on must be error classes"),
+    ],
+)
+def test_impossible_strategy_settings_are_refused_when_built(build, message):
+    """Not when the fallback or escalation they govern would fire, mid-request."""
+    from langroute import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        build()
+
+
+def test_one_error_class_is_a_fallback_trigger_tuple():
+    from langroute.errors import RateLimited
+
+    assert FallbackChain(fallback_on=RateLimited).fallback_on == (RateLimited,)
+    assert Cascade(fallback_on=[RateLimited]).fallback_on == (RateLimited,)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from langroute._fast import construct
+from langroute.errors import ConfigError, ProviderError
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.registry.spec import ModelSpec
@@ -80,3 +81,26 @@ class Strategy(Protocol):
     async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion: ...
 
     def stream(self, plan: RoutePlan, runner: ModelRunner) -> AsyncIterator[StreamChunk]: ...
+
+
+def error_types(owner: str, value: Any) -> tuple[type[ProviderError], ...]:
+    """`fallback_on` as a tuple of error classes (one class is accepted as is). A name or
+    anything else is refused now: a wrong value would only fail when the fallback fires."""
+    items = (value,) if isinstance(value, type) else value
+    if isinstance(items, tuple | list) and all(
+        isinstance(t, type) and issubclass(t, ProviderError) for t in items
+    ):
+        return tuple(items)
+    raise ConfigError(
+        f"{owner}.fallback_on must be error classes such as (RateLimited, Timeout) from "
+        f"langroute.errors, got {value!r}"
+    )
+
+
+def at_least(
+    owner: str, field: str, value: float | None, low: float, *, above: bool = False
+) -> None:
+    """Refuse `value` below `low` (or not above it): a clear error at construction."""
+    if value is not None and (value <= low if above else value < low):
+        relation = "above" if above else "at least"
+        raise ConfigError(f"{owner}.{field} must be {relation} {low:g}, got {value!r}")

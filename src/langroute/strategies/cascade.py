@@ -29,10 +29,10 @@ from typing import Literal
 
 from langroute._fast import construct
 from langroute.decision import Escalation
-from langroute.errors import AllModelsFailed, ProviderError, StreamInterrupted
+from langroute.errors import AllModelsFailed, ConfigError, ProviderError, StreamInterrupted
 from langroute.policy.base import RoutePlan
 from langroute.scorers import Answer, Heuristics, Score, Scorer
-from langroute.strategies.base import ModelRunner
+from langroute.strategies.base import ModelRunner, at_least, error_types
 from langroute.strategies.fallback import DEFAULT_FALLBACK_ON
 from langroute.types import Completion, StreamChunk
 
@@ -50,6 +50,18 @@ class Cascade:
     lookahead_ms: float | None = None
     """Streaming: or after this many milliseconds since its first chunk."""
     name: str = "cascade"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.threshold <= 1:
+            raise ConfigError(
+                f"Cascade.threshold must be in [0, 1] (scores are), got {self.threshold!r}"
+            )
+        if self.order not in ("cost", "plan"):
+            raise ConfigError(f"Cascade.order must be 'cost' or 'plan', got {self.order!r}")
+        object.__setattr__(self, "fallback_on", error_types("Cascade", self.fallback_on))
+        at_least("Cascade", "max_models", self.max_models, 1)
+        at_least("Cascade", "lookahead_tokens", self.lookahead_tokens, 1)
+        at_least("Cascade", "lookahead_ms", self.lookahead_ms, 0, above=True)
 
     def chain(self, plan: RoutePlan) -> list[str]:
         candidates = list(plan.candidates)

@@ -21,7 +21,7 @@ from langroute.errors import AllModelsFailed, ProviderError
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.scorers import Answer, Heuristics, Score, Scorer
-from langroute.strategies.base import ModelRunner, completion_chunks
+from langroute.strategies.base import ModelRunner, at_least, completion_chunks
 from langroute.types import Completion, StreamChunk
 
 
@@ -82,6 +82,10 @@ class Ensemble:
     deadline_s: float | None = None
     """Select among the answers in hand after this long (None: wait for every member)."""
     name: str = "ensemble"
+
+    def __post_init__(self) -> None:
+        at_least("Ensemble", "size", self.size, 1)
+        at_least("Ensemble", "deadline_s", self.deadline_s, 0, above=True)
 
     async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion:
         models = plan.models[: self.size]

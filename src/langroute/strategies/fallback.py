@@ -26,7 +26,7 @@ from langroute.errors import (
     Timeout,
 )
 from langroute.policy.base import RoutePlan
-from langroute.strategies.base import ModelRunner
+from langroute.strategies.base import ModelRunner, at_least, error_types
 from langroute.types import Completion, StreamChunk
 
 DEFAULT_FALLBACK_ON: tuple[type[ProviderError], ...] = (
@@ -49,6 +49,10 @@ class FallbackChain:
     max_models: int | None = None
     """Try at most this many models of the plan (None: all of them)."""
     name: str = "fallback"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fallback_on", error_types("FallbackChain", self.fallback_on))
+        at_least("FallbackChain", "max_models", self.max_models, 1)
 
     def _chain(self, plan: RoutePlan) -> list[str]:
         models = plan.models
