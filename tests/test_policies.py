@@ -268,3 +268,27 @@ def test_json_schema_needs_schema_constrained_output_and_json_object_needs_json_
     assert "lacks capability 'structured_output'" in decision.plan.rejected[0].reason
     loose = router.route("give me json", response_format={"type": "json_object"})
     assert set(loose.plan.models) == {"deepseek-v3", "gpt-4o-mini"}
+
+
+def test_a_policy_naming_a_model_the_router_lacks_is_refused_at_construction():
+    """A typo in a domain map or a tier would otherwise silently change the routing."""
+    from langroute import AgentSteps, ConfigError, CostOptimized, Router
+    from langroute.policy import ComplexityTiers, DomainMap
+    from langroute.policy.tiers import Tier
+
+    models = ["gpt-4o-mini", "gpt-4.1"]
+    typo = DomainMap(routes={"code": ("gpt-4.1",)}, default=("gpt-4o-mni",))
+    with pytest.raises(
+        ConfigError, match=r"names models this router does not have: \['gpt-4o-mni'\]"
+    ):
+        Router(models, policy=typo)
+    tiers = ComplexityTiers(
+        tiers=(
+            Tier(max_complexity=0.5, models=("gpt-5",)),
+            Tier(max_complexity=1, models=("gpt-4.1",)),
+        )
+    )
+    with pytest.raises(ConfigError, match=r"\['gpt-5'\]"):
+        Router(models, policy=AgentSteps(tool_step=CostOptimized(), after_tools=tiers))
+    fine = DomainMap(routes={"code": ("gpt-4.1",)}, default=("gpt-4o-mini",))
+    assert Router(models, policy=fine).route("Write a Python quicksort").chosen == "gpt-4.1"

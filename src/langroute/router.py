@@ -32,6 +32,7 @@ from langroute.features import CallerHints, RequestFeatures, RoutingRequest
 from langroute.feedback import FeedbackLog, FeedbackRecord
 from langroute.policy import CostOptimized, PlanContext, Policy, eligible
 from langroute.policy.balance import BALANCERS, Balance
+from langroute.policy.base import named_models
 from langroute.policy.budget import budget_aware
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import ModelSpec, Registry
@@ -102,6 +103,11 @@ class Router:
         self.classifier: Classifier = classifier or RuleClassifier()
         self.policy: Policy = policy or CostOptimized()
         self.strategy: Strategy = strategy or FallbackChain()
+        if unknown := sorted(named_models(self.policy) - set(names)):
+            raise ConfigError(
+                f"policy {self.policy.name!r} names models this router does not have: "
+                f"{unknown}; its models: {names}"
+            )
         self.retry = retry or RetryPolicy()
         self.health = health
         """Deployment health and circuit breakers (None: every deployment is always tried)."""

@@ -113,3 +113,10 @@ def plan_from(
 
 def usd(value: float) -> str:
     return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+
+
+def named_models(policy: Policy) -> frozenset[str]:
+    """The model names a policy is configured with (a domain map's, tiers'), if any: they
+    must all be the router's models, or a typo would silently change the routing."""
+    named = getattr(policy, "named_models", None)
+    return frozenset(named()) if callable(named) else frozenset()

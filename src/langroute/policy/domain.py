@@ -17,6 +17,10 @@ class DomainMap(BaseModel):
     default: tuple[str, ...] = Field(min_length=1)
     name: str = "domain-map"
 
+    def named_models(self) -> frozenset[str]:
+        """Every model this map names (the router checks that it has them all)."""
+        return frozenset(self.default).union(*self.routes.values())
+
     def rank(self, context: PlanContext) -> RoutePlan:
         by_name = {e.spec.name: e for e in context.estimates}
         domain = context.profile.domain

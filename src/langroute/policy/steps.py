@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from langroute.policy.base import PlanContext, Policy, RoutePlan
+from langroute.policy.base import PlanContext, Policy, RoutePlan, named_models
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,12 @@ class AgentSteps:
     after_tools: Policy
     plain: Policy | None = None
     name: str = "agent-steps"
+
+    def named_models(self) -> frozenset[str]:
+        """The models its policies name, for the router's check."""
+        return frozenset().union(
+            *(named_models(p) for p in (self.tool_step, self.after_tools, self.plain) if p)
+        )
 
     def step(self, context: PlanContext) -> tuple[str, Policy]:
         features = context.features

@@ -36,6 +36,10 @@ class ComplexityTiers(BaseModel):
             raise ValueError("the last tier needs max_complexity = 1 so every request has a tier")
         return self
 
+    def named_models(self) -> frozenset[str]:
+        """Every model the tiers name (the router checks that it has them all)."""
+        return frozenset(name for tier in self.tiers for name in tier.models)
+
     def rank(self, context: PlanContext) -> RoutePlan:
         by_name = {e.spec.name: e for e in context.estimates}
         c = context.profile.complexity
