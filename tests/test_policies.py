@@ -292,3 +292,11 @@ def test_a_policy_naming_a_model_the_router_lacks_is_refused_at_construction():
         Router(models, policy=AgentSteps(tool_step=CostOptimized(), after_tools=tiers))
     fine = DomainMap(routes={"code": ("gpt-4.1",)}, default=("gpt-4o-mini",))
     assert Router(models, policy=fine).route("Write a Python quicksort").chosen == "gpt-4.1"
+
+
+def test_a_model_listed_twice_is_refused():
+    """It would be planned twice: a fallback chain would call the failing model again."""
+    from langroute import ConfigError, Router
+
+    with pytest.raises(ConfigError, match=r"models lists \['gpt-4o-mini'\] more than once"):
+        Router(["gpt-4o-mini", "gpt-4.1", "gpt-4o-mini"])

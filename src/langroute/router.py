@@ -94,6 +94,8 @@ class Router:
                 names.append(model)
         if not names:
             raise ConfigError("models is empty: give the router at least one model name")
+        if twice := sorted({n for n in names if names.count(n) > 1}):
+            raise ConfigError(f"models lists {twice} more than once: give each model once")
         self._specs = self.registry.select(names)
         _check_part("classifier", classifier, Classifier, "RuleClassifier(), EmbeddingClassifier()")
         _check_part(
