@@ -531,3 +531,32 @@ async def test_stores_that_do_io_never_block_the_event_loop(aserver: ScriptedSer
     assert answer.content == "a"
     assert max(gaps) < 0.08, f"the loop stalled for {max(gaps):.3f}s on a blocking store"
     await router.aclose()
+
+
+def _open_limits_at(path: str, start: float) -> str:
+    import time
+
+    from langroute.state import SQLiteRateLimits
+
+    while time.time() < start:
+        pass
+    try:
+        SQLiteRateLimits(path)
+        return "ok"
+    except Exception as exc:  # reported, not raised: the parent counts them
+        return f"{type(exc).__name__}: {exc}"
+
+
+def test_sqlite_stores_opened_by_many_processes_at_once_all_open(tmp_path):
+    """Switching a new file to WAL needs an exclusive lock that SQLite does not wait for:
+    processes starting together failed with "database is locked" (~1 % of opens here)."""
+    import multiprocessing
+    import time
+
+    failures = []
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        for i in range(25):
+            start = time.time() + 0.2
+            args = [(str(tmp_path / f"limits-{i}.db"), start)] * 8
+            failures += [r for r in pool.starmap(_open_limits_at, args) if r != "ok"]
+    assert failures == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -43,6 +44,22 @@ CREATE TABLE IF NOT EXISTS budget_holds (
 """
 
 
+def _use_wal(conn: sqlite3.Connection, wait_s: float = 5.0) -> None:
+    """Switch the file to WAL unless it already is. Switching needs an exclusive lock and
+    SQLite does not wait for it (no busy timeout), so processes opening a new file at the
+    same moment retry for up to `wait_s` instead of failing with "database is locked"."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + random.random() * 0.04)
+
+
 class _Connections:
     """One connection per thread to one database file, schema created once."""
 
@@ -58,7 +75,7 @@ class _Connections:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         yield conn
