@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from langroute.embed import StaticEmbedder
 from langroute.errors import ConfigError
+from langroute.eval.bounds import VoteCascadeBound, vote_cascade_bound
 from langroute.eval.dataset import DATA_DIR_ENV, data_dir
 from langroute.eval.evaluate import (
     MultiModelReport,
@@ -55,6 +56,8 @@ class PublicReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     routerbench: MultiModelReport | None = None
+    vote_cascade_bound: VoteCascadeBound | None = None
+    """How far cheap-first cascades can go on the RouterBench slice (`langroute.eval.bounds`)."""
     routellm: list[PairReport] = []
     classifiers: ClassifierReport | None = None
     published: dict[str, dict[str, float | str]] = PUBLISHED
@@ -158,7 +161,12 @@ def run_public(
             "public data not found: pass --data-dir or set $LANGROUTE_DATA_DIR to the folder "
             "holding routerbench_zs/ and routellm/"
         )
-    report = PublicReport(routerbench=evaluate_multi(routerbench_split(found), progress=progress))
+    split = routerbench_split(found)
+    routerbench = evaluate_multi(split, progress=progress)
+    report = PublicReport(
+        routerbench=routerbench,
+        vote_cascade_bound=vote_cascade_bound(split.train, split.test, routerbench.strongest),
+    )
     if routellm and (found / "routellm").is_dir():
         report.routellm = run_routellm(found, progress)
         report.classifiers = classifier_accuracy(found)

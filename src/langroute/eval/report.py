@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from langroute.eval.bounds import VoteCascadeBound
 from langroute.eval.evaluate import MultiModelReport, PairReport
 from langroute.eval.public import PublicReport
 
@@ -86,10 +87,30 @@ def render_pair(r: PairReport, published: dict[str, float | str] | None = None) 
     return "\n".join(lines)
 
 
+def render_vote_cascade_bound(b: VoteCascadeBound) -> str:
+    parity = b.hindsight_cost_share_at_parity
+    lines = [
+        "How far cheap-first cascades can go here: vote cascades (2-4 of the 8 cheapest "
+        "models answer, the majority answer is kept when enough agree, else "
+        f"{b.strongest} answers too; every call paid), one per benchmark — told each "
+        "prompt's benchmark, which no router is:",
+        "  chosen on train: "
+        + "; ".join(f"{g}: {label}" for g, label in b.chosen_on_train.items()),
+        f"  on test: {b.test_quality_share:.1%} of {b.strongest}'s quality for "
+        f"{b.test_cost_share:.1%} of its cost",
+        f"  chosen on test itself (hindsight): {b.hindsight_quality_share_at_half_cost:.1%} "
+        "of its quality within 50 % of its cost; its quality needs "
+        + (f"{parity:.1%} of its cost" if parity is not None else "more than any choice"),
+    ]
+    return "\n".join(lines)
+
+
 def render_public(report: PublicReport) -> str:
     parts = []
     if report.routerbench is not None:
         parts.append(render_multi(report.routerbench))
+    if report.vote_cascade_bound is not None:
+        parts.append(render_vote_cascade_bound(report.vote_cascade_bound))
     for pair in report.routellm:
         parts.append(render_pair(pair, report.published.get(pair.dataset)))
     if report.classifiers is not None:
