@@ -13,7 +13,7 @@ from langroute.scorers import Answer, CallableScorer, Heuristics, LogprobConfide
 from langroute.strategies import Ensemble
 from langroute.testing import Fail, Reply, ScriptedServer
 from langroute.types import TokenLogprob, ToolCall
-from tests.conftest import make_router, spec
+from tests.conftest import make_router, providers_for, spec
 
 STRUCTURED = {"capabilities": {"structured_output": True}}
 CHAIN = [
@@ -392,3 +392,111 @@ def test_one_error_class_is_a_fallback_trigger_tuple():
 
     assert FallbackChain(fallback_on=RateLimited).fallback_on == (RateLimited,)
     assert Cascade(fallback_on=[RateLimited]).fallback_on == (RateLimited,)
+
+
+def _grader(aserver: ScriptedServer) -> None:
+    """A judge model: 0.1 for an answer placing Paris in Germany, 0.9 (fenced) otherwise."""
+    aserver.add(
+        "grader",
+        Reply(
+            lambda text: '{"score": 0.1}' if "Germany" in text else '```json\n{"score": 0.9}\n```',
+            prompt_tokens=100,
+            completion_tokens=5,
+        ),
+    )
+
+
+async def test_an_llm_judge_escalates_and_its_calls_are_paid_for(aserver: ScriptedServer) -> None:
+    from langroute import Budget, Budgets
+    from langroute.scorers import LLMJudge
+
+    aserver.add("cheap", Reply("Paris is in Germany."))
+    aserver.add("mid", Reply("Paris is in France."))
+    aserver.add("premium", Reply("premium"))
+    _grader(aserver)
+    budgets = Budgets([Budget(limit_usd=10, per="tenant")])
+    grader = make_router(aserver, [spec("grader", price=(0.5, 1.5))], budgets=budgets)
+    judge = LLMJudge(grader)
+    router = make_router(aserver, CHAIN, strategy=Cascade(scorer=judge), budgets=budgets)
+    done = await router.achat("Where is Paris?", tenant="acme")
+    decision = done.decision
+    assert done.model == "mid"
+    assert [e.accepted for e in decision.escalations] == [False, True]
+    assert "judge grader: 0.10" in decision.escalations[0].reason
+    assert aserver.count("grader") == 2 and aserver.count("premium") == 0
+    per_grading = (100 * 0.5 + 5 * 1.5) / 1e6
+    assert [e.scoring_cost_usd for e in decision.escalations] == pytest.approx([per_grading] * 2)
+    answers = sum(a.cost_usd for a in decision.attempts)
+    assert done.cost_usd == pytest.approx(answers + 2 * per_grading)
+    assert decision.actual_cost_usd == done.cost_usd
+    summary = decision.summary()
+    assert summary["escalations"][0]["scoring_cost_usd"] == pytest.approx(per_grading)
+    assert judge.events == {"ok": 2}
+    # the grading calls are charged to the same tenant's budget as the answers
+    await router.drain()
+    await grader.drain()
+    (state,) = budgets.states(router.request("x", tenant="acme").features, ["cheap"])
+    assert state.spent_usd == pytest.approx(done.cost_usd, abs=4e-6)  # µUSD ceilings
+    await grader.aclose()
+    await router.aclose()
+
+
+async def test_a_failing_or_rambling_judge_abstains_and_bills_what_it_used(
+    aserver: ScriptedServer,
+) -> None:
+    from langroute.scorers import LLMJudge
+
+    aserver.add("cheap", Reply("Paris is in Germany."))
+    aserver.add("mid", Reply("mid"))
+    aserver.add(
+        "grader", Fail(500), [Reply("Looks fine to me!", prompt_tokens=100, completion_tokens=5)]
+    )
+    provider = providers_for(aserver)["local"]
+    judge = LLMJudge(provider, "grader", spec=spec("grader", price=(0.5, 1.5)), neutral=0.6)
+    router = cascade_router(aserver, scorer=judge, threshold=0.5)
+    rambled = await router.achat("Where is Paris?")
+    (score,) = rambled.decision.escalations[:1]
+    assert rambled.model == "cheap" and score.accepted
+    assert "abstained (JSONDecodeError)" in score.reason
+    assert score.score == 0.6 and score.scoring_cost_usd == pytest.approx(
+        (100 * 0.5 + 5 * 1.5) / 1e6
+    )
+    failed = await router.achat("Where is Paris?")
+    (score,) = failed.decision.escalations[:1]
+    assert "abstained (ServerError)" in score.reason and score.scoring_cost_usd == 0
+    assert judge.events == {"JSONDecodeError": 1, "ServerError": 1}
+    await router.aclose()
+
+
+def test_an_llm_judge_needs_a_price_and_a_model() -> None:
+    from langroute import ConfigError, OpenAIProvider, Router
+    from langroute.scorers import LLMJudge
+
+    provider = OpenAIProvider(name="local", base_url="http://127.0.0.1:9", api_key="k")
+    with pytest.raises(ConfigError, match=r"cannot price 'my-grader'.*spec=ModelSpec"):
+        LLMJudge(provider, "my-grader")
+    with pytest.raises(ConfigError, match="needs the grading model"):
+        LLMJudge(provider)
+    assert LLMJudge(provider, "gpt-4.1-nano").pricing is not None  # priced from the catalog
+    with pytest.raises(ConfigError, match="takes no model_id"):
+        LLMJudge(Router(["gpt-4.1-nano"]), "gpt-4.1-nano")
+
+
+async def test_an_ensemble_judged_by_an_llm_counts_every_grading(aserver: ScriptedServer) -> None:
+    from langroute.scorers import LLMJudge
+    from langroute.strategies import BestScore
+
+    aserver.add("cheap", Reply("Paris is in Germany."))
+    aserver.add("mid", Reply("Paris is in France."))
+    aserver.add("premium", Reply("Paris is in Germany, I think."))
+    _grader(aserver)
+    grader = make_router(aserver, [spec("grader", price=(0.5, 1.5))])
+    router = ensemble_router(aserver, selector=BestScore(LLMJudge(grader)))
+    best = await router.achat("Where is Paris?")
+    assert best.content == "Paris is in France."
+    gradings = [e.scoring_cost_usd for e in best.decision.escalations]
+    assert gradings == pytest.approx([(100 * 0.5 + 5 * 1.5) / 1e6] * 3)
+    answers = sum(a.cost_usd for a in best.decision.attempts)
+    assert best.cost_usd == pytest.approx(answers + sum(gradings))
+    await grader.aclose()
+    await router.aclose()

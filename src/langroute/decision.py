@@ -42,6 +42,8 @@ class Escalation(BaseModel):
     threshold: float
     reason: str
     accepted: bool
+    scoring_cost_usd: float = 0.0
+    """What scoring this answer cost (an LLM judge's call), part of the call's cost."""
 
 
 class Decision(BaseModel):
@@ -82,7 +84,10 @@ class Decision(BaseModel):
 
     @property
     def actual_cost_usd(self) -> float:
-        return sum(a.cost_usd for a in self.attempts)
+        """Every attempt paid for, plus what scoring the answers cost (LLM judges)."""
+        return sum(a.cost_usd for a in self.attempts) + sum(
+            e.scoring_cost_usd for e in self.escalations
+        )
 
     def summary(self) -> dict[str, Any]:
         """The decision as compact plain data, for framework metadata
@@ -113,6 +118,7 @@ class Decision(BaseModel):
                     "score": round(e.score, 3),
                     "accepted": e.accepted,
                     "reason": e.reason,
+                    **({"scoring_cost_usd": e.scoring_cost_usd} if e.scoring_cost_usd else {}),
                 }
                 for e in self.escalations
             ],

@@ -14,6 +14,8 @@ class Score:
     value: float
     """0 = certainly bad, 1 = no reason to doubt it."""
     reason: str
+    cost_usd: float = 0.0
+    """What producing the score cost (an LLM judge's call); added to the call's cost."""
 
 
 @dataclass(slots=True)

@@ -82,6 +82,7 @@ class Cascade:
                 threshold=self.threshold,
                 reason=score.reason + note,
                 accepted=accepted,
+                scoring_cost_usd=score.cost_usd,
             )
         )
         return accepted

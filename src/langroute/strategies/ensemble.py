@@ -120,6 +120,7 @@ class Ensemble:
                     threshold=0.0,
                     reason=score.reason,
                     accepted=i == best,
+                    scoring_cost_usd=score.cost_usd,
                 )
             )
         chosen = answers[best]
