@@ -500,3 +500,47 @@ async def test_an_ensemble_judged_by_an_llm_counts_every_grading(aserver: Script
     assert best.cost_usd == pytest.approx(answers + sum(gradings))
     await grader.aclose()
     await router.aclose()
+
+
+def test_a_judged_cascade_from_a_config_file(server: ScriptedServer, monkeypatch) -> None:
+    from langroute import ConfigError, Registry, Router
+    from langroute._sync import run_sync
+    from langroute.scorers import LLMJudge
+
+    monkeypatch.setenv("LOCAL_KEY", "sk-test-0123456789abcdef-SECRET")
+    server.add("cheap", Reply("Paris is in Germany."))
+    server.add("premium", Reply("Paris is in France."))
+    _grader(server)
+    models = [
+        {
+            "name": name,
+            "provider": "mine",
+            "context_window": 8000,
+            "max_output_tokens": 100,
+            "pricing": {"input": price, "output": price},
+        }
+        for name, price in (("cheap", 0.1), ("premium", 10.0), ("grader", 0.5))
+    ]
+    config = {
+        "models": ["cheap", "premium"],
+        "providers": {
+            "mine": {"kind": "openai", "base_url": server.openai_url, "api_key_env": "LOCAL_KEY"}
+        },
+        "strategy": {"type": "cascade", "scorer": "judge", "judge_model": "grader"},
+        "budgets": {"caps": [{"limit_usd": 5}]},
+    }
+    registry = Registry().load_data({"models": models})
+    router = RouterConfig.from_data(config).build(registry)
+    assert isinstance(router.strategy.scorer, LLMJudge)
+    done = router.chat("Where is Paris?")
+    assert done.content == "Paris is in France."
+    assert server.count("grader") == 1
+    grading = done.decision.escalations[0].scoring_cost_usd
+    assert grading > 0
+    run_sync(router.drain())
+    (state,) = router.budgets.states(router.request("x").features, ["cheap"])
+    assert state.spent_usd == pytest.approx(done.cost_usd, abs=3e-6)  # the judge's call too
+    with pytest.raises(ConfigError, match="judge_model"):
+        Router.from_config({"strategy": {"type": "cascade", "scorer": "judge"}})
+    with pytest.raises(ConfigError, match="judge_model is only used"):
+        Router.from_config({"strategy": {"judge_model": "gpt-4.1-nano"}})

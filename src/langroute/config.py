@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from langroute import errors
 from langroute.audit import AuditLog, JSONLAuditSink, SQLiteAuditSink
@@ -44,9 +44,16 @@ from langroute.policy import (
 from langroute.registry import ProviderSpec, Registry
 from langroute.registry.registry import _explain
 from langroute.retry import RetryPolicy
-from langroute.scorers import Heuristics, LogprobConfidence, Scorer, SelfReportedConfidence
+from langroute.scorers import (
+    Heuristics,
+    LLMJudge,
+    LogprobConfidence,
+    Scorer,
+    SelfReportedConfidence,
+)
 from langroute.strategies import (
     DEFAULT_FALLBACK_ON,
+    BestScore,
     Cascade,
     Ensemble,
     FallbackChain,
@@ -145,11 +152,15 @@ class StrategyConfig(_Section):
     max_models: int | None = Field(default=None, gt=0)
     threshold: float = Field(default=0.5, ge=0, le=1)
     """Cascade only: the least heuristic score at which an answer is kept."""
-    scorer: Literal["heuristics", "logprobs", "self-reported", "learned"] = "heuristics"
-    """Cascade only: what judges an answer. `logprobs` and `self-reported` make the cheap
-    model's own confidence decide whether the next model is called; `learned` loads
-    `scorer_artifact` (from `LearnedScorer.save`)."""
+    scorer: Literal["heuristics", "logprobs", "self-reported", "learned", "judge"] = "heuristics"
+    """Cascade (and ensemble: the best-scored answer is kept): what judges an answer.
+    `logprobs` and `self-reported` make the cheap model's own confidence decide whether the
+    next model is called; `learned` loads `scorer_artifact` (from `LearnedScorer.save`);
+    `judge` has `judge_model` grade each answer (an `LLMJudge`)."""
     scorer_artifact: Path | None = None
+    judge_model: str | None = None
+    """With `scorer = "judge"`: the model that grades answers (e.g. `gpt-4.1-nano`), called
+    with this config's providers, retry policy and budgets."""
     lookahead_tokens: int | None = Field(default=None, gt=0)
     """Cascade only: judge a streamed answer after this many chunks (None: whole answer)."""
     size: int = Field(default=3, gt=1)
@@ -157,10 +168,23 @@ class StrategyConfig(_Section):
     deadline_s: float | None = Field(default=None, gt=0)
     """Ensemble only: select among the answers in hand after this long."""
 
-    def _scorer(self) -> Scorer:
+    @model_validator(mode="after")
+    def _judge_named(self) -> StrategyConfig:
+        if self.scorer == "judge" and self.judge_model is None:
+            raise ValueError('scorer = "judge" needs judge_model, the model that grades answers')
+        if self.judge_model is not None and self.scorer != "judge":
+            raise ValueError('judge_model is only used with scorer = "judge"')
+        return self
+
+    def _scorer(self, judge: Router | None) -> Scorer:
+        if self.scorer == "judge":
+            if judge is None:
+                raise ConfigError('strategy.scorer = "judge" is built by RouterConfig.build')
+            return LLMJudge(judge)
         return SCORERS[self.scorer](self.scorer_artifact)
 
-    def build(self) -> Strategy:
+    def build(self, judge: Router | None = None) -> Strategy:
+        """The strategy; `judge` is the router over `judge_model` (scorer = "judge")."""
         if self.type == "single":
             return Single()
         on = (
@@ -170,14 +194,15 @@ class StrategyConfig(_Section):
         )
         if self.type == "cascade":
             return Cascade(
-                scorer=self._scorer(),
+                scorer=self._scorer(judge),
                 threshold=self.threshold,
                 max_models=self.max_models or 3,
                 fallback_on=on,
                 lookahead_tokens=self.lookahead_tokens,
             )
         if self.type == "ensemble":
-            return Ensemble(size=self.size, deadline_s=self.deadline_s)
+            selector = BestScore(self._scorer(judge))
+            return Ensemble(size=self.size, selector=selector, deadline_s=self.deadline_s)
         return FallbackChain(fallback_on=on, max_models=self.max_models)
 
 
@@ -371,16 +396,29 @@ class RouterConfig(_Section):
             registry.load_file(file)
         registry.providers.update(self.providers)
         state = self.state or "memory"
+        health = store_for(self.state, "health") if self.state else None
+        limits = store_for(self.state, "limits") if self.state else None
+        budgets = self.budgets.build(state) if self.budgets else None
+        judge = None
+        if self.strategy.judge_model is not None:
+            judge = Router(
+                [self.strategy.judge_model],
+                registry=registry,
+                retry=self.retry,
+                health=health,
+                limits=limits,
+                budgets=budgets,
+            )
         return Router(
             list(self.models) if self.models is not None else None,
             registry=registry,
             classifier=self.classifier.build(self.rules),
             policy=self.policy.build(),
-            strategy=self.strategy.build(),
+            strategy=self.strategy.build(judge),
             retry=self.retry,
-            health=store_for(self.state, "health") if self.state else None,
-            limits=store_for(self.state, "limits") if self.state else None,
-            budgets=self.budgets.build(state) if self.budgets else None,
+            health=health,
+            limits=limits,
+            budgets=budgets,
             cache=self.cache.build(state) if self.cache else None,
             audit=self.audit.build() if self.audit else None,
         )

@@ -38,7 +38,8 @@ class Escalation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str
-    score: float
+    score: float | None
+    """None: not scored (a cascade keeps its last model's answer without scoring it)."""
     threshold: float
     reason: str
     accepted: bool
@@ -115,7 +116,7 @@ class Decision(BaseModel):
             "escalations": [
                 {
                     "model": e.model,
-                    "score": round(e.score, 3),
+                    "score": None if e.score is None else round(e.score, 3),
                     "accepted": e.accepted,
                     "reason": e.reason,
                     **({"scoring_cost_usd": e.scoring_cost_usd} if e.scoring_cost_usd else {}),
@@ -149,7 +150,8 @@ class Decision(BaseModel):
             lines.append(f"attempt {a.model}@{a.provider} ({a.latency_ms:.0f} ms): {what}")
         for e in self.escalations:
             verdict = "accepted" if e.accepted else "escalated"
-            lines.append(f"cascade {e.model}: score {e.score:.2f} ({e.reason}) → {verdict}")
+            scored = "not scored" if e.score is None else f"score {e.score:.2f}"
+            lines.append(f"cascade {e.model}: {scored} ({e.reason}) → {verdict}")
         if self.cache:
             lines.append(f"answered from the {self.cache} cache by {self.answered_by}, cost $0")
         if self.attempts:

@@ -2,7 +2,7 @@
 
 Models run cheapest first (by the plan's expected cost; `order="plan"` keeps the policy's
 order). Each answer is scored (`Heuristics` by default); at or above `threshold` it is
-accepted, below it the next model is tried. The last model's answer is always accepted.
+accepted, below it the next model is tried. The last model's answer is always accepted, unscored.
 Provider errors move on as in `FallbackChain`. Every answer paid for counts: the returned
 `cost_usd` is the sum of all attempts, and `Decision.escalations` says what each model
 scored and why it was or was not accepted.
@@ -70,10 +70,8 @@ class Cascade:
         models = [c.model for c in candidates]
         return models if self.max_models is None else models[: self.max_models]
 
-    def _judge(
-        self, runner: ModelRunner, model: str, score: Score, last: bool, note: str = ""
-    ) -> bool:
-        accepted = last or score.value >= self.threshold
+    def _judge(self, runner: ModelRunner, model: str, score: Score, note: str = "") -> bool:
+        accepted = score.value >= self.threshold
         runner.decision.escalations.append(
             construct(
                 Escalation,
@@ -86,6 +84,24 @@ class Cascade:
             )
         )
         return accepted
+
+    async def _verdict(self, runner: ModelRunner, model: str, answer: Answer, last: bool) -> bool:
+        """Score a whole answer and judge it; the last model's answer is kept unscored (a
+        score could not change anything, and an LLM judge would bill for it)."""
+        if not last:
+            return self._judge(runner, model, await self.scorer.score(runner.request, answer))
+        runner.decision.escalations.append(
+            construct(
+                Escalation,
+                model=model,
+                score=None,
+                threshold=self.threshold,
+                reason="the last model's answer is always kept (not scored)",
+                accepted=True,
+                scoring_cost_usd=0.0,
+            )
+        )
+        return True
 
     def _failed(self, exc: ProviderError, errors: list[ProviderError], last: bool) -> None:
         errors.append(exc)
@@ -102,8 +118,7 @@ class Cascade:
             except ProviderError as exc:
                 self._failed(exc, errors, last)
                 continue
-            score = await self.scorer.score(runner.request, Answer.of(completion))
-            if self._judge(runner, model, score, last):
+            if await self._verdict(runner, model, Answer.of(completion), last):
                 completion.cost_usd = runner.decision.actual_cost_usd
                 return completion
         raise AllModelsFailed("every model of the cascade failed", errors)
@@ -144,7 +159,7 @@ class Cascade:
                     if windowed and seen and self._window_full(len(seen), since):
                         partial = Answer.of_chunks(seen, complete=False)
                         score = await self.scorer.score(runner.request, partial)
-                        if self._judge(runner, model, score, False, " (look-ahead window)"):
+                        if self._judge(runner, model, score, " (look-ahead window)"):
                             committed = True
                             for kept in held:
                                 yield kept
@@ -168,8 +183,7 @@ class Cascade:
             assert final is not None
             if not committed or last:
                 whole = Answer.of_chunks([*seen, final], complete=True)
-                score = await self.scorer.score(runner.request, whole)
-                if not self._judge(runner, model, score, last):
+                if not await self._verdict(runner, model, whole, last):
                     continue
                 for kept in held:
                     yield kept
