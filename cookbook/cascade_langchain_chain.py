@@ -32,8 +32,8 @@ with offline_langchain_models(small_reply=small_model) as (small, large):
         message = chain.invoke({"q": question})
         meta = message.response_metadata["langroute"]
         steps = "; ".join(
-            f"{e['model']} {e['score']:.1f} {'kept' if e['accepted'] else 'escalated'}"
-            f" ({e['reason']})"
+            f"{e['model']} {'unscored' if e['score'] is None else format(e['score'], '.1f')} "
+            f"{'kept' if e['accepted'] else 'escalated'} ({e['reason']})"
             for e in meta["escalations"]
         )
         print(

@@ -96,7 +96,7 @@ class Cascade:
                 model=model,
                 score=None,
                 threshold=self.threshold,
-                reason="the last model's answer is always kept (not scored)",
+                reason="last of the chain: always kept, not scored",
                 accepted=True,
                 scoring_cost_usd=0.0,
             )
