@@ -475,9 +475,9 @@ def test_an_llm_judge_needs_a_price_and_a_model() -> None:
     provider = OpenAIProvider(name="local", base_url="http://127.0.0.1:9", api_key="k")
     with pytest.raises(ConfigError, match=r"cannot price 'my-grader'.*spec=ModelSpec"):
         LLMJudge(provider, "my-grader")
-    with pytest.raises(ConfigError, match="needs the grading model"):
+    with pytest.raises(ConfigError, match="needs the model to call"):
         LLMJudge(provider)
-    assert LLMJudge(provider, "gpt-4.1-nano").pricing is not None  # priced from the catalog
+    assert LLMJudge(provider, "gpt-4.1-nano").model.pricing is not None  # priced from the catalog
     with pytest.raises(ConfigError, match="takes no model_id"):
         LLMJudge(Router(["gpt-4.1-nano"]), "gpt-4.1-nano")
 

@@ -16,7 +16,11 @@ from tests.conftest import TEST_KEY, providers_for, spec
 
 def classifier(server: ScriptedServer, timeout_s: float = 3.0) -> LLMClassifier:
     provider = OpenAIProvider(name="local", base_url=server.openai_url, api_key=TEST_KEY)
-    return LLMClassifier(provider, "tiny-labeller", timeout_s=timeout_s)
+    labeller = spec("tiny-labeller", price=(0.2, 0.8))
+    return LLMClassifier(provider, "tiny-labeller", spec=labeller, timeout_s=timeout_s)
+
+
+LABELLING_USD = (50 * 0.2 + 10 * 0.8) / 1e6  # 50 prompt and 10 answer tokens
 
 
 def features(text: str):
@@ -62,7 +66,10 @@ async def test_a_bad_answer_falls_back_to_the_rules_and_is_counted(
 async def test_the_router_awaits_the_llm_classifier_on_its_async_path(
     aserver: ScriptedServer,
 ) -> None:
-    aserver.add("tiny-labeller", Reply('{"domain": "creative", "complexity": 0.9}'))
+    aserver.add(
+        "tiny-labeller",
+        Reply('{"domain": "creative", "complexity": 0.9}', prompt_tokens=50, completion_tokens=10),
+    )
     aserver.add("writer", Reply("a poem"))
     registry = Registry()
     registry.register(spec("writer"))
@@ -76,7 +83,33 @@ async def test_the_router_awaits_the_llm_classifier_on_its_async_path(
     assert completion.decision.profile.domain == "creative"
     assert completion.decision.profile.complexity == 0.9
     assert aserver.count("tiny-labeller") == 1
+    # the labelling call is part of what the routed call cost
+    decision = completion.decision
+    assert decision.profile.cost_usd == pytest.approx(LABELLING_USD)
+    (answer,) = decision.attempts
+    assert completion.cost_usd == pytest.approx(answer.cost_usd + LABELLING_USD)
+    assert decision.actual_cost_usd == completion.cost_usd
+    chunks = [c async for c in router.astream("hello there")]
+    assert chunks[-1].cost_usd == pytest.approx(
+        chunks[-1].decision.attempts[0].cost_usd + LABELLING_USD
+    )
     await router.aclose()
+
+
+async def test_a_malformed_label_still_bills_its_call(aserver: ScriptedServer) -> None:
+    aserver.add("tiny-labeller", Reply("code, I think", prompt_tokens=50, completion_tokens=10))
+    profile = await classifier(aserver).aclassify(features("Write a sort in Rust"))
+    assert "llm classifier: malformed, fallback used" in profile.signals
+    assert profile.cost_usd == pytest.approx(LABELLING_USD)
+
+
+def test_an_llm_classifier_must_be_priced(aserver: ScriptedServer) -> None:
+    from langroute import ConfigError
+
+    provider = OpenAIProvider(name="local", base_url=aserver.openai_url, api_key=TEST_KEY)
+    with pytest.raises(ConfigError, match=r"LLMClassifier cannot price 'tiny-labeller'"):
+        LLMClassifier(provider, "tiny-labeller")
+    assert LLMClassifier(Router(["gpt-4.1-nano"])).model_id == "gpt-4.1-nano"
 
 
 def test_sync_dry_run_uses_the_same_classifier(server: ScriptedServer) -> None:

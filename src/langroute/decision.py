@@ -85,9 +85,12 @@ class Decision(BaseModel):
 
     @property
     def actual_cost_usd(self) -> float:
-        """Every attempt paid for, plus what scoring the answers cost (LLM judges)."""
-        return sum(a.cost_usd for a in self.attempts) + sum(
-            e.scoring_cost_usd for e in self.escalations
+        """Every attempt paid for, plus what classifying the request and scoring the answers
+        cost (an LLM classifier, LLM judges)."""
+        return (
+            self.profile.cost_usd
+            + sum(a.cost_usd for a in self.attempts)
+            + sum(e.scoring_cost_usd for e in self.escalations)
         )
 
     def summary(self) -> dict[str, Any]:

@@ -384,6 +384,7 @@ class Router:
         except BaseException:
             self._record(decision, started, "abandoned")
             raise
+        result.cost_usd = decision.actual_cost_usd  # every attempt, classifying and scoring
         if self.cache is not None:
             self._to_cache(request, result)
         if self.audit is not None:
@@ -408,6 +409,7 @@ class Router:
         try:
             async for chunk in self.strategy.stream(decision.plan, Runner(self, request, decision)):
                 if chunk.decision is not None:  # the last chunk: the answer is complete
+                    chunk.cost_usd = decision.actual_cost_usd
                     answer = None
                     if self.cache is not None or self.shadow is not None:
                         answer = _assembled(chunk, "".join(text))

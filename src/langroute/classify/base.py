@@ -24,6 +24,8 @@ class TaskProfile(BaseModel):
     confidence: float = Field(default=1.0, ge=0, le=1)
     signals: tuple[str, ...] = ()
     """Human-readable reasons for the profile, e.g. 'code fence', 'asks for a proof'."""
+    cost_usd: float = 0.0
+    """What classifying cost (an LLM classifier's call); part of the call's cost."""
 
 
 @runtime_checkable

@@ -7,7 +7,8 @@ and logged once per kind (without the prompt). Capabilities the request needs al
 come from the request itself.
 
 The router awaits `aclassify` on its async paths; `classify` (dry runs, sync code) runs
-the same coroutine to completion.
+the same coroutine to completion. What labelling cost is the profile's `cost_usd`, part of
+the routed call's cost (`Decision.actual_cost_usd`).
 """
 
 from __future__ import annotations
@@ -17,18 +18,22 @@ import json
 import logging
 import re
 from collections import Counter
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langroute._sync import run_sync
 from langroute.classify.base import Classifier, TaskProfile
 from langroute.classify.rules import RuleClassifier
-from langroute.errors import ProviderError
-from langroute.features import RequestFeatures, RoutingRequest
+from langroute.errors import LangrouteError
+from langroute.features import RequestFeatures
 from langroute.providers.base import Provider
-from langroute.registry.spec import TaskDomain
-from langroute.types import ChatParams, SystemMessage, UserMessage
+from langroute.registry.spec import ModelSpec, TaskDomain
+from langroute.side import SideModel
+from langroute.types import SystemMessage, UserMessage
+
+if TYPE_CHECKING:
+    from langroute.router import Router
 
 logger = logging.getLogger(__name__)
 
@@ -52,33 +57,31 @@ class Label(BaseModel):
 
 
 class LLMClassifier:
+    """A small model labels each request. `LLMClassifier(Router(["gpt-4.1-nano"]))` calls it
+    through a router of its own (prices, retries, budgets); `LLMClassifier(provider,
+    "model-id")` calls one provider, priced from `spec` or the built-in catalog."""
+
     def __init__(
         self,
-        provider: Provider,
-        model_id: str,
+        labeller: Router | Provider,
+        model_id: str | None = None,
         *,
+        spec: ModelSpec | None = None,
         fallback: Classifier | None = None,
         timeout_s: float = 3.0,
         max_prompt_chars: int = 2000,
     ) -> None:
-        self.provider = provider
-        self.model_id = model_id
+        self.model = SideModel(labeller, model_id, spec=spec, owner="LLMClassifier")
+        self.model_id = self.model.name
         self.fallback = fallback or RuleClassifier()
         self.timeout_s = timeout_s
         self.max_prompt_chars = max_prompt_chars
         self.events: Counter[str] = Counter()
         """`ok`, `malformed`, `error` and `timeout` answers so far."""
 
-    def _request(self, text: str) -> RoutingRequest:
-        return RoutingRequest.build(
-            [
-                SystemMessage(content=INSTRUCTIONS),
-                UserMessage(content=text[: self.max_prompt_chars]),
-            ],
-            ChatParams(temperature=0, max_tokens=40, response_format={"type": "json_object"}),
-        )
-
-    def _fallen_back(self, base: TaskProfile, kind: str, detail: str) -> TaskProfile:
+    def _fallen_back(
+        self, base: TaskProfile, kind: str, detail: str, cost_usd: float = 0.0
+    ) -> TaskProfile:
         if self.events[kind] == 0:
             logger.warning(
                 "LLM classifier %s gave %s (%s); using the fallback classifier",
@@ -88,26 +91,30 @@ class LLMClassifier:
             )
         self.events[kind] += 1
         signal = f"llm classifier: {kind}, fallback used"
-        return base.model_copy(update={"signals": (*base.signals, signal)})
+        return base.model_copy(update={"signals": (*base.signals, signal), "cost_usd": cost_usd})
 
     async def aclassify(self, features: RequestFeatures) -> TaskProfile:
         base = self.fallback.classify(features)
         if not features.last_user_text.strip():
             return base
+        labelling: list[SystemMessage | UserMessage] = [
+            SystemMessage(content=INSTRUCTIONS),
+            UserMessage(content=features.last_user_text[: self.max_prompt_chars]),
+        ]
         try:
             completion = await asyncio.wait_for(
-                self.provider.complete(self.model_id, self._request(features.last_user_text)),
-                self.timeout_s,
+                self.model.complete(labelling, features, max_tokens=40), self.timeout_s
             )
         except TimeoutError:
             return self._fallen_back(base, "timeout", f"no answer in {self.timeout_s}s")
-        except ProviderError as exc:
+        except LangrouteError as exc:
             return self._fallen_back(base, "error", type(exc).__name__)
+        cost = completion.cost_usd or 0.0
         text = _FENCE.sub("", (completion.content or "").strip())
         try:
             label = Label.model_validate(json.loads(text))
         except (ValueError, ValidationError) as exc:
-            return self._fallen_back(base, "malformed", type(exc).__name__)
+            return self._fallen_back(base, "malformed", type(exc).__name__, cost)
         self.events["ok"] += 1
         said = f"llm {self.model_id}: {label.domain}, complexity {label.complexity:.2f}"
         return base.model_copy(
@@ -116,6 +123,7 @@ class LLMClassifier:
                 "complexity": label.complexity,
                 "confidence": 0.8,
                 "signals": (*base.signals, said),
+                "cost_usd": cost,
             }
         )
 

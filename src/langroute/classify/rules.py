@@ -353,4 +353,5 @@ class RuleClassifier:
             needs=required_capabilities(features),
             confidence=round(confidence, 3),
             signals=tuple(signals),
+            cost_usd=0.0,
         )

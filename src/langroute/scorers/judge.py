@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, ValidationError
 
-from langroute.errors import ConfigError, LangrouteError
+from langroute.errors import LangrouteError
 from langroute.features import RoutingRequest
 from langroute.providers.base import Provider
-from langroute.registry import ModelSpec, Pricing, Registry
+from langroute.registry import ModelSpec
 from langroute.scorers.base import Answer, Score
-from langroute.types import ChatParams, Completion, SystemMessage, UserMessage
+from langroute.side import SideModel
+from langroute.types import SystemMessage, UserMessage
 
 if TYPE_CHECKING:
     from langroute.router import Router
@@ -55,66 +56,21 @@ class LLMJudge:
         timeout_s: float = 5.0,
         neutral: float = 0.5,
     ) -> None:
-        from langroute.router import Router  # the router imports the strategies and scorers
-
-        self.router: Router | None = None
-        self.provider: Provider | None = None
-        self.pricing: Pricing | None = None
-        if isinstance(judge, Router):
-            if model_id is not None or spec is not None:
-                raise ConfigError(
-                    "LLMJudge(router) takes no model_id or spec: the router's own models "
-                    "grade, at their own prices"
-                )
-            self.router, self.model_id = judge, "/".join(judge.models)
-        else:
-            if model_id is None:
-                raise ConfigError(
-                    "LLMJudge(provider) needs the grading model: LLMJudge(provider, "
-                    '"model-id"), or pass a Router over the grading model instead'
-                )
-            catalog = Registry.builtin()
-            if spec is None and model_id not in catalog:
-                raise ConfigError(
-                    f"LLMJudge cannot price {model_id!r} (not in the built-in catalog): pass "
-                    "spec=ModelSpec(...) with its pricing, or a Router over it"
-                )
-            self.provider, self.model_id = judge, model_id
-            self.pricing = (spec or catalog.get(model_id)).pricing
+        self.model = SideModel(judge, model_id, spec=spec, owner="LLMJudge")
         self.timeout_s = timeout_s
         self.neutral = neutral
         self.events: Counter[str] = Counter()
 
-    async def _grade(self, request: RoutingRequest, answer: Answer) -> Completion:
+    async def score(self, request: RoutingRequest, answer: Answer) -> Score:
         question = request.features.last_user_text[:4000]
-        messages: list[SystemMessage | UserMessage] = [
+        grading: list[SystemMessage | UserMessage] = [
             SystemMessage(content=INSTRUCTIONS),
             UserMessage(content=f"Question:\n{question}\n\nAnswer:\n{answer.content[:4000]}"),
         ]
-        json_object = {"type": "json_object"}
-        if self.router is not None:
-            f = request.features
-            grading = self.router.request(
-                messages,
-                tenant=f.tenant,
-                user=f.user,
-                tags=f.tags,
-                temperature=0,
-                max_tokens=20,
-                response_format=json_object,
-            )
-            return await self.router.execute(grading)
-        assert self.provider is not None
-        assert self.pricing is not None
-        params = ChatParams(temperature=0, max_tokens=20, response_format=json_object)
-        done = await self.provider.complete(self.model_id, RoutingRequest.build(messages, params))
-        u = done.usage
-        done.cost_usd = self.pricing.cost(u.prompt_tokens, u.completion_tokens, u.cached_tokens)
-        return done
-
-    async def score(self, request: RoutingRequest, answer: Answer) -> Score:
         try:
-            done = await asyncio.wait_for(self._grade(request, answer), self.timeout_s)
+            done = await asyncio.wait_for(
+                self.model.complete(grading, request.features, max_tokens=20), self.timeout_s
+            )
         except (TimeoutError, LangrouteError) as exc:
             return self._abstain(exc, 0.0)
         cost = done.cost_usd or 0.0
@@ -123,9 +79,9 @@ class LLMJudge:
         except (ValueError, ValidationError) as exc:
             return self._abstain(exc, cost)
         self.events["ok"] += 1
-        return Score(grade.score, f"judge {self.model_id}: {grade.score:.2f}", cost)
+        return Score(grade.score, f"judge {self.model.name}: {grade.score:.2f}", cost)
 
     def _abstain(self, exc: BaseException, cost: float) -> Score:
         self.events[type(exc).__name__] += 1
-        reason = f"judge {self.model_id} abstained ({type(exc).__name__})"
+        reason = f"judge {self.model.name} abstained ({type(exc).__name__})"
         return Score(self.neutral, reason, cost)
