@@ -465,7 +465,7 @@ class Router:
             completion_tokens=usage.completion_tokens,
             cached_tokens=usage.prompt_tokens,
         )
-        completion.cost_usd = 0.0
+        completion.cost_usd = decision.actual_cost_usd  # no model call: 0 unless classifying cost
         decision.cache = kind
         decision.answered_by = completion.model
         completion.decision = decision
