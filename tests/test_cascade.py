@@ -544,3 +544,20 @@ def test_a_judged_cascade_from_a_config_file(server: ScriptedServer, monkeypatch
         Router.from_config({"strategy": {"type": "cascade", "scorer": "judge"}})
     with pytest.raises(ConfigError, match="judge_model is only used"):
         Router.from_config({"strategy": {"judge_model": "gpt-4.1-nano"}})
+
+
+async def test_a_judge_whose_router_judges_with_it_is_refused(aserver: ScriptedServer) -> None:
+    from langroute import ConfigError
+    from langroute.scorers import LLMJudge
+
+    aserver.add("cheap", Reply("Paris is in Germany."))
+    aserver.add("mid", Reply("mid"))
+    _grader(aserver)
+    looped = make_router(aserver, [spec("grader"), spec("cheap")])
+    judge = LLMJudge(looped)
+    looped.strategy = Cascade(scorer=judge)  # the judge's own router grades with the judge
+    router = cascade_router(aserver, scorer=judge)
+    with pytest.raises(ConfigError, match="LLMJudge calls itself"):
+        await router.achat("Where is Paris?")
+    await looped.aclose()
+    await router.aclose()

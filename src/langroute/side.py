@@ -10,6 +10,7 @@ answer comes back with its `cost_usd`, which the routed call's decision then inc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from langroute.errors import ConfigError
@@ -20,6 +21,9 @@ from langroute.types import ChatParams, Completion, SystemMessage, UserMessage
 
 if TYPE_CHECKING:
     from langroute.router import Router
+
+
+_CALLING: ContextVar[frozenset[int]] = ContextVar("langroute_side_calls", default=frozenset())
 
 
 class SideModel:
@@ -35,6 +39,7 @@ class SideModel:
     ) -> None:
         from langroute.router import Router  # the router imports the strategies and scorers
 
+        self.owner = owner
         self.router: Router | None = None
         self.provider: Provider | None = None
         self.pricing: Pricing | None = None
@@ -70,6 +75,24 @@ class SideModel:
     ) -> Completion:
         """One JSON-mode answer at temperature 0, with its `cost_usd`; `on_behalf_of` is the
         routed call's features (its tenant, user and tags go to a side router's budgets)."""
+        calling = _CALLING.get()
+        if id(self) in calling:
+            raise ConfigError(
+                f"{self.owner} calls itself: the router it calls ({self.name}) uses the same "
+                f"{self.owner}; give it a router of its own, without it"
+            )
+        token = _CALLING.set(calling | {id(self)})
+        try:
+            return await self._complete(messages, on_behalf_of, max_tokens)
+        finally:
+            _CALLING.reset(token)
+
+    async def _complete(
+        self,
+        messages: Sequence[SystemMessage | UserMessage],
+        on_behalf_of: RequestFeatures,
+        max_tokens: int,
+    ) -> Completion:
         json_object = {"type": "json_object"}
         if self.router is not None:
             f = on_behalf_of

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from langroute._sync import run_sync
 from langroute.classify.base import Classifier, TaskProfile
 from langroute.classify.rules import RuleClassifier
-from langroute.errors import LangrouteError
+from langroute.errors import ConfigError, LangrouteError
 from langroute.features import RequestFeatures
 from langroute.providers.base import Provider
 from langroute.registry.spec import ModelSpec, TaskDomain
@@ -107,6 +107,8 @@ class LLMClassifier:
             )
         except TimeoutError:
             return self._fallen_back(base, "timeout", f"no answer in {self.timeout_s}s")
+        except ConfigError:
+            raise  # a misconfigured labeller must not pass for a failing one
         except LangrouteError as exc:
             return self._fallen_back(base, "error", type(exc).__name__)
         cost = completion.cost_usd or 0.0

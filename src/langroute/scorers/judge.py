@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, ValidationError
 
-from langroute.errors import LangrouteError
+from langroute.errors import ConfigError, LangrouteError
 from langroute.features import RoutingRequest
 from langroute.providers.base import Provider
 from langroute.registry import ModelSpec
@@ -71,6 +71,8 @@ class LLMJudge:
             done = await asyncio.wait_for(
                 self.model.complete(grading, request.features, max_tokens=20), self.timeout_s
             )
+        except ConfigError:
+            raise  # a misconfigured judge must not pass for an abstaining one
         except (TimeoutError, LangrouteError) as exc:
             return self._abstain(exc, 0.0)
         cost = done.cost_usd or 0.0
