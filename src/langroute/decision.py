@@ -156,7 +156,10 @@ class Decision(BaseModel):
             scored = "not scored" if e.score is None else f"score {e.score:.2f}"
             lines.append(f"cascade {e.model}: {scored} ({e.reason}) → {verdict}")
         if self.cache:
-            lines.append(f"answered from the {self.cache} cache by {self.answered_by}, cost $0")
+            lines.append(
+                f"answered from the {self.cache} cache by {self.answered_by}, "
+                f"cost {usd(self.actual_cost_usd)}"
+            )
         if self.attempts:
             lines.append(f"answered by {self.answered_by}, cost {usd(self.actual_cost_usd)}")
         return "\n".join(lines)

@@ -4,8 +4,8 @@ Models run cheapest first (by the plan's expected cost; `order="plan"` keeps the
 order). Each answer is scored (`Heuristics` by default); at or above `threshold` it is
 accepted, below it the next model is tried. The last model's answer is always accepted, unscored.
 Provider errors move on as in `FallbackChain`. Every answer paid for counts: the returned
-`cost_usd` is the sum of all attempts, and `Decision.escalations` says what each model
-scored and why it was or was not accepted.
+`cost_usd` is the sum of all attempts (and of what scoring cost: an `LLMJudge`'s calls), and
+`Decision.escalations` says what each model scored and why it was or was not accepted.
 
 Streaming — what the caller sees:
 - with no look-ahead window (default), a cheaper model's answer is held back until it is
