@@ -151,10 +151,13 @@ class CascadeReplay:
 def cascade_contenders(
     train: EvalDataset, test: EvalDataset, chains: Sequence[Sequence[str]] = DEFAULT_CHAINS
 ) -> list[Contender]:
-    """One report contender per chain whose models the data has."""
+    """Two report contenders per chain whose models the data has: the replay scorer above,
+    and the `LearnedScorer` a live `Cascade` can use (prompt and answer only)."""
     from langroute.eval.evaluate import Contender
+    from langroute.scorers.learned import LearnedScorer
 
     out = []
+    live: LearnedScorer | None = None
     for chain in chains:
         if not all(m in train.models for m in chain):
             continue
@@ -169,7 +172,39 @@ def cascade_contenders(
                 operating_point=f"τ={tau:.2f} (calibrated out-of-fold on train)",
             )
         )
+        live = live or LearnedScorer.fit(train, embedder=replayed.embedder)
+        out.append(live_scorer_contender(live, chain, train, test, f"cascade[{short}] live"))
     return out
+
+
+def live_scorer_contender(
+    scorer: Any, chain: Sequence[str], train: EvalDataset, test: EvalDataset, label: str
+) -> Contender:
+    """A cascade scored by a live `LearnedScorer`, τ swept; its operating point is calibrated
+    on the training answers it was fitted on (in-sample, so optimistic there)."""
+    from langroute.eval.evaluate import Contender
+
+    def scored(data: EvalDataset) -> tuple[Matrices, list[int], list[NDArray[Any]]]:
+        m = Matrices(data)
+        probs = []
+        for model in chain[:-1]:
+            answers = [it.outcomes[model].response or "" for it in data]
+            p = scorer.probabilities(model, data.prompts, answers)
+            probs.append(np.full(len(data), scorer.unknown) if p is None else p)
+        return m, [m.models.index(c) for c in chain], probs
+
+    m_train, idx_train, p_train = scored(train)
+    m_test, idx_test, p_test = scored(test)
+    best = float(np.nanmax(m_train.mean_quality()))
+    train_runs = [(t, replay_chain(m_train, idx_train, p_train, t, "")) for t in TAUS]
+    found = cheapest_reaching(train_runs, 0.95 * best)
+    tau = found[0] if found else 1.0
+    return Contender(
+        label=label,
+        sweep=[replay_chain(m_test, idx_test, p_test, t, f"τ={t:.2f}") for t in TAUS],
+        at_operating_point=replay_chain(m_test, idx_test, p_test, tau, f"τ={tau:.2f}"),
+        operating_point=f"τ={tau:.2f} (calibrated on the train answers it was fitted on)",
+    )
 
 
 def calibrate_threshold(

@@ -88,15 +88,23 @@ class LearnedScorer:
             )
         return cls(heads, embedder)
 
-    def probability(self, model: str, prompt: str, answer: str) -> float | None:
+    def probabilities(
+        self, model: str, prompts: Sequence[str], answers: Sequence[str]
+    ) -> NDArray[Any] | None:
+        """P(correct) of each of `model`'s answers to the prompts (None: no head for it)."""
         import numpy as np
 
         head = self.heads.get(self.aliases.get(model, model))
         if head is None:
             return None
         w, b = head
-        z = float(_features(self.embedder, [prompt], [answer])[0] @ w + b)
-        return float(1.0 / (1.0 + np.exp(-z)))
+        z = _features(self.embedder, prompts, answers) @ w + b
+        out: NDArray[Any] = 1.0 / (1.0 + np.exp(-z))
+        return out
+
+    def probability(self, model: str, prompt: str, answer: str) -> float | None:
+        p = self.probabilities(model, [prompt], [answer])
+        return None if p is None else float(p[0])
 
     async def score(self, request: RoutingRequest, answer: Answer) -> Score:
         p = self.probability(answer.model, request.features.last_user_text, answer.content)
