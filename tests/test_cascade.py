@@ -561,3 +561,26 @@ async def test_a_judge_whose_router_judges_with_it_is_refused(aserver: ScriptedS
         await router.achat("Where is Paris?")
     await looped.aclose()
     await router.aclose()
+
+
+async def test_the_judge_grades_a_tool_call_by_its_call_not_as_an_empty_answer(
+    aserver: ScriptedServer,
+) -> None:
+    from langroute.scorers import LLMJudge
+    from langroute.testing import ToolCallScript
+
+    call = ToolCallScript("get_weather", {"city": "Paris"})
+    aserver.add("cheap", Reply("", tool_calls=(call,)))
+    aserver.add("mid", Reply("mid"))
+    aserver.add(
+        "grader",
+        Reply(lambda t: '{"score": 0.9}' if 'get_weather({"city": "Paris"})' in t else "{}"),
+    )
+    grader = make_router(aserver, [spec("grader")])
+    router = cascade_router(aserver, scorer=LLMJudge(grader))
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    done = await router.achat("Weather in Paris?", tools=[tool])
+    assert done.model == "cheap" and done.tool_calls[0].function.name == "get_weather"
+    assert "judge grader: 0.90" in done.decision.escalations[0].reason
+    await grader.aclose()
+    await router.aclose()

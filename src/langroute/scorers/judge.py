@@ -38,6 +38,15 @@ class _Grade(BaseModel):
     score: float = Field(ge=0, le=1)
 
 
+def _shown(answer: Answer) -> str:
+    """The answer as the judge reads it: its text, then the tools it calls and with what
+    (a tool-calling step has no text, and must not be graded as an empty answer)."""
+    calls = [f"calls tool {c.function.name}({c.function.arguments})" for c in answer.tool_calls]
+    if answer.calls_tools and not calls:
+        calls = ["calls tools (arguments still streaming)"]
+    return "\n".join([answer.content, *calls]).strip()[:4000]
+
+
 class LLMJudge:
     """A cheap model grades each answer from 0 to 1.
 
@@ -65,7 +74,7 @@ class LLMJudge:
         question = request.features.last_user_text[:4000]
         grading: list[SystemMessage | UserMessage] = [
             SystemMessage(content=INSTRUCTIONS),
-            UserMessage(content=f"Question:\n{question}\n\nAnswer:\n{answer.content[:4000]}"),
+            UserMessage(content=f"Question:\n{question}\n\nAnswer:\n{_shown(answer)}"),
         ]
         try:
             done = await asyncio.wait_for(
