@@ -50,6 +50,8 @@ class SideModel:
                     "answer, at their own prices"
                 )
             self.router, self.name = target, "/".join(target.models)
+            specs = [target.registry.get(m) for m in target.models]
+            self.json_mode = all(s.capabilities.json_mode for s in specs)
             return
         if model_id is None:
             raise ConfigError(
@@ -65,6 +67,7 @@ class SideModel:
                 )
             spec = catalog.get(model_id)
         self.provider, self.name, self.pricing = target, model_id, spec.pricing
+        self.json_mode = spec.capabilities.json_mode
 
     async def complete(
         self,
@@ -73,8 +76,9 @@ class SideModel:
         *,
         max_tokens: int,
     ) -> Completion:
-        """One JSON-mode answer at temperature 0, with its `cost_usd`; `on_behalf_of` is the
-        routed call's features (its tenant, user and tags go to a side router's budgets)."""
+        """One answer at temperature 0 (in JSON mode when the model has it), with its
+        `cost_usd`; `on_behalf_of` is the routed call's features (its tenant, user and tags
+        go to a side router's budgets)."""
         calling = _CALLING.get()
         if id(self) in calling:
             raise ConfigError(
@@ -93,7 +97,8 @@ class SideModel:
         on_behalf_of: RequestFeatures,
         max_tokens: int,
     ) -> Completion:
-        json_object = {"type": "json_object"}
+        # JSON mode where every model can do it; the instructions ask for JSON anyway
+        json_object = {"type": "json_object"} if self.json_mode else None
         if self.router is not None:
             f = on_behalf_of
             request = self.router.request(

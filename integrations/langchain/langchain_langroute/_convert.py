@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from langroute.types import (
     ToolCall,
     ToolSpec,
     Usage,
+    text_of,
 )
 from langroute.types import SystemMessage as NeutralSystem
 from langroute.types import ToolMessage as NeutralTool
@@ -75,6 +77,34 @@ def to_neutral_messages(messages: Sequence[BaseMessage]) -> list[Message]:
             out.append(NeutralUser(content=_user_content(message)))
         else:  # chat/function/other roles count as user text for routing
             out.append(NeutralUser(content=_text(message)))
+    return out
+
+
+def from_neutral_messages(messages: Sequence[Message]) -> list[BaseMessage]:
+    """LangChain messages for a neutral conversation (a request built by the core itself,
+    e.g. an LLM judge's, has no LangChain call behind it)."""
+    out: list[BaseMessage] = []
+    for m in messages:
+        if isinstance(m, NeutralSystem):
+            out.append(SystemMessage(content=text_of(m.content)))
+        elif isinstance(m, NeutralUser):
+            content = m.content
+            if isinstance(content, str):
+                out.append(HumanMessage(content=content))
+            else:
+                out.append(HumanMessage(content=[p.model_dump(exclude_none=True) for p in content]))
+        elif isinstance(m, AssistantMessage):
+            calls = [
+                {
+                    "name": c.function.name,
+                    "args": json.loads(c.function.arguments or "{}"),
+                    "id": c.id,
+                }
+                for c in m.tool_calls or []
+            ]
+            out.append(AIMessage(content=text_of(m.content), tool_calls=calls))
+        else:
+            out.append(ToolMessage(content=text_of(m.content), tool_call_id=m.tool_call_id))
     return out
 
 

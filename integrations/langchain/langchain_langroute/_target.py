@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
-from langchain_langroute._convert import usage_from_metadata
+from langchain_langroute._convert import from_neutral_messages, usage_from_metadata
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.sdk_errors import normalise_exception
@@ -46,6 +46,23 @@ class LangChainCall:
         return {**self.kwargs, **getattr(bound, "kwargs", {})}
 
 
+def call_of(request: RoutingRequest) -> LangChainCall:
+    """The LangChain call behind a request; for one the core built itself (an LLM judge's
+    or classifier's, `router.chat(...)`), one made from its neutral messages and params."""
+    if isinstance(request.native, LangChainCall):
+        return request.native
+    params = request.params
+    kwargs = {
+        name: value
+        for name, value in (("temperature", params.temperature), ("max_tokens", params.max_tokens))
+        if value is not None
+    }
+    # sync: the model's sync client, in a worker thread, is safe whichever event loop runs
+    # this; its async client belongs to the loop that first used it
+    messages = from_neutral_messages(request.messages)
+    return LangChainCall(messages, stop=params.stop, kwargs=kwargs, sync=True)
+
+
 class LangChainTarget:
     """Runs one LangChain chat model for the core's runner, mapping its SDK's errors."""
 
@@ -54,7 +71,7 @@ class LangChainTarget:
         self.model = model
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
-        call: LangChainCall = request.native
+        call = call_of(request)
         where = {"model": model_id, "provider": self.name}
         kwargs = call.kwargs_for(self.model)
         try:
@@ -92,7 +109,7 @@ class LangChainTarget:
         )
 
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
-        call: LangChainCall = request.native
+        call = call_of(request)
         where = {"model": model_id, "provider": self.name}
         kwargs = call.kwargs_for(self.model)
         chunks = (

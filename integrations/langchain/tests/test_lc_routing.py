@@ -381,6 +381,65 @@ def test_a_cascade_escalates_a_hedged_answer_and_shows_only_the_kept_one(server,
     assert (counter.starts, counter.ends) == (1, 1)
 
 
+GRADER = "std-grader"
+
+
+def judged_cascade(server: ScriptedServer) -> RoutingChatModel:
+    """A cascade judged by a ChatAnthropic behind its own RoutingChatModel: its router runs
+    requests the core built (no LangChain call behind them), translated to LangChain."""
+    from langroute import Cascade
+    from langroute.scorers import LLMJudge
+
+    server.reset()
+    server.add(
+        GRADER,
+        Reply(
+            lambda text: '{"score": 0.1}' if "not sure" in text else '{"score": 0.9}',
+            prompt_tokens=100,
+            completion_tokens=5,
+        ),
+    )
+    judge = RoutingChatModel(
+        models=[anthropic_candidate(GRADER)], specs={GRADER: SPECS[ANTHROPIC_NAME]}
+    )
+    server.models[OPENAI_NAME].then(Reply("I'm not sure, sorry."))
+    server.models[ANTHROPIC_NAME].then(Reply("Paris is the capital of France."))
+    return router(strategy=Cascade(scorer=LLMJudge(judge.router)))
+
+
+def check_judged(server: ScriptedServer, message: Any) -> None:
+    assert message.content == "Paris is the capital of France."
+    meta = message.response_metadata["langroute"]
+    first, last = meta["escalations"]
+    assert (first["reason"], first["accepted"]) == (f"judge {GRADER}: 0.10", False)
+    assert last["score"] is None and last["accepted"]
+    grading = (100 * 3.0 + 5 * 15.0) / 1e6
+    assert first["scoring_cost_usd"] == pytest.approx(grading)
+    answers = sum(a["cost_usd"] for a in meta["attempts"])
+    assert meta["actual_cost_usd"] == pytest.approx(answers + grading)
+    (sent,) = [c for c in server.calls if c.model == GRADER]
+    assert sent.api == "anthropic" and sent.body["max_tokens"] == 20
+    assert sent.body["system"] and "Question:" in str(sent.body["messages"])
+    server.models.pop(GRADER)
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_langchain_model_judges_a_cascade_and_its_gradings_are_billed(server, mode):
+    llm = judged_cascade(server)
+    question = "What is the capital of France?"
+    if mode == "invoke":
+        message = llm.invoke(question)
+    else:
+        message = None
+        for chunk in llm.stream(question):
+            message = chunk if message is None else message + chunk
+    check_judged(server, message)
+
+
+async def test_a_langchain_model_judges_an_async_cascade(server):
+    check_judged(server, await judged_cascade(server).ainvoke("What is the capital of France?"))
+
+
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
 def test_an_ensemble_keeps_one_answer_and_counts_every_member(server, mode):
     from langroute import Ensemble

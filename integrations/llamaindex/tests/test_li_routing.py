@@ -23,6 +23,8 @@ from langroute import AgentSteps, ConfigError, CostOptimized, QualityBar, Stream
 from langroute.testing import DropStream, Fail, Reply, smart_reply
 from li_helpers import (
     CHEAP,
+    KEY,
+    LOCAL,
     SPECS,
     STRONG,
     cheap_llm,
@@ -348,6 +350,64 @@ def test_a_cascade_escalates_a_refusal_and_shows_only_the_kept_answer(server, mo
     meta = response.additional_kwargs["langroute"]
     assert meta["answered_by"] == STRONG
     assert [e["accepted"] for e in meta["escalations"]] == [False, True]
+
+
+@pytest.mark.parametrize("mode", ["chat", "achat", "stream_chat"])
+def test_a_llamaindex_llm_judges_a_cascade_and_its_gradings_are_billed(server, mode):
+    """The judge is an OpenAILike behind its own RoutingLLM: its router runs a request the
+    core built (no LlamaIndex call behind it), translated to LlamaIndex messages."""
+    import asyncio
+
+    from llama_index.llms.openai_like import OpenAILike
+
+    from langroute import Cascade
+    from langroute.scorers import LLMJudge
+
+    grader = "li-grader"
+    server.reset()
+    server.add(
+        grader,
+        Reply(
+            lambda text: '{"score": 0.1}' if "sorry" in text else '{"score": 0.9}',
+            prompt_tokens=100,
+            completion_tokens=5,
+        ),
+    )
+    judge_llm = OpenAILike(
+        model=grader,
+        api_base=server.openai_url,
+        api_key=KEY,
+        is_chat_model=True,
+        context_window=32_000,
+        max_retries=0,
+    )
+    judge = RoutingLLM(
+        models=[judge_llm],
+        specs={grader: SPECS[LOCAL] | {"pricing": {"input": 0.5, "output": 1.5}}},
+    )
+    server.models[CHEAP].then(Reply("I'm sorry, I can't help with that."))
+    server.models[STRONG].then(Reply("Here is how to do it."))
+    llm = router(strategy=Cascade(scorer=LLMJudge(judge.router)))
+    question = [ChatMessage(role="user", content="How do I sort a list?")]
+    if mode == "chat":
+        response = llm.chat(question)
+    elif mode == "achat":
+        response = asyncio.run(llm.achat(question))
+    else:
+        *_, response = llm.stream_chat(question)
+    assert response.message.content == "Here is how to do it."
+    meta = response.additional_kwargs["langroute"]
+    first, last = meta["escalations"]
+    assert (first["reason"], first["accepted"]) == (f"judge {grader}: 0.10", False)
+    assert last["score"] is None and last["accepted"]
+    grading = (100 * 0.5 + 5 * 1.5) / 1e6
+    assert first["scoring_cost_usd"] == pytest.approx(grading)
+    answers = sum(a["cost_usd"] for a in meta["attempts"])
+    assert meta["actual_cost_usd"] == pytest.approx(answers + grading)
+    (sent,) = [c for c in server.calls if c.model == grader]
+    assert sent.body["max_tokens"] == 20 and sent.body["temperature"] == 0
+    assert sent.body["messages"][0]["role"] == "system"
+    server.models.pop(grader)
 
 
 def test_an_ensemble_streams_its_kept_answer(server):

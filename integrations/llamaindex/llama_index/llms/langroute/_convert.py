@@ -21,6 +21,7 @@ from langroute.types import (
     ToolSpec,
     Usage,
     UserMessage,
+    text_of,
 )
 
 
@@ -59,6 +60,37 @@ def to_neutral_messages(messages: Sequence[ChatMessage]) -> list[Message]:
             if any(isinstance(block, ImageBlock) for block in message.blocks):
                 parts.append(ImagePart(image_url=ImageURL(url="image")))
             out.append(UserMessage(content=parts if len(parts) > 1 else _text(message)))
+    return out
+
+
+def from_neutral_messages(messages: Sequence[Message]) -> list[ChatMessage]:
+    """LlamaIndex messages for a neutral conversation (a request built by the core itself,
+    e.g. an LLM judge's, has no LlamaIndex call behind it). Text only: images are dropped."""
+    out: list[ChatMessage] = []
+    for m in messages:
+        if isinstance(m, SystemMessage):
+            out.append(ChatMessage(role=MessageRole.SYSTEM, content=text_of(m.content)))
+        elif isinstance(m, UserMessage):
+            out.append(ChatMessage(role=MessageRole.USER, content=text_of(m.content)))
+        elif isinstance(m, AssistantMessage):
+            extra = {}
+            if m.tool_calls:
+                extra["tool_calls"] = [c.model_dump() for c in m.tool_calls]
+            out.append(
+                ChatMessage(
+                    role=MessageRole.ASSISTANT,
+                    content=text_of(m.content),
+                    additional_kwargs=extra,
+                )
+            )
+        else:
+            out.append(
+                ChatMessage(
+                    role=MessageRole.TOOL,
+                    content=text_of(m.content),
+                    additional_kwargs={"tool_call_id": m.tool_call_id},
+                )
+            )
     return out
 
 

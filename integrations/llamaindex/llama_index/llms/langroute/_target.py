@@ -15,7 +15,7 @@ from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
-from llama_index.llms.langroute._convert import usage_from_raw
+from llama_index.llms.langroute._convert import from_neutral_messages, usage_from_raw
 
 
 @dataclass
@@ -41,6 +41,22 @@ class LlamaIndexCall:
         )
 
 
+def call_of(request: RoutingRequest) -> LlamaIndexCall:
+    """The LlamaIndex call behind a request; for one the core built itself (an LLM judge's
+    or classifier's, `router.chat(...)`), one made from its neutral messages and params."""
+    if isinstance(request.native, LlamaIndexCall):
+        return request.native
+    params = request.params
+    kwargs = {
+        name: value
+        for name, value in (("temperature", params.temperature), ("max_tokens", params.max_tokens))
+        if value is not None
+    }
+    # sync: the LLM's sync client, in a worker thread, is safe whichever event loop runs
+    # this; its async client belongs to the loop that first used it
+    return LlamaIndexCall(from_neutral_messages(request.messages), kwargs=kwargs, sync=True)
+
+
 def _has_tool_calls(response: ChatResponse) -> bool:
     message = response.message
     return bool(message.additional_kwargs.get("tool_calls")) or any(
@@ -56,7 +72,7 @@ class LlamaIndexTarget:
         self.llm = llm
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
-        call: LlamaIndexCall = request.native
+        call = call_of(request)
         kwargs = call.chat_kwargs_for(self.llm)
         try:
             if call.sync:
@@ -76,7 +92,7 @@ class LlamaIndexTarget:
         )
 
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
-        call: LlamaIndexCall = request.native
+        call = call_of(request)
         kwargs = call.chat_kwargs_for(self.llm)
         where = {"model": model_id, "provider": self.name}
         try:
