@@ -117,3 +117,44 @@ def test_sync_dry_run_uses_the_same_classifier(server: ScriptedServer) -> None:
     clf = classifier(server)
     router = Router(["gpt-4.1-nano", "gpt-4.1"], classifier=clf)
     assert router.route("anything").profile.domain == "extraction"
+
+
+def test_an_llm_classifier_from_a_config_file(server: ScriptedServer, monkeypatch) -> None:
+    from langroute import ConfigError, RouterConfig
+
+    monkeypatch.setenv("LOCAL_KEY", TEST_KEY)
+    server.add(
+        "tiny-labeller",
+        Reply('{"domain": "code", "complexity": 0.7}', prompt_tokens=50, completion_tokens=10),
+    )
+    server.add("writer", Reply("done"))
+    registry = Registry().load_data(
+        {
+            "models": [
+                {
+                    "name": name,
+                    "provider": "mine",
+                    "context_window": 8000,
+                    "max_output_tokens": 100,
+                    "pricing": {"input": price[0], "output": price[1]},
+                }
+                for name, price in (("writer", (1.0, 1.0)), ("tiny-labeller", (0.2, 0.8)))
+            ]
+        }
+    )
+    config = {
+        "models": ["writer"],
+        "providers": {
+            "mine": {"kind": "openai", "base_url": server.openai_url, "api_key_env": "LOCAL_KEY"}
+        },
+        "classifier": {"type": "llm", "model": "tiny-labeller"},
+    }
+    router = RouterConfig.from_data(config).build(registry)
+    assert isinstance(router.classifier, LLMClassifier)
+    done = router.chat("hello")
+    assert done.decision.profile.domain == "code"
+    assert done.decision.profile.cost_usd == pytest.approx(LABELLING_USD)
+    with pytest.raises(ConfigError, match="needs model"):
+        RouterConfig.from_data({"classifier": {"type": "llm"}})
+    with pytest.raises(ConfigError, match='model is only used with type = "llm"'):
+        RouterConfig.from_data({"classifier": {"model": "gpt-4.1-nano"}})

@@ -312,17 +312,35 @@ class AuditConfig(_Section):
 class ClassifierConfig(_Section):
     """`[classifier]`: what decides a request's task profile."""
 
-    type: Literal["rules", "embedding"] = "rules"
+    type: Literal["rules", "embedding", "llm"] = "rules"
     embedder: Literal["static", "minilm"] = "static"
     """For `type = "embedding"`: the static table (~0.2 ms a prompt) or the MiniLM
     transformer (~7 ms, a few points more accurate); both need langroute[embed]."""
     top_k: int = Field(default=3, ge=1)
     """For `type = "embedding"`: how many nearest examples of a route are averaged."""
+    model: str | None = None
+    """For `type = "llm"`: the model that labels each request (e.g. `gpt-4.1-nano`), called
+    with this config's providers, retry policy and budgets; the rules are its fallback."""
 
-    def build(self, rules: Sequence[Rule]) -> Classifier:
+    @model_validator(mode="after")
+    def _llm_named(self) -> ClassifierConfig:
+        if self.type == "llm" and self.model is None:
+            raise ValueError('type = "llm" needs model, the model that labels requests')
+        if self.model is not None and self.type != "llm":
+            raise ValueError('model is only used with type = "llm"')
+        return self
+
+    def build(self, rules: Sequence[Rule], labeller: Router | None = None) -> Classifier:
+        """The classifier; `labeller` is the router over `model` (type = "llm")."""
         base = RuleClassifier(extra_rules=rules)
         if self.type == "rules":
             return base
+        if self.type == "llm":
+            if labeller is None:
+                raise ConfigError('classifier.type = "llm" is built by RouterConfig.build')
+            from langroute.classify.llm import LLMClassifier
+
+            return LLMClassifier(labeller, fallback=base)
         from langroute.classify.embedding import EmbeddingClassifier
         from langroute.embed import MiniLMEmbedder, StaticEmbedder
 
@@ -399,22 +417,26 @@ class RouterConfig(_Section):
         health = store_for(self.state, "health") if self.state else None
         limits = store_for(self.state, "limits") if self.state else None
         budgets = self.budgets.build(state) if self.budgets else None
-        judge = None
-        if self.strategy.judge_model is not None:
-            judge = Router(
-                [self.strategy.judge_model],
+
+        def helper(model: str | None) -> Router | None:
+            """A router over a judge's or LLM classifier's model, sharing this one's state."""
+            if model is None:
+                return None
+            return Router(
+                [model],
                 registry=registry,
                 retry=self.retry,
                 health=health,
                 limits=limits,
                 budgets=budgets,
             )
+
         return Router(
             list(self.models) if self.models is not None else None,
             registry=registry,
-            classifier=self.classifier.build(self.rules),
+            classifier=self.classifier.build(self.rules, helper(self.classifier.model)),
             policy=self.policy.build(),
-            strategy=self.strategy.build(judge),
+            strategy=self.strategy.build(helper(self.strategy.judge_model)),
             retry=self.retry,
             health=health,
             limits=limits,
