@@ -478,6 +478,8 @@ def test_an_llm_judge_needs_a_price_and_a_model() -> None:
     with pytest.raises(ConfigError, match="needs the model to call"):
         LLMJudge(provider)
     assert LLMJudge(provider, "gpt-4.1-nano").model.pricing is not None  # priced from the catalog
+    with pytest.raises(ConfigError, match=r"got str; for a LangChain or LlamaIndex model"):
+        LLMJudge("gpt-4.1-nano")
     with pytest.raises(ConfigError, match="takes no model_id"):
         LLMJudge(Router(["gpt-4.1-nano"]), "gpt-4.1-nano")
 

@@ -53,6 +53,12 @@ class SideModel:
             specs = [target.registry.get(m) for m in target.models]
             self.json_mode = all(s.capabilities.json_mode for s in specs)
             return
+        if not isinstance(target, Provider):
+            raise ConfigError(
+                f"{owner} takes a langroute Router or Provider, got {type(target).__name__}; "
+                "for a LangChain or LlamaIndex model pass an adapter's router, e.g. "
+                "RoutingChatModel(models=[your_model]).router"
+            )
         if model_id is None:
             raise ConfigError(
                 f'{owner}(provider) needs the model to call: {owner}(provider, "model-id"), '
