@@ -14,6 +14,7 @@ from langroute.errors import ConfigError, invalid_input
 from langroute.tokens import IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, count_tokens, counts_are_exact
 from langroute.types import (
     MESSAGE,
+    NO_PARAMS,
     AssistantMessage,
     ChatParams,
     ImagePart,
@@ -46,10 +47,16 @@ class CallerHints(BaseModel):
         """`hints` as `CallerHints`; a `ConfigError` names any unknown or invalid hint."""
         if isinstance(hints, CallerHints):
             return hints
+        if not hints:
+            return NO_HINTS
         try:
-            return cls.model_validate(hints or {})
+            return cls.model_validate(hints)
         except ValidationError as exc:
             raise invalid_input("hints", exc, cls.model_fields, unknown="unknown hint") from None
+
+
+NO_HINTS = CallerHints()
+"""The hints of a call that gives none (frozen, so shared)."""
 
 
 class RequestFeatures(BaseModel):
@@ -171,7 +178,7 @@ def extract_features(
         user=user,
         api_key_id=api_key_id,
         tags=(tags,) if isinstance(tags, str) else tuple(tags),
-        hints=hints or CallerHints(),
+        hints=hints or NO_HINTS,
     )
 
 
@@ -238,7 +245,7 @@ class RoutingRequest(BaseModel):
             ]
         if not parsed:
             raise ConfigError("messages is empty: pass at least one message, e.g. 'Hello'")
-        params = params or ChatParams()
+        params = params or NO_PARAMS
         if hints is not None and not isinstance(hints, CallerHints):
             hints = CallerHints.parse(hints)
         features = extract_features(

@@ -155,6 +155,10 @@ class ChatParams(_Shape):
         return [value] if isinstance(value, str) else value
 
 
+NO_PARAMS = ChatParams()
+"""The parameters of a call that sets none (frozen, so shared)."""
+
+
 class Usage(_Shape):
     """Token counts of one call; `cached_tokens` is the part of the prompt served from cache."""
 
