@@ -33,7 +33,7 @@ from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
 from langroute.retry import RetryPolicy
 from langroute.router import named_candidates
-from langroute.types import ChatParams
+from langroute.types import NO_PARAMS, ChatParams
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
 from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget
 
@@ -169,9 +169,13 @@ class RoutingLLM(FunctionCallingLLM):
         user = kwargs.pop("user", None) or self.user
         tools: Sequence[BaseTool] | None = tools_call["tools"] if tools_call else None
         options: dict[str, Any] = tools_call["options"] if tools_call else {}
-        params = ChatParams(
-            tools=to_tool_specs(tools) if tools else None,
-            tool_choice="required" if options.get("tool_required") else None,
+        params = (
+            ChatParams(
+                tools=to_tool_specs(tools) if tools else None,
+                tool_choice="required" if options.get("tool_required") else None,
+            )
+            if tools or options.get("tool_required")
+            else NO_PARAMS
         )
         native = LlamaIndexCall(
             messages=list(messages), tools=tools, tool_options=options, kwargs=kwargs, sync=sync
