@@ -7,7 +7,8 @@ prompt is from — which no router is — one strategy per benchmark is chosen a
 cascades and the single models: the best quality within half of always-strongest's cost,
 chosen on the training prompts and then scored on the test prompts; and, in hindsight, the
 same choice made on the test prompts themselves. No mixing of two strategies on one
-benchmark. This bounds what a cheap-first cascade can reach on the data, for the report.
+benchmark; prompts with a missing score are left out. This bounds what a cheap-first
+cascade can reach on the data, for the report.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ class VoteCascadeBound(BaseModel):
     hindsight_cost_share_at_parity: float | None
     """The least cost share of a choice made on the test prompts that reaches
     always-strongest's quality (None: none does)."""
+
+
+def _complete(data: EvalDataset) -> EvalDataset:
+    """`data` without the prompts some model has no score for."""
+    keep = [
+        i for i, it in enumerate(data) if all(o.score is not None for o in it.outcomes.values())
+    ]
+    return data.subset(keep)
 
 
 def _group(item_group: str | None) -> str:
@@ -132,7 +141,9 @@ def vote_cascade_bound(
     max_members: int = 8,
     max_size: int = 4,
 ) -> VoteCascadeBound:
-    """The bound of the module docstring; members are the `max_members` cheapest models."""
+    """The bound of the module docstring; members are the `max_members` cheapest models.
+    Prompts with a missing score (any model's) are left out, so none counts as 0."""
+    train, test = _complete(train), _complete(test)
     m_train = Matrices(train)
     by_cost = np.argsort(np.nanmean(m_train.cost, axis=0))
     members = [m_train.models[j] for j in by_cost if m_train.models[j] != strongest]
