@@ -154,6 +154,16 @@ class ChatParams(_Shape):
         """`stop="END"` means one stop sequence, as the OpenAI API takes it."""
         return [value] if isinstance(value, str) else value
 
+    def sampling(self) -> dict[str, Any]:
+        """The sampling settings that are set (temperature, top_p, max_tokens), as keyword
+        arguments every common chat API takes (not `seed`: Anthropic's refuses it)."""
+        values = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
 
 NO_PARAMS = ChatParams()
 """The parameters of a call that sets none (frozen, so shared)."""

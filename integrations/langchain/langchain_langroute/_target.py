@@ -52,11 +52,7 @@ def call_of(request: RoutingRequest) -> LangChainCall:
     if isinstance(request.native, LangChainCall):
         return request.native
     params = request.params
-    kwargs = {
-        name: value
-        for name, value in (("temperature", params.temperature), ("max_tokens", params.max_tokens))
-        if value is not None
-    }
+    kwargs = params.sampling()
     # sync: the model's sync client, in a worker thread, is safe whichever event loop runs
     # this; its async client belongs to the loop that first used it
     messages = from_neutral_messages(request.messages)
