@@ -381,6 +381,16 @@ def test_a_cascade_escalates_a_hedged_answer_and_shows_only_the_kept_one(server,
     assert (counter.starts, counter.ends) == (1, 1)
 
 
+def test_the_core_router_of_the_adapter_runs_its_own_requests(server):
+    """`router.chat(...)` on the adapter's core router: no LangChain call behind it."""
+    server.reset()
+    done = router().router.chat("hello", temperature=0.2, top_p=0.9, max_tokens=7, stop="END")
+    assert done.content and done.decision.answered_by == OPENAI_NAME
+    (sent,) = server.calls
+    assert (sent.body["temperature"], sent.body["top_p"], sent.body["stop"]) == (0.2, 0.9, ["END"])
+    assert 7 in (sent.body.get("max_tokens"), sent.body.get("max_completion_tokens"))
+
+
 GRADER = "std-grader"
 
 

@@ -352,6 +352,16 @@ def test_a_cascade_escalates_a_refusal_and_shows_only_the_kept_answer(server, mo
     assert [e["accepted"] for e in meta["escalations"]] == [False, True]
 
 
+def test_the_core_router_of_the_adapter_runs_its_own_requests(server):
+    """`router.chat(...)` on the adapter's core router: no LlamaIndex call behind it."""
+    server.reset()
+    done = router().router.chat("hello", temperature=0.2, top_p=0.9, max_tokens=7)
+    assert done.content and done.decision.answered_by == CHEAP
+    (sent,) = server.calls
+    assert (sent.body["temperature"], sent.body["top_p"]) == (0.2, 0.9)
+    assert 7 in (sent.body.get("max_tokens"), sent.body.get("max_completion_tokens"))
+
+
 @pytest.mark.parametrize("mode", ["chat", "achat", "stream_chat"])
 def test_a_llamaindex_llm_judges_a_cascade_and_its_gradings_are_billed(server, mode):
     """The judge is an OpenAILike behind its own RoutingLLM: its router runs a request the
