@@ -29,7 +29,7 @@ from langroute import errors
 from langroute.audit import AuditLog, JSONLAuditSink, SQLiteAuditSink
 from langroute.budget import Budget, Budgets
 from langroute.cache import ResponseCache
-from langroute.classify import Classifier, Rule, RuleClassifier
+from langroute.classify import Classifier, LLMClassifier, Rule, RuleClassifier
 from langroute.errors import ConfigError
 from langroute.policy import (
     ComplexityTiers,
@@ -338,8 +338,6 @@ class ClassifierConfig(_Section):
         if self.type == "llm":
             if labeller is None:
                 raise ConfigError('classifier.type = "llm" is built by RouterConfig.build')
-            from langroute.classify.llm import LLMClassifier
-
             return LLMClassifier(labeller, fallback=base)
         from langroute.classify.embedding import EmbeddingClassifier
         from langroute.embed import MiniLMEmbedder, StaticEmbedder

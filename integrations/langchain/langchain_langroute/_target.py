@@ -52,11 +52,10 @@ def call_of(request: RoutingRequest) -> LangChainCall:
     if isinstance(request.native, LangChainCall):
         return request.native
     params = request.params
-    kwargs = params.sampling()
     # sync: the model's sync client, in a worker thread, is safe whichever event loop runs
     # this; its async client belongs to the loop that first used it
     messages = from_neutral_messages(request.messages)
-    return LangChainCall(messages, stop=params.stop, kwargs=kwargs, sync=True)
+    return LangChainCall(messages, stop=params.stop, kwargs=params.sampling(), sync=True)
 
 
 class LangChainTarget:

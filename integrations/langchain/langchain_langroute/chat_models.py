@@ -184,7 +184,7 @@ class RoutingChatModel(BaseChatModel):
         self, stop: list[str] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """What LangChain records of each call: the base class's result, without its path
-        through the deprecated `dict()` under a warnings filter (~10 µs a call)."""
+        through the deprecated `dict()` under a warnings filter on every call."""
         return {**self._identifying_params, "_type": self._llm_type, "stop": stop, **kwargs}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:

@@ -3,9 +3,10 @@
 Models run cheapest first (by the plan's expected cost; `order="plan"` keeps the policy's
 order). Each answer is scored (`Heuristics` by default); at or above `threshold` it is
 accepted, below it the next model is tried. The last model's answer is always accepted, unscored.
-Provider errors move on as in `FallbackChain`. Every answer paid for counts: the returned
-`cost_usd` is the sum of all attempts (and of what scoring cost: an `LLMJudge`'s calls), and
-`Decision.escalations` says what each model scored and why it was or was not accepted.
+Provider errors move on as in `FallbackChain`. Every answer paid for counts: the router
+returns `decision.actual_cost_usd` as `cost_usd` (all attempts and what scoring cost: an
+`LLMJudge`'s calls), and `Decision.escalations` says what each model scored and why it was
+or was not accepted.
 
 Streaming — what the caller sees:
 - with no look-ahead window (default), a cheaper model's answer is held back until it is
@@ -119,7 +120,6 @@ class Cascade:
                 self._failed(exc, errors, last)
                 continue
             if await self._verdict(runner, model, Answer.of(completion), last):
-                completion.cost_usd = runner.decision.actual_cost_usd
                 return completion
         raise AllModelsFailed("every model of the cascade failed", errors)
 
@@ -187,7 +187,6 @@ class Cascade:
                     continue
                 for kept in held:
                     yield kept
-            final.cost_usd = runner.decision.actual_cost_usd
             yield final
             return
         raise AllModelsFailed("every model of the cascade failed", errors)

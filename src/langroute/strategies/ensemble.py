@@ -125,7 +125,6 @@ class Ensemble:
             )
         chosen = answers[best]
         decision.answered_by = chosen.model
-        chosen.cost_usd = decision.actual_cost_usd
         return chosen
 
     async def stream(self, plan: RoutePlan, runner: ModelRunner) -> AsyncIterator[StreamChunk]:

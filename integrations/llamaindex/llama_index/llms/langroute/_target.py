@@ -47,10 +47,11 @@ def call_of(request: RoutingRequest) -> LlamaIndexCall:
     if isinstance(request.native, LlamaIndexCall):
         return request.native
     params = request.params
-    kwargs = params.sampling()
     # sync: the LLM's sync client, in a worker thread, is safe whichever event loop runs
     # this; its async client belongs to the loop that first used it
-    return LlamaIndexCall(from_neutral_messages(request.messages), kwargs=kwargs, sync=True)
+    return LlamaIndexCall(
+        from_neutral_messages(request.messages), kwargs=params.sampling(), sync=True
+    )
 
 
 def _has_tool_calls(response: ChatResponse) -> bool:
