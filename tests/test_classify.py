@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from langroute import RoutingRequest, Rule, RuleClassifier
 from langroute.types import ChatParams, ResponseFormat, ToolSpec
@@ -106,3 +110,22 @@ def test_same_input_same_profile():
 )
 def test_multiple_choice_role_play_and_word_problems_have_their_domains(prompt, domain):
     assert profile(prompt).domain == domain
+
+
+@given(
+    st.lists(
+        st.sampled_from([*"abct s)\n1é_-x", "act as", "a) ", "b) ", "exact as", "ba) "]),
+        max_size=30,
+    ).map("".join)
+)
+def test_literal_first_patterns_match_exactly_what_the_word_boundary_forms_match(text):
+    """The default rules write `\\bact as\\b` and `\\ba\\) …\\bb\\) ` literal first, for
+    speed; they must fire on exactly the same texts."""
+    rewritten = {
+        r"act as\b(?<!\wact as)": r"\bact as\b",
+        r"a\) (?<!\wa\) ).{1,300}?\bb\) ": r"\ba\) .{1,300}?\bb\) ",
+    }
+    by_pattern = {r.pattern: r for r in RuleClassifier().rules if r.pattern}
+    for fast, plain in rewritten.items():
+        assert fast in by_pattern, "the default rule changed: update this test"
+        assert (re.search(fast, text, re.M) is None) == (re.search(plain, text, re.M) is None)

@@ -14,11 +14,15 @@ from pydantic import BaseModel
 M = TypeVar("M", bound=BaseModel)
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 def construct(cls: type[M], **values: Any) -> M:
     """An instance of `cls` with exactly `values` as its fields, unvalidated."""
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", set(values))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj

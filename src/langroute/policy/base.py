@@ -65,14 +65,18 @@ class Estimate:
     quality: float
 
     def planned(self, *reasons: str) -> PlannedCandidate:
-        return construct(
-            PlannedCandidate,
-            model=self.spec.name,
-            reasons=reasons,
-            expected_cost_usd=self.cost_usd,
-            expected_latency_ms=self.latency_ms,
-            expected_quality=self.quality,
-        )
+        return _planned(self, reasons)
+
+
+def _planned(est: Estimate, reasons: Sequence[str]) -> PlannedCandidate:
+    return construct(
+        PlannedCandidate,
+        model=est.spec.name,
+        reasons=tuple(reasons),
+        expected_cost_usd=est.cost_usd,
+        expected_latency_ms=est.latency_ms,
+        expected_quality=est.quality,
+    )
 
 
 @dataclass(slots=True)
@@ -105,7 +109,7 @@ def plan_from(
     return construct(
         RoutePlan,
         policy=policy,
-        candidates=tuple(est.planned(*reasons) for est, reasons in ordered),
+        candidates=tuple(_planned(est, reasons) for est, reasons in ordered),
         rejected=tuple(context.rejected),
         pareto_front=tuple(pareto_front),
     )

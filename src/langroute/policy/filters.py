@@ -34,9 +34,10 @@ def expected_output_tokens(features: RequestFeatures, profile: TaskProfile) -> i
     return guess
 
 
-def missing_capability(spec: ModelSpec, profile: TaskProfile) -> str | None:
+def _first_missing(spec: ModelSpec, needs: Sequence[str]) -> str | None:
+    """The first of `needs` (sorted) that `spec` lacks, if any."""
     caps = spec.capabilities
-    for need in sorted(profile.needs):
+    for need in needs:
         if need == "json_mode":
             ok = caps.json_mode or caps.structured_output
         else:
@@ -46,50 +47,45 @@ def missing_capability(spec: ModelSpec, profile: TaskProfile) -> str | None:
     return None
 
 
-def estimate(
-    spec: ModelSpec, features: RequestFeatures, profile: TaskProfile, output_tokens: int
-) -> Estimate:
-    return Estimate(
-        spec=spec,
-        cost_usd=spec.expected_cost(features.prompt_tokens, output_tokens),
-        latency_ms=spec.latency_ms(output_tokens),
-        quality=spec.quality_for(profile.domain),
-    )
-
-
 def eligible(
     specs: Sequence[ModelSpec], features: RequestFeatures, profile: TaskProfile
 ) -> tuple[list[Estimate], list[Rejection]]:
     """Split `specs` into estimates of the eligible models and rejections with reasons."""
     hints = features.hints
     output_tokens = expected_output_tokens(features, profile)
+    prompt_tokens = features.prompt_tokens
     asked_output = features.max_output_tokens or 0
+    needs = sorted(profile.needs)
+    domain = profile.domain
+    forced = hints.model
+    max_cost, max_latency, min_quality = hints.max_cost_usd, hints.max_latency_ms, hints.min_quality
     kept: list[Estimate] = []
     rejected: list[Rejection] = []
     for spec in specs:
         reason: str | None = None
-        missing = missing_capability(spec, profile)
+        missing = _first_missing(spec, needs) if needs else None
         if missing is not None:
             reason = f"lacks capability {missing!r}"
-        elif features.prompt_tokens + asked_output > spec.context_window:
+        elif prompt_tokens + asked_output > spec.context_window:
             reason = (
-                f"context window {spec.context_window} < prompt {features.prompt_tokens}"
+                f"context window {spec.context_window} < prompt {prompt_tokens}"
                 f" + max output {asked_output} tokens"
             )
         elif asked_output > spec.max_output_tokens:
             reason = f"max output {spec.max_output_tokens} < asked max_tokens {asked_output}"
-        elif hints.model is not None and spec.name != hints.model:
-            reason = f"caller forced model {hints.model!r}"
+        elif forced is not None and spec.name != forced:
+            reason = f"caller forced model {forced!r}"
         if reason is None:
-            est = estimate(spec, features, profile, output_tokens)
-            if hints.max_cost_usd is not None and est.cost_usd > hints.max_cost_usd:
-                reason = f"expected cost ${est.cost_usd:.6f} > max_cost ${hints.max_cost_usd}"
-            elif hints.max_latency_ms is not None and est.latency_ms > hints.max_latency_ms:
-                reason = f"expected latency {est.latency_ms:.0f} ms > max {hints.max_latency_ms} ms"
-            elif hints.min_quality is not None and est.quality < hints.min_quality:
-                reason = f"quality prior {est.quality:.2f} < min_quality {hints.min_quality}"
+            cost, latency = spec.expected_cost_and_latency(prompt_tokens, output_tokens)
+            quality = spec.quality_for(domain)
+            if max_cost is not None and cost > max_cost:
+                reason = f"expected cost ${cost:.6f} > max_cost ${max_cost}"
+            elif max_latency is not None and latency > max_latency:
+                reason = f"expected latency {latency:.0f} ms > max {max_latency} ms"
+            elif min_quality is not None and quality < min_quality:
+                reason = f"quality prior {quality:.2f} < min_quality {min_quality}"
             else:
-                kept.append(est)
+                kept.append(Estimate(spec, cost, latency, quality))
                 continue
         rejected.append(construct(Rejection, model=spec.name, reason=reason))
     return kept, rejected

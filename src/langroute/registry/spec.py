@@ -140,6 +140,15 @@ class ModelSpec(_Config):
         """USD expected for a call whose visible answer is `answer_tokens` long."""
         return self.pricing.cost(prompt_tokens, round(answer_tokens * self.output_token_factor))
 
+    def expected_cost_and_latency(
+        self, prompt_tokens: int, answer_tokens: int
+    ) -> tuple[float, float]:
+        """`expected_cost` and `latency_ms` in one call: the plan asks both of every model."""
+        billed = answer_tokens * self.output_token_factor
+        pricing, latency = self.pricing, self.latency
+        cost = (prompt_tokens * pricing.input + round(billed) * pricing.output) / 1_000_000
+        return cost, latency.ttft_p50_ms + 1000 * billed / latency.tokens_per_s
+
     def latency_ms(self, answer_tokens: int) -> float:
         """Expected wall time of a call: median time to first token plus generation."""
         billed = answer_tokens * self.output_token_factor
