@@ -19,7 +19,7 @@ from langroute import (
     Tier,
     WeightedObjective,
 )
-from langroute.policy import PlanContext, dominates, eligible
+from langroute.policy import Estimate, PlanContext, dominates, eligible, pareto_front
 from langroute.registry import Capabilities, LatencyPrior, ModelSpec
 from langroute.types import ChatParams, ResponseFormat, ToolSpec
 
@@ -300,3 +300,23 @@ def test_a_model_listed_twice_is_refused():
 
     with pytest.raises(ConfigError, match=r"models lists \['gpt-4o-mini'\] more than once"):
         Router(["gpt-4o-mini", "gpt-4.1", "gpt-4o-mini"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=12
+    )
+)
+def test_pareto_front_is_exactly_the_undominated_set_with_ties_and_duplicates(points):
+    spec = ModelSpec(
+        name="m",
+        provider="p",
+        pricing={"input": 1, "output": 1},
+        context_window=10,
+        max_output_tokens=10,
+    )
+    estimates = [Estimate(spec, c / 10, lat * 100.0, q / 3) for c, lat, q in points]
+    front = pareto_front(estimates)
+    expected = [e for e in estimates if not any(dominates(o, e) for o in estimates)]
+    assert [id(e) for e in front] == [id(e) for e in expected]

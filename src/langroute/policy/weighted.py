@@ -19,7 +19,18 @@ def dominates(a: Estimate, b: Estimate) -> bool:
 
 def pareto_front(estimates: Sequence[Estimate]) -> list[Estimate]:
     """The estimates no other estimate dominates, in input order."""
-    return [e for e in estimates if not any(dominates(o, e) for o in estimates if o is not e)]
+    # Lower is better on all three. A dominator sorts before what it dominates, and whatever
+    # is dominated is dominated by a front member, so each point is checked only against
+    # the front found so far.
+    points = [(e.cost_usd, e.latency_ms, -e.quality) for e in estimates]
+    front: list[tuple[float, float, float]] = []
+    kept: set[int] = set()
+    for i in sorted(range(len(points)), key=points.__getitem__):
+        c, lat, q = point = points[i]
+        if not any(f[0] <= c and f[1] <= lat and f[2] <= q and f != point for f in front):
+            front.append(point)
+            kept.add(i)
+    return [e for i, e in enumerate(estimates) if i in kept]
 
 
 class WeightedObjective(BaseModel):
@@ -44,26 +55,21 @@ class WeightedObjective(BaseModel):
         costs = [math.log10(max(e.cost_usd, 1e-9)) for e in est]
         lats = [math.log10(max(e.latency_ms, 1e-3)) for e in est]
 
-        def scale(values: list[float], v: float) -> float:
-            lo, hi = min(values), max(values)
-            return 0.0 if hi == lo else (v - lo) / (hi - lo)
+        def scaled(values: list[float]) -> list[float]:
+            lo, hi = min(values, default=0.0), max(values, default=0.0)
+            return [0.0 if hi == lo else (v - lo) / (hi - lo) for v in values]
 
         scored = []
-        for e, c, lat in zip(est, costs, lats, strict=True):
-            score = (
-                self.quality * e.quality
-                - self.cost * scale(costs, c)
-                - self.latency * scale(lats, lat)
-            )
-            scored.append((score, e))
+        for e, c, lat in zip(est, scaled(costs), scaled(lats), strict=True):
+            scored.append((self.quality * e.quality - self.cost * c - self.latency * lat, e))
         scored.sort(key=lambda se: (-se[0], se[1].spec.name))
         front = {e.spec.name for e in pareto_front(est)}
+        weights = f" − {self.cost}·cost′ − {self.latency}·latency′"
         ordered = [
             (
                 e,
                 [
-                    f"score {s:.3f} = {self.quality}·q {e.quality:.2f} − {self.cost}·cost′ − "
-                    f"{self.latency}·latency′",
+                    f"score {s:.3f} = {self.quality}·q {e.quality:.2f}{weights}",
                     "on the Pareto front"
                     if e.spec.name in front
                     else "dominated on cost/latency/quality",
