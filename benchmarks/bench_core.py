@@ -4,7 +4,9 @@
    Decision record) over the demo prompts, p50/p99, for a 5-model router and for the
    whole 30-model catalog; and the same 5-model decision when the process has just idled
    for 2 or 10 ms, as it does while a model answers (its caches have gone cold).
-2. The Router's end-to-end overhead against calling the same provider directly, on the
+2. The router's own CPU per call (in-memory provider): in a warm tight loop, and right
+   after a real HTTP call, which is where it runs in production.
+3. The Router's end-to-end overhead against calling the same provider directly, on the
    scripted server (its own process), as a ratio of medians measured in the same run with
    the two interleaved — for non-streaming and streaming calls, at several server latencies.
 
@@ -19,7 +21,7 @@ import json
 import time
 from typing import Any
 
-from _harness import Figures, ainterleaved, over_latencies
+from _harness import Figures, ainterleaved, over_latencies, start_server
 from langroute import ModelSpec, OpenAIProvider, Registry, RetryPolicy, Router
 from langroute.cli import _demo_prompts
 from langroute.types import ChatParams, Completion, Usage, UserMessage
@@ -138,6 +140,35 @@ async def bench_router_cpu(calls: int) -> float:
     return (time.perf_counter() - t0 - alone) / calls * 1e6
 
 
+async def bench_router_cpu_after_http(url: str, calls: int) -> dict[str, float]:
+    """p50 µs of one in-memory routed `achat` in a warm tight loop, and right after a real
+    HTTP call to the scripted server (as it runs between two calls in production): the
+    difference is what the HTTP client's code leaves in the CPU caches for the router."""
+    provider = InMemoryProvider()
+    router = Router(
+        ["bench-model"],
+        registry=bench_registry(),
+        providers={"local": provider},
+        retry=RetryPolicy(attempts=1),
+    )
+    direct = OpenAIProvider(name="local", base_url=url, api_key="bench")
+    prompt = "Summarize the plot of Hamlet in two sentences."
+    messages, params = [UserMessage(content=prompt)], ChatParams()
+    for _ in range(50):
+        await direct.chat("bench-model", messages, params)
+        await router.achat(prompt)
+    times: dict[str, list[float]] = {"warm": [], "after_http": []}
+    for label in times:
+        for _ in range(calls):
+            if label == "after_http":
+                await direct.chat("bench-model", messages, params)
+            t = time.perf_counter_ns()
+            await router.achat(prompt)
+            times[label].append(time.perf_counter_ns() - t)
+    await direct.aclose()
+    return {f"{label}_p50_us": pct(v, 0.5) / 1000 for label, v in times.items()}
+
+
 async def bench_overhead(url: str, calls: int) -> Figures:
     direct = OpenAIProvider(name="local", base_url=url, api_key="bench")
     registry = bench_registry()
@@ -207,6 +238,19 @@ def main() -> None:
     print(
         f"\nRouter CPU per call, in-memory provider, warm tight loop: "
         f"{report['router_cpu_us']:.1f} us"
+    )
+    proc, url = start_server(0.0)
+    try:
+        report["router_cpu_after_http"] = after = asyncio.run(
+            bench_router_cpu_after_http(url, max(20, 5 * args.calls))
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    print(
+        f"Same, p50 of one call: {after['warm_p50_us']:.1f} us in a tight loop, "
+        f"{after['after_http_p50_us']:.1f} us right after an HTTP call to the scripted server "
+        "(cold caches)"
     )
     print()
     report["overhead"] = over_latencies(

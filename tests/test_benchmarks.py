@@ -41,6 +41,7 @@ def test_core_benchmark_runs_and_reports_every_figure(tmp_path):
     )
     assert [d["models"] for d in report["decision"]] == [5, 30]
     assert report["router_cpu_us"] > 0
+    assert set(report["router_cpu_after_http"]) == {"warm_p50_us", "after_http_p50_us"}
     assert set(report["decision_after_idle_p50_us"]) == {"2ms", "10ms"}
     figures = report["overhead"]["server_latency_0ms"]
     assert figures["complete_ratio"] > 0 and figures["stream_ratio"] > 0
