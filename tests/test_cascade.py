@@ -468,6 +468,87 @@ async def test_a_failing_or_rambling_judge_abstains_and_bills_what_it_used(
     await router.aclose()
 
 
+async def test_a_provider_judge_spends_under_the_routed_routers_budgets(
+    aserver: ScriptedServer,
+) -> None:
+    """Its gradings are reserved before and settled after, on the same caps as the answers;
+    a grading the cap cannot hold is not made: the judge abstains, the cap holds."""
+    from langroute import Budget, Budgets
+    from langroute.scorers import LLMJudge
+
+    aserver.add("cheap", Reply("Paris is in Germany.", prompt_tokens=10, completion_tokens=10))
+    aserver.add("mid", Reply("Paris is in France.", prompt_tokens=10, completion_tokens=10))
+    _grader(aserver)
+    provider = providers_for(aserver)["local"]
+    judge = LLMJudge(provider, "grader", spec=spec("grader", price=(0.5, 1.5)))
+    budgets = Budgets([Budget(limit_usd=10, per="tenant")])
+    router = make_router(aserver, CHAIN, strategy=Cascade(scorer=judge), budgets=budgets)
+    assert judge.model.budgets is budgets
+    done = await router.achat("Where is Paris?", tenant="acme", max_tokens=50)
+    assert done.model == "mid" and aserver.count("grader") == 2
+    await router.drain()
+    (state,) = budgets.states(router.request("x", tenant="acme").features, ["cheap"])
+    assert done.decision.escalations[0].scoring_cost_usd > 0
+    assert state.spent_usd == pytest.approx(done.cost_usd, abs=3e-6)  # µUSD ceilings
+    assert state.held_usd == 0
+
+    # a cap that holds the cheap answer but not a grading too: no grading is made
+    tight = Budgets([Budget(limit_usd=0.00003, per="tenant")])
+    pricey = LLMJudge(provider, "grader", spec=spec("grader", price=(50.0, 150.0)))
+    capped = make_router(aserver, CHAIN, strategy=Cascade(scorer=pricey), budgets=tight)
+    kept = await capped.achat("Where is Paris?", tenant="acme", max_tokens=50)
+    assert kept.model == "cheap" and aserver.count("grader") == 2  # no new grading
+    assert "abstained (BudgetExceeded)" in kept.decision.escalations[0].reason
+    assert pricey.events == {"BudgetExceeded": 1}
+    await capped.drain()
+    (state,) = tight.states(capped.request("x", tenant="acme").features, ["cheap"])
+    assert state.spent_usd <= 0.00003 and state.spent_usd == pytest.approx(kept.cost_usd, abs=3e-6)
+    await router.aclose()
+    await capped.aclose()
+
+
+def test_a_router_judge_without_budgets_is_given_the_routed_routers() -> None:
+    from langroute import Budget, Budgets, ConfigError, OpenAIProvider, Router
+    from langroute.scorers import LLMJudge
+
+    budgets = Budgets([Budget(limit_usd=1)])
+    helper = Router(["gpt-4.1-nano"])
+    Router(["gpt-4.1-nano", "gpt-4.1"], strategy=Cascade(scorer=LLMJudge(helper)), budgets=budgets)
+    assert helper.budgets is budgets
+    own = Budgets([Budget(limit_usd=2)])
+    helper_with_own = Router(["gpt-4.1-nano"], budgets=own)
+    Router(["gpt-4.1"], strategy=Cascade(scorer=LLMJudge(helper_with_own)), budgets=budgets)
+    assert helper_with_own.budgets is own  # its own caps are kept
+    # found wherever it sits: an ensemble's selector, a combined scorer
+    from langroute.scorers import Heuristics, Lowest
+    from langroute.strategies import BestScore
+
+    provider = OpenAIProvider(name="local", base_url="http://127.0.0.1:9", api_key="k")
+    deep = LLMJudge(provider, "gpt-4.1-nano")
+    Router(
+        ["gpt-4.1-nano", "gpt-4.1"],
+        strategy=Ensemble(selector=BestScore(Lowest(Heuristics(), deep))),
+        budgets=budgets,
+    )
+    assert deep.model.budgets is budgets
+    with pytest.raises(ConfigError, match="serves two routers with different budgets"):
+        Router(["gpt-4.1"], strategy=Cascade(scorer=deep), budgets=own)
+
+    class MyStrategy:  # a user's own strategy, holding a judge
+        name = "mine"
+
+        def __init__(self, judge: LLMJudge) -> None:
+            self.judge = judge
+
+        async def run(self, plan, runner): ...
+
+        def stream(self, plan, runner): ...
+
+    mine = LLMJudge(provider, "gpt-4.1-nano")
+    Router(["gpt-4.1"], strategy=MyStrategy(mine), budgets=budgets)
+    assert mine.model.budgets is budgets
+
+
 def test_an_llm_judge_needs_a_price_and_a_model() -> None:
     from langroute import ConfigError, OpenAIProvider, Router
     from langroute.scorers import LLMJudge
@@ -477,7 +558,7 @@ def test_an_llm_judge_needs_a_price_and_a_model() -> None:
         LLMJudge(provider, "my-grader")
     with pytest.raises(ConfigError, match="needs the model to call"):
         LLMJudge(provider)
-    assert LLMJudge(provider, "gpt-4.1-nano").model.pricing is not None  # priced from the catalog
+    assert LLMJudge(provider, "gpt-4.1-nano").model.spec is not None  # priced from the catalog
     with pytest.raises(ConfigError, match=r"got str; for a LangChain or LlamaIndex model"):
         LLMJudge("gpt-4.1-nano")
     with pytest.raises(ConfigError, match="takes no model_id"):

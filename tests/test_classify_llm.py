@@ -96,6 +96,46 @@ async def test_the_router_awaits_the_llm_classifier_on_its_async_path(
     await router.aclose()
 
 
+async def test_the_labelling_call_spends_under_the_routers_budgets(
+    aserver: ScriptedServer,
+) -> None:
+    """Reserved before, settled after, like the answer; a labelling cut off by the timeout
+    leaves no hold, and its prompt counts as spent (the provider may bill it)."""
+    from langroute import Budget, Budgets
+
+    aserver.add(
+        "tiny-labeller",
+        Hang(5.0),
+        [Reply('{"domain": "chat", "complexity": 0.1}', prompt_tokens=50, completion_tokens=10)],
+    )
+    aserver.add("writer", Reply("hi", prompt_tokens=5, completion_tokens=2))
+    registry = Registry()
+    registry.register(spec("writer"))
+    budgets = Budgets([Budget(limit_usd=1, per="user")])
+    clf = classifier(aserver, timeout_s=0.3)
+    router = Router(
+        ["writer"],
+        registry=registry,
+        providers=providers_for(aserver),
+        classifier=clf,
+        budgets=budgets,
+    )
+    assert clf.model.budgets is budgets
+    done = await router.achat("hello there", user="ada")
+    await router.drain()
+    ledger = router.request("x", user="ada").features
+    (state,) = budgets.states(ledger, ["writer"])
+    assert done.decision.profile.cost_usd == pytest.approx(LABELLING_USD)
+    assert state.spent_usd == pytest.approx(done.cost_usd, abs=2e-6)  # µUSD ceilings
+    timed_out = await router.achat("hello there", user="ada")
+    assert "llm classifier: timeout, fallback used" in timed_out.decision.profile.signals
+    await router.drain()
+    (after,) = budgets.states(ledger, ["writer"])
+    assert after.held_usd == 0
+    assert after.spent_usd > state.spent_usd + timed_out.decision.attempts[0].cost_usd
+    await router.aclose()
+
+
 async def test_a_malformed_label_still_bills_its_call(aserver: ScriptedServer) -> None:
     aserver.add("tiny-labeller", Reply("code, I think", prompt_tokens=50, completion_tokens=10))
     profile = await classifier(aserver).aclassify(features("Write a sort in Rust"))

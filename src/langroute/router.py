@@ -39,6 +39,7 @@ from langroute.registry import ModelSpec, Registry
 from langroute.retry import RetryPolicy
 from langroute.runner import Runner
 from langroute.shadow import ShadowEvaluator
+from langroute.side import side_models
 from langroute.state.calls import PENDING, ask, tell
 from langroute.state.health import HealthStore
 from langroute.state.ratelimit import RateLimitStore
@@ -117,6 +118,9 @@ class Router:
         """rpm/tpm buckets for deployments that declare limits (None: limits not enforced)."""
         self.budgets = budgets
         """USD caps enforced by reserve-then-settle (None: no budget)."""
+        if budgets is not None:  # an LLM judge's or classifier's calls spend under them too
+            for helper in side_models(self.strategy, self.classifier):
+                helper.charge_to(budgets)
         self.cache = cache
         """Exact/semantic response cache, per tenant (None: every call goes to a model)."""
         self.compressor = compressor

@@ -1,14 +1,19 @@
 """Models called beside the routed one — an LLM judge, an LLM classifier — and their cost.
 
 A `SideModel` is either a `Router` over the helper model, whose prices, retries, fallbacks
-and budgets apply (the routed call's tenant, user and tags pass through, so a `Budgets`
-shared with the routed router charges the helper's calls to the same caps), or a
-`Provider` and a model id, priced from `spec` or, by that id, the built-in catalog. Every
-answer comes back with its `cost_usd`, which the routed call's decision then includes.
+and budgets apply (the routed call's tenant, user and tags pass through), or a `Provider`
+and a model id, priced from `spec` or, by that id, the built-in catalog. Every answer comes
+back with its `cost_usd`, which the routed call's decision then includes.
+
+A router with `budgets` charges its helpers' calls to them (`charge_to`, when it is built):
+a provider helper reserves its worst case on them before each call and settles the real
+cost after, as the router does for its own calls; a router helper without budgets of its
+own is given them. So no helper call spends past a cap.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -16,10 +21,12 @@ from typing import TYPE_CHECKING
 from langroute.errors import ConfigError
 from langroute.features import RequestFeatures, RoutingRequest
 from langroute.providers.base import Provider
-from langroute.registry import ModelSpec, Pricing, Registry
+from langroute.registry import ModelSpec, Registry
+from langroute.state.calls import ask, tell
 from langroute.types import ChatParams, Completion, SystemMessage, UserMessage
 
 if TYPE_CHECKING:
+    from langroute.budget import Budgets
     from langroute.router import Router
 
 
@@ -42,7 +49,9 @@ class SideModel:
         self.owner = owner
         self.router: Router | None = None
         self.provider: Provider | None = None
-        self.pricing: Pricing | None = None
+        self.spec: ModelSpec | None = None
+        self.budgets: Budgets | None = None
+        """The budgets this helper's calls are charged to (see `charge_to`)."""
         if isinstance(target, Router):
             if model_id is not None or spec is not None:
                 raise ConfigError(
@@ -72,8 +81,24 @@ class SideModel:
                     "spec=ModelSpec(...) with its pricing, or a Router over it"
                 )
             spec = catalog.get(model_id)
-        self.provider, self.name, self.pricing = target, model_id, spec.pricing
+        self.provider, self.name, self.spec = target, model_id, spec
         self.json_mode = spec.capabilities.json_mode
+
+    def charge_to(self, budgets: Budgets) -> None:
+        """Charge this helper's calls to `budgets`, those of the router it works for. A
+        router helper with budgets of its own keeps them."""
+        if self.budgets is budgets:
+            return
+        if self.budgets is not None:
+            raise ConfigError(
+                f"{self.owner} ({self.name}) serves two routers with different budgets, so "
+                f"its calls could not be charged to both: give each router its own {self.owner}"
+            )
+        if self.router is not None and self.router.budgets is not None:
+            return
+        self.budgets = budgets
+        if self.router is not None:
+            self.router.budgets = budgets
 
     async def complete(
         self,
@@ -118,9 +143,56 @@ class SideModel:
             )
             return await self.router.execute(request)
         assert self.provider is not None
-        assert self.pricing is not None
+        assert self.spec is not None
+        f = on_behalf_of
         params = ChatParams(temperature=0, max_tokens=max_tokens, response_format=json_object)
-        done = await self.provider.complete(self.name, RoutingRequest.build(messages, params))
-        u = done.usage
-        done.cost_usd = self.pricing.cost(u.prompt_tokens, u.completion_tokens, u.cached_tokens)
-        return done
+        request = RoutingRequest.build(
+            messages, params, tenant=f.tenant, user=f.user, api_key_id=f.api_key_id, tags=f.tags
+        )
+        pricing, budgets = self.spec.pricing, self.budgets
+        hold = None
+        if budgets is not None:
+            hold = await ask(budgets, budgets.reserve, request.features, self.spec, pricing)
+        spent = 0.0
+        try:
+            done = await self.provider.complete(self.name, request)
+            u = done.usage
+            done.cost_usd = spent = pricing.cost(
+                u.prompt_tokens, u.completion_tokens, u.cached_tokens
+            )
+            return done
+        except asyncio.CancelledError:  # e.g. the judge's timeout: the prompt may be billed
+            spent = pricing.cost(request.features.prompt_tokens, 0)
+            raise
+        finally:
+            if budgets is not None and hold is not None:
+                tell(budgets, budgets.settle, hold, spent)
+
+
+def side_models(*parts: object) -> list[SideModel]:
+    """The helper models inside a router's parts (its strategy, classifier): in their
+    fields, their scorers' and selectors' fields, and so on down — through the parts
+    themselves, langroute objects and containers, so a user's other objects are not
+    searched."""
+    found: list[SideModel] = []
+    seen: set[int] = set()
+
+    def walk(obj: object, depth: int) -> None:
+        if depth > 6 or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, SideModel):
+            found.append(obj)
+        elif isinstance(obj, list | tuple | set | frozenset):
+            for item in obj:
+                walk(item, depth + 1)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                walk(item, depth + 1)
+        elif depth == 0 or type(obj).__module__.startswith("langroute."):
+            for item in getattr(obj, "__dict__", {}).values():
+                walk(item, depth + 1)
+
+    for part in parts:
+        walk(part, 0)
+    return found
