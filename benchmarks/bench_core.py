@@ -118,8 +118,7 @@ class InMemoryProvider:
         return None
 
 
-async def bench_router_cpu(calls: int) -> float:
-    """Microseconds of router CPU per `achat` (in-memory provider, warm tight loop)."""
+def in_memory_router() -> tuple[Router, InMemoryProvider]:
     provider = InMemoryProvider()
     router = Router(
         ["bench-model"],
@@ -127,6 +126,12 @@ async def bench_router_cpu(calls: int) -> float:
         providers={"local": provider},
         retry=RetryPolicy(attempts=1),
     )
+    return router, provider
+
+
+async def bench_router_cpu(calls: int) -> float:
+    """Microseconds of router CPU per `achat` (in-memory provider, warm tight loop)."""
+    router, provider = in_memory_router()
     prompt = "Summarize the plot of Hamlet in two sentences."
     for _ in range(500):
         await router.achat(prompt)
@@ -144,13 +149,7 @@ async def bench_router_cpu_after_http(url: str, calls: int) -> dict[str, float]:
     """p50 µs of one in-memory routed `achat` in a warm tight loop, and right after a real
     HTTP call to the scripted server (as it runs between two calls in production): the
     difference is what the HTTP client's code leaves in the CPU caches for the router."""
-    provider = InMemoryProvider()
-    router = Router(
-        ["bench-model"],
-        registry=bench_registry(),
-        providers={"local": provider},
-        retry=RetryPolicy(attempts=1),
-    )
+    router, _ = in_memory_router()
     direct = OpenAIProvider(name="local", base_url=url, api_key="bench")
     prompt = "Summarize the plot of Hamlet in two sentences."
     messages, params = [UserMessage(content=prompt)], ChatParams()
