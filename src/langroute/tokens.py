@@ -1,32 +1,73 @@
 """Token counting with tiktoken that never crashes offline.
 
 tiktoken downloads its BPE files on first use. When that fails (no network, air-gapped
-hosts), counts fall back to an estimate of one token per 4 characters (rounded up), with
-one warning per process. Set `TIKTOKEN_CACHE_DIR` to a folder holding the encoding files
-to get exact counts offline.
+hosts), counts fall back to `estimate_tokens`, with one warning per process. Set
+`TIKTOKEN_CACHE_DIR` to a folder holding the encoding files to get exact counts offline.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import re
 import threading
 from collections.abc import Callable
 from functools import lru_cache
 
 logger = logging.getLogger("langroute.tokens")
 
-CHARS_PER_TOKEN = 4
-"""The offline estimate: English text averages about four characters per BPE token."""
-
 DEFAULT_ENCODING = "o200k_base"
 
 _lock = threading.Lock()
 _warned = False
 
+_ASCII_PIECES = re.compile(r"[A-Z]?[a-z]{1,5}|[A-Z]{1,3}|\d{1,3}|[^\w\s]{1,2}|_{1,2}|\s{2,}|\n")
+"""One match per estimated token of ASCII text: words in chunks of up to five letters (a
+capital starts a new chunk, so random or camel-case strings count more), digits in groups
+of three as BPE encodings split them, punctuation in pairs, and line breaks and runs of
+spaces; a single space joins the next word."""
+
+_PIECES = re.compile(r"[^\W\d_]+|\d{1,3}|\s+|[^\w\s]+|_+")
+
+
+def _tokens_per_char(code_point: int) -> float:
+    """Tokens per letter of a word in another script, as o200k and cl100k count them."""
+    if (
+        0x2E80 <= code_point <= 0x9FFF  # CJK, kana
+        or 0xAC00 <= code_point <= 0xD7AF  # Hangul
+        or 0xF900 <= code_point <= 0xFAFF
+        or code_point >= 0x1F000  # emoji
+    ):
+        return 1.0
+    if (
+        0x0590 <= code_point <= 0x05FF  # Hebrew
+        or 0x0E00 <= code_point <= 0x0EFF  # Thai, Lao
+        or 0x1000 <= code_point <= 0x109F  # Myanmar
+        or 0x1780 <= code_point <= 0x17FF  # Khmer
+    ):
+        return 0.5
+    return 0.4  # Latin with diacritics, Cyrillic, Greek, Arabic, Devanagari, …
+
 
 def estimate_tokens(text: str) -> int:
-    """The documented estimate used when no encoding can be loaded: ceil(len / 4)."""
-    return -(-len(text) // CHARS_PER_TOKEN)
+    """The count used when no encoding can be loaded: text cut into the pieces a BPE
+    tokenizer would roughly make (see `_ASCII_PIECES`; a CJK character or emoji is one
+    token, other scripts 0.4–0.5 a letter). It errs high: on prompts and answers from
+    public benchmarks, code and 16 languages it gives 1.2× o200k's count at the median and
+    less than 0.9× for 0.5 % of texts (`tests/test_tokens.py`), where one token per four
+    characters gave 0.88× and less than 0.9× for half of them, too little for the 10 %
+    margin of a budget hold."""
+    if text.isascii():
+        return len(_ASCII_PIECES.findall(text))
+    count = 0.0
+    for piece in _PIECES.findall(text):
+        if piece.isascii():
+            count += len(_ASCII_PIECES.findall(piece))
+        elif piece[0].isalpha():
+            count += max(1.0, len(piece) * _tokens_per_char(max(map(ord, piece))))
+        else:  # non-ASCII symbols, emoji, spaces
+            count += 1 if piece[0].isspace() else len(piece)
+    return math.ceil(count)
 
 
 @lru_cache(maxsize=8)
@@ -48,11 +89,10 @@ def _counter(encoding: str) -> tuple[Callable[[str], int], bool]:
                 _warned = True
                 logger.warning(
                     "tiktoken could not load encoding %r (%s); token counts are estimated "
-                    "as ceil(characters / %d). Set TIKTOKEN_CACHE_DIR to a folder with the "
-                    "encoding files for exact counts.",
+                    "(langroute.tokens.estimate_tokens). Set TIKTOKEN_CACHE_DIR to a folder "
+                    "with the encoding files for exact counts.",
                     encoding,
                     type(exc).__name__,
-                    CHARS_PER_TOKEN,
                 )
         return estimate_tokens, False
 
