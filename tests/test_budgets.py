@@ -20,6 +20,7 @@ from langroute.policy.base import PlanContext, RoutePlan, plan_from
 from langroute.state import InMemoryBudgets, RedisBudgets, SQLiteBudgets
 from langroute.state.budget import BudgetLine
 from langroute.testing import Fail, Reply, ScriptedServer
+from langroute.types import ChatParams
 from tests.conftest import make_router, spec
 
 STORES = ["memory", "sqlite", "redis"]
@@ -146,6 +147,64 @@ async def test_200_concurrent_calls_never_overspend_a_cap_that_affords_50(
     assert state.spent_usd <= cap + 1e-9
     assert state.spent_usd == pytest.approx(50 * worst, rel=1e-6)
     await router.aclose()
+
+
+PROMPT = "Summarize the plot of Hamlet in two sentences and explain the ending. " * 4
+
+
+async def test_a_provider_billing_more_prompt_tokens_than_counted_cannot_overspend(
+    aserver: ScriptedServer,
+) -> None:
+    """Its tokenizer cuts text finer than o200k (or the count is the offline estimate): a
+    hold of the counted prompt plus 10 % is too small, so concurrent calls near the cap
+    would spend past it. After one call, holds use the billed-to-counted ratio seen."""
+    counted = RoutingRequest.build(PROMPT, tenant="acme").features.prompt_tokens
+    billed = 2 * counted
+    aserver.add("metered", Reply("ok", prompt_tokens=billed, completion_tokens=1))
+    model = priced()
+    real = model.pricing.cost(billed, 1)
+    budgets = Budgets([Budget(limit_usd=1000, per="tenant")])
+    router = make_router(aserver, [model], budgets=budgets)
+    await router.achat(PROMPT, tenant="acme", max_tokens=1)  # the first call shows the ratio
+    assert budgets.prompt_margin(model) == pytest.approx(2.0)
+    ledger = router.request("x", tenant="acme").features
+    (first,) = budgets.states(ledger, ["metered"])
+    cap = first.spent_usd + 20 * real + 1e-6
+    capped = Budgets([Budget(limit_usd=cap, per="tenant")], budgets.store)
+    capped.observe_prompt("metered", counted, billed)
+    router.budgets = capped
+    results = await asyncio.gather(
+        *(router.achat(PROMPT, tenant="acme", max_tokens=1) for _ in range(100)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, BudgetExceeded) for r in results if isinstance(r, BaseException))
+    await router.drain()
+    (state,) = capped.states(ledger, ["metered"])
+    assert state.held_usd == 0
+    assert state.spent_usd <= cap, "holds of the counted prompt + 10 % spent 70 % past it"
+    assert sum(not isinstance(r, BaseException) for r in results) >= 19
+    await router.aclose()
+
+
+def test_a_models_prompt_token_factor_sizes_its_holds_until_calls_show_the_ratio() -> None:
+    budgets = Budgets([Budget(limit_usd=1000)])
+    features = RoutingRequest.build(PROMPT, ChatParams(max_tokens=1)).features
+    finer = priced("finer", prompt_token_factor=1.3)
+    hold = budgets.reserve(features, finer, finer.pricing)
+    assert hold.amount == math.ceil(
+        Budgets.worst_case_usd(features, finer, finer.pricing, 1.1 * 1.3) * 1e6 - 1e-6
+    )
+    assert budgets.prompt_margin(finer) == pytest.approx(1.43)
+    budgets.observe_prompt("finer", 1000, 1150)
+    assert budgets.prompt_margin(finer) == pytest.approx(1.15)  # measured replaces the prior
+    budgets.observe_prompt("finer", 10, 40)  # too short to teach anything
+    assert budgets.prompt_margin(finer) == pytest.approx(1.15)
+    budgets.observe_prompt("finer", 1000, 900)
+    assert budgets.prompt_margin(finer) == pytest.approx(1.15)  # the largest recent ratio
+    assert budgets.prompt_margin(priced()) == pytest.approx(1.1)
+    for _ in range(50):  # an old spike leaves the window
+        budgets.observe_prompt("finer", 1000, 1000)
+    assert budgets.prompt_margin(finer) == pytest.approx(1.1)
 
 
 async def test_failures_and_cancellations_release_their_hold(aserver: ScriptedServer) -> None:

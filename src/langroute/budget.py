@@ -18,6 +18,7 @@ import itertools
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +35,13 @@ from langroute.state.budget import BudgetLine, BudgetStore, InMemoryBudgets
 
 MICRO = 1_000_000
 PROMPT_MARGIN = 1.1
-"""Prompt tokens are counted locally (tiktoken); the reservation allows 10 % more."""
+"""Prompt tokens are counted locally (tiktoken); the reservation allows 10 % more, or as
+much more as the model's provider has been seen to bill (`Budgets.prompt_margin`)."""
+
+BILLED_WINDOW = 50
+"""How many recent calls of a model the learned prompt margin looks at."""
+MIN_COUNTED = 32
+"""Prompts shorter than this (counted) teach nothing: framing tokens dominate them."""
 
 Scope = Literal["global", "user", "tenant", "api_key", "model"]
 Period = Literal["day", "month", "total"]
@@ -135,6 +142,23 @@ class Budgets:
         self._seq = itertools.count(1)  # next() is atomic: no two holds share an id
         self._prefix = os.urandom(6).hex()
         self._windows: dict[int, tuple[str, float, float]] = {}
+        self._billed: dict[str, deque[float]] = {}
+
+    def observe_prompt(self, model: str, counted: int, billed: int) -> None:
+        """Learn from one answered call how many prompt tokens `model`'s provider billed
+        for the `counted` the router counted: its tokenizer may cut text finer than
+        o200k (Anthropic's does), or the count may be the offline estimate."""
+        if counted >= MIN_COUNTED and billed > 0:
+            self._billed.setdefault(model, deque(maxlen=BILLED_WINDOW)).append(billed / counted)
+
+    def prompt_margin(self, spec: ModelSpec) -> float:
+        """What a hold multiplies the counted prompt tokens by: the largest billed-to-counted
+        ratio among the model's last calls (at least `PROMPT_MARGIN`); before any call,
+        `PROMPT_MARGIN` times the model's `prompt_token_factor`."""
+        seen = self._billed.get(spec.name)
+        if seen:
+            return max(PROMPT_MARGIN, *seen)
+        return PROMPT_MARGIN * spec.prompt_token_factor
 
     @property
     def blocking(self) -> bool:
@@ -192,11 +216,16 @@ class Budgets:
         return list(out.values())
 
     @staticmethod
-    def worst_case_usd(features: RequestFeatures, spec: ModelSpec, pricing: Pricing) -> float:
-        """The most this call can cost: the prompt (with a margin) and the whole output
+    def worst_case_usd(
+        features: RequestFeatures,
+        spec: ModelSpec,
+        pricing: Pricing,
+        prompt_margin: float = PROMPT_MARGIN,
+    ) -> float:
+        """The most this call can cost: the prompt (times the margin) and the whole output
         allowance (the call's max_tokens, else the model's max output)."""
         output = min(features.max_output_tokens or spec.max_output_tokens, spec.max_output_tokens)
-        return pricing.cost(math.ceil(features.prompt_tokens * PROMPT_MARGIN), output)
+        return pricing.cost(math.ceil(features.prompt_tokens * prompt_margin), output)
 
     def reserve(
         self,
@@ -209,7 +238,7 @@ class Budgets:
         """Hold the worst-case cost on every budget the call falls under, or raise
         `BudgetExceeded` naming the budget that cannot hold it. The hold expires after
         `hold_s` (default: the budgets' `hold_s`)."""
-        needed = self.worst_case_usd(features, spec, pricing)
+        needed = self.worst_case_usd(features, spec, pricing, self.prompt_margin(spec))
         if self.per_request_usd is not None and needed > self.per_request_usd:
             raise BudgetExceeded(
                 "per request",

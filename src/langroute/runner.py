@@ -223,6 +223,11 @@ class Runner:
         self._settle(spec, dep, usage)
         if self._holds:
             self._release(deployment_key(spec, dep), cost)
+        budgets = self._router.budgets
+        if budgets is not None and error is None and usage is not None:
+            budgets.observe_prompt(
+                spec.name, self._request.features.prompt_tokens, usage.prompt_tokens
+            )
         health = self._router.health
         if health is not None:
             key = deployment_key(spec, dep)

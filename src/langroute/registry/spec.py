@@ -92,6 +92,10 @@ class ModelSpec(_Config):
     """Prior probability of a good answer per task domain, in [0, 1]."""
     default_quality: float = Field(default=0.5, ge=0, le=1)
     latency: LatencyPrior = LatencyPrior()
+    prompt_token_factor: float = Field(default=1.0, ge=0.5, le=4)
+    """Prompt tokens the provider bills per o200k token the router counts: above 1 for
+    tokenizers that cut text finer. Budget holds use it until the model's own calls have
+    shown the real ratio."""
     output_token_factor: float = Field(default=1.0, ge=1, le=50)
     """Billed output tokens per visible answer token: above 1 for reasoning models, which
     bill hidden thinking tokens as output. Used only for estimates."""
