@@ -33,6 +33,15 @@ if TYPE_CHECKING:
 _CALLING: ContextVar[frozenset[int]] = ContextVar("langroute_side_calls", default=frozenset())
 
 
+class SideCallTimedOut(TimeoutError):
+    """A helper did not answer in time. `cost_usd` is what its cut-off call may still be
+    billed (its prompt, for a provider helper; a router helper's own records hold it)."""
+
+    def __init__(self, owner: str, timeout_s: float, cost_usd: float) -> None:
+        super().__init__(f"{owner} gave no answer in {timeout_s}s")
+        self.cost_usd = cost_usd
+
+
 class SideModel:
     """A helper model and how to call and price it (see the module docstring)."""
 
@@ -106,10 +115,11 @@ class SideModel:
         on_behalf_of: RequestFeatures,
         *,
         max_tokens: int,
+        timeout_s: float,
     ) -> Completion:
         """One answer at temperature 0 (in JSON mode when the model has it), with its
-        `cost_usd`; `on_behalf_of` is the routed call's features (its tenant, user and tags
-        go to a side router's budgets)."""
+        `cost_usd`, or `SideCallTimedOut` after `timeout_s`; `on_behalf_of` is the routed
+        call's features (its tenant, user and tags go to a side router's budgets)."""
         calling = _CALLING.get()
         if id(self) in calling:
             raise ConfigError(
@@ -117,8 +127,13 @@ class SideModel:
                 f"{self.owner}; give it a router of its own, without it"
             )
         token = _CALLING.set(calling | {id(self)})
+        billed_if_cut = [0.0]
         try:
-            return await self._complete(messages, on_behalf_of, max_tokens)
+            return await asyncio.wait_for(
+                self._complete(messages, on_behalf_of, max_tokens, billed_if_cut), timeout_s
+            )
+        except TimeoutError:
+            raise SideCallTimedOut(self.owner, timeout_s, billed_if_cut[0]) from None
         finally:
             _CALLING.reset(token)
 
@@ -127,6 +142,7 @@ class SideModel:
         messages: Sequence[SystemMessage | UserMessage],
         on_behalf_of: RequestFeatures,
         max_tokens: int,
+        billed_if_cut: list[float],
     ) -> Completion:
         # JSON mode where every model can do it; the instructions ask for JSON anyway
         json_object = {"type": "json_object"} if self.json_mode else None
@@ -161,8 +177,8 @@ class SideModel:
                 u.prompt_tokens, u.completion_tokens, u.cached_tokens
             )
             return done
-        except asyncio.CancelledError:  # e.g. the judge's timeout: the prompt may be billed
-            spent = pricing.cost(request.features.prompt_tokens, 0)
+        except asyncio.CancelledError:  # e.g. the timeout: the prompt may be billed
+            spent = billed_if_cut[0] = pricing.cost(request.features.prompt_tokens, 0)
             raise
         finally:
             if budgets is not None and hold is not None:

@@ -13,7 +13,6 @@ the routed call's cost (`Decision.actual_cost_usd`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -29,7 +28,7 @@ from langroute.errors import ConfigError, LangrouteError
 from langroute.features import RequestFeatures
 from langroute.providers.base import Provider
 from langroute.registry.spec import ModelSpec, TaskDomain
-from langroute.side import SideModel
+from langroute.side import SideCallTimedOut, SideModel
 from langroute.types import SystemMessage, UserMessage
 
 if TYPE_CHECKING:
@@ -102,11 +101,11 @@ class LLMClassifier:
             UserMessage(content=features.last_user_text[: self.max_prompt_chars]),
         ]
         try:
-            completion = await asyncio.wait_for(
-                self.model.complete(labelling, features, max_tokens=40), self.timeout_s
+            completion = await self.model.complete(
+                labelling, features, max_tokens=40, timeout_s=self.timeout_s
             )
-        except TimeoutError:
-            return self._fallen_back(base, "timeout", f"no answer in {self.timeout_s}s")
+        except SideCallTimedOut as exc:
+            return self._fallen_back(base, "timeout", str(exc), exc.cost_usd)
         except ConfigError:
             raise  # a misconfigured labeller must not pass for a failing one
         except LangrouteError as exc:

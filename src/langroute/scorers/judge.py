@@ -7,7 +7,6 @@ so a broken judge never blocks an answer by itself. What each grading call cost 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections import Counter
@@ -20,7 +19,7 @@ from langroute.features import RoutingRequest
 from langroute.providers.base import Provider
 from langroute.registry import ModelSpec
 from langroute.scorers.base import Answer, Score
-from langroute.side import SideModel
+from langroute.side import SideCallTimedOut, SideModel
 from langroute.types import SystemMessage, UserMessage
 
 if TYPE_CHECKING:
@@ -77,12 +76,14 @@ class LLMJudge:
             UserMessage(content=f"Question:\n{question}\n\nAnswer:\n{_shown(answer)}"),
         ]
         try:
-            done = await asyncio.wait_for(
-                self.model.complete(grading, request.features, max_tokens=20), self.timeout_s
+            done = await self.model.complete(
+                grading, request.features, max_tokens=20, timeout_s=self.timeout_s
             )
         except ConfigError:
             raise  # a misconfigured judge must not pass for an abstaining one
-        except (TimeoutError, LangrouteError) as exc:
+        except SideCallTimedOut as exc:
+            return self._abstain(exc, exc.cost_usd)
+        except LangrouteError as exc:
             return self._abstain(exc, 0.0)
         cost = done.cost_usd or 0.0
         try:
