@@ -3,6 +3,7 @@ token, retries honouring Retry-After, and the all-failed error."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -23,6 +24,7 @@ from langroute import (
     StreamInterrupted,
     Timeout,
 )
+from langroute.features import RoutingRequest
 from langroute.strategies import DEFAULT_FALLBACK_ON
 from langroute.testing import DropStream, Fail, Hang, Malformed, Reply
 from tests.conftest import TEST_KEY, make_router, spec
@@ -142,6 +144,38 @@ async def test_context_window_prefilter_never_calls_a_too_small_model(aserver):
     assert completion.model == "big"
     assert aserver.count("tiny") == 0
     assert "context window 100" in completion.decision.plan.rejected[0].reason
+    await router.aclose()
+
+
+async def test_windows_and_costs_are_in_each_models_own_tokens(aserver):
+    """A model whose tokenizer cuts text 1.3x finer (`prompt_token_factor`) bills 1.3x the
+    counted prompt and holds 1/1.3 of its window in counted tokens: its expected cost, the
+    window filter and the skip after a context overflow all say so."""
+    counted = RoutingRequest.build("word " * 400).features.prompt_tokens
+    finer = spec("finer", price=(1, 1), context_window=int(counted * 1.2), prompt_token_factor=1.3)
+    plain = spec("plain", price=(1, 1), context_window=int(counted * 1.2))
+    assert finer.expected_cost(counted, 0) == pytest.approx(math.ceil(counted * 1.3) / 1e6)
+    assert plain.expected_cost(counted, 0) == pytest.approx(counted / 1e6)
+    aserver.add("finer", Reply("finer"))
+    aserver.add("plain", Reply("plain"))
+    router = make_router(aserver, [finer, plain])
+    decision = router.route("word " * 400)
+    assert decision.plan.models == ["plain"]
+    (rejected,) = decision.plan.rejected
+    assert f"prompt {counted} ({math.ceil(counted * 1.3)} in its tokens)" in rejected.reason
+    await router.aclose()
+    # after an overflow, a model with a smaller window but a coarser tokenizer still fits more
+    aserver.add("big-finer", Fail(400, "too long", code="context_length_exceeded"))
+    aserver.add("smaller-plain", Reply("smaller-plain"))
+    router = make_router(
+        aserver,
+        [
+            spec("big-finer", price=(0.1, 0.1), context_window=2000, prompt_token_factor=1.5),
+            spec("smaller-plain", price=(5, 5), context_window=1500),
+        ],
+    )
+    completion = await router.achat("hi")
+    assert completion.model == "smaller-plain"  # 1500 counted tokens > 2000 / 1.5
     await router.aclose()
 
 

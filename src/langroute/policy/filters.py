@@ -66,9 +66,11 @@ def eligible(
         missing = _first_missing(spec, needs) if needs else None
         if missing is not None:
             reason = f"lacks capability {missing!r}"
-        elif prompt_tokens + asked_output > spec.context_window:
+        elif spec.billed_prompt_tokens(prompt_tokens) + asked_output > spec.context_window:
+            billed = spec.billed_prompt_tokens(prompt_tokens)
+            in_its_tokens = f" ({billed} in its tokens)" if billed != prompt_tokens else ""
             reason = (
-                f"context window {spec.context_window} < prompt {prompt_tokens}"
+                f"context window {spec.context_window} < prompt {prompt_tokens}{in_its_tokens}"
                 f" + max output {asked_output} tokens"
             )
         elif asked_output > spec.max_output_tokens:

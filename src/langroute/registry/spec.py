@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -94,8 +95,8 @@ class ModelSpec(_Config):
     latency: LatencyPrior = LatencyPrior()
     prompt_token_factor: float = Field(default=1.0, ge=0.5, le=4)
     """Prompt tokens the provider bills per o200k token the router counts: above 1 for
-    tokenizers that cut text finer. Budget holds use it until the model's own calls have
-    shown the real ratio."""
+    tokenizers that cut text finer. Expected costs and the context-window filter use it;
+    budget holds use it until the model's own calls have shown the real ratio."""
     output_token_factor: float = Field(default=1.0, ge=1, le=50)
     """Billed output tokens per visible answer token: above 1 for reasoning models, which
     bill hidden thinking tokens as output. Used only for estimates."""
@@ -140,9 +141,18 @@ class ModelSpec(_Config):
         """USD for a call with these billed token counts, at the list price."""
         return self.pricing.cost(prompt_tokens, completion_tokens, cached_tokens)
 
+    def billed_prompt_tokens(self, counted: int) -> int:
+        """The prompt tokens this model's provider is expected to bill for `counted` o200k
+        tokens (`prompt_token_factor`)."""
+        factor = self.prompt_token_factor
+        return counted if factor == 1.0 else math.ceil(counted * factor)
+
     def expected_cost(self, prompt_tokens: int, answer_tokens: int) -> float:
         """USD expected for a call whose visible answer is `answer_tokens` long."""
-        return self.pricing.cost(prompt_tokens, round(answer_tokens * self.output_token_factor))
+        return self.pricing.cost(
+            self.billed_prompt_tokens(prompt_tokens),
+            round(answer_tokens * self.output_token_factor),
+        )
 
     def expected_cost_and_latency(
         self, prompt_tokens: int, answer_tokens: int
@@ -150,6 +160,8 @@ class ModelSpec(_Config):
         """`expected_cost` and `latency_ms` in one call: the plan asks both of every model."""
         billed = answer_tokens * self.output_token_factor
         pricing, latency = self.pricing, self.latency
+        if self.prompt_token_factor != 1.0:
+            prompt_tokens = math.ceil(prompt_tokens * self.prompt_token_factor)
         cost = (prompt_tokens * pricing.input + round(billed) * pricing.output) / 1_000_000
         return cost, latency.ttft_p50_ms + 1000 * billed / latency.tokens_per_s
 

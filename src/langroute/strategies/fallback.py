@@ -73,8 +73,12 @@ class FallbackChain:
                 f"{type(error).__name__} is not a fallback trigger (fallback_on)", errors
             ) from None
         if isinstance(error, ContextTooLong):
-            window = runner.spec(failed).context_window
-            rest = [m for m in rest if runner.spec(m).context_window > window]
+
+            def window(model: str) -> float:  # in counted (o200k) tokens
+                spec = runner.spec(model)
+                return spec.context_window / spec.prompt_token_factor
+
+            rest = [m for m in rest if window(m) > window(failed)]
         if not rest:
             raise AllModelsFailed("all models failed", errors) from None
         return rest
