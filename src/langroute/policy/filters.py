@@ -64,10 +64,14 @@ def eligible(
     for spec in specs:
         reason: str | None = None
         missing = _first_missing(spec, needs) if needs else None
+        billed = (  # the prompt in the model's own tokens
+            prompt_tokens
+            if spec.prompt_token_factor == 1.0
+            else spec.billed_prompt_tokens(prompt_tokens)
+        )
         if missing is not None:
             reason = f"lacks capability {missing!r}"
-        elif spec.billed_prompt_tokens(prompt_tokens) + asked_output > spec.context_window:
-            billed = spec.billed_prompt_tokens(prompt_tokens)
+        elif billed + asked_output > spec.context_window:
             in_its_tokens = f" ({billed} in its tokens)" if billed != prompt_tokens else ""
             reason = (
                 f"context window {spec.context_window} < prompt {prompt_tokens}{in_its_tokens}"
