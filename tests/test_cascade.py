@@ -441,6 +441,28 @@ async def test_an_llm_judge_escalates_and_its_calls_are_paid_for(aserver: Script
     await router.aclose()
 
 
+async def test_a_router_judges_gradings_count_against_the_callers_api_key(
+    aserver: ScriptedServer,
+) -> None:
+    from langroute import Budget, Budgets
+    from langroute.scorers import LLMJudge
+
+    aserver.add("cheap", Reply("Paris is in Germany."))
+    aserver.add("mid", Reply("Paris is in France."))
+    _grader(aserver)
+    budgets = Budgets([Budget(limit_usd=10, per="api_key")])
+    grader = make_router(aserver, [spec("grader", price=(0.5, 1.5))])
+    router = make_router(aserver, CHAIN, strategy=Cascade(scorer=LLMJudge(grader)), budgets=budgets)
+    done = await router.achat("Where is Paris?", api_key="sk-caller-key")
+    assert aserver.count("grader") == 2
+    await router.drain()
+    await grader.drain()
+    (state,) = budgets.states(router.request("x", api_key="sk-caller-key").features, ["cheap"])
+    assert state.spent_usd == pytest.approx(done.cost_usd, abs=4e-6)  # µUSD ceilings
+    await grader.aclose()
+    await router.aclose()
+
+
 async def test_a_failing_or_rambling_judge_abstains_and_bills_what_it_used(
     aserver: ScriptedServer,
 ) -> None:

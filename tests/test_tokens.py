@@ -47,6 +47,16 @@ def test_the_offline_estimate_errs_high_on_text_code_and_other_scripts(public_da
     # one token per four characters, the estimate before, gave less than 0.9x for half
     quarter = [-(-len(t) // 4) / len(o200k.encode(t)) for _, t in texts]
     assert sum(r < 0.9 for r in quarter) / len(quarter) > 0.3
+    # the README's figures (pytest -s prints them)
+    print(f"\n{len(values)} texts; estimate / o200k count:")
+    for name, rs in (("estimate_tokens", values), ("ceil(chars / 4)", sorted(quarter))):
+        under = sum(r < 0.9 for r in rs) / len(rs)
+        print(
+            f"  {name:16} median {statistics.median(rs):.2f}, under 0.9x: {under:.1%}, "
+            f"lowest {rs[0]:.2f}"
+        )
+    for i, (kind, _) in enumerate(texts[:written]):
+        print(f"  {kind:9} {ratios[i]:.2f} (chars / 4: {quarter[i]:.2f})")
 
 
 def test_the_estimate_of_edge_cases():

@@ -1,9 +1,9 @@
 """Models called beside the routed one — an LLM judge, an LLM classifier — and their cost.
 
 A `SideModel` is either a `Router` over the helper model, whose prices, retries, fallbacks
-and budgets apply (the routed call's tenant, user and tags pass through), or a `Provider`
-and a model id, priced from `spec` or, by that id, the built-in catalog. Every answer comes
-back with its `cost_usd`, which the routed call's decision then includes.
+and budgets apply, or a `Provider` and a model id, priced from `spec` or, by that id, the
+built-in catalog. The routed call's tenant, user, API key and tags pass through. Every
+answer comes back with its `cost_usd`, which the routed call's decision then includes.
 
 A router with `budgets` charges its helpers' calls to them (`charge_to`, when it is built):
 a provider helper reserves its worst case on them before each call and settles the real
@@ -119,7 +119,7 @@ class SideModel:
     ) -> Completion:
         """One answer at temperature 0 (in JSON mode when the model has it), with its
         `cost_usd`, or `SideCallTimedOut` after `timeout_s`; `on_behalf_of` is the routed
-        call's features (its tenant, user and tags go to a side router's budgets)."""
+        call's features (its tenant, user, API key and tags go to the helper's budgets)."""
         calling = _CALLING.get()
         if id(self) in calling:
             raise ConfigError(
@@ -146,25 +146,15 @@ class SideModel:
     ) -> Completion:
         # JSON mode where every model can do it; the instructions ask for JSON anyway
         json_object = {"type": "json_object"} if self.json_mode else None
-        if self.router is not None:
-            f = on_behalf_of
-            request = self.router.request(
-                list(messages),
-                tenant=f.tenant,
-                user=f.user,
-                tags=f.tags,
-                temperature=0,
-                max_tokens=max_tokens,
-                response_format=json_object,
-            )
-            return await self.router.execute(request)
-        assert self.provider is not None
-        assert self.spec is not None
-        f = on_behalf_of
+        f = on_behalf_of  # its tenant, user, API key and tags: the same budgets apply
         params = ChatParams(temperature=0, max_tokens=max_tokens, response_format=json_object)
         request = RoutingRequest.build(
             messages, params, tenant=f.tenant, user=f.user, api_key_id=f.api_key_id, tags=f.tags
         )
+        if self.router is not None:
+            return await self.router.execute(request)
+        assert self.provider is not None
+        assert self.spec is not None
         pricing, budgets = self.spec.pricing, self.budgets
         hold = None
         if budgets is not None:

@@ -50,10 +50,9 @@ class LLMJudge:
     """A cheap model grades each answer from 0 to 1.
 
     `LLMJudge(Router(["gpt-4.1-nano"]))`: the judge router's prices, retries, fallbacks and
-    budgets apply to the grading calls (give it the graded router's `Budgets` to charge
-    them to the same tenant and user). Or `LLMJudge(provider, "model-id")`: one provider
-    call, priced from `spec` or, by that name, the built-in catalog.
-    """
+    budgets apply to the grading calls. Or `LLMJudge(provider, "model-id")`: one provider
+    call, priced from `spec` or, by that name, the built-in catalog. Either way the gradings
+    spend under the graded router's budgets, for the same tenant and user (`SideModel`)."""
 
     def __init__(
         self,
