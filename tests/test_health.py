@@ -265,6 +265,47 @@ async def test_an_rpm_limit_holds_under_concurrency(aserver: ScriptedServer) -> 
     await alone.aclose()
 
 
+async def test_a_tpm_claim_counts_the_prompt_in_the_models_own_tokens(
+    aserver: ScriptedServer,
+) -> None:
+    """A model whose tokenizer cuts text finer (Anthropic's: `prompt_token_factor`) takes
+    that many more tokens from its tpm bucket, so concurrent calls cannot pass the limit
+    the provider counts in its own tokens."""
+    from langroute import InMemoryRateLimits
+
+    prompt = "Name three rivers of Europe and say which sea each flows into. " * 4
+    counted = Router(["gpt-4o-mini"]).request(prompt).features.prompt_tokens
+    answer = 20
+    aserver.add("fine", Reply("ok", ttft_s=0.05))
+    aserver.add("backup", Reply("backup"))
+
+    async def concurrent_calls(factor: float) -> list[str]:
+        registry = Registry()
+        # room for two claims counted in o200k tokens, for one in the model's own
+        tpm = 2 * (counted + answer) + 5
+        registry.register(spec("fine", provider="p1", tpm=tpm, prompt_token_factor=factor))
+        registry.register(spec("backup", provider="p1", price=(5.0, 10.0)))
+        router = Router(
+            ["fine", "backup"],
+            registry=registry,
+            providers={
+                "p1": OpenAIProvider(name="p1", base_url=aserver.openai_url, api_key=TEST_KEY)
+            },
+            retry=RetryPolicy(attempts=1),
+            limits=InMemoryRateLimits(),
+        )
+        try:
+            answers = await asyncio.gather(
+                *(router.achat(prompt, max_tokens=answer) for _ in range(2))
+            )
+        finally:
+            await router.aclose()
+        return sorted(a.model for a in answers)
+
+    assert await concurrent_calls(1.0) == ["fine", "fine"]
+    assert await concurrent_calls(1.5) == ["backup", "fine"]
+
+
 # --- balancing across deployments -------------------------------------------------------------
 
 

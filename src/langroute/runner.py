@@ -184,9 +184,13 @@ class Runner:
             tell(budgets, budgets.settle, hold, cost_usd)
 
     def _token_estimate(self, spec: ModelSpec) -> int:
+        """Tokens a call will take from the deployment's tpm bucket: the prompt in the
+        model's own tokens (`prompt_token_factor`), plus the answer's cap."""
         features = self._request.features
         answer = features.max_output_tokens or features.hints.expected_output_tokens or 500
-        return features.prompt_tokens + min(answer, spec.max_output_tokens)
+        return spec.billed_prompt_tokens(features.prompt_tokens) + min(
+            answer, spec.max_output_tokens
+        )
 
     def _settle(self, spec: ModelSpec, dep: Deployment, usage: Usage | None) -> None:
         key = deployment_key(spec, dep)
