@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
 from langroute.retry import RetryPolicy
 from langroute.router import named_candidates
+from langroute.tokens import DEFAULT_ENCODING, count_tokens, counts_are_exact
 from langroute.types import (
     NO_PARAMS,
     ChatParams,
@@ -203,6 +205,44 @@ class RoutingChatModel(BaseChatModel):
         if stop := stop or self.stop:
             params["ls_stop"] = stop
         return params
+
+    # --- token counting ----------------------------------------------------------
+
+    def _finest_token_factor(self) -> float:
+        registry = self._router.registry
+        return max(registry.get(name).prompt_token_factor for name in self._candidates)
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in `text` as the router counts them (tiktoken's o200k, or its offline
+        estimate), scaled to the candidate whose tokenizer cuts text finest
+        (`prompt_token_factor`): a count that fits a limit fits every candidate."""
+        return math.ceil(count_tokens(text) * self._finest_token_factor())
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """The prompt tokens the router counts for these messages and tools (framing, images
+        and tool schemas included), scaled like `get_num_tokens`; `trim_messages` and
+        LangChain's memory use it."""
+        params = ChatParams(tools=to_tool_specs(list(tools))) if tools else NO_PARAMS
+        features = RoutingRequest.build(to_neutral_messages(messages), params).features
+        return math.ceil(features.prompt_tokens * self._finest_token_factor())
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """`text`'s o200k token ids (tiktoken). Ids need the encoding's files: offline,
+        set `TIKTOKEN_CACHE_DIR` to a folder holding them (`get_num_tokens` estimates
+        instead)."""
+        if not counts_are_exact():
+            raise ConfigError(
+                "token ids need tiktoken's o200k_base encoding, which could not be loaded; "
+                "set TIKTOKEN_CACHE_DIR to a folder with the encoding files, or use "
+                "get_num_tokens / get_num_tokens_from_messages, which estimate offline"
+            )
+        import tiktoken
+
+        return tiktoken.get_encoding(DEFAULT_ENCODING).encode_ordinary(text)
 
     # --- tools -------------------------------------------------------------------
 

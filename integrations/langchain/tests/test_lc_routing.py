@@ -131,6 +131,41 @@ def test_profile_advertises_only_what_every_candidate_can_do(server):
     assert profile["max_input_tokens"] == 128_000
 
 
+def test_token_counts_are_the_routers_scaled_to_the_finest_tokenizer(server):
+    """`get_num_tokens*` work offline (LangChain's default needs `transformers`) and count
+    as the router does, scaled by the largest candidate `prompt_token_factor`, so
+    `trim_messages(token_counter=llm)` keeps what fits every candidate."""
+    from langchain_core.messages import HumanMessage, SystemMessage, trim_messages
+
+    from langroute.features import RoutingRequest
+    from langroute.tokens import count_tokens, counts_are_exact
+    from langroute.types import UserMessage
+
+    specs = {**SPECS, ANTHROPIC_NAME: {**SPECS[ANTHROPIC_NAME], "prompt_token_factor": 1.5}}
+    llm = RoutingChatModel(models=[openai_candidate(), anthropic_candidate()], specs=specs)
+    text = "Which rivers flow into the Black Sea, and through which capitals? " * 3
+    assert llm.get_num_tokens(text) == -(-count_tokens(text) * 3 // 2)
+    core = RoutingRequest.build([UserMessage(content=text)]).features.prompt_tokens
+    assert llm.get_num_tokens_from_messages([HumanMessage(text)]) == -(-core * 3 // 2)
+    assert llm.get_num_tokens_from_messages(
+        [HumanMessage(text)], tools=[get_weather]
+    ) > llm.get_num_tokens_from_messages([HumanMessage(text)])
+
+    history = [SystemMessage("Be brief.")] + [
+        (HumanMessage if i % 2 == 0 else AIMessage)(f"turn {i}: " + "words " * 20)
+        for i in range(12)
+    ]
+    kept = trim_messages(history, max_tokens=120, token_counter=llm, include_system=True)
+    assert kept[0] == history[0] and kept[-1] == history[-1] and len(kept) < len(history)
+    assert llm.get_num_tokens_from_messages(kept) <= 120
+
+    if counts_are_exact():
+        assert len(llm.get_token_ids(text)) == count_tokens(text)
+    else:
+        with pytest.raises(ConfigError, match="TIKTOKEN_CACHE_DIR"):
+            llm.get_token_ids(text)
+
+
 # --- tools and structured output ---------------------------------------------------------
 
 
