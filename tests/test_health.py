@@ -595,7 +595,7 @@ def test_sqlite_stores_opened_by_many_processes_at_once_all_open(tmp_path):
     import time
 
     failures = []
-    with multiprocessing.get_context("fork").Pool(8) as pool:
+    with multiprocessing.get_context("forkserver").Pool(8) as pool:
         for i in range(25):
             start = time.time() + 0.2
             args = [(str(tmp_path / f"limits-{i}.db"), start)] * 8
