@@ -96,6 +96,13 @@ def test_bad_call_parameters_are_named():
         router.route("hi", temperature=5)
     with pytest.raises(ConfigError, match="messages is empty"):
         router.route([])
+    with pytest.raises(ConfigError, match="got dict: wrap the one message in a list"):
+        router.route({"role": "user", "content": "hi"})
+    for wrong, name in ((42, "int"), (None, "NoneType"), (b"hi", "bytes")):
+        with pytest.raises(ConfigError, match=f"a string or a list of messages, got {name}$"):
+            router.route(wrong)
+    one = [{"role": "user", "content": "hi"}]
+    assert router.route(iter(one)).chosen == router.route(tuple(one)).chosen == "gpt-4o-mini"
 
 
 def test_bad_messages_and_hints_are_named_without_echoing_their_values():
@@ -150,3 +157,18 @@ def test_forcing_an_unknown_model_lists_this_routers_models():
         router.route("hi", hints={"model": "gpt-4o-mni"})
     assert "Did you mean: gpt-4o-mini?" in str(info.value)
     assert "Known models: claude-haiku-4-5, gpt-4o-mini." in str(info.value)
+
+
+def test_tools_in_flat_and_anthropic_form_are_read_as_the_same_tool():
+    router = Router(["gpt-4o-mini"])
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    nested = {"type": "function", "function": {"name": "get_weather", "parameters": schema}}
+    flat = {"type": "function", "name": "get_weather", "parameters": schema}
+    anthropic = {"name": "get_weather", "input_schema": schema}
+    specs = [router.request("hi", tools=[t]).params.tools for t in (nested, flat, anthropic)]
+    assert specs[0] == specs[1] == specs[2]
+    with pytest.raises(
+        ConfigError, match=r"tools\.0\.description: unknown field\. A tool is"
+    ) as bad:
+        router.route("hi", tools=[{"description": "weather"}])
+    assert "Known:" not in str(bad.value), "the call parameters are not what is wrong"

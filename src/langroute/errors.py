@@ -29,13 +29,16 @@ def invalid_input(
     advice: str = "",
 ) -> ConfigError:
     """A `ConfigError` for a call's invalid `what`: each problem where it is, then the known
-    names or `advice`. The values given are left out: they may be prompts or keys."""
+    names (when a name given is unknown) and `advice`. The values given are left out: they
+    may be prompts or keys."""
+    errors = error.errors()
+    unknown_here = [e["type"] == "extra_forbidden" and len(e["loc"]) <= 1 for e in errors]
     problems = "; ".join(
         (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "")
-        + (unknown if e["type"] == "extra_forbidden" else e["msg"])
-        for e in error.errors()
+        + (unknown if here else "unknown field" if e["type"] == "extra_forbidden" else e["msg"])
+        for e, here in zip(errors, unknown_here, strict=True)
     )
-    names = sorted(known)
+    names = sorted(known) if any(unknown_here) else []
     tail = f". Known: {', '.join(names)}" if names else ""
     return ConfigError(f"invalid {what}: {problems}{tail}{'. ' + advice if advice else ''}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -192,6 +192,8 @@ def new_request_id() -> str:
 
 
 _MESSAGE_TYPES = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
+_ONE_MESSAGE = (Mapping, *_MESSAGE_TYPES)
+_NOT_A_LIST = (*_ONE_MESSAGE, bytes, bytearray)
 
 
 def _message(index: int, message: Any) -> Message:
@@ -239,6 +241,15 @@ class RoutingRequest(BaseModel):
         if isinstance(messages, str):
             parsed: list[Message] = [UserMessage(content=messages)]
         else:
+            if not isinstance(messages, list | tuple) and (
+                isinstance(messages, _NOT_A_LIST) or not isinstance(messages, Iterable)
+            ):
+                one = isinstance(messages, _ONE_MESSAGE)
+                raise ConfigError(
+                    f"messages must be a string or a list of messages, got "
+                    f"{type(messages).__name__}"
+                    + (": wrap the one message in a list, [message]" if one else "")
+                )
             parsed = [
                 m if isinstance(m, _MESSAGE_TYPES) else _message(i, m)
                 for i, m in enumerate(messages)

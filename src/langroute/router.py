@@ -45,7 +45,15 @@ from langroute.state.health import HealthStore
 from langroute.state.ratelimit import RateLimitStore
 from langroute.strategies import FallbackChain, Strategy
 from langroute.strategies.base import completion_chunks
-from langroute.types import ChatParams, Completion, Message, StreamChunk, ToolSpec, Usage
+from langroute.types import (
+    TOOL_FORMS,
+    ChatParams,
+    Completion,
+    Message,
+    StreamChunk,
+    ToolSpec,
+    Usage,
+)
 from langroute.versions import Versions
 
 if TYPE_CHECKING:
@@ -248,8 +256,13 @@ class Router:
         try:
             chat_params = ChatParams(tools=list(tools) if tools else None, **params)
         except ValidationError as exc:
+            tools_wrong = any(e["loc"][:1] == ("tools",) for e in exc.errors())
             raise invalid_input(
-                "call parameters", exc, ChatParams.model_fields, unknown="unknown parameter"
+                "call parameters",
+                exc,
+                ChatParams.model_fields,
+                unknown="unknown parameter",
+                advice=TOOL_FORMS if tools_wrong else "",
             ) from None
         return RoutingRequest.build(
             messages,

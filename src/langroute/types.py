@@ -5,9 +5,10 @@ Every provider and adapter translates to and from these; nothing here knows a fr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 if TYPE_CHECKING:
     from langroute.decision import Decision
@@ -106,11 +107,30 @@ class FunctionSpec(_Shape):
     strict: bool | None = None
 
 
+TOOL_FORMS = (
+    "A tool is {'type': 'function', 'function': {'name': ..., 'description': ..., "
+    "'parameters': {JSON schema}}}, or the flat {'name', 'description', 'parameters'} "
+    "(or Anthropic's 'input_schema')"
+)
+
+
 class ToolSpec(_Shape):
-    """A tool offered to the model, in OpenAI's `{"type": "function", ...}` form."""
+    """A tool offered to the model, in OpenAI's `{"type": "function", "function": {...}}`
+    form; a flat `{"name", "description", "parameters"}` dict (OpenAI's Responses API) or
+    Anthropic's `{"name", "description", "input_schema"}` is read as the same tool."""
 
     type: Literal["function"] = "function"
     function: FunctionSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_forms(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and "function" not in value and "name" in value:
+            function = {k: v for k, v in value.items() if k not in ("type", "input_schema")}
+            if "input_schema" in value:
+                function.setdefault("parameters", value["input_schema"])
+            return {"type": "function", "function": function}
+        return value
 
 
 ToolChoice = Literal["auto", "none", "required"] | str
