@@ -182,7 +182,7 @@ class Router:
     @classmethod
     def over_targets(
         cls,
-        targets: Mapping[str, Provider],
+        targets: Mapping[str, Provider | None],
         *,
         specs: Mapping[str, Mapping[str, Any]] | None = None,
         registry: Registry | None = None,
@@ -190,16 +190,25 @@ class Router:
         **kwargs: Any,
     ) -> Router:
         """A router whose candidates are given as call targets — e.g. framework models
-        wrapped by an adapter — each named by the model it calls.
+        wrapped by an adapter — each named by the model it calls; a target of None is a
+        native candidate, called by langroute's own provider for it (as `Router([...])`).
 
         A name in the catalog (by name or pinned version) takes that entry, with `specs[name]`
-        overriding fields; any other name needs `specs[name]` with at least `pricing`;
-        `defaults(name)` fills fields neither gives (e.g. from the framework's metadata).
+        overriding fields; any other name needs `specs[name]` with at least `pricing` (and,
+        for a native candidate, the whole spec); `defaults(name)` fills fields neither gives
+        (e.g. from the framework's metadata). Entries for other names are left unused, so one
+        table can describe the models of several routers.
         """
         registry = registry.copy() if registry is not None else Registry.builtin()
         providers: dict[str, Provider] = {}
         for name, target in targets.items():
             fields: dict[str, Any] = dict((specs or {}).get(name, {}))
+            if target is None:
+                if fields:
+                    registry.override(name, fields, where=f"specs[{name!r}]")
+                else:
+                    registry.get(name)  # an unknown name lists the known ones
+                continue
             if name not in registry:
                 match = next((s for s in registry if s.version == name), None)
                 if match is None and "pricing" not in fields:
@@ -222,7 +231,12 @@ class Router:
             )
             registry.override(name, fields, where=f"specs[{name!r}]")
             providers[target.name] = target
-        return cls(list(targets), registry=registry, providers=providers, **kwargs)
+        return cls(
+            list(targets),
+            registry=registry,
+            providers={**kwargs.pop("providers", {}), **providers},
+            **kwargs,
+        )
 
     @property
     def models(self) -> list[str]:

@@ -108,11 +108,12 @@ def from_neutral_messages(messages: Sequence[Message]) -> list[BaseMessage]:
     return out
 
 
-def to_tool_specs(tools: Sequence[Any]) -> list[ToolSpec]:
-    """OpenAI-format specs of LangChain tools (BaseTool, functions, pydantic, dicts)."""
+def to_tool_specs(tools: Sequence[Any], strict: bool | None = None) -> list[ToolSpec]:
+    """OpenAI-format specs of LangChain tools (BaseTool, functions, pydantic, dicts);
+    `strict` as `bind_tools(strict=...)` gives it."""
     specs = []
     for tool in tools:
-        spec = convert_to_openai_tool(tool)
+        spec = convert_to_openai_tool(tool, strict=strict)
         if spec.get("type") != "function":  # provider built-in tools: name only
             spec = {"type": "function", "function": {"name": str(spec.get("name", "tool"))}}
         function = spec["function"]
@@ -125,6 +126,7 @@ def to_tool_specs(tools: Sequence[Any]) -> list[ToolSpec]:
                         "description": function.get("description"),
                         "parameters": function.get("parameters")
                         or {"type": "object", "properties": {}},
+                        "strict": function.get("strict"),
                     },
                 }
             )

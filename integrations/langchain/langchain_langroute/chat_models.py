@@ -40,8 +40,11 @@ from langroute.types import (
 PROVIDER_PREFIX = "langchain:"
 
 
-def candidate_name(model: BaseChatModel) -> str:
-    """The model name a LangChain chat model calls (`model_name`, `model`, `model_id`, …)."""
+def candidate_name(model: BaseChatModel | str) -> str:
+    """The model name a LangChain chat model calls (`model_name`, `model`, `model_id`, …);
+    a string is a native candidate's own name."""
+    if isinstance(model, str):
+        return model
     for attr in ("model_name", "model", "model_id", "deployment_name"):
         value = getattr(model, attr, None)
         if isinstance(value, str) and value:
@@ -85,15 +88,23 @@ class RoutingChatModel(BaseChatModel):
 
     Candidates are your own chat models; each maps to a registry `ModelSpec` by its model
     name (the built-in catalog knows common ones; describe others in `specs`). Give
-    candidates `max_retries=0`: the router retries and falls back itself.
+    candidates `max_retries=0`: the router retries and falls back itself. A candidate given
+    as a model name is native: langroute's own provider calls it.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    models: list[BaseChatModel] | dict[str, BaseChatModel]
-    """The candidates: a list (named by their model names) or a dict name → model."""
+    models: list[BaseChatModel | str] | dict[str, BaseChatModel | str]
+    """The candidates: a list (chat models named by their model names) or a dict name →
+    model. A string is a native candidate: that registry model, called by langroute's own
+    provider for it (OpenAI-compatible or Anthropic, over httpx), no LangChain client needed.
+    """
     specs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Registry fields per candidate name, overriding or completing the catalog's entry."""
+    providers: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    """Native candidates' `langroute` providers by provider name, e.g. `{"openai":
+    OpenAIProvider(base_url=...)}` (default: the registry's, its key read from the
+    environment)."""
     registry: Registry | None = Field(default=None, exclude=True)
     classifier: Any = Field(default=None, exclude=True)
     policy: Any = Field(default=None, exclude=True)
@@ -126,7 +137,9 @@ class RoutingChatModel(BaseChatModel):
     """Stream from the candidates even when `invoke` is used (LangChain's `streaming`)."""
 
     _router: Router = PrivateAttr()
-    _candidates: dict[str, BaseChatModel] = PrivateAttr()
+    _candidates: dict[str, BaseChatModel | str] = PrivateAttr()
+    _native: bool = PrivateAttr(default=False)
+    """Whether any candidate is native: calls then carry every parameter in neutral form."""
     _model_providers: dict[str, str | None] = PrivateAttr()
     """Each candidate's LangSmith provider name (`ls_provider`), read once."""
 
@@ -134,15 +147,19 @@ class RoutingChatModel(BaseChatModel):
         super().model_post_init(context)
         named = named_candidates(self.models, candidate_name, owner="RoutingChatModel")
         self._candidates = named
-        self._model_providers = {
-            name: model._get_ls_params().get("ls_provider") for name, model in named.items()
-        }
+        self._native = any(isinstance(model, str) for model in named.values())
         retry = self.retry
         if retry is None and self.max_retries is not None:
             retry = RetryPolicy(attempts=self.max_retries + 1)
         self._router = Router.over_targets(
-            {name: LangChainTarget(PROVIDER_PREFIX + name, model) for name, model in named.items()},
+            {
+                name: None
+                if isinstance(model, str)
+                else LangChainTarget(PROVIDER_PREFIX + name, model)
+                for name, model in named.items()
+            },
             specs=self.specs,
+            providers=self.providers,
             registry=self.registry,
             classifier=self.classifier,
             policy=self.policy,
@@ -153,6 +170,12 @@ class RoutingChatModel(BaseChatModel):
             audit=self.audit,
         )
         specs = [self._router.registry.get(n) for n in named]
+        self._model_providers = {
+            name: spec.provider
+            if isinstance(model, str)
+            else model._get_ls_params().get("ls_provider")
+            for (name, model), spec in zip(named.items(), specs, strict=True)
+        }
         self.profile = {
             "max_input_tokens": min(s.context_window for s in specs),
             "max_output_tokens": min(s.max_output_tokens for s in specs),
@@ -167,7 +190,7 @@ class RoutingChatModel(BaseChatModel):
         return self._router
 
     @property
-    def candidates(self) -> dict[str, BaseChatModel]:
+    def candidates(self) -> dict[str, BaseChatModel | str]:
         return dict(self._candidates)
 
     @property
@@ -289,12 +312,16 @@ class RoutingChatModel(BaseChatModel):
             tool_kwargs.pop("tool_choice", None)
         max_tokens = kwargs.get("max_tokens") or kwargs.get("max_completion_tokens")
         fields = {
-            "tools": to_tool_specs(tools) if tools else None,
+            "tools": to_tool_specs(tools, tool_kwargs.get("strict") if self._native else None)
+            if tools
+            else None,
             "tool_choice": _tool_choice(tool_kwargs.get("tool_choice")),
             "max_tokens": max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
             "response_format": _neutral_format(response_format),
             "temperature": _number(kwargs.get("temperature")),
         }
+        if self._native:
+            fields |= _native_fields(kwargs, stop, tool_kwargs)
         set_ = {k: v for k, v in fields.items() if v is not None}
         params = ChatParams(**set_) if set_ else NO_PARAMS
         if response_format is not None:
@@ -362,7 +389,8 @@ class RoutingChatModel(BaseChatModel):
 
     async def _run(self, request: RoutingRequest) -> ChatResult:
         completion = await self._router.execute(request)
-        result: ChatResult = completion.raw if completion.raw is not None else _cached(completion)
+        raw = completion.raw
+        result: ChatResult = raw if isinstance(raw, ChatResult) else _from_completion(completion)
         message = result.generations[0].message
         assert completion.decision is not None
         message.response_metadata = {
@@ -384,9 +412,17 @@ class RoutingChatModel(BaseChatModel):
                 yield chunk.raw
             elif chunk.decision is not None:
                 yield self._last_chunk(chunk, chunk.decision, seen)
-            elif chunk.content:
-                # a core-made chunk (an ensemble's kept answer): plain text, no native object
-                yield ChatGenerationChunk(message=AIMessageChunk(content=chunk.content))
+            elif chunk.content or chunk.tool_calls:
+                # a native candidate's chunk, or a core-made one (an ensemble's kept answer)
+                yield ChatGenerationChunk(
+                    message=AIMessageChunk(
+                        content=chunk.content,
+                        tool_call_chunks=[
+                            {"name": d.name, "args": d.arguments, "id": d.id, "index": d.index}
+                            for d in chunk.tool_calls
+                        ],
+                    )
+                )
 
     def _last_chunk(
         self, chunk: StreamChunk, decision: Decision, seen: set[str]
@@ -473,15 +509,33 @@ class RoutingChatModel(BaseChatModel):
         )
 
 
-def _cached(completion: Completion) -> ChatResult:
-    """A LangChain result for an answer the core's response cache gave (no model call)."""
+def _from_completion(completion: Completion) -> ChatResult:
+    """A LangChain result for an answer in neutral form: a native candidate's, or one the
+    core's response cache gave (no model call)."""
     usage = completion.usage
+    tool_calls, invalid = [], []
+    for c in completion.tool_calls:
+        try:
+            args = json.loads(c.function.arguments or "{}")
+        except ValueError as exc:
+            invalid.append(
+                {
+                    "name": c.function.name,
+                    "args": c.function.arguments,
+                    "id": c.id,
+                    "error": str(exc),
+                }
+            )
+            continue
+        tool_calls.append({"name": c.function.name, "args": args, "id": c.id})
+    metadata: dict[str, Any] = {}
+    if completion.logprobs is not None:
+        metadata["logprobs"] = {"content": [t.model_dump() for t in completion.logprobs]}
     message = AIMessage(
         content=completion.content or "",
-        tool_calls=[
-            {"name": c.function.name, "args": json.loads(c.function.arguments or "{}"), "id": c.id}
-            for c in completion.tool_calls
-        ],
+        tool_calls=tool_calls,
+        invalid_tool_calls=invalid,
+        response_metadata=metadata,
         usage_metadata={
             "input_tokens": usage.prompt_tokens,
             "output_tokens": usage.completion_tokens,
@@ -490,6 +544,26 @@ def _cached(completion: Completion) -> ChatResult:
         },
     )
     return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+_NEUTRAL_KWARGS = ("top_p", "seed", "logprobs", "top_logprobs")
+_NOT_FOR_THE_BODY = ("temperature", "max_tokens", "max_completion_tokens", "timeout")
+
+
+def _native_fields(
+    kwargs: dict[str, Any], stop: list[str] | None, tool_kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """What a native candidate needs of a call besides what routing reads: the stop
+    sequences, the other sampling settings, and any other keyword argument, sent in the
+    request body (`extra_body`) rather than dropped."""
+    extra = {k: v for k, v in kwargs.items() if k not in _NEUTRAL_KWARGS + _NOT_FOR_THE_BODY}
+    extra.pop("response_format", None)
+    return {
+        "stop": stop or None,
+        "parallel_tool_calls": tool_kwargs.get("parallel_tool_calls"),
+        **{k: kwargs.get(k) for k in _NEUTRAL_KWARGS},
+        "extra_body": extra or None,
+    }
 
 
 def _number(value: Any) -> float | None:

@@ -86,3 +86,23 @@ def anthropic_candidate(name: str = ANTHROPIC_NAME, **kwargs: Any) -> ChatAnthro
     return ChatAnthropic(
         model=name, base_url=server.anthropic_url, api_key=KEY, max_retries=0, **kwargs
     )
+
+
+NATIVE_PROVIDER = "scripted-openai"
+NATIVE_SPECS: dict[str, dict[str, Any]] = {
+    **SPECS,
+    OPENAI_NAME: {**SPECS[OPENAI_NAME], "provider": NATIVE_PROVIDER},
+}
+"""The same candidates, with the OpenAI-protocol one native: called by langroute's own
+`OpenAIProvider` (no ChatOpenAI), under a provider name given in `native_providers()`."""
+
+
+def native_providers() -> dict[str, Any]:
+    from langroute import OpenAIProvider
+
+    server = scripted_server()
+    return {
+        NATIVE_PROVIDER: OpenAIProvider(
+            name=NATIVE_PROVIDER, base_url=server.openai_url, api_key=KEY
+        )
+    }

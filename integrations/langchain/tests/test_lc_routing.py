@@ -14,9 +14,25 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from langchain_langroute import RoutingChatModel
-from langroute import AgentSteps, ConfigError, CostOptimized, QualityBar, StreamInterrupted
+from langroute import (
+    AgentSteps,
+    ConfigError,
+    CostOptimized,
+    DomainMap,
+    QualityBar,
+    StreamInterrupted,
+    UnknownModelError,
+)
 from langroute.testing import DropStream, Fail, Reply, ScriptedServer, smart_reply
-from lc_helpers import ANTHROPIC_NAME, OPENAI_NAME, SPECS, anthropic_candidate, openai_candidate
+from lc_helpers import (
+    ANTHROPIC_NAME,
+    NATIVE_SPECS,
+    OPENAI_NAME,
+    SPECS,
+    anthropic_candidate,
+    native_providers,
+    openai_candidate,
+)
 from lc_helpers import scripted_server as server_of
 
 
@@ -214,6 +230,103 @@ def test_tool_calls_restrict_routing_to_tool_capable_candidates(server):
     body = server.calls[-1].body
     assert body["tools"][0]["name"] == "get_weather"  # formatted by ChatAnthropic itself
     assert body["tool_choice"] == {"type": "tool", "name": "get_weather"}
+
+
+# --- native candidates -------------------------------------------------------------------
+
+
+def native_router() -> RoutingChatModel:
+    """The OpenAI-protocol candidate native (langroute's own provider), beside ChatAnthropic."""
+    return RoutingChatModel(
+        models=[OPENAI_NAME, anthropic_candidate()],
+        specs=NATIVE_SPECS,
+        providers=native_providers(),
+    )
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_native_candidate_answers_with_every_parameter_and_callbacks_once(server, mode):
+    llm, counter, usage = native_router(), Counter(), UsageMetadataCallbackHandler()
+    kwargs = {"stop": ["\n\n"], "top_p": 0.5, "seed": 7, "frequency_penalty": 0.2}
+    config = {"callbacks": [counter, usage]}
+    if mode == "invoke":
+        message = llm.invoke("hello there", config=config, **kwargs)
+    else:
+        chunks = list(llm.stream("hello there", config=config, **kwargs))
+        message = chunks[0]
+        for chunk in chunks[1:]:
+            message += chunk
+        assert "".join(counter.tokens) == message.content
+    assert message.content == "Hello! You said: hello there"
+    assert message.response_metadata["model_name"] == OPENAI_NAME
+    assert message.response_metadata["model_provider"] == "scripted-openai"
+    call = server.calls[-1]
+    assert call.headers["user-agent"].startswith("python-httpx")  # not the OpenAI SDK
+    assert {k: call.body[k] for k in kwargs} == {**kwargs, "stop": ["\n\n"]}
+    assert (counter.starts, counter.ends) == (1, 1)
+    assert usage.usage_metadata[OPENAI_NAME]["input_tokens"] == -(-len("hello there") // 4)
+    assert message.usage_metadata["output_tokens"] == -(-len(message.content) // 4)
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_native_candidate_calls_tools_and_gives_structured_output(server, mode):
+    llm = native_router().bind_tools([get_weather], tool_choice="get_weather", strict=True)
+    if mode == "invoke":
+        message = llm.invoke("weather in 'Oslo'")
+    else:
+        chunks = list(llm.stream("weather in 'Oslo'"))
+        message = chunks[0]
+        for chunk in chunks[1:]:
+            message += chunk
+    assert message.tool_calls[0]["name"] == "get_weather"
+    assert message.tool_calls[0]["args"] == {"city": "Oslo"}
+    tool = server.calls[-1].body["tools"][0]["function"]
+    assert (tool["name"], tool["strict"]) == ("get_weather", True)
+    structured = native_router().with_structured_output(Weather, method="json_schema")
+    assert structured.invoke("Weather in 'Lima' at 19 degrees") == Weather(
+        city="Lima", temperature=19
+    )
+    assert server.calls[-1].body["response_format"]["type"] == "json_schema"
+
+
+def test_a_native_candidate_falls_back_to_a_langchain_one_and_back(server):
+    server.models[OPENAI_NAME].then(Fail(429, retry_after=60))
+    message = native_router().invoke("hello")
+    assert answered_by(message) == ANTHROPIC_NAME
+    attempts = message.response_metadata["langroute"]["attempts"]
+    assert [(a["model"], a["error_type"]) for a in attempts] == [
+        (OPENAI_NAME, "RateLimited"),
+        (ANTHROPIC_NAME, None),
+    ]
+    server.models[OPENAI_NAME].then(Fail(503), Fail(503))
+    chunks = list(native_router().stream("hello"))
+    assert "".join(c.content for c in chunks) == "Hello! You said: hello"
+    assert chunks[-1].response_metadata["langroute"]["answered_by"] == ANTHROPIC_NAME
+    server.models[ANTHROPIC_NAME].then(Fail(503), Fail(503))
+    anthropic_first = DomainMap(routes={}, default=(ANTHROPIC_NAME, OPENAI_NAME))
+    message = RoutingChatModel(
+        models=[OPENAI_NAME, anthropic_candidate()],
+        specs=NATIVE_SPECS,
+        providers=native_providers(),
+        policy=anthropic_first,
+    ).invoke("hello")
+    attempts = message.response_metadata["langroute"]["attempts"]
+    assert [(a["model"], a["error_type"]) for a in attempts][-1] == (OPENAI_NAME, None)
+    assert attempts[0]["model"] == ANTHROPIC_NAME
+
+
+def test_native_candidates_and_specs_are_checked_when_built(server):
+    with pytest.raises(UnknownModelError, match=r"unknown model .gpt-9..*Known models"):
+        RoutingChatModel(models=["gpt-9"])
+    with pytest.raises(ValueError, match="provider 'nowhere', which is neither passed"):
+        RoutingChatModel(
+            models=[OPENAI_NAME], specs={OPENAI_NAME: {**SPECS[OPENAI_NAME], "provider": "nowhere"}}
+        )
+    catalog = RoutingChatModel(
+        models=["gpt-4o-mini", anthropic_candidate()], specs={ANTHROPIC_NAME: SPECS[ANTHROPIC_NAME]}
+    )
+    assert catalog.candidates["gpt-4o-mini"] == "gpt-4o-mini"
+    assert catalog.router.registry.get("gpt-4o-mini").provider == "openai"
 
 
 # --- fallback, streaming -----------------------------------------------------------------

@@ -14,7 +14,15 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_langroute import RoutingChatModel
-from lc_helpers import ANTHROPIC_NAME, OPENAI_NAME, SPECS, anthropic_candidate, openai_candidate
+from lc_helpers import (
+    ANTHROPIC_NAME,
+    NATIVE_SPECS,
+    OPENAI_NAME,
+    SPECS,
+    anthropic_candidate,
+    native_providers,
+    openai_candidate,
+)
 
 
 class _Params:
@@ -62,6 +70,19 @@ class TestRoutingChatModelIntegration(_Params, ChatModelIntegrationTests):
     )
     def test_unicode_tool_call_integration(self, *args: Any, **kwargs: Any) -> None:
         super().test_unicode_tool_call_integration(*args, **kwargs)
+
+
+class TestRoutingChatModelWithANativeCandidateIntegration(TestRoutingChatModelIntegration):
+    """The same suite with the OpenAI-protocol candidate native (langroute's own
+    `OpenAIProvider`, no ChatOpenAI) beside a ChatAnthropic one."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {
+            "models": [OPENAI_NAME, anthropic_candidate()],
+            "specs": NATIVE_SPECS,
+            "providers": native_providers(),
+        }
 
 
 def test_candidates_are_named_as_expected():
