@@ -60,3 +60,26 @@ def local_llm() -> OpenAILike:
         context_window=32_000,
         max_retries=0,
     )
+
+
+NATIVE_PROVIDER = "scripted-openai"
+NATIVE_SPECS: dict[str, dict[str, Any]] = {
+    **SPECS,
+    CHEAP: {
+        **SPECS[CHEAP],
+        "provider": NATIVE_PROVIDER,
+        "deployments": [{"provider": NATIVE_PROVIDER, "model_id": CHEAP}],
+    },
+}
+"""The cheap candidate native: the catalog's gpt-4o-mini (prices, window), called by
+langroute's own `OpenAIProvider` (no LlamaIndex OpenAI) at the scripted server."""
+
+
+def native_providers() -> dict[str, Any]:
+    from langroute import OpenAIProvider
+
+    return {
+        NATIVE_PROVIDER: OpenAIProvider(
+            name=NATIVE_PROVIDER, base_url=scripted_server().openai_url, api_key=KEY
+        )
+    }

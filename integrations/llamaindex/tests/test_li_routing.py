@@ -25,10 +25,12 @@ from li_helpers import (
     CHEAP,
     KEY,
     LOCAL,
+    NATIVE_SPECS,
     SPECS,
     STRONG,
     cheap_llm,
     local_llm,
+    native_providers,
     strong_llm,
 )
 from li_helpers import scripted_server as server_of
@@ -53,8 +55,21 @@ def router(**kwargs: Any) -> RoutingLLM:
     return RoutingLLM(models=[cheap_llm(), strong_llm()], specs=SPECS, **kwargs)
 
 
-def agent_router() -> RoutingLLM:
-    return router(
+def native_router(**kwargs: Any) -> RoutingLLM:
+    """The cheap candidate native (langroute's own provider), beside a LlamaIndex Anthropic."""
+    return RoutingLLM(
+        models=[CHEAP, strong_llm()], specs=NATIVE_SPECS, providers=native_providers(), **kwargs
+    )
+
+
+@pytest.fixture(params=["llamaindex", "native"])
+def make(request: pytest.FixtureRequest) -> Any:
+    """Runs a test with the cheap candidate a LlamaIndex `OpenAI`, then native."""
+    return router if request.param == "llamaindex" else native_router
+
+
+def agent_router(make: Any = router) -> RoutingLLM:
+    return make(
         policy=AgentSteps(
             tool_step=CostOptimized(), after_tools=CostOptimized(bar=QualityBar(fixed=0.85))
         )
@@ -89,8 +104,8 @@ def test_metadata_is_truthful_for_the_candidate_set(server):
     assert mixed.metadata.context_window == 32_000
 
 
-def test_sync_methods(server):
-    llm = router()
+def test_sync_methods(server, make):
+    llm = make()
     response = llm.chat(USER)
     assert response.message.content == "Hello! You said: hello"
     decision = response.additional_kwargs["langroute"]
@@ -103,8 +118,8 @@ def test_sync_methods(server):
     assert "".join(r.delta for r in llm.stream_complete("hey")) == "Hello! You said: hey"
 
 
-async def test_async_methods(server):
-    llm = router()
+async def test_async_methods(server, make):
+    llm = make()
     assert (await llm.achat(USER)).message.content == "Hello! You said: hello"
     assert (await llm.acomplete("hi")).text == "Hello! You said: hi"
     stream = await llm.astream_chat(USER)
@@ -116,14 +131,14 @@ async def test_async_methods(server):
     assert "".join([r.delta async for r in completion]) == "Hello! You said: yo"
 
 
-def test_tools_are_formatted_by_the_chosen_candidate_and_parsed_by_it(server):
-    llm = router()
+def test_tools_are_formatted_by_the_chosen_candidate_and_parsed_by_it(server, make):
+    llm = make()
     response = llm.chat_with_tools(TOOLS, user_msg="What is the weather in 'Oslo'?")
     calls = llm.get_tool_calls_from_response(response)
     assert [(c.tool_name, c.tool_kwargs) for c in calls] == [("get_weather", {"city": "Oslo"})]
     body = server.calls[-1].body
     assert body["tools"][0]["function"]["name"] == "get_weather"  # OpenAI's own format
-    forced = router(hints={"model": STRONG})
+    forced = make(hints={"model": STRONG})
     response = forced.chat_with_tools(TOOLS, user_msg="What is the weather in 'Rome'?")
     assert who(response) == STRONG
     assert server.calls[-1].body["tools"][0]["name"] == "get_weather"  # Anthropic's format
@@ -131,8 +146,8 @@ def test_tools_are_formatted_by_the_chosen_candidate_and_parsed_by_it(server):
     assert calls[0].tool_kwargs == {"city": "Rome"}
 
 
-async def test_async_tools_and_streamed_tool_calls(server):
-    llm = router()
+async def test_async_tools_and_streamed_tool_calls(server, make):
+    llm = make()
     response = await llm.achat_with_tools(TOOLS, user_msg="Population of 'Lima'?")
     assert llm.get_tool_calls_from_response(response)[0].tool_name == "get_population"
     stream = await llm.astream_chat_with_tools(TOOLS, user_msg="Population of 'Kyiv'?")
@@ -148,10 +163,10 @@ class City(BaseModel):
     population: int
 
 
-def test_structured_predict_sync_and_async(server):
+def test_structured_predict_sync_and_async(server, make):
     from llama_index.core.prompts import PromptTemplate
 
-    llm = router()
+    llm = make()
     prompt = PromptTemplate("Tell me about {city}, population {n}")
     city = llm.structured_predict(City, prompt, city="'Lisbon'", n="545000")
     assert city == City(name="Lisbon", population=545000)
@@ -159,8 +174,8 @@ def test_structured_predict_sync_and_async(server):
     assert city == City(name="Porto", population=231000)
 
 
-def test_fallback_before_the_first_token_sync_and_stream(server):
-    llm = router()
+def test_fallback_before_the_first_token_sync_and_stream(server, make):
+    llm = make()
     server.models[CHEAP].then(Fail(429, retry_after=60))
     response = llm.chat(USER)
     assert who(response) == STRONG
@@ -175,8 +190,8 @@ def test_fallback_before_the_first_token_sync_and_stream(server):
     assert who(responses[-1]) == STRONG
 
 
-async def test_failure_after_the_first_token_is_a_typed_error(server):
-    llm = router()
+async def test_failure_after_the_first_token_is_a_typed_error(server, make):
+    llm = make()
     server.models[CHEAP].then(DropStream(after_chunks=2, reply=Reply("one two three")))
     before = server.count(STRONG)
     received: list[str] = []
@@ -213,8 +228,8 @@ def events():
 
 
 @pytest.mark.parametrize("method", ["chat", "stream_chat", "complete"])
-def test_instrumentation_events_fire_once_per_call(server, events, method):
-    llm = router()
+def test_instrumentation_events_fire_once_per_call(server, events, method, make):
+    llm = make()
     if method == "chat":
         llm.chat(USER)
     elif method == "stream_chat":
@@ -224,9 +239,77 @@ def test_instrumentation_events_fire_once_per_call(server, events, method):
     assert (events.starts, events.ends) == (1, 1)
 
 
-async def test_async_instrumentation_events_fire_once(server, events):
-    await router().achat(USER)
+async def test_async_instrumentation_events_fire_once(server, events, make):
+    await make().achat(USER)
     assert (events.starts, events.ends) == (1, 1)
+
+
+# --- native candidates (also run by the tests above, through `make`) -----------------------
+
+
+def test_a_native_candidate_gets_every_parameter_and_images(server):
+    from llama_index.core.base.llms.types import ImageBlock, TextBlock
+
+    llm = native_router()
+    llm.chat(USER, temperature=0.2, top_p=0.5, seed=3, stop=["END"], frequency_penalty=0.1)
+    call = server.calls[-1]
+    assert call.headers["user-agent"].startswith("python-httpx")  # not the OpenAI SDK
+    sent = {k: call.body[k] for k in ("temperature", "top_p", "seed", "stop", "frequency_penalty")}
+    assert sent == {
+        "temperature": 0.2,
+        "top_p": 0.5,
+        "seed": 3,
+        "stop": ["END"],
+        "frequency_penalty": 0.1,
+    }
+    picture = ChatMessage(
+        role="user",
+        blocks=[TextBlock(text="What is this?"), ImageBlock(url="https://example.com/a.png")],
+    )
+    llm.chat([picture])
+    [content] = [m["content"] for m in server.calls[-1].body["messages"]]
+    assert content[1] == {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+
+
+async def test_a_native_candidate_answers_after_another_candidates_tool_call(server):
+    """Anthropic's LLM makes the tool call (its own blocks and ids); the native candidate
+    answers after the tool result: the whole conversation reaches it, ids intact."""
+    from langroute import DomainMap
+
+    llm = native_router(
+        policy=AgentSteps(
+            tool_step=DomainMap(routes={}, default=(STRONG, CHEAP)), after_tools=CostOptimized()
+        )
+    )
+    since = len(server.calls)
+    result = await FunctionAgent(tools=TOOLS, llm=llm).run("What is the weather in 'Quito'?")
+    assert str(result) == "The tool returned It is sunny in Quito.."
+    assert steps_of(server, since) == [(STRONG, True), (CHEAP, False)]
+    messages = server.calls[-1].body["messages"]
+    call_id = messages[-2]["tool_calls"][0]["id"]  # the id Anthropic's answer gave
+    assert messages[-2]["tool_calls"][0]["function"] == {
+        "name": "get_weather",
+        "arguments": '{"city": "Quito"}',
+    }
+    assert messages[-1] == {
+        "role": "tool",
+        "tool_call_id": call_id,
+        "content": "It is sunny in Quito.",
+    }
+
+
+def test_native_candidates_are_checked_when_built_and_refuse_what_they_cannot_send(server):
+    from llama_index.core.base.llms.types import AudioBlock
+
+    from langroute import AllModelsFailed, UnknownModelError
+
+    with pytest.raises(UnknownModelError, match=r"unknown model 'gpt-9'.*Known models"):
+        RoutingLLM(models=["gpt-9"])
+    with pytest.raises(ConfigError, match="unknown provider 'nowhere'"):
+        RoutingLLM(models=[CHEAP], specs={CHEAP: {"provider": "nowhere"}})
+    sound = ChatMessage(role="user", blocks=[AudioBlock(audio=b"UklGRg==", format="wav")])
+    with pytest.raises(AllModelsFailed, match="cannot send a AudioBlock"):
+        native_router(hints={"model": CHEAP}).chat([sound])
 
 
 # --- agents and Settings.llm --------------------------------------------------------------
@@ -249,16 +332,16 @@ def steps_of(server, since: int) -> list[tuple[str, bool]]:
     return steps
 
 
-async def test_function_agent_tool_step_and_answer_go_to_different_candidates(server):
-    agent = FunctionAgent(tools=TOOLS, llm=agent_router())
+async def test_function_agent_tool_step_and_answer_go_to_different_candidates(server, make):
+    agent = FunctionAgent(tools=TOOLS, llm=agent_router(make))
     since = len(server.calls)
     result = await agent.run("What is the weather in 'Paris'?")
     assert str(result) == "The tool returned It is sunny in Paris.."
     assert steps_of(server, since) == [(CHEAP, True), (STRONG, False)]
 
 
-async def test_eight_concurrent_agent_runs_do_not_mix_decisions(server):
-    agent = FunctionAgent(tools=TOOLS, llm=agent_router())
+async def test_eight_concurrent_agent_runs_do_not_mix_decisions(server, make):
+    agent = FunctionAgent(tools=TOOLS, llm=agent_router(make))
     cities = ["Oslo", "Rome", "Lima", "Kyiv", "Baku", "Doha", "Suva", "Riga"]
     results = await asyncio.gather(*(agent.run(f"What is the weather in '{c}'?") for c in cities))
     for city, result in zip(cities, results, strict=True):
@@ -320,8 +403,8 @@ async def test_agent_workflow_routes_each_step(server):
 
 
 @pytest.mark.parametrize("candidate", [CHEAP, STRONG])
-def test_usage_and_cost_are_counted_once(server, candidate):
-    response = router(hints={"model": candidate}).chat(USER)
+def test_usage_and_cost_are_counted_once(server, candidate, make):
+    response = make(hints={"model": candidate}).chat(USER)
     decision = response.additional_kwargs["langroute"]
     [attempt] = decision["attempts"]
     # the scripted server reports ceil(chars / 4) tokens: "hello" → 2 in, the reply → 6 out

@@ -16,6 +16,7 @@ from langroute.features import RoutingRequest
 from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import from_neutral_messages, usage_from_raw
+from llama_index.llms.langroute._native import NativeLLM
 
 
 @dataclass
@@ -67,12 +68,15 @@ class LlamaIndexTarget:
     def __init__(self, name: str, llm: LLM) -> None:
         self.name = name
         self.llm = llm
+        self._native = isinstance(llm, NativeLLM)
+        """A native candidate's client is async: it runs on the router's loop even for a
+        sync call, with no worker thread."""
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         kwargs = call.chat_kwargs_for(self.llm)
         try:
-            if call.sync:
+            if call.sync and not self._native:
                 response = await call_blocking(lambda: self.llm.chat(**kwargs))
             else:
                 response = await self.llm.achat(**kwargs)
@@ -93,7 +97,7 @@ class LlamaIndexTarget:
         kwargs = call.chat_kwargs_for(self.llm)
         where = {"model": model_id, "provider": self.name}
         try:
-            if call.sync:
+            if call.sync and not self._native:
                 responses: AsyncIterator[ChatResponse] = aiter_in_threads(
                     await call_blocking(lambda: self.llm.stream_chat(**kwargs))
                 )
@@ -116,4 +120,5 @@ class LlamaIndexTarget:
             raise normalise_exception(exc, **where) from exc
 
     async def aclose(self) -> None:
-        return None
+        if isinstance(self.llm, NativeLLM):
+            await self.llm.aclose()

@@ -27,22 +27,27 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools import BaseTool, ToolSelection
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from langroute import Decision, Router
+from langroute import Decision, Registry, Router
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
+from langroute.providers import provider_from_spec
 from langroute.retry import RetryPolicy
 from langroute.router import named_candidates
 from langroute.types import NO_PARAMS, ChatParams
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
+from llama_index.llms.langroute._native import NativeLLM
 from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget
 
 PROVIDER_PREFIX = "llamaindex:"
 TOOLS_KEY = "_langroute_tools"
 
 
-def candidate_name(llm: LLM) -> str:
-    """The model an LLM calls (`model`, `model_name`, or its metadata's model name)."""
+def candidate_name(llm: LLM | str) -> str:
+    """The model an LLM calls (`model`, `model_name`, or its metadata's model name); a
+    string is a native candidate's own name."""
+    if isinstance(llm, str):
+        return llm
     for attr in ("model", "model_name"):
         value = getattr(llm, attr, None)
         if isinstance(value, str) and value:
@@ -91,9 +96,18 @@ class RoutingLLM(FunctionCallingLLM):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    models: list[LLM] | dict[str, LLM] = Field(description="the candidate LLMs")
+    models: list[LLM | str] | dict[str, LLM | str] = Field(
+        description="the candidate LLMs; a model name is a native candidate, called by "
+        "langroute's own provider for it"
+    )
     specs: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="registry fields per candidate name"
+    )
+    providers: dict[str, Any] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="native candidates' langroute providers by provider name (default: the "
+        "registry's, key from the environment)",
     )
     registry: Any = Field(default=None, exclude=True)
     classifier: Any = Field(default=None, exclude=True)
@@ -116,7 +130,12 @@ class RoutingLLM(FunctionCallingLLM):
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
-        named = named_candidates(self.models, candidate_name, owner="RoutingLLM")
+        given = named_candidates(self.models, candidate_name, owner="RoutingLLM")
+        registry = self.registry.copy() if self.registry is not None else Registry.builtin()
+        named = {
+            name: self._native(name, registry) if isinstance(llm, str) else llm
+            for name, llm in given.items()
+        }
         self._candidates = named
         self._router = Router.over_targets(
             {name: LlamaIndexTarget(PROVIDER_PREFIX + name, llm) for name, llm in named.items()},
@@ -130,6 +149,29 @@ class RoutingLLM(FunctionCallingLLM):
             budgets=self.budgets,
             cache=self.response_cache,
             audit=self.audit,
+        )
+
+    def _native(self, name: str, registry: Registry) -> NativeLLM:
+        """The LLM of a candidate given by name: its registry model (with `specs[name]`),
+        called at its first deployment by that provider (`providers`, else the registry's)."""
+        spec = (
+            registry.override(name, self.specs[name], where=f"specs[{name!r}]")
+            if name in self.specs
+            else registry.get(name)
+        )
+        deployment = spec.all_deployments[0]
+        provider = self.providers.get(deployment.provider)
+        if provider is None:
+            provider = provider_from_spec(
+                deployment.provider, registry.provider(deployment.provider)
+            )
+        return NativeLLM(
+            provider,
+            model=name,
+            model_id=deployment.model_id,
+            context_window=spec.context_window,
+            num_output=spec.max_output_tokens,
+            function_calling=spec.capabilities.tools,
         )
 
     @classmethod

@@ -1,0 +1,350 @@
+"""A native candidate of `RoutingLLM`: a registry model called by langroute's own provider
+(OpenAI-compatible or Anthropic, over httpx), as a LlamaIndex LLM. Being an LLM like the
+other candidates, it formats its tools, parses its tool calls and emits LlamaIndex's
+instrumentation events itself, once per call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    ImageBlock,
+    LLMMetadata,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.utils import parse_partial_json
+from llama_index.core.tools import BaseTool, ToolSelection
+from pydantic import Field, PrivateAttr
+
+from langroute._sync import iterate_sync, run_sync
+from langroute.errors import ConfigError
+from langroute.features import RoutingRequest
+from langroute.providers.base import Provider
+from langroute.types import (
+    AssistantMessage,
+    ChatParams,
+    Completion,
+    FunctionCall,
+    ImagePart,
+    ImageURL,
+    Message,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolMessage,
+    Usage,
+    UserMessage,
+)
+from llama_index.llms.langroute._convert import to_tool_specs
+
+_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "response_format")
+_NOT_FOR_THE_BODY = ("verbose", "timeout")
+
+
+class NativeLLM(FunctionCallingLLM):
+    """One registry model, called by langroute's own `provider` with the model id `model_id`."""
+
+    model: str = Field(description="the registry name of the model")
+    model_id: str = Field(description="the id sent to the provider")
+    context_window: int = 128_000
+    num_output: int = 4096
+    function_calling: bool = True
+
+    _provider: Provider = PrivateAttr()
+
+    def __init__(self, provider: Provider, **data: Any) -> None:
+        super().__init__(**data)
+        self._provider = provider
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "LangrouteNativeLLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.num_output,
+            is_chat_model=True,
+            is_function_calling_model=self.function_calling,
+            model_name=self.model,
+        )
+
+    async def aclose(self) -> None:
+        """Close the provider's HTTP clients."""
+        await self._provider.aclose()
+
+    # --- chat ----------------------------------------------------------------------------
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        completion = await self._provider.complete(self.model_id, _request(messages, kwargs))
+        return _response(completion)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        chunks = self._provider.stream(self.model_id, _request(messages, kwargs))
+
+        async def responses() -> AsyncGenerator[ChatResponse, None]:
+            text = ""
+            calls: dict[int, dict[str, str]] = {}
+            usage = Usage()
+            for_usage = False
+            async for chunk in chunks:
+                text += chunk.content
+                for delta in chunk.tool_calls:
+                    call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+                    call["id"] = delta.id or call["id"]
+                    call["name"] = delta.name or call["name"]
+                    call["arguments"] += delta.arguments
+                if chunk.usage is not None:
+                    usage = usage + chunk.usage
+                    for_usage = True
+                if chunk.content or chunk.tool_calls or for_usage:
+                    for_usage = False
+                    yield ChatResponse(
+                        message=_message(text, list(calls.values())),
+                        delta=chunk.content,
+                        raw=_raw(usage, chunk.model, chunk.finish_reason),
+                    )
+
+        return responses()
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return run_sync(self.achat(messages, **kwargs))
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        async def responses() -> AsyncGenerator[ChatResponse, None]:
+            async for response in await self.astream_chat(messages, **kwargs):
+                yield response
+
+        return iterate_sync(responses())  # type: ignore[return-value]
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+    # --- tools ---------------------------------------------------------------------------
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        messages = list(chat_history or [])
+        if user_msg is not None:
+            messages.append(
+                user_msg
+                if isinstance(user_msg, ChatMessage)
+                else ChatMessage(role=MessageRole.USER, content=user_msg)
+            )
+        choice = kwargs.pop("tool_choice", None)
+        if isinstance(choice, dict):  # {"type": "function", "function": {"name": ...}}
+            choice = (choice.get("function") or {}).get("name") or choice.get("name")
+        if choice is None and tool_required and tools:
+            choice = "required"
+        return {
+            "messages": messages,
+            "tools": to_tool_specs(tools) if tools else None,
+            "tool_choice": choice,
+            **kwargs,
+        }
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        blocks = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
+        if not blocks and error_on_no_tool_call:
+            raise ValueError(f"expected at least one tool call in {self.model}'s answer")
+        return [
+            ToolSelection(
+                tool_id=block.tool_call_id or "",
+                tool_name=block.tool_name,
+                tool_kwargs=block.tool_kwargs
+                if isinstance(block.tool_kwargs, dict)
+                else parse_partial_json(block.tool_kwargs or "{}"),
+            )
+            for block in blocks
+        ]
+
+
+def _request(messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> RoutingRequest:
+    return RoutingRequest.build(to_native_messages(messages), _params(kwargs))
+
+
+def _params(kwargs: dict[str, Any]) -> ChatParams:
+    """The call's settings in neutral form; keyword arguments without a neutral field go in
+    the request body (`extra_body`) rather than being dropped."""
+    extra = {k: v for k, v in kwargs.items() if k not in _PARAMS + _NOT_FOR_THE_BODY}
+    for key in ("tools", "tool_choice"):
+        extra.pop(key, None)
+    return ChatParams(
+        tools=kwargs.get("tools"),
+        tool_choice=kwargs.get("tool_choice"),
+        **{k: kwargs[k] for k in _PARAMS if kwargs.get(k) is not None},
+        extra_body=extra or None,
+    )
+
+
+def _message(text: str, calls: Sequence[dict[str, str]]) -> ChatMessage:
+    blocks: list[Any] = [TextBlock(text=text)]
+    for call in calls:
+        try:
+            arguments: Any = json.loads(call["arguments"] or "{}")
+        except ValueError:
+            arguments = call["arguments"]  # still streaming, or not JSON: kept as written
+        blocks.append(
+            ToolCallBlock(tool_call_id=call["id"], tool_name=call["name"], tool_kwargs=arguments)
+        )
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+
+
+def _raw(usage: Usage, model: str, finish_reason: str | None) -> dict[str, Any]:
+    return {
+        "model": model,
+        "finish_reason": finish_reason,
+        "usage": {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        },
+    }
+
+
+def _response(completion: Completion) -> ChatResponse:
+    calls = [
+        {"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
+        for c in completion.tool_calls
+    ]
+    raw = _raw(completion.usage, completion.provider_model, completion.finish_reason)
+    return ChatResponse(
+        message=_message(completion.content or "", calls),
+        raw=raw,
+        additional_kwargs=dict(raw["usage"]),
+    )
+
+
+def _tool_calls_of(message: ChatMessage) -> list[ToolCall]:
+    """An assistant message's tool calls, as blocks or in `additional_kwargs` as OpenAI's
+    (dicts or SDK objects) or Anthropic's (`input`) LlamaIndex LLMs left them."""
+    calls = [
+        ToolCall(
+            id=block.tool_call_id or f"call_{i}",
+            function=FunctionCall(
+                name=block.tool_name,
+                arguments=block.tool_kwargs
+                if isinstance(block.tool_kwargs, str)
+                else json.dumps(block.tool_kwargs),
+            ),
+        )
+        for i, block in enumerate(message.blocks)
+        if isinstance(block, ToolCallBlock)
+    ]
+    if calls:
+        return calls
+    for i, raw in enumerate(message.additional_kwargs.get("tool_calls") or []):
+        get = raw.get if isinstance(raw, dict) else lambda k, r=raw: getattr(r, k, None)
+        function = get("function")
+        fget = (
+            function.get
+            if isinstance(function, dict)
+            else lambda k, f=function: getattr(f, k, None)
+        )
+        name = fget("name") if function is not None else get("name")
+        arguments = fget("arguments") if function is not None else get("input")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments or {})
+        calls.append(
+            ToolCall(
+                id=str(get("id") or f"call_{i}"),
+                function=FunctionCall(name=str(name), arguments=arguments),
+            )
+        )
+    return calls
+
+
+def _image_url(block: ImageBlock) -> str:
+    if block.url is not None:
+        return str(block.url)
+    data = block.resolve_image(as_base64=True).read().decode()
+    return f"data:{block.image_mimetype or 'image/png'};base64,{data}"
+
+
+def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
+    """A LlamaIndex conversation, whole, for a native provider: text, images, tool calls
+    (whichever candidate made them) and tool results. A block no native provider can send
+    (audio, documents) is an error, not dropped."""
+    out: list[Message] = []
+    for message in messages:
+        role = message.role
+        parts: list[Any] = []
+        for block in message.blocks:
+            if isinstance(block, TextBlock):
+                parts.append(TextPart(text=block.text))
+            elif isinstance(block, ImageBlock):
+                parts.append(ImagePart(image_url=ImageURL(url=_image_url(block))))
+            elif not isinstance(block, ToolCallBlock | ThinkingBlock):
+                raise ConfigError(
+                    f"a native candidate cannot send a {type(block).__name__} (in a "
+                    f"{role.value} message); send text and images, or route this call to "
+                    "a LlamaIndex LLM that takes it"
+                )
+        text = "".join(p.text for p in parts if isinstance(p, TextPart))
+        if role in (MessageRole.SYSTEM, MessageRole.DEVELOPER):
+            out.append(SystemMessage(content=text))
+        elif role in (MessageRole.ASSISTANT, MessageRole.MODEL, MessageRole.CHATBOT):
+            calls = _tool_calls_of(message)
+            out.append(AssistantMessage(content=text or None, tool_calls=calls or None))
+        elif role in (MessageRole.TOOL, MessageRole.FUNCTION):
+            call_id = message.additional_kwargs.get("tool_call_id")
+            if not call_id:
+                raise ConfigError(
+                    "a tool message needs additional_kwargs['tool_call_id'] for a native "
+                    "candidate: the id of the tool call it answers"
+                )
+            out.append(ToolMessage(content=text, tool_call_id=str(call_id)))
+        else:
+            images = any(isinstance(p, ImagePart) for p in parts)
+            out.append(UserMessage(content=parts if images else text))
+    return out
