@@ -16,6 +16,7 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from langroute.errors import ConfigError
 from langroute.types import (
     AssistantMessage,
     FunctionCall,
@@ -39,25 +40,61 @@ def _text(message: BaseMessage) -> str:
     return message.text if isinstance(message.text, str) else str(message.content)
 
 
-def _user_content(message: BaseMessage) -> str | list[Any]:
+def _image_url(block: dict[str, Any]) -> str | None:
+    """The URL (or `data:` URL) of an image block in any of LangChain's shapes: OpenAI's
+    `image_url`, the standard `image` (v0 `source_type`, v1 `url`/`base64`), Anthropic's
+    `source`, the Responses API's `input_image`."""
+    image = block.get("image_url")
+    if isinstance(image, dict):
+        image = image.get("url")
+    if isinstance(image, str):
+        return image
+    source = block.get("source")
+    if isinstance(source, dict):  # Anthropic's
+        if source.get("type") == "url":
+            return str(source.get("url"))
+        if source.get("type") == "base64":
+            return f"data:{source.get('media_type', 'image/png')};base64,{source.get('data')}"
+    if isinstance(block.get("url"), str):
+        return str(block["url"])
+    data = block.get("base64") or (
+        block.get("data") if block.get("source_type") == "base64" else None
+    )
+    if isinstance(data, str):
+        return f"data:{block.get('mime_type') or 'image/png'};base64,{data}"
+    return None
+
+
+def _user_content(message: BaseMessage, whole: bool) -> str | list[Any]:
     if isinstance(message.content, str):
         return message.content
     parts: list[Any] = []
     for block in message.content:
         if isinstance(block, str):
             parts.append(TextPart(text=block))
-        elif isinstance(block, dict):
-            kind = block.get("type")
-            if kind == "text":
-                parts.append(TextPart(text=str(block.get("text", ""))))
-            elif kind in _IMAGE_TYPES:
-                # the router only needs to know an image is there
-                parts.append(ImagePart(image_url=ImageURL(url="image")))
+            continue
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text":
+            parts.append(TextPart(text=str(block.get("text", ""))))
+            continue
+        url = _image_url(block) if kind in _IMAGE_TYPES else None
+        if url is None and kind in _IMAGE_TYPES and not whole:
+            url = "image"  # an image by a file id: routing only needs to know it is there
+        if url is not None:
+            parts.append(ImagePart(image_url=ImageURL(url=url)))
+        elif whole:
+            raise ConfigError(
+                f"a native candidate cannot send a {kind!r} content block; send text and "
+                "images, or route this call to LangChain chat models only"
+            )
     return parts
 
 
-def to_neutral_messages(messages: Sequence[BaseMessage]) -> list[Message]:
-    """The neutral view of a LangChain conversation: roles, text, images, tool calls."""
+def to_neutral_messages(messages: Sequence[BaseMessage], *, whole: bool = False) -> list[Message]:
+    """A LangChain conversation in neutral form: roles, text, images, tool calls with their
+    ids and JSON arguments, tool results. Routing needs no more; a native candidate sends
+    it, so with `whole` a content block it could not send (audio, files) is an error rather
+    than left out."""
     out: list[Message] = []
     for message in messages:
         if isinstance(message, SystemMessage):
@@ -66,7 +103,9 @@ def to_neutral_messages(messages: Sequence[BaseMessage]) -> list[Message]:
             calls = [
                 ToolCall(
                     id=str(call.get("id") or f"call_{i}"),
-                    function=FunctionCall(name=call["name"], arguments=str(call.get("args", {}))),
+                    function=FunctionCall(
+                        name=call["name"], arguments=json.dumps(call.get("args", {}))
+                    ),
                 )
                 for i, call in enumerate(message.tool_calls)
             ]
@@ -74,8 +113,8 @@ def to_neutral_messages(messages: Sequence[BaseMessage]) -> list[Message]:
         elif isinstance(message, ToolMessage):
             out.append(NeutralTool(content=_text(message), tool_call_id=message.tool_call_id))
         elif isinstance(message, HumanMessage) or message.type in ("human", "user"):
-            out.append(NeutralUser(content=_user_content(message)))
-        else:  # chat/function/other roles count as user text for routing
+            out.append(NeutralUser(content=_user_content(message, whole)))
+        else:  # chat/function/other roles count as user text
             out.append(NeutralUser(content=_text(message)))
     return out
 

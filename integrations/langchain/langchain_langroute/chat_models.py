@@ -335,7 +335,7 @@ class RoutingChatModel(BaseChatModel):
             sync=sync,
         )
         return RoutingRequest.build(
-            to_neutral_messages(messages),
+            to_neutral_messages(messages, whole=self._native),
             params,
             hints=hints,
             tenant=tenant,

@@ -315,6 +315,47 @@ def test_a_native_candidate_falls_back_to_a_langchain_one_and_back(server):
     assert attempts[0]["model"] == ANTHROPIC_NAME
 
 
+def test_a_native_candidate_gets_the_whole_conversation(server):
+    """Images in each of LangChain's block shapes, earlier tool calls with their ids and JSON
+    arguments, and tool results reach a native candidate; a block it cannot send is an
+    error that names it, not left out."""
+    from langchain_core.messages import HumanMessage, ToolMessage
+
+    picture = HumanMessage(
+        content=[
+            {"type": "text", "text": "Compare these"},
+            {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+            {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"},
+            {"type": "image", "source_type": "url", "url": "https://example.com/b.png"},
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AA="},
+            },
+        ]
+    )
+    called = AIMessage(
+        content="", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "c1"}]
+    )
+    answered = ToolMessage(content="It is sunny in Oslo.", tool_call_id="c1")
+    native_router().bind_tools([get_weather]).invoke([picture, called, answered], model=OPENAI_NAME)
+    sent = server.calls[-1].body["messages"]
+    assert [p.get("image_url", {}).get("url") for p in sent[0]["content"]] == [
+        None,
+        "https://example.com/a.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "https://example.com/b.png",
+        "data:image/jpeg;base64,/9j/4AA=",
+    ]
+    assert sent[1]["tool_calls"][0]["id"] == "c1"
+    assert sent[1]["tool_calls"][0]["function"]["arguments"] == '{"city": "Oslo"}'
+    assert sent[2] == {"role": "tool", "tool_call_id": "c1", "content": "It is sunny in Oslo."}
+    sound = HumanMessage(
+        content=[{"type": "audio", "base64": "UklGRg==", "mime_type": "audio/wav"}]
+    )
+    with pytest.raises(ConfigError, match="cannot send a 'audio' content block"):
+        native_router().invoke([sound], model=ANTHROPIC_NAME)  # refused even for a LangChain one
+
+
 def test_native_candidates_and_specs_are_checked_when_built(server):
     with pytest.raises(UnknownModelError, match=r"unknown model .gpt-9..*Known models"):
         RoutingChatModel(models=["gpt-9"])
