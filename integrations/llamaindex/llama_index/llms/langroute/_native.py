@@ -9,20 +9,11 @@ import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
-from llama_index.core.base.llms.generic_utils import (
-    achat_to_completion_decorator,
-    astream_chat_to_completion_decorator,
-    chat_to_completion_decorator,
-    stream_chat_to_completion_decorator,
-)
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
     ChatResponseAsyncGen,
     ChatResponseGen,
-    CompletionResponse,
-    CompletionResponseAsyncGen,
-    CompletionResponseGen,
     ImageBlock,
     LLMMetadata,
     MessageRole,
@@ -55,13 +46,14 @@ from langroute.types import (
     Usage,
     UserMessage,
 )
+from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_tool_specs
 
 _PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "response_format")
 _NOT_FOR_THE_BODY = ("verbose", "timeout")
 
 
-class NativeLLM(FunctionCallingLLM):
+class NativeLLM(CompletionsFromChat, FunctionCallingLLM):
     """One registry model, called by langroute's own `provider` with the model id `model_id`."""
 
     model: str = Field(description="the registry name of the model")
@@ -142,24 +134,6 @@ class NativeLLM(FunctionCallingLLM):
 
         return iterate_sync(responses())  # type: ignore[return-value]
 
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
-
-    async def acomplete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponse:
-        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
-
-    def stream_complete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponseGen:
-        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
-
-    async def astream_complete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponseAsyncGen:
-        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
-
     # --- tools ---------------------------------------------------------------------------
 
     def _prepare_chat_with_tools(
@@ -172,13 +146,7 @@ class NativeLLM(FunctionCallingLLM):
         tool_required: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        messages = list(chat_history or [])
-        if user_msg is not None:
-            messages.append(
-                user_msg
-                if isinstance(user_msg, ChatMessage)
-                else ChatMessage(role=MessageRole.USER, content=user_msg)
-            )
+        messages = tool_call_messages(user_msg, chat_history)
         choice = kwargs.pop("tool_choice", None)
         if isinstance(choice, dict):  # {"type": "function", "function": {"name": ...}}
             choice = (choice.get("function") or {}).get("name") or choice.get("name")

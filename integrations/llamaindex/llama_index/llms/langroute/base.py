@@ -5,22 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
-from llama_index.core.base.llms.generic_utils import (
-    achat_to_completion_decorator,
-    astream_chat_to_completion_decorator,
-    chat_to_completion_decorator,
-    stream_chat_to_completion_decorator,
-)
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
     ChatResponseAsyncGen,
     ChatResponseGen,
-    CompletionResponse,
-    CompletionResponseAsyncGen,
-    CompletionResponseGen,
     LLMMetadata,
-    MessageRole,
 )
 from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -35,6 +25,7 @@ from langroute.providers import provider_from_spec
 from langroute.retry import RetryPolicy
 from langroute.router import named_candidates
 from langroute.types import NO_PARAMS, ChatParams
+from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
 from llama_index.llms.langroute._native import NativeLLM
 from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget
@@ -76,7 +67,7 @@ def _metadata_fields(llm: LLM) -> dict[str, Any]:
     }
 
 
-class RoutingLLM(FunctionCallingLLM):
+class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
     """Routes every LLM call — chat, completion, streaming, each agent step — to the candidate
     langroute's core chooses, with the core's fallback chain.
 
@@ -300,24 +291,6 @@ class RoutingLLM(FunctionCallingLLM):
     ) -> ChatResponseAsyncGen:
         return self._run_stream(self._request(messages, kwargs, sync=False))
 
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
-
-    async def acomplete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponse:
-        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
-
-    def stream_complete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponseGen:
-        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
-
-    async def astream_complete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponseAsyncGen:
-        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
-
     # --- tools -------------------------------------------------------------------
 
     def _prepare_chat_with_tools(
@@ -332,13 +305,7 @@ class RoutingLLM(FunctionCallingLLM):
     ) -> dict[str, Any]:
         """Keep the tools as given: the chosen candidate formats them its own way at call
         time, and routing is restricted to candidates that can call tools."""
-        messages = list(chat_history or [])
-        if user_msg is not None:
-            messages.append(
-                user_msg
-                if isinstance(user_msg, ChatMessage)
-                else ChatMessage(role=MessageRole.USER, content=user_msg)
-            )
+        messages = tool_call_messages(user_msg, chat_history)
         options = {
             "allow_parallel_tool_calls": allow_parallel_tool_calls,
             "tool_required": tool_required,
