@@ -52,6 +52,7 @@ def test_langchain_chain_routes_easy_and_hard_inputs_differently():
     assert "→ small-model" in lines[0]
     assert "→ large-model" in lines[1]
     assert lines[2].startswith("streamed: Hello!")
+    assert lines[3] == "native: Hello! You said: Say hi (small-model via local)"
 
 
 def test_llamaindex_agent_steps_go_to_different_models():
