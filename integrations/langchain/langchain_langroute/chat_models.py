@@ -55,6 +55,31 @@ def candidate_name(model: BaseChatModel | str) -> str:
     )
 
 
+def _profile_fields(model: BaseChatModel | str) -> dict[str, Any]:
+    """Registry fields a LangChain model's `profile` tells (for a model the catalog does not
+    know): its windows and what it can take and give."""
+    profile = getattr(model, "profile", None) if not isinstance(model, str) else None
+    if not profile:
+        return {}
+    fields: dict[str, Any] = {}
+    if isinstance(profile.get("max_input_tokens"), int):
+        fields["context_window"] = profile["max_input_tokens"]
+    if isinstance(profile.get("max_output_tokens"), int):
+        fields["max_output_tokens"] = profile["max_output_tokens"]
+    capabilities = {
+        ours: profile[theirs]
+        for theirs, ours in (
+            ("tool_calling", "tools"),
+            ("image_inputs", "vision"),
+            ("structured_output", "structured_output"),
+        )
+        if isinstance(profile.get(theirs), bool)
+    }
+    if capabilities:
+        fields["capabilities"] = capabilities
+    return fields
+
+
 def _tool_choice(choice: Any) -> str | None:
     if choice is None or choice is False:
         return None
@@ -159,6 +184,7 @@ class RoutingChatModel(BaseChatModel):
                 for name, model in named.items()
             },
             specs=self.specs,
+            defaults=lambda name: _profile_fields(named[name]),
             providers=self.providers,
             registry=self.registry,
             classifier=self.classifier,

@@ -26,6 +26,7 @@ from langroute import (
 from langroute.testing import DropStream, Fail, Reply, ScriptedServer, smart_reply
 from lc_helpers import (
     ANTHROPIC_NAME,
+    KEY,
     NATIVE_SPECS,
     OPENAI_NAME,
     SPECS,
@@ -180,6 +181,25 @@ def test_token_counts_are_the_routers_scaled_to_the_finest_tokenizer(server):
     else:
         with pytest.raises(ConfigError, match="TIKTOKEN_CACHE_DIR"):
             llm.get_token_ids(text)
+
+
+def test_a_candidate_the_catalog_lacks_is_described_by_its_langchain_profile(server):
+    from langchain_openai import ChatOpenAI
+
+    price = {"pricing": {"input": 1.1, "output": 4.4}}
+    llm = RoutingChatModel(
+        models=[
+            ChatOpenAI(model="o3-mini", api_key=KEY),
+            ChatOpenAI(model="gpt-4-turbo", api_key=KEY),
+        ],
+        specs={"o3-mini": price, "gpt-4-turbo": {**price, "capabilities": {"tools": False}}},
+    )
+    o3, turbo = (llm.router.registry.get(n) for n in ("o3-mini", "gpt-4-turbo"))
+    assert (o3.context_window, o3.max_output_tokens) == (200_000, 100_000)
+    assert (o3.capabilities.tools, o3.capabilities.vision) == (True, False)
+    assert o3.capabilities.structured_output is True
+    assert turbo.capabilities.tools is False  # specs win over the profile
+    assert llm.profile["max_input_tokens"] == 128_000  # gpt-4-turbo's profile window
 
 
 # --- tools and structured output ---------------------------------------------------------
