@@ -71,10 +71,10 @@ def router(**kwargs: Any) -> RoutingChatModel:
     )
 
 
-def agent_router() -> RoutingChatModel:
+def agent_router(make: Any = router) -> RoutingChatModel:
     """Tool steps to the cheapest capable candidate, answers after tool results to the one
     that clears a 0.9 quality bar."""
-    return router(
+    return make(
         policy=AgentSteps(
             tool_step=CostOptimized(), after_tools=CostOptimized(bar=QualityBar(fixed=0.9))
         )
@@ -255,13 +255,20 @@ def test_tool_calls_restrict_routing_to_tool_capable_candidates(server):
 # --- native candidates -------------------------------------------------------------------
 
 
-def native_router() -> RoutingChatModel:
+def native_router(**kwargs: Any) -> RoutingChatModel:
     """The OpenAI-protocol candidate native (langroute's own provider), beside ChatAnthropic."""
     return RoutingChatModel(
         models=[OPENAI_NAME, anthropic_candidate()],
         specs=NATIVE_SPECS,
         providers=native_providers(),
+        **kwargs,
     )
+
+
+@pytest.fixture(params=["langchain", "native"])
+def make(request: pytest.FixtureRequest) -> Any:
+    """Runs a test with the OpenAI-protocol candidate a ChatOpenAI, then native."""
+    return router if request.param == "langchain" else native_router
 
 
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
@@ -376,6 +383,28 @@ def test_a_native_candidate_gets_the_whole_conversation(server):
         native_router().invoke([sound], model=ANTHROPIC_NAME)  # refused even for a LangChain one
 
 
+def test_a_native_candidate_answers_after_chat_anthropics_tool_call(server):
+    llm = native_router(
+        policy=AgentSteps(
+            tool_step=DomainMap(routes={}, default=(ANTHROPIC_NAME, OPENAI_NAME)),
+            after_tools=CostOptimized(),
+        )
+    )
+    agent = create_agent(llm, tools=[get_weather])
+    result = agent.invoke({"messages": [("user", "What is the weather in 'Quito'?")]})
+    assert run_steps(result) == [(ANTHROPIC_NAME, True), (OPENAI_NAME, False)]
+    sent = server.calls[-1].body["messages"]
+    call_id = result["messages"][1].tool_calls[0]["id"]  # the id ChatAnthropic's answer gave
+    assert sent[-2]["tool_calls"] == [
+        {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Quito"}'},
+        }
+    ]
+    assert sent[-1] == {"role": "tool", "tool_call_id": call_id, "content": "It is sunny in Quito."}
+
+
 def test_native_candidates_and_specs_are_checked_when_built(server):
     with pytest.raises(UnknownModelError, match=r"unknown model .gpt-9..*Known models"):
         RoutingChatModel(models=["gpt-9"])
@@ -441,21 +470,21 @@ def run_steps(result: dict[str, Any]) -> list[tuple[str, bool]]:
     ]
 
 
-def test_agent_tool_step_and_answer_go_to_different_candidates(server):
-    agent = create_agent(agent_router(), tools=[get_weather, get_population])
+def test_agent_tool_step_and_answer_go_to_different_candidates(server, make):
+    agent = create_agent(agent_router(make), tools=[get_weather, get_population])
     result = agent.invoke({"messages": [("user", "What is the weather in 'Paris'?")]})
     assert run_steps(result) == [(OPENAI_NAME, True), (ANTHROPIC_NAME, False)]
     assert result["messages"][-1].content == "The tool returned It is sunny in Paris.."
 
 
-async def test_agent_async_steps_are_routed_one_by_one(server):
-    agent = create_agent(agent_router(), tools=[get_weather, get_population])
+async def test_agent_async_steps_are_routed_one_by_one(server, make):
+    agent = create_agent(agent_router(make), tools=[get_weather, get_population])
     result = await agent.ainvoke({"messages": [("user", "What is the population of 'Oslo'?")]})
     assert run_steps(result) == [(OPENAI_NAME, True), (ANTHROPIC_NAME, False)]
 
 
-async def test_eight_concurrent_agent_runs_do_not_mix_decisions(server):
-    agent = create_agent(agent_router(), tools=[get_weather, get_population])
+async def test_eight_concurrent_agent_runs_do_not_mix_decisions(server, make):
+    agent = create_agent(agent_router(make), tools=[get_weather, get_population])
     cities = ["Oslo", "Rome", "Lima", "Kyiv", "Baku", "Doha", "Suva", "Riga"]
     results = await asyncio.gather(
         *(
@@ -476,8 +505,8 @@ async def test_eight_concurrent_agent_runs_do_not_mix_decisions(server):
         assert len(ids) == 2  # one decision per model call
 
 
-def test_agent_stream_messages_has_no_duplicated_tokens(server):
-    agent = create_agent(agent_router(), tools=[get_weather])
+def test_agent_stream_messages_has_no_duplicated_tokens(server, make):
+    agent = create_agent(agent_router(make), tools=[get_weather])
     pieces: list[str] = []
     for chunk, _meta in agent.stream(
         {"messages": [("user", "Weather in 'Nice'?")]}, stream_mode="messages"
