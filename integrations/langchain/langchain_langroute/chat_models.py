@@ -17,13 +17,13 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from langchain_langroute._convert import to_neutral_messages, to_tool_specs
 from langchain_langroute._target import LangChainCall, LangChainTarget
 from langroute import Decision, Registry, Router
 from langroute._sync import iterate_sync, run_sync
-from langroute.errors import ConfigError
+from langroute.errors import ConfigError, invalid_input
 from langroute.features import CallerHints, RoutingRequest
 from langroute.retry import RetryPolicy
 from langroute.router import named_candidates
@@ -349,7 +349,10 @@ class RoutingChatModel(BaseChatModel):
         if self._native:
             fields |= _native_fields(kwargs, stop, tool_kwargs)
         set_ = {k: v for k, v in fields.items() if v is not None}
-        params = ChatParams(**set_) if set_ else NO_PARAMS
+        try:
+            params = ChatParams(**set_) if set_ else NO_PARAMS
+        except ValidationError as exc:
+            raise invalid_input("call parameters", exc) from None
         if response_format is not None:
             kwargs["response_format"] = response_format
         native = LangChainCall(

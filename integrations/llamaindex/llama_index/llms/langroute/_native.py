@@ -25,10 +25,10 @@ from llama_index.core.llms.callbacks import llm_chat_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.utils import parse_partial_json
 from llama_index.core.tools import BaseTool, ToolSelection
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, ValidationError
 
 from langroute._sync import iterate_sync, run_sync
-from langroute.errors import ConfigError
+from langroute.errors import ConfigError, invalid_input
 from langroute.features import RoutingRequest
 from langroute.providers.base import Provider
 from langroute.types import (
@@ -187,12 +187,15 @@ def _params(kwargs: dict[str, Any]) -> ChatParams:
     extra = {k: v for k, v in kwargs.items() if k not in _PARAMS + _NOT_FOR_THE_BODY}
     for key in ("tools", "tool_choice"):
         extra.pop(key, None)
-    return ChatParams(
-        tools=kwargs.get("tools"),
-        tool_choice=kwargs.get("tool_choice"),
-        **{k: kwargs[k] for k in _PARAMS if kwargs.get(k) is not None},
-        extra_body=extra or None,
-    )
+    try:
+        return ChatParams(
+            tools=kwargs.get("tools"),
+            tool_choice=kwargs.get("tool_choice"),
+            **{k: kwargs[k] for k in _PARAMS if kwargs.get(k) is not None},
+            extra_body=extra or None,
+        )
+    except ValidationError as exc:
+        raise invalid_input("call parameters", exc) from None
 
 
 def _message(text: str, calls: Sequence[dict[str, str]]) -> ChatMessage:
