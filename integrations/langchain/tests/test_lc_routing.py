@@ -412,7 +412,7 @@ def test_native_candidates_and_specs_are_checked_when_built(server):
         RoutingChatModel(
             models=[OPENAI_NAME], specs={OPENAI_NAME: {**SPECS[OPENAI_NAME], "provider": "nowhere"}}
         )
-    with pytest.raises(ConfigError, match="invalid call parameters: top_p: .*less than or equal"):
+    with pytest.raises(ConfigError, match=r"invalid call parameters: top_p: .*less than or equal"):
         native_router().invoke("hi", top_p=3)
     with pytest.raises(ConfigError, match="invalid call parameters: temperature: "):
         router().invoke("hi", temperature=5)
