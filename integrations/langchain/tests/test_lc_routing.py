@@ -738,6 +738,27 @@ def test_response_cache_is_per_tenant_and_hits_report_zero_cost(server):
     assert streamed[-1].response_metadata["langroute"]["cache"] == "exact"
 
 
+def test_cached_tool_calls_come_back_whole_and_streamed(server, make):
+    from langroute import ResponseCache
+    from langroute._sync import run_sync
+
+    llm = make(response_cache=ResponseCache(cache_tool_calls=True, cache_sampled=True))
+    bound = llm.bind_tools([get_weather])
+    ask = "What is the weather in 'Bergen'?"
+    first = bound.invoke(ask)
+    run_sync(llm.router.drain())
+    before = len(server.calls)
+    hit = bound.invoke(ask)
+    chunks = list(bound.stream(ask))
+    streamed = chunks[0]
+    for chunk in chunks[1:]:
+        streamed += chunk
+    assert len(server.calls) == before, "both answered from the cache"
+    for message in (hit, streamed):
+        assert message.response_metadata["langroute"]["cache"] == "exact"
+        assert message.tool_calls == first.tool_calls
+
+
 def test_budgets_and_audit_through_the_adapter(server):
     from langroute import AuditLog, Budget, BudgetExceeded, Budgets
     from langroute.audit import MemoryAuditSink

@@ -540,6 +540,29 @@ def test_response_cache_is_per_tenant_and_hits_report_zero_cost(server):
     assert streamed[-1].additional_kwargs["langroute"]["cache"] == "exact"
 
 
+def test_cached_tool_calls_come_back_and_parse(server, make):
+    """A cached tool-call answer (`cache_tool_calls=True`) comes back with its tool calls,
+    as `ToolCallBlock`s the candidate that first answered parses, whole or streamed."""
+    from langroute import ResponseCache
+    from langroute._sync import run_sync
+
+    llm = make(response_cache=ResponseCache(cache_tool_calls=True, cache_sampled=True))
+    ask = "What is the weather in 'Bergen'?"
+    first = llm.chat_with_tools(TOOLS, user_msg=ask)
+    run_sync(llm.router.drain())
+    before = len(server.calls)
+    hit = llm.chat_with_tools(TOOLS, user_msg=ask)
+    streamed = list(llm.stream_chat_with_tools(TOOLS, user_msg=ask))
+    assert len(server.calls) == before, "both answered from the cache"
+    for response in (hit, streamed[-1]):
+        assert response.additional_kwargs["langroute"]["cache"] == "exact"
+        calls = llm.get_tool_calls_from_response(response)
+        assert [(c.tool_name, c.tool_kwargs) for c in calls] == [
+            ("get_weather", {"city": "Bergen"})
+        ]
+        assert calls[0].tool_id == llm.get_tool_calls_from_response(first)[0].tool_id
+
+
 async def test_budgets_and_audit_through_the_adapter(server):
     from langroute import AuditLog, Budget, BudgetExceeded, Budgets
     from langroute.audit import MemoryAuditSink

@@ -10,7 +10,7 @@ from langroute.errors import ConfigError, ProviderError
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.registry.spec import ModelSpec
-from langroute.types import Completion, StreamChunk
+from langroute.types import Completion, StreamChunk, ToolCallDelta
 
 if TYPE_CHECKING:
     from langroute.decision import Decision
@@ -52,7 +52,12 @@ def completion_chunks(completion: Completion) -> Iterator[StreamChunk]:
     yield construct(
         StreamChunk,
         content=completion.content or "",
-        tool_calls=completion.tool_calls,
+        tool_calls=[
+            ToolCallDelta(
+                index=i, id=call.id, name=call.function.name, arguments=call.function.arguments
+            )
+            for i, call in enumerate(completion.tool_calls)
+        ],
         finish_reason=None,
         usage=None,
         cost_usd=None,

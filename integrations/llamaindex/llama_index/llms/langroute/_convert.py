@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, ImageBlock, MessageRole
+from llama_index.core.base.llms.types import ChatMessage, ImageBlock, MessageRole, ToolCallBlock
 from llama_index.core.tools import BaseTool
 
 from langroute.types import (
@@ -116,3 +117,42 @@ def usage_from_raw(raw: Any) -> Usage | None:
         completion_tokens=get("output_tokens"),
         cached_tokens=cached,
     )
+
+
+def tool_calls_of(message: ChatMessage) -> list[ToolCall]:
+    """An assistant message's tool calls, as blocks or in `additional_kwargs` as OpenAI's
+    (dicts or SDK objects) or Anthropic's (`input`) LlamaIndex LLMs left them."""
+    calls = [
+        ToolCall(
+            id=block.tool_call_id or f"call_{i}",
+            function=FunctionCall(
+                name=block.tool_name,
+                arguments=block.tool_kwargs
+                if isinstance(block.tool_kwargs, str)
+                else json.dumps(block.tool_kwargs),
+            ),
+        )
+        for i, block in enumerate(message.blocks)
+        if isinstance(block, ToolCallBlock)
+    ]
+    if calls:
+        return calls
+    for i, raw in enumerate(message.additional_kwargs.get("tool_calls") or []):
+        get = raw.get if isinstance(raw, dict) else lambda k, r=raw: getattr(r, k, None)
+        function = get("function")
+        fget = (
+            function.get
+            if isinstance(function, dict)
+            else lambda k, f=function: getattr(f, k, None)
+        )
+        name = fget("name") if function is not None else get("name")
+        arguments = fget("arguments") if function is not None else get("input")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments or {})
+        calls.append(
+            ToolCall(
+                id=str(get("id") or f"call_{i}"),
+                function=FunctionCall(name=str(name), arguments=arguments),
+            )
+        )
+    return calls

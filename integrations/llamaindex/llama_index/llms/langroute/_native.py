@@ -35,19 +35,18 @@ from langroute.types import (
     AssistantMessage,
     ChatParams,
     Completion,
-    FunctionCall,
     ImagePart,
     ImageURL,
     Message,
     SystemMessage,
     TextPart,
-    ToolCall,
+    ToolCallDelta,
     ToolMessage,
     Usage,
     UserMessage,
 )
 from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
-from llama_index.llms.langroute._convert import to_tool_specs
+from llama_index.llms.langroute._convert import to_tool_specs, tool_calls_of
 
 _PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "response_format")
 _NOT_FOR_THE_BODY = ("verbose", "timeout")
@@ -91,7 +90,7 @@ class NativeLLM(CompletionsFromChat, FunctionCallingLLM):
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         completion = await self._provider.complete(self.model_id, _request(messages, kwargs))
-        return _response(completion)
+        return chat_response(completion)
 
     @llm_chat_callback()
     async def astream_chat(
@@ -106,18 +105,14 @@ class NativeLLM(CompletionsFromChat, FunctionCallingLLM):
             for_usage = False
             async for chunk in chunks:
                 text += chunk.content
-                for delta in chunk.tool_calls:
-                    call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
-                    call["id"] = delta.id or call["id"]
-                    call["name"] = delta.name or call["name"]
-                    call["arguments"] += delta.arguments
+                add_tool_deltas(calls, chunk.tool_calls)
                 if chunk.usage is not None:
                     usage = usage + chunk.usage
                     for_usage = True
                 if chunk.content or chunk.tool_calls or for_usage:
                     for_usage = False
                     yield ChatResponse(
-                        message=_message(text, list(calls.values())),
+                        message=assistant_message(text, list(calls.values())),
                         delta=chunk.content,
                         raw=_raw(usage, chunk.model, chunk.finish_reason),
                     )
@@ -198,7 +193,17 @@ def _params(kwargs: dict[str, Any]) -> ChatParams:
         raise invalid_input("call parameters", exc) from None
 
 
-def _message(text: str, calls: Sequence[dict[str, str]]) -> ChatMessage:
+def add_tool_deltas(calls: dict[int, dict[str, str]], deltas: Sequence[ToolCallDelta]) -> None:
+    """Merge streamed tool-call fragments into `calls` (by index: id, name, arguments so far)."""
+    for delta in deltas:
+        call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+        call["id"] = delta.id or call["id"]
+        call["name"] = delta.name or call["name"]
+        call["arguments"] += delta.arguments
+
+
+def assistant_message(text: str, calls: Sequence[dict[str, str]]) -> ChatMessage:
+    """An answer as LlamaIndex gives it: its text, then a `ToolCallBlock` per tool call."""
     blocks: list[Any] = [TextBlock(text=text)]
     for call in calls:
         try:
@@ -223,56 +228,19 @@ def _raw(usage: Usage, model: str, finish_reason: str | None) -> dict[str, Any]:
     }
 
 
-def _response(completion: Completion) -> ChatResponse:
+def chat_response(completion: Completion) -> ChatResponse:
+    """A `ChatResponse` for an answer in neutral form (a native candidate's, or one the
+    response cache gave): text, tool calls as blocks, usage in `raw`."""
     calls = [
         {"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
         for c in completion.tool_calls
     ]
     raw = _raw(completion.usage, completion.provider_model, completion.finish_reason)
     return ChatResponse(
-        message=_message(completion.content or "", calls),
+        message=assistant_message(completion.content or "", calls),
         raw=raw,
         additional_kwargs=dict(raw["usage"]),
     )
-
-
-def _tool_calls_of(message: ChatMessage) -> list[ToolCall]:
-    """An assistant message's tool calls, as blocks or in `additional_kwargs` as OpenAI's
-    (dicts or SDK objects) or Anthropic's (`input`) LlamaIndex LLMs left them."""
-    calls = [
-        ToolCall(
-            id=block.tool_call_id or f"call_{i}",
-            function=FunctionCall(
-                name=block.tool_name,
-                arguments=block.tool_kwargs
-                if isinstance(block.tool_kwargs, str)
-                else json.dumps(block.tool_kwargs),
-            ),
-        )
-        for i, block in enumerate(message.blocks)
-        if isinstance(block, ToolCallBlock)
-    ]
-    if calls:
-        return calls
-    for i, raw in enumerate(message.additional_kwargs.get("tool_calls") or []):
-        get = raw.get if isinstance(raw, dict) else lambda k, r=raw: getattr(r, k, None)
-        function = get("function")
-        fget = (
-            function.get
-            if isinstance(function, dict)
-            else lambda k, f=function: getattr(f, k, None)
-        )
-        name = fget("name") if function is not None else get("name")
-        arguments = fget("arguments") if function is not None else get("input")
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments or {})
-        calls.append(
-            ToolCall(
-                id=str(get("id") or f"call_{i}"),
-                function=FunctionCall(name=str(name), arguments=arguments),
-            )
-        )
-    return calls
 
 
 def _image_url(block: ImageBlock) -> str:
@@ -305,7 +273,7 @@ def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
         if role in (MessageRole.SYSTEM, MessageRole.DEVELOPER):
             out.append(SystemMessage(content=text))
         elif role in (MessageRole.ASSISTANT, MessageRole.MODEL, MessageRole.CHATBOT):
-            calls = _tool_calls_of(message)
+            calls = tool_calls_of(message)
             out.append(AssistantMessage(content=text or None, tool_calls=calls or None))
         elif role in (MessageRole.TOOL, MessageRole.FUNCTION):
             call_id = message.additional_kwargs.get("tool_call_id")

@@ -15,7 +15,7 @@ from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
-from llama_index.llms.langroute._convert import from_neutral_messages, usage_from_raw
+from llama_index.llms.langroute._convert import from_neutral_messages, tool_calls_of, usage_from_raw
 from llama_index.llms.langroute._native import NativeLLM
 
 
@@ -88,6 +88,7 @@ class LlamaIndexTarget:
             provider=self.name,
             provider_model=model_id,
             content=response.message.content,
+            tool_calls=tool_calls_of(response.message),
             usage=usage_from_raw(response.raw) or Usage(),
             raw=response,
         )

@@ -27,7 +27,12 @@ from langroute.router import named_candidates
 from langroute.types import NO_PARAMS, ChatParams
 from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
-from llama_index.llms.langroute._native import NativeLLM
+from llama_index.llms.langroute._native import (
+    NativeLLM,
+    add_tool_deltas,
+    assistant_message,
+    chat_response,
+)
 from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget
 
 PROVIDER_PREFIX = "llamaindex:"
@@ -234,21 +239,20 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         completion = await self._router.execute(request)
         assert completion.decision is not None
         if completion.raw is None:  # from the response cache: no model call
-            response = ChatResponse(
-                message=ChatMessage(role="assistant", content=completion.content or "")
-            )
-            return self._tag(response, completion.decision)
+            return self._tag(chat_response(completion), completion.decision)
         return self._tag(completion.raw, completion.decision)
 
     async def _run_stream(self, request: RoutingRequest) -> AsyncGenerator[ChatResponse, None]:
         last: ChatResponse | None = None
         text = ""
+        calls: dict[int, dict[str, str]] = {}
         async for chunk in self._router.execute_stream(request):
-            if chunk.raw is None and chunk.content:
-                # a core-made chunk (an ensemble's kept answer): plain text, no native object
+            if chunk.raw is None and chunk.has_payload:
+                # a core-made chunk (an ensemble's kept answer, a cached one): no native object
                 text += chunk.content
+                add_tool_deltas(calls, chunk.tool_calls)
                 last = ChatResponse(
-                    message=ChatMessage(role="assistant", content=text),
+                    message=assistant_message(text, list(calls.values())),
                     delta=chunk.content,
                     additional_kwargs={"langroute": {"answered_by": chunk.model}},
                 )
