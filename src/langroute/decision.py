@@ -109,6 +109,7 @@ class Decision(BaseModel):
             "attempts": [
                 {
                     "model": a.model,
+                    "provider": a.provider,
                     "outcome": a.outcome,
                     "error_type": a.error_type,
                     "latency_ms": round(a.latency_ms, 1),

@@ -298,6 +298,36 @@ async def test_a_native_candidate_answers_after_another_candidates_tool_call(ser
     }
 
 
+def test_a_native_candidate_fails_over_between_its_deployments(server, events):
+    """A native candidate keeps its model's deployments: a 429 at the first moves the call
+    to the second (the core's failover), and each attempt is instrumented."""
+    from li_helpers import NATIVE_PROVIDER
+
+    if "cheap-busy" not in server.models:
+        server.add("cheap-busy", smart_reply)
+    server.models["cheap-busy"].then(Fail(429, retry_after=60))
+    two = {
+        **NATIVE_SPECS[CHEAP],
+        "deployments": [
+            {"provider": NATIVE_PROVIDER, "model_id": "cheap-busy"},
+            {"provider": "second", "model_id": CHEAP},
+        ],
+    }
+    providers = {**native_providers(), "second": native_providers()[NATIVE_PROVIDER]}
+    llm = RoutingLLM(
+        models=[CHEAP, strong_llm()], specs={**NATIVE_SPECS, CHEAP: two}, providers=providers
+    )
+    response = llm.chat(USER)
+    assert response.message.content == "Hello! You said: hello"
+    attempts = response.additional_kwargs["langroute"]["attempts"]
+    assert [(a["model"], a["provider"], a["error_type"]) for a in attempts] == [
+        (CHEAP, NATIVE_PROVIDER, "RateLimited"),
+        (CHEAP, "second", None),
+    ]
+    assert [c.model for c in server.calls[-2:]] == ["cheap-busy", CHEAP]
+    assert (events.starts, events.ends) == (2, 1)  # the failed attempt ends in an error
+
+
 def test_native_candidates_are_checked_when_built_and_refuse_what_they_cannot_send(server):
     from llama_index.core.base.llms.types import AudioBlock
 

@@ -1,4 +1,4 @@
-"""A native candidate of `RoutingLLM`: a registry model called by langroute's own provider
+"""A native candidate's calls in `RoutingLLM`: a model called by langroute's own provider
 (OpenAI-compatible or Anthropic, over httpx), as a LlamaIndex LLM. Being an LLM like the
 other candidates, it formats its tools, parses its tool calls and emits LlamaIndex's
 instrumentation events itself, once per call."""
@@ -53,10 +53,9 @@ _NOT_FOR_THE_BODY = ("verbose", "timeout")
 
 
 class NativeLLM(CompletionsFromChat, FunctionCallingLLM):
-    """One registry model, called by langroute's own `provider` with the model id `model_id`."""
+    """A model called by langroute's own `provider` under the id `model`."""
 
-    model: str = Field(description="the registry name of the model")
-    model_id: str = Field(description="the id sent to the provider")
+    model: str = Field(description="the model id sent to the provider")
     context_window: int = 128_000
     num_output: int = 4096
     function_calling: bool = True
@@ -89,14 +88,14 @@ class NativeLLM(CompletionsFromChat, FunctionCallingLLM):
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        completion = await self._provider.complete(self.model_id, _request(messages, kwargs))
+        completion = await self._provider.complete(self.model, _request(messages, kwargs))
         return chat_response(completion)
 
     @llm_chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        chunks = self._provider.stream(self.model_id, _request(messages, kwargs))
+        chunks = self._provider.stream(self.model, _request(messages, kwargs))
 
         async def responses() -> AsyncGenerator[ChatResponse, None]:
             text = ""

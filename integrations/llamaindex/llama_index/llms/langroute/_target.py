@@ -13,6 +13,7 @@ from llama_index.core.tools import BaseTool
 
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
+from langroute.providers.base import Provider
 from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import from_neutral_messages, tool_calls_of, usage_from_raw
@@ -68,18 +69,21 @@ class LlamaIndexTarget:
     def __init__(self, name: str, llm: LLM) -> None:
         self.name = name
         self.llm = llm
-        self._native = isinstance(llm, NativeLLM)
-        """A native candidate's client is async: it runs on the router's loop even for a
-        sync call, with no worker thread."""
+
+    def _llm_for(self, model_id: str) -> tuple[LLM, bool]:
+        """The LLM to call for `model_id`, and whether a sync call may block on its sync
+        client."""
+        return self.llm, True
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
-        kwargs = call.chat_kwargs_for(self.llm)
+        llm, blocking = self._llm_for(model_id)
+        kwargs = call.chat_kwargs_for(llm)
         try:
-            if call.sync and not self._native:
-                response = await call_blocking(lambda: self.llm.chat(**kwargs))
+            if call.sync and blocking:
+                response = await call_blocking(lambda: llm.chat(**kwargs))
             else:
-                response = await self.llm.achat(**kwargs)
+                response = await llm.achat(**kwargs)
         except Exception as exc:
             raise normalise_exception(exc, model=model_id, provider=self.name) from exc
         return Completion(
@@ -95,15 +99,16 @@ class LlamaIndexTarget:
 
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         call = call_of(request)
-        kwargs = call.chat_kwargs_for(self.llm)
+        llm, blocking = self._llm_for(model_id)
+        kwargs = call.chat_kwargs_for(llm)
         where = {"model": model_id, "provider": self.name}
         try:
-            if call.sync and not self._native:
+            if call.sync and blocking:
                 responses: AsyncIterator[ChatResponse] = aiter_in_threads(
-                    await call_blocking(lambda: self.llm.stream_chat(**kwargs))
+                    await call_blocking(lambda: llm.stream_chat(**kwargs))
                 )
             else:
-                responses = await self.llm.astream_chat(**kwargs)
+                responses = await llm.astream_chat(**kwargs)
             usage: Usage | None = None
             async for response in responses:
                 usage = usage_from_raw(response.raw) or usage
@@ -121,5 +126,25 @@ class LlamaIndexTarget:
             raise normalise_exception(exc, **where) from exc
 
     async def aclose(self) -> None:
-        if isinstance(self.llm, NativeLLM):
-            await self.llm.aclose()
+        return None
+
+
+class NativeTarget(LlamaIndexTarget):
+    """A langroute provider serving native candidates, in the core's place: each call goes
+    through a `NativeLLM` for the deployment's model id, so it formats tools, parses tool
+    calls and emits LlamaIndex's instrumentation events like any candidate, while the core
+    keeps choosing among the model's deployments (failover, balancing, health)."""
+
+    def __init__(self, name: str, provider: Provider) -> None:
+        self.name = name
+        self.provider = provider
+        self._llms: dict[str, NativeLLM] = {}
+
+    def _llm_for(self, model_id: str) -> tuple[LLM, bool]:
+        llm = self._llms.get(model_id)
+        if llm is None:
+            llm = self._llms[model_id] = NativeLLM(self.provider, model=model_id)
+        return llm, False  # an async client: it runs on the router's loop, no worker thread
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()

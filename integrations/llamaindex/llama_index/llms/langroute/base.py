@@ -17,7 +17,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools import BaseTool, ToolSelection
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from langroute import Decision, Registry, Router
+from langroute import Decision, ModelSpec, Registry, Router
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError
 from langroute.features import CallerHints, RoutingRequest
@@ -33,7 +33,7 @@ from llama_index.llms.langroute._native import (
     assistant_message,
     chat_response,
 )
-from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget
+from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget, NativeTarget
 
 PROVIDER_PREFIX = "llamaindex:"
 TOOLS_KEY = "_langroute_tools"
@@ -128,16 +128,27 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         super().__init__(**data)
         given = named_candidates(self.models, candidate_name, owner="RoutingLLM")
         registry = self.registry.copy() if self.registry is not None else Registry.builtin()
+        native = [name for name, llm in given.items() if isinstance(llm, str)]
+        for name in native:  # a spec of its own, or the catalog's (an unknown name is named)
+            if name in self.specs:
+                registry.override(name, self.specs[name], where=f"specs[{name!r}]")
+            else:
+                registry.get(name)
+        targets = self._native_targets(native, registry)
         named = {
-            name: self._native(name, registry) if isinstance(llm, str) else llm
+            name: self._native_llm(registry.get(name), targets) if name in native else llm
             for name, llm in given.items()
         }
         self._candidates = named
         self._router = Router.over_targets(
-            {name: LlamaIndexTarget(PROVIDER_PREFIX + name, llm) for name, llm in named.items()},
+            {
+                name: None if name in native else LlamaIndexTarget(PROVIDER_PREFIX + name, llm)
+                for name, llm in named.items()
+            },
             specs=self.specs,
-            registry=self.registry,
+            registry=registry,
             defaults=lambda name: _metadata_fields(named[name]),
+            providers=targets,
             classifier=self.classifier,
             policy=self.policy,
             strategy=self.strategy,
@@ -147,24 +158,30 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             audit=self.audit,
         )
 
-    def _native(self, name: str, registry: Registry) -> NativeLLM:
-        """The LLM of a candidate given by name: its registry model (with `specs[name]`),
-        called at its first deployment by that provider (`providers`, else the registry's)."""
-        spec = (
-            registry.override(name, self.specs[name], where=f"specs[{name!r}]")
-            if name in self.specs
-            else registry.get(name)
+    def _native_targets(self, native: list[str], registry: Registry) -> dict[str, NativeTarget]:
+        """The providers of the native candidates' deployments (`providers`, else the
+        registry's), each wrapped so its calls go through LlamaIndex's instrumentation."""
+        names = dict.fromkeys(
+            deployment.provider
+            for name in native
+            for deployment in registry.get(name).all_deployments
         )
-        deployment = spec.all_deployments[0]
-        provider = self.providers.get(deployment.provider)
-        if provider is None:
-            provider = provider_from_spec(
-                deployment.provider, registry.provider(deployment.provider)
+        return {
+            name: NativeTarget(
+                name,
+                self.providers.get(name) or provider_from_spec(name, registry.provider(name)),
             )
+            for name in names
+        }
+
+    @staticmethod
+    def _native_llm(spec: ModelSpec, targets: dict[str, NativeTarget]) -> NativeLLM:
+        """A native candidate as an LLM (at its first deployment): what `candidates` lists,
+        and what parses its answers' tool calls."""
+        first = spec.all_deployments[0]
         return NativeLLM(
-            provider,
-            model=name,
-            model_id=deployment.model_id,
+            targets[first.provider].provider,
+            model=first.model_id,
             context_window=spec.context_window,
             num_output=spec.max_output_tokens,
             function_calling=spec.capabilities.tools,
