@@ -65,6 +65,8 @@ def test_llamaindex_agent_steps_go_to_different_models():
 def test_llamaindex_query_engine_retrieves_and_answers():
     out = run("llamaindex_query_engine.py")
     assert "sources: ['langroute picks, for every LLM call" in out
+    assert "native answer: Hello! You said: Context information" in out
+    assert "candidates: {'small-model': 'NativeLLM', 'claude-haiku-4-5': 'Anthropic'}" in out
 
 
 def test_learned_routing_cookbook_trains_scores_and_routes():
