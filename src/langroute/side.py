@@ -168,7 +168,8 @@ class SideModel:
             )
             return done
         except asyncio.CancelledError:  # e.g. the timeout: the prompt may be billed
-            spent = billed_if_cut[0] = pricing.cost(request.features.prompt_tokens, 0)
+            prompt = self.spec.billed_prompt_tokens(request.features.prompt_tokens)
+            spent = billed_if_cut[0] = pricing.cost(prompt, 0)
             raise
         finally:
             if budgets is not None and hold is not None:

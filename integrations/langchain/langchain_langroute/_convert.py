@@ -77,9 +77,10 @@ def _user_content(message: BaseMessage, whole: bool) -> str | list[Any]:
         if kind == "text":
             parts.append(TextPart(text=str(block.get("text", ""))))
             continue
-        url = _image_url(block) if kind in _IMAGE_TYPES else None
-        if url is None and kind in _IMAGE_TYPES and not whole:
-            url = "image"  # an image by a file id: routing only needs to know it is there
+        url = None
+        if kind in _IMAGE_TYPES:
+            # routing only needs to know an image is there; a native candidate sends it
+            url = _image_url(block) if whole else "image"
         if url is not None:
             parts.append(ImagePart(image_url=ImageURL(url=url)))
         elif whole:

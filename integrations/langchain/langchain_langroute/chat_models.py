@@ -586,7 +586,6 @@ def _native_fields(
     sequences, the other sampling settings, and any other keyword argument, sent in the
     request body (`extra_body`) rather than dropped."""
     extra = {k: v for k, v in kwargs.items() if k not in _NEUTRAL_KWARGS + _NOT_FOR_THE_BODY}
-    extra.pop("response_format", None)
     return {
         "stop": stop or None,
         "parallel_tool_calls": tool_kwargs.get("parallel_tool_calls"),

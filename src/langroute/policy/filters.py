@@ -64,11 +64,7 @@ def eligible(
     for spec in specs:
         reason: str | None = None
         missing = _first_missing(spec, needs) if needs else None
-        billed = (  # the prompt in the model's own tokens
-            prompt_tokens
-            if spec.prompt_token_factor == 1.0
-            else spec.billed_prompt_tokens(prompt_tokens)
-        )
+        billed = spec.billed_prompt_tokens(prompt_tokens)  # the prompt in its own tokens
         if missing is not None:
             reason = f"lacks capability {missing!r}"
         elif billed + asked_output > spec.context_window:
