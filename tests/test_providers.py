@@ -11,6 +11,7 @@ from langroute import (
     AuthError,
     BadRequest,
     ChatParams,
+    ConfigError,
     ConnectionFailed,
     ContentFiltered,
     ContextTooLong,
@@ -312,3 +313,63 @@ def test_key_comes_from_the_environment(monkeypatch):
     p = OpenAIProvider()
     assert p._key is not None and p._key.get_secret_value() == "sk-from-env"
     assert "sk-from-env" not in repr(p)
+
+
+async def test_base_url_comes_from_the_sdks_environment_variable(
+    aserver, provider_kind, monkeypatch
+):
+    aserver.add("m", Reply("from env"))
+    kind = OpenAIProvider if provider_kind == "openai" else AnthropicProvider
+    url = aserver.openai_url if provider_kind == "openai" else aserver.anthropic_url
+    variable = "OPENAI_BASE_URL" if provider_kind == "openai" else "ANTHROPIC_BASE_URL"
+    monkeypatch.setenv(variable, url)
+    p = kind(api_key=TEST_KEY)
+    assert p.base_url == url
+    answer = await p.chat("m", msgs({"role": "user", "content": "x"}), ChatParams())
+    assert answer.content == "from env"
+    await p.aclose()
+    # an explicit base_url wins over the variable
+    assert kind(base_url="http://127.0.0.1:9/v1", api_key=TEST_KEY).base_url.endswith(":9/v1")
+
+
+def test_a_bad_base_url_names_its_variable_without_echoing_it(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "admin:hunter2@proxy.internal:8080")
+    with pytest.raises(
+        ConfigError, match=r"environment variable OPENAI_BASE_URL must start"
+    ) as info:
+        OpenAIProvider(api_key=TEST_KEY)
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(ConfigError, match=r"base_url must start with http"):
+        AnthropicProvider(base_url="api.anthropic.com", api_key=TEST_KEY)
+
+
+def test_catalog_providers_read_their_base_url_variable(server, monkeypatch):
+    """The catalog's providers honour `<PREFIX>_BASE_URL`: a router over catalog models
+    reaches a proxy, gateway or local server with no config file; a provider the user
+    defines keeps its own base_url."""
+    from langroute import Registry, Router
+
+    server.add("gpt-4o-mini-2024-07-18", Reply("via OPENAI_BASE_URL"))  # pinned versions
+    server.add("claude-haiku-4-5-20251001", Reply("via ANTHROPIC_BASE_URL"))
+    server.add("deepseek-chat", Reply("via DEEPSEEK_BASE_URL"))
+    for prefix, url in (
+        ("OPENAI", server.openai_url),
+        ("ANTHROPIC", server.anthropic_url),
+        ("DEEPSEEK", server.openai_url),
+    ):
+        monkeypatch.setenv(f"{prefix}_BASE_URL", url)
+        monkeypatch.setenv(f"{prefix}_API_KEY", TEST_KEY)
+    for model in ("gpt-4o-mini", "claude-haiku-4-5", "deepseek-v3"):
+        answer = Router([model]).chat("hi")
+        assert answer.content.startswith("via "), (model, answer.content)
+    assert [c.model for c in server.calls] == [
+        "gpt-4o-mini-2024-07-18",
+        "claude-haiku-4-5-20251001",
+        "deepseek-chat",
+    ]
+
+    registry = Registry.builtin().load_data(
+        {"providers": {"openai": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}}}
+    )
+    router = Router(["gpt-4o-mini"], registry=registry)
+    assert router.provider("openai").base_url == "http://127.0.0.1:9/v1"

@@ -1,5 +1,6 @@
 """Native async providers over httpx, and building them from registry `ProviderSpec`s."""
 
+from langroute.providers._http import resolve_base_url
 from langroute.providers.anthropic import AnthropicProvider
 from langroute.providers.base import Provider
 from langroute.providers.openai import OpenAIProvider
@@ -7,10 +8,11 @@ from langroute.registry.spec import ProviderSpec
 
 
 def provider_from_spec(name: str, spec: ProviderSpec) -> Provider:
-    """A provider client for `spec`; the key comes from `spec.api_key_env` when set."""
-    if spec.kind == "anthropic":
-        return AnthropicProvider(name=name, base_url=spec.base_url, api_key_env=spec.api_key_env)
-    return OpenAIProvider(name=name, base_url=spec.base_url, api_key_env=spec.api_key_env)
+    """A provider client for `spec`; the key comes from `spec.api_key_env` when set, the URL
+    from `spec.base_url_env` when that variable is set."""
+    base_url = resolve_base_url(None, spec.base_url_env, spec.base_url)
+    kind = AnthropicProvider if spec.kind == "anthropic" else OpenAIProvider
+    return kind(name=name, base_url=base_url, base_url_env=None, api_key_env=spec.api_key_env)
 
 
 __all__ = ["AnthropicProvider", "OpenAIProvider", "Provider", "provider_from_spec"]

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from langroute.errors import (
     AuthError,
     BadRequest,
+    ConfigError,
     ConnectionFailed,
     ContentFiltered,
     ContextTooLong,
@@ -251,6 +252,25 @@ def batch_results(
         except ProviderError as exc:
             results[row["custom_id"]] = exc
     return results
+
+
+def resolve_base_url(base_url: str | None, env_var: str | None, default: str) -> str:
+    """The base URL a provider calls: `base_url` when given, else the environment variable
+    `env_var` when set (as the official SDKs read `OPENAI_BASE_URL`/`ANTHROPIC_BASE_URL`),
+    else `default`. A value that is not an http(s) URL is a `ConfigError` naming its source."""
+    import os
+
+    source = "base_url"
+    if not base_url and env_var and (value := os.environ.get(env_var, "").strip()):
+        base_url, source = value, f"the environment variable {env_var}"
+    if not base_url:
+        return default
+    if not base_url.startswith(("http://", "https://")):
+        # the value is not echoed: a URL may carry credentials
+        raise ConfigError(
+            f"{source} must start with http:// or https://, for example 'http://127.0.0.1:8000/v1'"
+        )
+    return base_url
 
 
 def resolve_key(api_key: SecretStr | str | None, env_var: str | None) -> SecretStr | None:

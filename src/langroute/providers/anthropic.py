@@ -17,6 +17,7 @@ from langroute.providers._http import (
     ClientPool,
     batch_results,
     normalised_errors,
+    resolve_base_url,
     resolve_key,
 )
 from langroute.types import (
@@ -176,15 +177,20 @@ def _usage(data: dict[str, Any] | None) -> Usage:
     )
 
 
+ANTHROPIC_URL = "https://api.anthropic.com"
+
+
 class AnthropicProvider:
     """A client for Anthropic's `/v1/messages`. `default_max_tokens` fills the required
-    `max_tokens` when the caller gives none."""
+    `max_tokens` when the caller gives none. The URL is `base_url`, else the variable
+    `base_url_env` (`ANTHROPIC_BASE_URL`, as Anthropic's SDK reads it), else Anthropic's."""
 
     def __init__(
         self,
         *,
         name: str = "anthropic",
-        base_url: str = "https://api.anthropic.com",
+        base_url: str | None = None,
+        base_url_env: str | None = "ANTHROPIC_BASE_URL",
         api_key: SecretStr | str | None = None,
         api_key_env: str | None = "ANTHROPIC_API_KEY",
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
@@ -193,7 +199,7 @@ class AnthropicProvider:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.name = name
-        self.base_url = base_url
+        self.base_url = base_url = resolve_base_url(base_url, base_url_env, ANTHROPIC_URL)
         self.default_max_tokens = default_max_tokens
         self._key = resolve_key(api_key, api_key_env)
         all_headers = {

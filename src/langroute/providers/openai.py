@@ -17,6 +17,7 @@ from langroute.providers._http import (
     ClientPool,
     batch_results,
     normalised_errors,
+    resolve_base_url,
     resolve_key,
 )
 from langroute.types import (
@@ -89,21 +90,24 @@ def _logprobs(choice: dict[str, Any]) -> list[TokenLogprob] | None:
 
 
 _BOUNDARY = "langroute-batch-7d1f0c3e"
+OPENAI_URL = "https://api.openai.com/v1"
 
 
 class OpenAIProvider:
     """A client for any OpenAI-compatible `/chat/completions` endpoint.
 
     The key is read from `api_key` or the environment variable `api_key_env`; it is kept as a
-    `SecretStr` and never appears in logs or errors. Pass `transport` to plug in any httpx
-    transport (a mock, a proxy, a retry layer).
+    `SecretStr` and never appears in logs or errors. The URL is `base_url`, else the variable
+    `base_url_env` (`OPENAI_BASE_URL`, as the OpenAI SDK reads it), else OpenAI's. Pass
+    `transport` to plug in any httpx transport (a mock, a proxy, a retry layer).
     """
 
     def __init__(
         self,
         *,
         name: str = "openai",
-        base_url: str = "https://api.openai.com/v1",
+        base_url: str | None = None,
+        base_url_env: str | None = "OPENAI_BASE_URL",
         api_key: SecretStr | str | None = None,
         api_key_env: str | None = "OPENAI_API_KEY",
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
@@ -111,7 +115,7 @@ class OpenAIProvider:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.name = name
-        self.base_url = base_url
+        self.base_url = base_url = resolve_base_url(base_url, base_url_env, OPENAI_URL)
         self._key = resolve_key(api_key, api_key_env)
         all_headers = {"content-type": "application/json", **(headers or {})}
         if self._key is not None:

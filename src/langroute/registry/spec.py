@@ -178,3 +178,7 @@ class ProviderSpec(_Config):
     base_url: str
     api_key_env: str | None = None
     """Environment variable with the key; None for keyless local servers."""
+    base_url_env: str | None = None
+    """Environment variable that, when set, replaces `base_url` (a proxy, a gateway, a local
+    server): the catalog's providers read `<PREFIX>_BASE_URL`, the prefix of their key's
+    variable (`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`, as the official SDKs do)."""
