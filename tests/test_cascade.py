@@ -689,3 +689,39 @@ async def test_the_judge_grades_a_tool_call_by_its_call_not_as_an_empty_answer(
     assert "judge grader: 0.90" in done.decision.escalations[0].reason
     await grader.aclose()
     await router.aclose()
+
+
+@pytest.mark.parametrize("mode", ["complete", "stream", "lookahead"])
+async def test_each_scorer_sees_the_chains_earlier_answers(
+    aserver: ScriptedServer, mode: str
+) -> None:
+    """A scored answer carries the answers the cascade escalated from, cheapest first (an
+    aborted look-ahead's part included), so a scorer can check them against each other."""
+    seen: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def low(request: RoutingRequest, answer: Answer) -> float:
+        seen.append((answer.model, [(a.model, a.content) for a in answer.earlier]))
+        return 0.1
+
+    cheap = "B because of the first rule, which says so plainly"
+    aserver.add("cheap", Reply(cheap, tokens_per_s=4000))
+    aserver.add("mid", Reply("C, as the second rule says", tokens_per_s=4000))
+    aserver.add("premium", Reply("B it is"))
+    window = {"lookahead_tokens": 2} if mode == "lookahead" else {}
+    router = cascade_router(aserver, scorer=CallableScorer(low), threshold=0.5, **window)
+    if mode == "complete":
+        escalations = (await router.achat("Which option?")).decision.escalations
+    else:
+        chunks = [c async for c in router.astream("Which option?")]
+        assert "".join(c.content for c in chunks) == "B it is"
+        escalations = chunks[-1].decision.escalations
+    assert [e.accepted for e in escalations] == [False, False, True]
+    assert [model for model, _ in seen] == ["cheap", "mid"], "the last answer is not scored"
+    assert seen[0][1] == []
+    [(model, earlier)] = seen[1][1]
+    assert model == "cheap"
+    if mode == "lookahead":  # cheap was cut after its window: its start is what mid sees
+        assert earlier and cheap.startswith(earlier) and earlier != cheap
+    else:
+        assert earlier == cheap
+    await router.aclose()

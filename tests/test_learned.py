@@ -456,3 +456,113 @@ def test_cascade_thresholds_calibrated_on_recorded_answers() -> None:
         calibrate_threshold(
             Heuristics(), ["small", "big"], data, target_quality=0.9, budget_usd=1.0
         )
+
+
+def agreeing_answers(n: int, seed: int, offset: int) -> EvalDataset:
+    """Multiple choice: 'big' is always right, 'mid' 80 % and 'small' 60 % of the time; a
+    wrong answer is another option, so only agreement between answers tells them apart."""
+    rng = random.Random(seed)
+    items = []
+    for i in range(n):
+        right = rng.choice("ABCD")
+
+        def answer(p: float, right: str = right) -> tuple[float, str]:
+            if rng.random() < p:
+                return 1.0, right
+            return 0.0, rng.choice([o for o in "ABCD" if o != right])
+
+        small, mid = answer(0.6), answer(0.8)
+        items.append(
+            EvalItem(
+                id=str(offset + i),
+                prompt=f"Question {offset + i}: pick one of A, B, C or D",
+                outcomes={
+                    "small": Outcome(score=small[0], cost_usd=0.001, response=small[1]),
+                    "mid": Outcome(score=mid[0], cost_usd=0.004, response=mid[1]),
+                    "big": Outcome(score=1.0, cost_usd=0.02, response=right),
+                },
+            )
+        )
+    return EvalDataset("agree", items)
+
+
+async def test_a_chain_scorer_scores_live_exactly_as_the_replay_does(tmp_path: Path) -> None:
+    from langroute.features import RoutingRequest
+    from langroute.scorers import Answer, ChainScorer
+
+    chain = ["small", "mid", "big"]
+    train, test = agreeing_answers(300, 3, 0), agreeing_answers(60, 4, 1000)
+    scorer = ChainScorer.fit(train, chain, embedder=HashingEmbedder(), folds=3)
+    replayed = scorer.replay(test)
+    loaded = ChainScorer.load(
+        scorer.save(tmp_path / "chain.npz"), aliases={"cheap": "small", "medium": "mid"}
+    )
+    agree, differ = [], []
+    for i, item in enumerate(test):
+        small, mid = (item.outcomes[m].response or "" for m in ("small", "mid"))
+        request = RoutingRequest.build(item.prompt)
+        first = await loaded.score(request, Answer(content=small, model="cheap"))
+        second = await loaded.score(
+            request,
+            Answer(content=mid, model="medium", earlier=[Answer(content=small, model="cheap")]),
+        )
+        assert first.value == pytest.approx(replayed[0][i], abs=1e-6)
+        assert second.value == pytest.approx(replayed[1][i], abs=1e-6)
+        (agree if small == mid else differ).append(second.value)
+        assert ("agrees with 1 of 1 earlier" in second.reason) == (small == mid)
+    assert agree and differ
+    assert min(agree) > max(differ), "two models picking the same option are trusted more"
+
+    request = RoutingRequest.build("Question 1: pick one of A, B, C or D")
+    skipped = await loaded.score(request, Answer(content="B", model="medium"))
+    assert skipped.value == 0.5 and "trained on ['small']" in skipped.reason
+    stranger = await loaded.score(request, Answer(content="B", model="other"))
+    assert stranger.value == 0.5 and "no step for 'other'" in stranger.reason
+    with pytest.raises(ConfigError, match=r"does not know: \[.gpt-4.\]"):
+        ChainScorer.load(tmp_path / "chain.npz", aliases={"x": "gpt-4"})
+    with pytest.raises(ConfigError, match="not in the dataset"):
+        ChainScorer.fit(train, ["small", "gpt-4"], embedder=HashingEmbedder())
+
+
+async def test_a_chain_scorer_drives_a_live_cascade(aserver: Any, tmp_path: Path) -> None:
+    from langroute import Cascade, RouterConfig
+    from langroute.scorers import ChainScorer
+    from langroute.testing import Reply
+    from tests.conftest import make_router, spec
+
+    scorer = ChainScorer.fit(
+        agreeing_answers(300, 3, 0), ["small", "mid", "big"], embedder=HashingEmbedder(), folds=3
+    )
+    scorer.aliases = {"cheap": "small", "medium": "mid", "top": "big"}
+    router = make_router(
+        aserver,
+        [spec("cheap", price=(0.1, 0.4)), spec("medium", price=(1, 4)), spec("top", price=(9, 30))],
+        strategy=Cascade(scorer=scorer, threshold=0.75),
+    )
+    aserver.add("cheap", Reply("C"))
+    aserver.add("medium", Reply("C"))
+    aserver.add("top", Reply("D"))
+    answer = await router.achat("Question 7001: pick one of A, B, C or D")
+    cheap, medium = answer.decision.escalations
+    assert not cheap.accepted, "alone, a 60 % model is not trusted at 0.75"
+    assert medium.accepted and "agrees with 1 of 1 earlier" in medium.reason
+    assert answer.model == "medium" and aserver.count("top") == 0
+    await router.aclose()
+
+    configured = RouterConfig.from_data(
+        {
+            "models": ["gpt-4.1-nano", "gpt-4.1"],
+            "strategy": {
+                "type": "cascade",
+                "scorer": "chain",
+                "scorer_artifact": str(scorer.save(tmp_path / "chain.npz")),
+                "scorer_aliases": {"gpt-4.1-nano": "small", "gpt-4.1": "big"},
+            },
+        }
+    ).build()
+    built = configured.strategy.scorer
+    assert isinstance(built, ChainScorer) and built.aliases["gpt-4.1"] == "big"
+    with pytest.raises(ConfigError, match=r"needs strategy\.scorer_artifact"):
+        RouterConfig.from_data(
+            {"models": ["gpt-4.1"], "strategy": {"type": "cascade", "scorer": "chain"}}
+        ).build()

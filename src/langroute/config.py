@@ -152,12 +152,17 @@ class StrategyConfig(_Section):
     max_models: int | None = Field(default=None, gt=0)
     threshold: float = Field(default=0.5, ge=0, le=1)
     """Cascade only: the least heuristic score at which an answer is kept."""
-    scorer: Literal["heuristics", "logprobs", "self-reported", "learned", "judge"] = "heuristics"
+    scorer: Literal["heuristics", "logprobs", "self-reported", "learned", "chain", "judge"] = (
+        "heuristics"
+    )
     """Cascade (and ensemble: the best-scored answer is kept): what judges an answer.
     `logprobs` and `self-reported` make the cheap model's own confidence decide whether the
-    next model is called; `learned` loads `scorer_artifact` (from `LearnedScorer.save`);
-    `judge` has `judge_model` grade each answer (an `LLMJudge`)."""
+    next model is called; `learned` loads `scorer_artifact` (from `LearnedScorer.save`),
+    `chain` one from `ChainScorer.save`; `judge` has `judge_model` grade each answer (an
+    `LLMJudge`)."""
     scorer_artifact: Path | None = None
+    scorer_aliases: dict[str, str] = Field(default_factory=dict)
+    """`learned`/`chain`: this router's model names → the names the scorer was trained on."""
     judge_model: str | None = None
     """With `scorer = "judge"`: the model that grades answers (e.g. `gpt-4.1-nano`), called
     with this config's providers, retry policy and budgets."""
@@ -181,7 +186,7 @@ class StrategyConfig(_Section):
             if judge is None:
                 raise ConfigError('strategy.scorer = "judge" is built by RouterConfig.build')
             return LLMJudge(judge)
-        return SCORERS[self.scorer](self.scorer_artifact)
+        return SCORERS[self.scorer](self.scorer_artifact, self.scorer_aliases)
 
     def build(self, judge: Router | None = None) -> Strategy:
         """The strategy; `judge` is the router over `judge_model` (scorer = "judge")."""
@@ -206,19 +211,30 @@ class StrategyConfig(_Section):
         return FallbackChain(fallback_on=on, max_models=self.max_models)
 
 
-def _learned_scorer(path: Path | None) -> Scorer:
+def _artifact(kind: str, path: Path | None) -> Path:
     if path is None:
-        raise ConfigError("strategy.scorer = 'learned' needs strategy.scorer_artifact (a .npz)")
+        raise ConfigError(f"strategy.scorer = {kind!r} needs strategy.scorer_artifact (a .npz)")
+    return path
+
+
+def _learned_scorer(path: Path | None, aliases: dict[str, str]) -> Scorer:
     from langroute.scorers.learned import LearnedScorer
 
-    return LearnedScorer.load(path)
+    return LearnedScorer.load(_artifact("learned", path), aliases=aliases)
 
 
-SCORERS: dict[str, Callable[[Path | None], Scorer]] = {
-    "heuristics": lambda _: Heuristics(),
-    "logprobs": lambda _: LogprobConfidence(),
-    "self-reported": lambda _: SelfReportedConfidence(),
+def _chain_scorer(path: Path | None, aliases: dict[str, str]) -> Scorer:
+    from langroute.scorers.chain import ChainScorer
+
+    return ChainScorer.load(_artifact("chain", path), aliases=aliases)
+
+
+SCORERS: dict[str, Callable[[Path | None, dict[str, str]], Scorer]] = {
+    "heuristics": lambda *_: Heuristics(),
+    "logprobs": lambda *_: LogprobConfidence(),
+    "self-reported": lambda *_: SelfReportedConfidence(),
     "learned": _learned_scorer,
+    "chain": _chain_scorer,
 }
 
 

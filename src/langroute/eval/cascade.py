@@ -3,17 +3,17 @@
 For each prompt the chain's models "answer" with their recorded responses, cheapest first;
 a learned scorer (FrugalGPT-style) estimates the probability that the answer at hand is
 right and the cascade stops at the first answer scoring at least τ (the last model's
-answer is always kept). Every model called is paid for. The scorer of step k is one
-logistic regression over: the prompt's embedding, the answer's embedding, whether the
-answer agrees with each earlier answer of the chain (first word, e.g. the option picked),
-and a learned router's predicted quality of every model for the prompt. It is trained on
-the training prompts only, with out-of-fold router predictions, and τ is calibrated on
-out-of-fold scores of the training data, like the learned routers' operating points.
+answer is always kept). Every model called is paid for. The scorer is `ChainScorer`, what a
+live `Cascade` runs with: step k's is one logistic regression over the prompt's embedding,
+the answer's, whether the answer agrees with each earlier answer of the chain (first word,
+e.g. the option picked), and a learned router's predicted quality of every model for the
+prompt. It is trained on the training prompts only, with out-of-fold router predictions,
+and τ is calibrated on out-of-fold scores of the training data, like the learned routers'
+operating points.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,19 @@ from langroute.embed import Embedder, StaticEmbedder
 from langroute.errors import ConfigError
 from langroute.eval.dataset import EvalDataset
 from langroute.eval.replay import Matrices, RunResult, cheapest_reaching, replay
-from langroute.eval.splits import kfold_indices
-from langroute.eval.train import embed_all
-from langroute.learned.logistic import LogisticEstimator
+from langroute.scorers.chain import ChainScorer, answer_key
+
+__all__ = [
+    "DEFAULT_CHAINS",
+    "LEARNED_SCORER_SUFFIX",
+    "TAUS",
+    "CascadeReplay",
+    "answer_key",
+    "calibrate_threshold",
+    "cascade_contenders",
+    "live_scorer_contender",
+    "replay_chain",
+]
 
 if TYPE_CHECKING:
     from langroute.eval.evaluate import Contender
@@ -35,23 +45,8 @@ DEFAULT_CHAINS: tuple[tuple[str, ...], ...] = (
     ("mistralai/mixtral-8x7b-chat", "gpt-4-1106-preview"),
     ("mistralai/mixtral-8x7b-chat", "zero-one-ai/Yi-34B-Chat", "gpt-4-1106-preview"),
 )
+LEARNED_SCORER_SUFFIX = " LearnedScorer"
 TAUS = tuple(float(t) for t in np.round(np.linspace(0.0, 1.0, 51), 3))
-
-
-def answer_key(response: str | None) -> str:
-    """The first word of an answer, normalised: the option a multiple-choice answer picks."""
-    words = re.sub(r"[^a-z0-9]+", " ", (response or "").lower()).split()
-    return words[0] if words else ""
-
-
-def _fit_predict(x_tr: NDArray[Any], y: NDArray[Any], x_te: NDArray[Any]) -> NDArray[Any]:
-    from sklearn.linear_model import LogisticRegression
-
-    if y.min() == y.max():
-        return np.full(len(x_te), float(y[0]))
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(x_tr, y)
-    out: NDArray[Any] = model.predict_proba(x_te)[:, 1]
-    return out
 
 
 def replay_chain(
@@ -75,7 +70,9 @@ def replay_chain(
 
 
 class CascadeReplay:
-    """Scores for every step of one chain, on the training data (out of fold) and the test."""
+    """A `ChainScorer` trained on the training data, its out-of-fold probabilities there
+    (for calibration), and its probabilities for the test data's recorded answers: the
+    same scores a live `Cascade(scorer=...)` computes."""
 
     def __init__(
         self,
@@ -86,52 +83,15 @@ class CascadeReplay:
         embedder: Embedder | None = None,
         folds: int = 5,
     ) -> None:
-        missing = [m for m in chain if m not in train.models]
-        if missing:
-            raise ConfigError(f"chain models {missing} are not in the dataset: {train.models}")
         self.chain = list(chain)
         self.train, self.test = train, test
         self.embedder = embedder or StaticEmbedder()
-        self.folds = folds
+        self.scorer, self.p_train = ChainScorer.fit_out_of_fold(
+            train, chain, embedder=self.embedder, folds=folds
+        )
+        self.p_test: list[NDArray[Any]] = self.scorer.replay(test)
         self.m_train, self.m_test = Matrices(train), Matrices(test)
         self.idx = [self.m_train.models.index(m) for m in chain]
-        x_tr = embed_all(self.embedder, train.prompts)
-        x_te = embed_all(self.embedder, test.prompts)
-        q_tr, q_te = self._router_predictions(x_tr, x_te)
-        self.p_train: list[NDArray[Any]] = []
-        self.p_test: list[NDArray[Any]] = []
-        for k in range(len(chain) - 1):
-            f_tr = self._features(train, k, x_tr, q_tr)
-            f_te = self._features(test, k, x_te, q_te)
-            y = np.nan_to_num(self.m_train.normalised[:, self.idx[k]]) >= 0.5
-            oof = np.zeros(len(train))
-            for tr, te in kfold_indices(train, folds):
-                oof[te] = _fit_predict(f_tr[tr], y[tr], f_tr[te])
-            self.p_train.append(oof)
-            self.p_test.append(_fit_predict(f_tr, y, f_te))
-
-    def _router_predictions(
-        self, x_tr: NDArray[Any], x_te: NDArray[Any]
-    ) -> tuple[NDArray[Any], NDArray[Any]]:
-        m = self.m_train
-        y = np.nan_to_num(m.normalised)
-        q_tr = np.zeros_like(y)
-        for tr, te in kfold_indices(self.train, self.folds):
-            q_tr[te] = LogisticEstimator().fit(x_tr[tr], y[tr], m.known[tr]).predict(x_tr[te])
-        q_te = LogisticEstimator().fit(x_tr, y, m.known).predict(x_te)
-        return q_tr, q_te
-
-    def _features(
-        self, data: EvalDataset, k: int, x: NDArray[Any], q: NDArray[Any]
-    ) -> NDArray[Any]:
-        keys = [[answer_key(it.outcomes[m].response) for m in self.chain[: k + 1]] for it in data]
-        responses = [(it.outcomes[self.chain[k]].response or "")[:2000] for it in data]
-        answer = self.embedder.embed(responses)
-        agree = np.array(
-            [[float(bool(a[k]) and a[k] == a[j]) for j in range(k)] for a in keys]
-        ).reshape(len(keys), k)
-        length = np.array([[min(len(r), 2000) / 2000, float(not r.strip())] for r in responses])
-        return np.hstack([x, answer, agree, q, length])
 
     def run(self, tau: float, *, on: str = "test") -> RunResult:
         """Replay the cascade at threshold τ on the test (or out-of-fold training) prompts."""
@@ -151,8 +111,9 @@ class CascadeReplay:
 def cascade_contenders(
     train: EvalDataset, test: EvalDataset, chains: Sequence[Sequence[str]] = DEFAULT_CHAINS
 ) -> list[Contender]:
-    """Two report contenders per chain whose models the data has: the replay scorer above,
-    and the `LearnedScorer` a live `Cascade` can use (prompt and answer only)."""
+    """Two report contenders per chain whose models the data has, each what a live `Cascade`
+    scores with: the `ChainScorer` (prompt, answer, earlier answers, a router's predictions)
+    and the simpler `LearnedScorer` (prompt and answer only; label suffix " LearnedScorer")."""
     from langroute.eval.evaluate import Contender
     from langroute.scorers.learned import LearnedScorer
 
@@ -173,7 +134,8 @@ def cascade_contenders(
             )
         )
         live = live or LearnedScorer.fit(train, embedder=replayed.embedder)
-        out.append(live_scorer_contender(live, chain, train, test, f"cascade[{short}] live"))
+        label = f"cascade[{short}]{LEARNED_SCORER_SUFFIX}"
+        out.append(live_scorer_contender(live, chain, train, test, label))
     return out
 
 

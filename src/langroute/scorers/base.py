@@ -31,9 +31,12 @@ class Answer:
     model: str = ""
     calls_tools: bool = False
     """The answer calls tools (for a stream, only the fragments are known)."""
+    earlier: list[Answer] = field(default_factory=list)
+    """The answers to the same request that a cascade got before this one, cheapest first
+    (a scorer may compare them: `ChainScorer` does)."""
 
     @classmethod
-    def of(cls, completion: Completion) -> Answer:
+    def of(cls, completion: Completion, earlier: list[Answer] | None = None) -> Answer:
         return cls(
             content=completion.content or "",
             tool_calls=list(completion.tool_calls),
@@ -41,10 +44,13 @@ class Answer:
             logprobs=list(completion.logprobs or ()),
             model=completion.model,
             calls_tools=bool(completion.tool_calls),
+            earlier=list(earlier or ()),
         )
 
     @classmethod
-    def of_chunks(cls, chunks: list[StreamChunk], complete: bool) -> Answer:
+    def of_chunks(
+        cls, chunks: list[StreamChunk], complete: bool, earlier: list[Answer] | None = None
+    ) -> Answer:
         finish = next((c.finish_reason for c in reversed(chunks) if c.finish_reason), None)
         return cls(
             content="".join(c.content for c in chunks),
@@ -53,6 +59,7 @@ class Answer:
             complete=complete,
             model=chunks[0].model if chunks else "",
             calls_tools=any(c.tool_calls for c in chunks),
+            earlier=list(earlier or ()),
         )
 
 

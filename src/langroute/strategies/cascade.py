@@ -112,6 +112,7 @@ class Cascade:
     async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion:
         chain = self.chain(plan)
         errors: list[ProviderError] = []
+        answers: list[Answer] = []  # escalated ones, for the scorer to compare
         for i, model in enumerate(chain):
             last = i == len(chain) - 1
             try:
@@ -119,8 +120,10 @@ class Cascade:
             except ProviderError as exc:
                 self._failed(exc, errors, last)
                 continue
-            if await self._verdict(runner, model, Answer.of(completion), last):
+            answer = Answer.of(completion, answers)
+            if await self._verdict(runner, model, answer, last):
                 return completion
+            answers.append(answer)
         raise AllModelsFailed("every model of the cascade failed", errors)
 
     def _window_full(self, chunks: int, since: float) -> bool:
@@ -135,6 +138,7 @@ class Cascade:
         chain = self.chain(plan)
         errors: list[ProviderError] = []
         windowed = self.lookahead_tokens is not None or self.lookahead_ms is not None
+        answers: list[Answer] = []  # escalated ones (aborted: their part), for the scorer
         for i, model in enumerate(chain):
             last = i == len(chain) - 1
             held: list[StreamChunk] = []
@@ -157,7 +161,7 @@ class Cascade:
                         continue
                     held.append(chunk)
                     if windowed and seen and self._window_full(len(seen), since):
-                        partial = Answer.of_chunks(seen, complete=False)
+                        partial = Answer.of_chunks(seen, complete=False, earlier=answers)
                         score = await self.scorer.score(runner.request, partial)
                         if self._judge(runner, model, score, " (look-ahead window)"):
                             committed = True
@@ -166,6 +170,7 @@ class Cascade:
                             held = []
                         else:
                             aborted = True
+                            answers.append(partial)
                             break
             except ProviderError as exc:
                 self._failed(exc, errors, last)
@@ -182,8 +187,9 @@ class Cascade:
                 continue
             assert final is not None
             if not committed or last:
-                whole = Answer.of_chunks([*seen, final], complete=True)
+                whole = Answer.of_chunks([*seen, final], complete=True, earlier=answers)
                 if not await self._verdict(runner, model, whole, last):
+                    answers.append(whole)
                     continue
                 for kept in held:
                     yield kept
