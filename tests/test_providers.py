@@ -373,3 +373,14 @@ def test_catalog_providers_read_their_base_url_variable(server, monkeypatch):
     )
     router = Router(["gpt-4o-mini"], registry=registry)
     assert router.provider("openai").base_url == "http://127.0.0.1:9/v1"
+
+
+def test_a_password_in_the_base_url_is_masked_in_reprs(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://team:hunter2@gateway.internal/anthropic")
+    p = AnthropicProvider(api_key=TEST_KEY)
+    assert p.base_url == "https://team:hunter2@gateway.internal/anthropic", "it is still used"
+    assert repr(p) == (
+        "AnthropicProvider(name='anthropic', base_url='https://team:***@gateway.internal/anthropic')"
+    )
+    assert "hunter2" not in repr(OpenAIProvider(base_url="http://u:hunter2@127.0.0.1:9/v1"))
+    assert repr(OpenAIProvider(base_url="http://127.0.0.1:9/v1?a=b@c")).endswith("@c')")

@@ -273,6 +273,16 @@ def resolve_base_url(base_url: str | None, env_var: str | None, default: str) ->
     return base_url
 
 
+def shown_url(url: str) -> str:
+    """`url` as reprs show it: a password in it (`https://user:pass@proxy`) is masked."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not at or "/" in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
+
+
 def resolve_key(api_key: SecretStr | str | None, env_var: str | None) -> SecretStr | None:
     import os
 

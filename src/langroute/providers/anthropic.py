@@ -19,6 +19,7 @@ from langroute.providers._http import (
     normalised_errors,
     resolve_base_url,
     resolve_key,
+    shown_url,
 )
 from langroute.types import (
     AssistantMessage,
@@ -213,7 +214,7 @@ class AnthropicProvider:
         self._pool = ClientPool(base_url, all_headers, t, transport, self._key, api_key_env)
 
     def __repr__(self) -> str:
-        return f"AnthropicProvider(name={self.name!r}, base_url={self.base_url!r})"
+        return f"AnthropicProvider(name={self.name!r}, base_url={shown_url(self.base_url)!r})"
 
     def _body(
         self, model_id: str, messages: Sequence[Message], params: ChatParams, stream: bool

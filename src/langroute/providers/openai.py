@@ -19,6 +19,7 @@ from langroute.providers._http import (
     normalised_errors,
     resolve_base_url,
     resolve_key,
+    shown_url,
 )
 from langroute.types import (
     ChatParams,
@@ -124,7 +125,7 @@ class OpenAIProvider:
         self._pool = ClientPool(base_url, all_headers, t, transport, self._key, api_key_env)
 
     def __repr__(self) -> str:
-        return f"OpenAIProvider(name={self.name!r}, base_url={self.base_url!r})"
+        return f"OpenAIProvider(name={self.name!r}, base_url={shown_url(self.base_url)!r})"
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         """The `Provider` protocol: `chat` with the request's messages and parameters."""
