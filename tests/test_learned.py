@@ -566,3 +566,37 @@ async def test_a_chain_scorer_drives_a_live_cascade(aserver: Any, tmp_path: Path
         RouterConfig.from_data(
             {"models": ["gpt-4.1"], "strategy": {"type": "cascade", "scorer": "chain"}}
         ).build()
+
+
+def test_cli_trains_a_chain_scorer_and_says_which_threshold_to_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from langroute import RouterConfig
+    from langroute.scorers import ChainScorer, LearnedScorer
+
+    data = write_jsonl(agreeing_answers(300, 3, 0), tmp_path / "answers.jsonl")
+    out = tmp_path / "chain.npz"
+    args = ["train-scorer", str(data), "--out", str(out), "--embedder", "hashing", "--quiet"]
+    assert main([*args, "--chain", "small,mid,big"]) == 0
+    printed = capsys.readouterr().out
+    assert "trained ChainScorer for small → mid → big on 300 prompts" in printed
+    tau = float(printed.split("threshold ")[1].split(":")[0])
+    assert 0 < tau <= 1
+    assert "of big's quality at" in printed and "(out of fold)" in printed
+    assert isinstance(ChainScorer.load(out), ChainScorer)
+    table = printed.split("differ):\n")[1]  # the printed [strategy] table, as it is
+    toml = "models = ['gpt-4.1-nano', 'gpt-4.1']\n" + table
+    toml += "scorer_aliases = {'gpt-4.1-nano' = 'small', 'gpt-4.1' = 'big'}\n"
+    (tmp_path / "router.toml").write_text(toml)
+    strategy = RouterConfig.from_file(tmp_path / "router.toml").build().strategy
+    assert isinstance(strategy.scorer, ChainScorer) and strategy.threshold == tau
+
+    assert main([*args]) == 0, "no chain: a LearnedScorer for every model"
+    assert "trained LearnedScorer for 3 models" in capsys.readouterr().out
+    assert isinstance(LearnedScorer.load(out), LearnedScorer)
+
+    assert main([*args, "--chain", "small,gpt-4"]) == 2
+    assert "['gpt-4'] are not in" in capsys.readouterr().err
+    silent = write_jsonl(synthetic(40, seed=1), tmp_path / "scores-only.jsonl")
+    assert main(["train-scorer", str(silent), "--out", str(out), "--chain", "small,big"]) == 2
+    assert "records no answer (`response`) for ['small']" in capsys.readouterr().err

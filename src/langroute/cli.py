@@ -192,6 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cost-quality, AIQ, APGR, CPT, beside single models, random and the oracle",
     )
     train = sub.add_parser("train", help="train a learned router and write its artifact")
+    train_scorer = sub.add_parser(
+        "train-scorer",
+        help="train a cascade's scorer on recorded answers (a ChainScorer for --chain, else a "
+        "LearnedScorer) and print the threshold to use",
+    )
     audit = sub.add_parser(
         "audit",
         help="summarise audit records: spend by model, tenant, day and provider, and the "
@@ -211,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "`langroute train`",
     )
     _eval_commands().add_arguments(evaluate, train)
+    _eval_commands().add_scorer_arguments(train_scorer)
     args = parser.parse_args(argv)
     try:
         if args.command == "models":
@@ -231,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(_eval_commands().run_eval(args))
         if args.command == "train":
             return int(_eval_commands().run_train(args))
+        if args.command == "train-scorer":
+            return int(_eval_commands().run_train_scorer(args))
         router = _router(args)
         prompts = (
             [args.prompt]

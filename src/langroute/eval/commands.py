@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from langroute.errors import ConfigError
 from langroute.eval.configured import rules_contender
-from langroute.eval.dataset import EvalDataset
+from langroute.eval.dataset import EvalDataset, Outcome
 from langroute.eval.evaluate import (
     DEFAULT_RECIPES,
     MultiModelReport,
@@ -27,6 +27,9 @@ from langroute.eval.report import render_multi, render_public
 from langroute.eval.splits import held_out, kfold
 from langroute.eval.train import Progress, train_router
 from langroute.learned.router import ESTIMATORS, LearnedRouter
+
+_NO = Outcome()
+_TAUS = tuple(i / 50 for i in range(51))
 
 
 def add_arguments(evaluate: argparse.ArgumentParser, train: argparse.ArgumentParser) -> None:
@@ -253,3 +256,96 @@ def run_train(args: argparse.Namespace) -> int:
     )
     print(f"artifact written to {path}")
     return 0
+
+
+def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "data", type=Path, help="recorded answers: each outcome with its `response` and score"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="artifact path (.npz)")
+    parser.add_argument(
+        "--chain",
+        help="the cascade's models, cheapest first, comma-separated (dataset names): train a "
+        "ChainScorer for them and calibrate its threshold; without it, a LearnedScorer",
+    )
+    parser.add_argument("--embedder", choices=["static", "hashing"], default="static")
+    parser.add_argument(
+        "--target-quality",
+        type=float,
+        default=0.95,
+        help="with --chain: the threshold is the cheapest reaching this share of the last "
+        "model's quality (default 0.95)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_train_scorer(args: argparse.Namespace) -> int:
+    """Train a cascade scorer on recorded answers, write it, and print the threshold to use
+    (with --chain: calibrated on out-of-fold scores, like the routers' operating points)."""
+    import numpy as np
+
+    from langroute.eval.cascade import replay_chain
+    from langroute.eval.replay import Matrices, cheapest_reaching
+    from langroute.scorers.chain import ChainScorer
+    from langroute.scorers.learned import LearnedScorer
+
+    if not 0 < args.target_quality <= 1.5:
+        raise ConfigError(f"--target-quality must be in (0, 1.5], got {args.target_quality}")
+    data = load_dataset(args.data)
+    chain = [m.strip() for m in (args.chain or "").split(",") if m.strip()]
+    unknown = [m for m in chain if m not in data.models]
+    if unknown:
+        raise ConfigError(f"--chain models {unknown} are not in {args.data}: {data.models}")
+    needed = chain[:-1] or data.models
+    silent = [m for m in needed if not any(it.outcomes.get(m, _NO).response for it in data)]
+    if silent:
+        raise ConfigError(
+            f"{args.data} records no answer (`response`) for {silent}: a scorer learns from "
+            "recorded answers and their scores"
+        )
+    embedder = Recipe(embedder=args.embedder).make_embedder()
+    if not chain:
+        path = LearnedScorer.fit(data, embedder=embedder).save(args.out)
+        print(f"trained LearnedScorer for {len(data.models)} models on {len(data)} prompts")
+        print(f"artifact written to {path}")
+        _print_strategy(scorer="learned", scorer_artifact=str(path))
+        return 0
+    if len(chain) < 2:
+        raise ConfigError(f"--chain needs 2 or more models, got {chain}")
+    scorer, oof = ChainScorer.fit_out_of_fold(data, chain, embedder=embedder)
+    path = scorer.save(args.out)
+    m = Matrices(data)
+    idx = [m.models.index(c) for c in chain]
+    top = float(np.nanmean(m.score[:, idx[-1]]))
+    runs = [(t, replay_chain(m, idx, oof, t, "")) for t in (*_TAUS, 1.01)]
+    tau, run = cheapest_reaching(runs, args.target_quality * top) or runs[-1]
+    always_top = float(np.nansum(m.cost[:, idx[-1]])) if m.has_cost else 0.0
+    cost = (
+        f" at {run.cost_usd / always_top:.0%} of always {chain[-1]}'s cost"
+        if always_top and run.cost_usd is not None
+        else ""
+    )
+    print(f"trained ChainScorer for {' → '.join(chain)} on {len(data)} prompts")
+    print(
+        f"threshold {min(tau, 1.0):.2f}: {run.quality / top:.1%} of {chain[-1]}'s quality{cost} "
+        "(out of fold)"
+    )
+    print(f"artifact written to {path}")
+    _print_strategy(
+        scorer="chain",
+        scorer_artifact=str(path),
+        threshold=round(min(tau, 1.0), 2),
+        max_models=len(chain),
+    )
+    return 0
+
+
+def _print_strategy(**settings: Any) -> None:
+    """The config-file table that runs a cascade with the scorer just trained."""
+    import json
+
+    print("in a config file (add scorer_aliases = {...} if the router's names differ):")
+    print("  [strategy]")
+    print('  type = "cascade"')
+    for key, value in settings.items():
+        print(f"  {key} = {json.dumps(value)}")
