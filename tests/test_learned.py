@@ -549,6 +549,29 @@ async def test_a_chain_scorer_drives_a_live_cascade(aserver: Any, tmp_path: Path
     assert answer.model == "medium" and aserver.count("top") == 0
     await router.aclose()
 
+    # the trained chain's order wins over price: each answer is scored at its own step
+    reordered = make_router(
+        aserver,
+        [
+            spec("cheap", price=(2, 8)),
+            spec("medium", price=(0.1, 0.4)),
+            spec("top", price=(9, 30)),
+            spec("extra", price=(0.05, 0.1)),
+        ],
+        strategy=Cascade(scorer=scorer, threshold=0.75, max_models=4),
+    )
+    aserver.add("extra", Reply("C"))
+    answer = await reordered.achat("Question 7002: pick one of A, B, C or D")
+    assert [a.model for a in answer.decision.attempts] == ["cheap", "medium"]
+    assert Cascade(scorer=scorer).chain(answer.decision.plan) == ["cheap", "medium", "top"]
+    assert scorer.chain_order(["extra", "top", "medium", "cheap"]) == [
+        "cheap",
+        "medium",
+        "top",
+        "extra",
+    ]
+    await reordered.aclose()
+
     configured = RouterConfig.from_data(
         {
             "models": ["gpt-4.1-nano", "gpt-4.1"],

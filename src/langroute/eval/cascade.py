@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 DEFAULT_CHAINS: tuple[tuple[str, ...], ...] = (
     ("mistralai/mixtral-8x7b-chat", "gpt-4-1106-preview"),
     ("mistralai/mixtral-8x7b-chat", "zero-one-ai/Yi-34B-Chat", "gpt-4-1106-preview"),
+    ("zero-one-ai/Yi-34B-Chat", "mistralai/mixtral-8x7b-chat", "gpt-4-1106-preview"),
 )
 LEARNED_SCORER_SUFFIX = " LearnedScorer"
 TAUS = tuple(float(t) for t in np.round(np.linspace(0.0, 1.0, 51), 3))
@@ -98,6 +99,21 @@ class CascadeReplay:
         m, probs = (self.m_test, self.p_test) if on == "test" else (self.m_train, self.p_train)
         return replay_chain(m, self.idx, probs, tau, f"cascade τ={tau:.2f}")
 
+    def train_share_at_half_cost(self) -> float:
+        """Out of fold on the training prompts: the best quality within half of the
+        strongest model's cost (its hull, mixed with the cheapest model as every router's
+        can be), as a share of that model's — what a chain is chosen by, test unseen."""
+        from langroute.eval.metrics import hull_quality_at, nondecreasing_hull
+
+        m = self.m_train
+        quality = m.mean_quality()
+        strongest = int(np.nanargmax(quality))
+        cheapest = int(np.nanargmin(m.mean_cost()))
+        floor = replay(m, np.full(len(self.train), cheapest), "cheapest").point()
+        hull = nondecreasing_hull([*(self.run(t, on="train").point() for t in TAUS), floor])
+        at_half = hull_quality_at(hull, 0.5 * float(np.nansum(m.cost[:, strongest])))
+        return (at_half or 0.0) / float(quality[strongest])
+
     def calibrate(self, target_quality: float = 0.95) -> float:
         """The τ reaching `target_quality` × the best single model's quality at least cost,
         on out-of-fold training scores."""
@@ -131,6 +147,7 @@ def cascade_contenders(
                 sweep=[replayed.run(t) for t in TAUS],
                 at_operating_point=replayed.run(tau),
                 operating_point=f"τ={tau:.2f} (calibrated out-of-fold on train)",
+                train_quality_share_at_half_cost=replayed.train_share_at_half_cost(),
             )
         )
         live = live or LearnedScorer.fit(train, embedder=replayed.embedder)

@@ -96,6 +96,9 @@ class RouterCurve(BaseModel):
     calibrated_random: RunResult
     operating_point: str
     train_seconds: float
+    train_quality_share_at_half_cost: float | None = None
+    """The same share, out of fold on the training prompts (cascades: what a chain is
+    chosen by without seeing the test prompts)."""
 
 
 class MultiModelReport(BaseModel):
@@ -193,6 +196,7 @@ class Contender(BaseModel):
     at_operating_point: RunResult
     operating_point: str
     train_seconds: float = 0.0
+    train_quality_share_at_half_cost: float | None = None
 
 
 def learned_contender(
@@ -264,6 +268,7 @@ def report_routers(
                 calibrated_random=random_at_matched_cost(matrices, c.at_operating_point),
                 operating_point=c.operating_point,
                 train_seconds=c.train_seconds,
+                train_quality_share_at_half_cost=c.train_quality_share_at_half_cost,
             )
         )
     return MultiModelReport(

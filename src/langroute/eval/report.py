@@ -59,6 +59,15 @@ def render_multi(r: MultiModelReport) -> str:
             f"({(cal.cost_usd or 0.0) / (strongest.cost_usd or 1.0):5.1%}); random at that "
             f"cost {rnd.quality:.3f}; oracle agreement {cal.oracle_accuracy:.1%}"
         )
+    chains = [c for c in r.routers if c.train_quality_share_at_half_cost is not None]
+    if chains:
+        chosen = max(chains, key=lambda c: c.train_quality_share_at_half_cost or 0.0)
+        lines.append(
+            "  cascade chains judged on the training prompts only (out of fold, quality for "
+            f"half of {r.strongest}'s cost): "
+            + ", ".join(f"{c.label} {c.train_quality_share_at_half_cost:.1%}" for c in chains)
+            + f"; chosen: {chosen.label}, {chosen.quality_share_at_half_cost:.1%} on test"
+        )
     best = max(r.routers, key=lambda c: c.aiq)
     top = sorted(best.calibrated.shares.items(), key=lambda kv: -kv[1])[:4]
     lines.append(f"  calls per model ({best.label}): " + ", ".join(f"{m} {v:.0%}" for m, v in top))

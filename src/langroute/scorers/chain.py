@@ -191,6 +191,15 @@ class ChainScorer:
 
     # --- scoring --------------------------------------------------------------------
 
+    def chain_order(self, models: Sequence[str]) -> list[str]:
+        """`models` (a cascade's, by this router's names) with those of the trained chain
+        first, in the chain's order; the others keep their order after them. A cascade
+        asks this so that each answer is scored at the step it was trained for."""
+        step = {name: i for i, name in enumerate(self.chain)}
+        at = {m: step.get(self.aliases.get(m, m)) for m in models}
+        known = sorted((m for m in models if at[m] is not None), key=lambda m: at[m] or 0)
+        return known + [m for m in models if at[m] is None]
+
     def probabilities(
         self,
         k: int,

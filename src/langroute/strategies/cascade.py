@@ -1,7 +1,8 @@
 """Cascade: try the cheapest model first; escalate while the answer scores too low.
 
 Models run cheapest first (by the plan's expected cost; `order="plan"` keeps the policy's
-order). Each answer is scored (`Heuristics` by default); at or above `threshold` it is
+order); a scorer trained on one chain (`ChainScorer`) puts that chain's models first, in
+its order. Each answer is scored (`Heuristics` by default); at or above `threshold` it is
 accepted, below it the next model is tried. The last model's answer is always accepted, unscored.
 Provider errors move on as in `FallbackChain`. Every answer paid for counts: the router
 returns `decision.actual_cost_usd` as `cost_usd` (all attempts and what scoring cost: an
@@ -69,6 +70,9 @@ class Cascade:
         if self.order == "cost":
             candidates.sort(key=lambda c: c.expected_cost_usd)
         models = [c.model for c in candidates]
+        trained_order = getattr(self.scorer, "chain_order", None)
+        if trained_order is not None:  # a scorer trained on one chain (`ChainScorer`)
+            models = trained_order(models)
         return models if self.max_models is None else models[: self.max_models]
 
     def _judge(self, runner: ModelRunner, model: str, score: Score, note: str = "") -> bool:
