@@ -597,9 +597,12 @@ def test_cli_trains_a_chain_scorer_and_says_which_threshold_to_use(
     from langroute import RouterConfig
     from langroute.scorers import ChainScorer, LearnedScorer
 
-    data = write_jsonl(agreeing_answers(300, 3, 0), tmp_path / "answers.jsonl")
+    answers = agreeing_answers(300, 3, 0)
+    first = write_jsonl(answers.items[:120], tmp_path / "answers-1.jsonl")
+    data = write_jsonl(answers.items[120:], tmp_path / "answers-2.jsonl")
     out = tmp_path / "chain.npz"
-    args = ["train-scorer", str(data), "--out", str(out), "--embedder", "hashing", "--quiet"]
+    files = [str(first), str(data)]  # several files train as one dataset
+    args = ["train-scorer", *files, "--out", str(out), "--embedder", "hashing", "--quiet"]
     assert main([*args, "--chain", "small,mid,big"]) == 0
     printed = capsys.readouterr().out
     assert "trained ChainScorer for small → mid → big on 300 prompts" in printed

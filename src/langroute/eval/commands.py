@@ -260,7 +260,10 @@ def run_train(args: argparse.Namespace) -> int:
 
 def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "data", type=Path, help="recorded answers: each outcome with its `response` and score"
+        "data",
+        type=Path,
+        nargs="+",
+        help="recorded answers, one or more files (each outcome with its `response` and score)",
     )
     parser.add_argument("--out", type=Path, required=True, help="artifact path (.npz)")
     parser.add_argument(
@@ -291,16 +294,16 @@ def run_train_scorer(args: argparse.Namespace) -> int:
 
     if not 0 < args.target_quality <= 1.5:
         raise ConfigError(f"--target-quality must be in (0, 1.5], got {args.target_quality}")
-    data = load_dataset(args.data)
+    data = _joined([load_dataset(path) for path in args.data])
     chain = [m.strip() for m in (args.chain or "").split(",") if m.strip()]
     unknown = [m for m in chain if m not in data.models]
     if unknown:
-        raise ConfigError(f"--chain models {unknown} are not in {args.data}: {data.models}")
+        raise ConfigError(f"--chain models {unknown} are not in {data.name}: {data.models}")
     needed = chain[:-1] or data.models
     silent = [m for m in needed if not any(it.outcomes.get(m, _NO).response for it in data)]
     if silent:
         raise ConfigError(
-            f"{args.data} records no answer (`response`) for {silent}: a scorer learns from "
+            f"{data.name} records no answer (`response`) for {silent}: a scorer learns from "
             "recorded answers and their scores"
         )
     embedder = Recipe(embedder=args.embedder).make_embedder()
@@ -338,6 +341,19 @@ def run_train_scorer(args: argparse.Namespace) -> int:
         max_models=len(chain),
     )
     return 0
+
+
+def _joined(datasets: list[EvalDataset]) -> EvalDataset:
+    """Several files as one dataset (e.g. RouterBench's per-benchmark train files)."""
+    if len(datasets) == 1:
+        return datasets[0]
+    ranges = {d.score_range for d in datasets}
+    if len(ranges) > 1:
+        raise ConfigError(
+            f"these datasets score on different scales {sorted(ranges)}: train on one scale"
+        )
+    items = [item for d in datasets for item in d]
+    return EvalDataset(" + ".join(d.name for d in datasets), items, score_range=ranges.pop())
 
 
 def _print_strategy(**settings: Any) -> None:
