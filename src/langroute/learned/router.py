@@ -57,6 +57,15 @@ def embedder_for(embedder_id: str) -> Embedder:
     )
 
 
+def artifact_embedder(path: object, trained: str, given: Embedder | None = None) -> Embedder:
+    """The embedder to use an artifact with: `given`, checked against the one it was trained
+    with (`trained`), or that one when it is built in."""
+    chosen = given or embedder_for(trained)
+    if chosen.id != trained:
+        raise ConfigError(f"{path} was trained with embedder {trained!r}, not {chosen.id!r}")
+    return chosen
+
+
 def estimator_for(name: str) -> QualityEstimator:
     try:
         return ESTIMATORS[name]()
@@ -228,11 +237,7 @@ class LearnedRouter:
             state = {k.removeprefix("est_"): data[k] for k in data.files if k.startswith("est_")}
             costs = CostModel(data["cost_a"], data["cost_b"])
             keys = [str(k) for k in data["training_keys"]]
-        chosen = embedder or embedder_for(info.embedder)
-        if chosen.id != info.embedder:
-            raise ConfigError(
-                f"{file} was trained with embedder {info.embedder!r}, not {chosen.id!r}"
-            )
+        chosen = artifact_embedder(file, info.embedder, embedder)
         estimator = estimator_for(info.estimator).load_state(state)
         return cls(info.models, chosen, estimator, costs, info, keys)
 

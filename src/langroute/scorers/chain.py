@@ -278,7 +278,7 @@ class ChainScorer:
     ) -> ChainScorer:
         import numpy as np
 
-        from langroute.learned.router import embedder_for
+        from langroute.learned.router import artifact_embedder
 
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
@@ -287,9 +287,5 @@ class ChainScorer:
             chain = meta["chain"]
             heads = [(data[f"w{k}"], float(data["b"][k])) for k in range(len(chain) - 1)]
             state = {key: data[f"router_{key}"] for key in ("w", "b", "params")}
-        chosen = embedder or embedder_for(meta["embedder"])
-        if chosen.id != meta["embedder"]:
-            raise ConfigError(
-                f"{path} was trained with embedder {meta['embedder']!r}, not {chosen.id!r}"
-            )
+        chosen = artifact_embedder(path, meta["embedder"], embedder)
         return cls(chain, heads, state, meta["models"], chosen, aliases=aliases)

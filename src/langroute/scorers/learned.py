@@ -135,15 +135,11 @@ class LearnedScorer:
     ) -> LearnedScorer:
         import numpy as np
 
-        from langroute.learned.router import embedder_for
+        from langroute.learned.router import artifact_embedder
 
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             w, b = data["w"], data["b"]
-        chosen = embedder or embedder_for(meta["embedder"])
-        if chosen.id != meta["embedder"]:
-            raise ConfigError(
-                f"{path} was trained with embedder {meta['embedder']!r}, not {chosen.id!r}"
-            )
+        chosen = artifact_embedder(path, meta["embedder"], embedder)
         heads = {n: (w[i], float(b[i])) for i, n in enumerate(meta["models"])}
         return cls(heads, chosen, aliases=aliases)
