@@ -29,7 +29,6 @@ from langroute.eval.train import Progress, train_router
 from langroute.learned.router import ESTIMATORS, LearnedRouter
 
 _NO = Outcome()
-_TAUS = tuple(i / 50 for i in range(51))
 
 
 def add_arguments(evaluate: argparse.ArgumentParser, train: argparse.ArgumentParser) -> None:
@@ -287,7 +286,7 @@ def run_train_scorer(args: argparse.Namespace) -> int:
     (with --chain: calibrated on out-of-fold scores, like the routers' operating points)."""
     import numpy as np
 
-    from langroute.eval.cascade import replay_chain
+    from langroute.eval.cascade import TAUS, replay_chain
     from langroute.eval.replay import Matrices, cheapest_reaching
     from langroute.scorers.chain import ChainScorer
     from langroute.scorers.learned import LearnedScorer
@@ -320,7 +319,7 @@ def run_train_scorer(args: argparse.Namespace) -> int:
     m = Matrices(data)
     idx = [m.models.index(c) for c in chain]
     top = float(np.nanmean(m.score[:, idx[-1]]))
-    runs = [(t, replay_chain(m, idx, oof, t, "")) for t in (*_TAUS, 1.01)]
+    runs = [(t, replay_chain(m, idx, oof, t, "")) for t in (*TAUS, 1.01)]
     tau, run = cheapest_reaching(runs, args.target_quality * top) or runs[-1]
     always_top = float(np.nansum(m.cost[:, idx[-1]])) if m.has_cost else 0.0
     cost = (
