@@ -92,3 +92,12 @@ def test_governance_cookbook_caps_caches_rolls_out_and_audits():
     assert "small-2025-06" in out, "the staged version answered some users"
     assert "16 calls (2 failed, 6 from the cache)" in out
     assert "always-premium (large) would have cost" in out
+
+
+def test_a_chain_scorer_cascade_trusts_agreement():
+    out = run("cascade_chain_scorer.py")
+    agree, differ = out.strip().splitlines()
+    assert agree.startswith("small says C, mid says C → mid:")
+    assert "agrees with 1 of 1 earlier" in agree and "mid 0.9" in agree
+    assert differ.startswith("small says A, mid says B → large:")
+    assert "agrees with 0 of 1 earlier" in differ and "large unscored kept" in differ
