@@ -126,3 +126,18 @@ def test_the_default_embedding_classifier_beats_the_rules_on_held_out_prompts(
     other = {row["classifier"]: row["fit_half_accuracy"] for row in c["rows"]}
     assert other["embedding, static table (default)"] >= 0.80, "holds on the other half too"
     assert other["embedding, static table, fitted thresholds"] is None, "it saw that half"
+
+
+def test_train_scorer_on_the_public_train_files_gives_the_reported_threshold(
+    public_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's `langroute train-scorer` command for the chosen chain: the threshold
+    behind the report's operating point, from the train files only."""
+    files = sorted(str(p) for p in (public_data / "routerbench_zs").glob("*_train.csv"))
+    chain = "zero-one-ai/Yi-34B-Chat,mistralai/mixtral-8x7b-chat,gpt-4-1106-preview"
+    out = tmp_path / "chain.npz"
+    assert main(["train-scorer", *files, "--chain", chain, "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "on 2225 prompts" in printed
+    assert "threshold 0.82: 95.2% of gpt-4-1106-preview's quality at 44% of always" in printed
+    assert out.stat().st_size > 10_000
