@@ -136,7 +136,7 @@ def test_train_scorer_on_the_public_train_files_gives_the_reported_threshold(
     files = sorted(str(p) for p in (public_data / "routerbench_zs").glob("*_train.csv"))
     chain = "zero-one-ai/Yi-34B-Chat,mistralai/mixtral-8x7b-chat,gpt-4-1106-preview"
     out = tmp_path / "chain.npz"
-    assert main(["train-scorer", *files, "--chain", chain, "--out", str(out), "--quiet"]) == 0
+    assert main(["train-scorer", *files, "--chain", chain, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "on 2225 prompts" in printed
     assert "threshold 0.82: 95.2% of gpt-4-1106-preview's quality at 44% of always" in printed

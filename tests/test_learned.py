@@ -602,7 +602,7 @@ def test_cli_trains_a_chain_scorer_and_says_which_threshold_to_use(
     data = write_jsonl(answers.items[120:], tmp_path / "answers-2.jsonl")
     out = tmp_path / "chain.npz"
     files = [str(first), str(data)]  # several files train as one dataset
-    args = ["train-scorer", *files, "--out", str(out), "--embedder", "hashing", "--quiet"]
+    args = ["train-scorer", *files, "--out", str(out), "--embedder", "hashing"]
     assert main([*args, "--chain", "small,mid,big"]) == 0
     printed = capsys.readouterr().out
     assert "trained ChainScorer for small → mid → big on 300 prompts" in printed

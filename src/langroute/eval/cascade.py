@@ -36,6 +36,7 @@ __all__ = [
     "cascade_contenders",
     "live_scorer_contender",
     "replay_chain",
+    "threshold_for",
 ]
 
 if TYPE_CHECKING:
@@ -224,7 +225,20 @@ def calibrate_threshold(
         return [await scores_of(model) for model in chain[:-1]]
 
     probs = asyncio.run(all_scores())
+    return threshold_for(m, idx, probs, target_quality=target_quality, budget_usd=budget_usd)
 
+
+def threshold_for(
+    m: Matrices,
+    idx: Sequence[int],
+    probs: Sequence[NDArray[Any]],
+    *,
+    target_quality: float | None = None,
+    budget_usd: float | None = None,
+) -> tuple[float, RunResult]:
+    """A chain's threshold from its steps' scores of recorded answers (`probs`, one array
+    per step but the last): the cheapest τ reaching `target_quality` × the last model's
+    quality, else 1.01 (always escalate); or the best quality within `budget_usd`."""
     runs = [(t, replay_chain(m, idx, probs, t, f"τ={t:.2f}")) for t in (*TAUS, 1.01)]
     if target_quality is not None:
         goal = target_quality * float(np.nanmean(m.score[:, idx[-1]]))

@@ -278,7 +278,6 @@ def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --chain: the threshold is the cheapest reaching this share of the last "
         "model's quality (default 0.95)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run_train_scorer(args: argparse.Namespace) -> int:
@@ -286,8 +285,8 @@ def run_train_scorer(args: argparse.Namespace) -> int:
     (with --chain: calibrated on out-of-fold scores, like the routers' operating points)."""
     import numpy as np
 
-    from langroute.eval.cascade import TAUS, replay_chain
-    from langroute.eval.replay import Matrices, cheapest_reaching
+    from langroute.eval.cascade import threshold_for
+    from langroute.eval.replay import Matrices
     from langroute.scorers.chain import ChainScorer
     from langroute.scorers.learned import LearnedScorer
 
@@ -312,15 +311,12 @@ def run_train_scorer(args: argparse.Namespace) -> int:
         print(f"artifact written to {path}")
         _print_strategy(scorer="learned", scorer_artifact=str(path))
         return 0
-    if len(chain) < 2:
-        raise ConfigError(f"--chain needs 2 or more models, got {chain}")
     scorer, oof = ChainScorer.fit_out_of_fold(data, chain, embedder=embedder)
     path = scorer.save(args.out)
     m = Matrices(data)
     idx = [m.models.index(c) for c in chain]
     top = float(np.nanmean(m.score[:, idx[-1]]))
-    runs = [(t, replay_chain(m, idx, oof, t, "")) for t in (*TAUS, 1.01)]
-    tau, run = cheapest_reaching(runs, args.target_quality * top) or runs[-1]
+    tau, run = threshold_for(m, idx, oof, target_quality=args.target_quality)
     always_top = float(np.nansum(m.cost[:, idx[-1]])) if m.has_cost else 0.0
     cost = (
         f" at {run.cost_usd / always_top:.0%} of always {chain[-1]}'s cost"

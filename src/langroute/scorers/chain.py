@@ -211,14 +211,28 @@ class ChainScorer:
         from langroute.eval.train import embed_all
 
         x = embed_all(self.embedder, list(prompts))
+        return self._step(k, x, self.router.predict(x), answers, earlier)
+
+    def _step(
+        self,
+        k: int,
+        x: NDArray[Any],
+        predicted: NDArray[Any],
+        answers: Sequence[str],
+        earlier: Sequence[Sequence[str]],
+    ) -> NDArray[Any]:
         w, b = self.heads[k]
-        features = step_features(x, answers, earlier, self.router.predict(x), self.embedder)
-        return _sigmoid(features @ w + b)
+        return _sigmoid(step_features(x, answers, earlier, predicted, self.embedder) @ w + b)
 
     def replay(self, dataset: EvalDataset) -> list[NDArray[Any]]:
-        """Each step's probabilities for the answers `dataset` records (a replay)."""
+        """Each step's probabilities for the answers `dataset` records (a replay); the
+        prompts are embedded and the router asked once for all steps."""
+        from langroute.eval.train import embed_all
+
+        x = embed_all(self.embedder, dataset.prompts)
+        predicted = self.router.predict(x)
         return [
-            self.probabilities(k, dataset.prompts, *self._recorded(dataset, self.chain, k))
+            self._step(k, x, predicted, *self._recorded(dataset, self.chain, k))
             for k in range(len(self.chain) - 1)
         ]
 
