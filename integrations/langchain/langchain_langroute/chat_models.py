@@ -275,6 +275,8 @@ class RoutingChatModel(BaseChatModel):
         """The prompt tokens the router counts for these messages and tools (framing, images
         and tool schemas included), scaled like `get_num_tokens`; `trim_messages` and
         LangChain's memory use it."""
+        if not messages and not tools:
+            return 0  # trimming strategies ask about empty prefixes
         params = ChatParams(tools=to_tool_specs(list(tools))) if tools else NO_PARAMS
         features = RoutingRequest.build(to_neutral_messages(messages), params).features
         return math.ceil(features.prompt_tokens * self._finest_token_factor())

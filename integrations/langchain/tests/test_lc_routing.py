@@ -175,6 +175,7 @@ def test_token_counts_are_the_routers_scaled_to_the_finest_tokenizer(server):
     kept = trim_messages(history, max_tokens=120, token_counter=llm, include_system=True)
     assert kept[0] == history[0] and kept[-1] == history[-1] and len(kept) < len(history)
     assert llm.get_num_tokens_from_messages(kept) <= 120
+    assert llm.get_num_tokens_from_messages([]) == 0  # as trimming asks of empty prefixes
 
     if counts_are_exact():
         assert len(llm.get_token_ids(text)) == count_tokens(text)

@@ -174,6 +174,36 @@ def test_structured_predict_sync_and_async(server, make):
     assert city == City(name="Porto", population=231000)
 
 
+def test_streamed_structured_output_calls_the_output_tool(server, make):
+    """LlamaIndex's streaming program leaves the tool choice to the model; the router makes
+    the chosen candidate call the output tool, as `structured_predict` does. (LlamaIndex's
+    Anthropic LLM streams tool calls in a shape its structured stream cannot parse, routed
+    or not; so the object is checked on the OpenAI-protocol candidate.)"""
+    from llama_index.core.prompts import PromptTemplate
+
+    llm = make()
+    prompt = PromptTemplate("Tell me about {city}, population {n}")
+    partials = list(llm.stream_structured_predict(City, prompt, city="'Lisbon'", n="545000"))
+    assert partials[-1] == City(name="Lisbon", population=545000)
+    assert server.calls[-1].body["tool_choice"] == "required"
+
+    async def streamed() -> list[Any]:
+        stream = await llm.astream_structured_predict(City, prompt, city="'Porto'", n="231000")
+        return [partial async for partial in stream]
+
+    partials = asyncio.run(streamed())
+    assert partials[-1] == City(name="Porto", population=231000)
+    assert server.calls[-1].body["tool_choice"] == "required"
+    # each candidate is asked in its own format (Anthropic's "any" is OpenAI's "required")
+    list(
+        llm.stream_structured_predict(
+            City, prompt, llm_kwargs={"hints": {"model": STRONG}}, city="'Braga'", n="193000"
+        )
+    )
+    assert server.calls[-1].model == STRONG
+    assert server.calls[-1].body["tool_choice"]["type"] == "any"
+
+
 def test_fallback_before_the_first_token_sync_and_stream(server, make):
     llm = make()
     server.models[CHEAP].then(Fail(429, retry_after=60))

@@ -202,7 +202,9 @@ def add_tool_deltas(calls: dict[int, dict[str, str]], deltas: Sequence[ToolCallD
 
 
 def assistant_message(text: str, calls: Sequence[dict[str, str]]) -> ChatMessage:
-    """An answer as LlamaIndex gives it: its text, then a `ToolCallBlock` per tool call."""
+    """An answer as LlamaIndex gives it: its text, then a `ToolCallBlock` per tool call;
+    the calls also in OpenAI's shape under `additional_kwargs["tool_calls"]`, where
+    LlamaIndex's streaming structured output looks for them."""
     blocks: list[Any] = [TextBlock(text=text)]
     for call in calls:
         try:
@@ -212,7 +214,16 @@ def assistant_message(text: str, calls: Sequence[dict[str, str]]) -> ChatMessage
         blocks.append(
             ToolCallBlock(tool_call_id=call["id"], tool_name=call["name"], tool_kwargs=arguments)
         )
-    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+    openai_calls = [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["name"], "arguments": call["arguments"]},
+        }
+        for call in calls
+    ]
+    extra = {"tool_calls": openai_calls} if openai_calls else {}
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
 def _raw(usage: Usage, model: str, finish_reason: str | None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools import BaseTool, ToolSelection
+from llama_index.core.types import PydanticProgramMode
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from langroute import Decision, ModelSpec, Registry, Router
@@ -37,6 +38,8 @@ from llama_index.llms.langroute._target import LlamaIndexCall, LlamaIndexTarget,
 
 PROVIDER_PREFIX = "llamaindex:"
 TOOLS_KEY = "_langroute_tools"
+FORCE_TOOL_KEY = "_langroute_tool_required"
+"""Set by the streaming structured calls: the output tool must be called."""
 
 
 def candidate_name(llm: LLM | str) -> str:
@@ -326,6 +329,10 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
     ) -> dict[str, Any]:
         """Keep the tools as given: the chosen candidate formats them its own way at call
         time, and routing is restricted to candidates that can call tools."""
+        if kwargs.pop(FORCE_TOOL_KEY, False):
+            tool_required = True
+            if kwargs.get("tool_choice") is None:  # None would override each LLM's own choice
+                kwargs.pop("tool_choice", None)
         messages = tool_call_messages(user_msg, chat_history)
         options = {
             "allow_parallel_tool_calls": allow_parallel_tool_calls,
@@ -337,6 +344,37 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             TOOLS_KEY: {"tools": list(tools), "options": options},
             **kwargs,
         }
+
+    # --- structured output -------------------------------------------------------
+
+    def _structured_stream_call(
+        self,
+        output_cls: Any,
+        prompt: Any,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any:
+        """`stream_structured_predict` calls the output tool, as `structured_predict` does:
+        LlamaIndex's streaming program leaves the tool choice to the model (`auto`), so a
+        candidate could answer in prose and the stream would never yield the object."""
+        kwargs = self._forcing_the_tool(llm_kwargs)
+        return super()._structured_stream_call(output_cls, prompt, kwargs, **prompt_args)
+
+    async def _structured_astream_call(
+        self,
+        output_cls: Any,
+        prompt: Any,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any:
+        """`astream_structured_predict` calls the output tool (see `_structured_stream_call`)."""
+        kwargs = self._forcing_the_tool(llm_kwargs)
+        return await super()._structured_astream_call(output_cls, prompt, kwargs, **prompt_args)
+
+    def _forcing_the_tool(self, llm_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            return dict(llm_kwargs or {})  # a text-completion program: no tool to force
+        return {**(llm_kwargs or {}), FORCE_TOOL_KEY: True}
 
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
