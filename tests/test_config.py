@@ -104,6 +104,49 @@ def test_bad_config_names_the_field(data, named):
     assert named in str(info.value)
 
 
+def test_a_table_without_its_kind_lists_the_kinds():
+    with pytest.raises(ConfigError) as info:
+        RouterConfig.from_data({"models": ["gpt-4o-mini"], "policy": {"kind": "learned"}})
+    message = str(info.value)
+    assert "policy: needs a 'type' key naming its kind: one of 'cost-optimized'" in message
+    assert "'learned'" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "says"),
+    [
+        ("broken.toml", 'models = ["gpt-4o-mini"\n', "broken.toml: not valid TOML: Unclosed array"),
+        (
+            "broken.yaml",
+            "models: [gpt-4o-mini\n  policy: {type: x}\n",
+            "broken.yaml: not valid YAML at line 2, column 9",
+        ),
+        ("router.json", "{}", "unknown file type '.json'; use .toml or .yaml"),
+        (
+            "secret.toml",
+            'models = ["gpt-4o-mini"]\nstate = "redis//:hunter2@cache:6379"\n',
+            "state store '***@cache:6379' is not understood",
+        ),
+        (
+            "files.toml",
+            'models = ["gpt-4o-mini"]\nmodels_files = ["extra.toml"]\n',
+            "models file not found: ",
+        ),
+    ],
+)
+def test_a_bad_config_file_is_a_config_error_naming_it(tmp_path, name, text, says):
+    """Never a raw parser traceback or `FileNotFoundError`; never the file's text (a
+    password in a store URL is masked)."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        Router.from_config(path)
+    assert says in str(info.value)
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(ConfigError, match=r"router config not found: .*missing\.toml"):
+        Router.from_config(tmp_path / "missing.toml")
+
+
 def test_a_config_file_picks_the_embedding_classifier_over_the_rules() -> None:
     from langroute.classify import EmbeddingClassifier
     from langroute.embed import MiniLMEmbedder, StaticEmbedder

@@ -72,6 +72,22 @@ def test_artifact_round_trip_and_its_refusals(tmp_path: Path) -> None:
         LearnedRouter.load(path, embedder=HashingEmbedder(dim=64))
     with pytest.raises(ConfigError, match="langroute train"):
         LearnedRouter.load(tmp_path / "missing.npz")
+    # Another artifact, or no artifact at all, is named as such, not a NumPy error.
+    from langroute.scorers import ChainScorer, LearnedScorer
+
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not an artifact")
+    for load, what in (
+        (LearnedRouter.load, "trained router"),
+        (LearnedScorer.load, "learned scorer"),
+        (ChainScorer.load, "chain scorer"),
+    ):
+        with pytest.raises(ConfigError, match=rf"junk\.npz is not a {what} artifact"):
+            load(junk)
+        with pytest.raises(ConfigError, match=rf"no {what} at .*missing\.npz: make one with"):
+            load(tmp_path / "missing.npz")
+    with pytest.raises(ConfigError, match=r"router\.npz is not a learned scorer artifact"):
+        LearnedScorer.load(path)
     # Scoring on the training prompts is refused.
     with pytest.raises(LeakageError, match="training data"):
         report_routers(train, [("r", loaded, 0.0)], n_train=len(train))

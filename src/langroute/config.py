@@ -18,7 +18,6 @@ attempts = 3
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -42,7 +41,7 @@ from langroute.policy import (
     WeightedObjective,
 )
 from langroute.registry import ProviderSpec, Registry
-from langroute.registry.registry import _explain
+from langroute.registry.registry import _explain, read_data_file
 from langroute.retry import RetryPolicy
 from langroute.scorers import (
     Heuristics,
@@ -254,8 +253,9 @@ def store_for(url: str, kind: str) -> Any:
         return getattr(state, classes[1])(url.removeprefix("sqlite:").removeprefix("//"))
     if url.startswith(("redis://", "rediss://", "unix://")):
         return getattr(state, classes[2])(url)
+    shown = "***@" + url.rsplit("@", 1)[1] if "@" in url else url  # no password shown
     raise ConfigError(
-        f"state store {url!r} is not understood; use 'memory', 'sqlite:PATH' or "
+        f"state store {shown!r} is not understood; use 'memory', 'sqlite:PATH' or "
         "'redis://HOST:PORT/DB'"
     )
 
@@ -388,24 +388,16 @@ class RouterConfig(_Section):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise _explain(where, exc) from None
+            raise _explain(where, exc, cls) from None
 
     @classmethod
     def from_file(cls, path: str | Path) -> RouterConfig:
         """Read a TOML or YAML router config; relative `models_files` are resolved against
         the config file's folder."""
         path = Path(path)
-        text = path.read_text("utf-8")
-        if path.suffix == ".toml":
-            data: Any = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise ConfigError(f"{path}: reading YAML needs langroute[yaml]") from None
-            data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"{path}: unknown file type {path.suffix!r}; use .toml or .yaml")
+        data = read_data_file(path, "router config")
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: expected a table of router settings (models, policy…)")
         config = cls.from_data(data, where=str(path))
         files = tuple(f if f.is_absolute() else path.parent / f for f in config.models_files)
         update: dict[str, Any] = {"models_files": files}

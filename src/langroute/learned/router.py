@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -64,6 +66,24 @@ def artifact_embedder(path: object, trained: str, given: Embedder | None = None)
     if chosen.id != trained:
         raise ConfigError(f"{path} was trained with embedder {trained!r}, not {chosen.id!r}")
     return chosen
+
+
+@contextmanager
+def open_artifact(path: str | os.PathLike[str], what: str, train: str) -> Iterator[Any]:
+    """An artifact's arrays (`np.load`); a missing file says how to make one (`train`), and a
+    file that is not this kind of artifact says so, rather than a NumPy or zip error."""
+    file = Path(path)
+    if not file.exists():
+        raise ConfigError(f"no {what} at {file}: make one with `{train}`")
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            yield data
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(
+            f"{file} is not a {what} artifact ({type(exc).__name__}); make one with `{train}`"
+        ) from None
 
 
 def estimator_for(name: str) -> QualityEstimator:
@@ -225,9 +245,7 @@ class LearnedRouter:
         cls, path: str | os.PathLike[str], *, embedder: Embedder | None = None
     ) -> LearnedRouter:
         file = Path(path)
-        if not file.exists():
-            raise ConfigError(f"no trained router at {file}: run `langroute train` first")
-        with np.load(file, allow_pickle=False) as data:
+        with open_artifact(file, "trained router", "langroute train") as data:
             info = ArtifactInfo.model_validate(json.loads(str(data["info"])))
             if info.format_version != FORMAT_VERSION:
                 raise ConfigError(

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from langroute.errors import ConfigError, UnknownModelError
 from langroute.registry.spec import ModelSpec, ProviderSpec
@@ -27,15 +27,74 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def _explain(where: str, error: ValidationError) -> ConfigError:
+def _explain(
+    where: str, error: ValidationError, model: type[BaseModel] | None = None
+) -> ConfigError:
+    """One line per problem, naming the field; a table missing the key that says which kind
+    it is (`type`) gets the kinds `model` allows there."""
     lines = []
     for item in error.errors():
         field = ".".join(str(p) for p in item["loc"]) or "(root)"
         if item["type"] == "extra_forbidden":
             lines.append(f"  {field}: unknown key; remove it or check its spelling")
+        elif item["type"] == "union_tag_not_found":
+            key = str(item.get("ctx", {}).get("discriminator", "type")).strip("'")
+            kinds = _kinds(model, item["loc"], key) if model is not None else []
+            one_of = f": one of {', '.join(map(repr, kinds))}" if kinds else ""
+            lines.append(f"  {field}: needs a {key!r} key naming its kind{one_of}")
         else:
             lines.append(f"  {field}: {item['msg']} (got {item.get('input')!r})")
     return ConfigError(f"invalid {where}:\n" + "\n".join(lines))
+
+
+def _kinds(model: type[BaseModel], loc: tuple[int | str, ...], key: str) -> list[str]:
+    """The values of `key` that the tagged union at `loc` in `model` accepts."""
+    annotation: Any = model
+    for part in loc:
+        fields = getattr(annotation, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields:
+            return []
+        annotation = fields[part].annotation
+    kinds: list[str] = []
+    for member in get_args(annotation):
+        field = getattr(member, "model_fields", {}).get(key)
+        if field is not None:
+            kinds += [str(a) for a in get_args(field.annotation)]
+    return kinds
+
+
+def read_data_file(path: str | Path, what: str) -> Any:
+    """A TOML or YAML file's data; a `ConfigError` names the file and, for a syntax error,
+    where it is (never the text, which may hold secrets)."""
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        here = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+        raise ConfigError(f"{what} not found: {path}{here}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read {what} {path}: {reason}") from None
+    if path.suffix == ".toml":
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise ConfigError(
+                f"{path}: reading YAML needs PyYAML; install langroute[yaml]"
+            ) from None
+        try:
+            return yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "syntax error"
+            raise ConfigError(f"{path}: not valid YAML{at}: {problem}") from None
+    raise ConfigError(f"{path}: unknown file type {path.suffix!r}; use .toml or .yaml")
 
 
 class Registry:
@@ -63,23 +122,7 @@ class Registry:
 
     def load_file(self, path: str | Path) -> Registry:
         """Add or override models and providers from a TOML or YAML file; returns self."""
-        path = Path(path)
-        text = path.read_text("utf-8")
-        if path.suffix == ".toml":
-            try:
-                data = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        elif path.suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise ConfigError(
-                    f"{path}: reading YAML needs PyYAML; install langroute[yaml]"
-                ) from None
-            data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"{path}: unknown file type {path.suffix!r}; use .toml or .yaml")
+        data = read_data_file(path, "models file")
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: expected a table with 'models' and/or 'providers'")
         return self.load_data(data, where=str(path))

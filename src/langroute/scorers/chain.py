@@ -290,11 +290,9 @@ class ChainScorer:
         embedder: Embedder | None = None,
         aliases: Mapping[str, str] | None = None,
     ) -> ChainScorer:
-        import numpy as np
+        from langroute.learned.router import artifact_embedder, open_artifact
 
-        from langroute.learned.router import artifact_embedder
-
-        with np.load(Path(path), allow_pickle=False) as data:
+        with open_artifact(path, "chain scorer", "langroute train-scorer --chain") as data:
             meta = json.loads(str(data["meta"]))
             if meta.get("format") != FORMAT:
                 raise ConfigError(f"{path} is not a ChainScorer artifact of format {FORMAT}")

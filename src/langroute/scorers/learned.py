@@ -133,11 +133,9 @@ class LearnedScorer:
         embedder: Embedder | None = None,
         aliases: Mapping[str, str] | None = None,
     ) -> LearnedScorer:
-        import numpy as np
+        from langroute.learned.router import artifact_embedder, open_artifact
 
-        from langroute.learned.router import artifact_embedder
-
-        with np.load(Path(path), allow_pickle=False) as data:
+        with open_artifact(path, "learned scorer", "langroute train-scorer") as data:
             meta = json.loads(str(data["meta"]))
             w, b = data["w"], data["b"]
         chosen = artifact_embedder(path, meta["embedder"], embedder)
