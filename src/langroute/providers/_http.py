@@ -7,7 +7,7 @@ import email.utils
 import json
 import time
 import weakref
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,8 @@ from langroute.errors import (
 )
 
 if TYPE_CHECKING:
-    from langroute.types import Completion
+    from langroute.features import RoutingRequest
+    from langroute.types import ChatParams, Completion, Message, StreamChunk
 
 _CONTEXT_MARKERS = (
     "context_length_exceeded",
@@ -234,6 +235,77 @@ class ClientPool:
         client = self._clients.pop(loop, None)
         if client is not None:
             await client.aclose()
+
+
+class HTTPChatProvider:
+    """What the built-in providers share: the key and URL resolved once, one `ClientPool`,
+    the `Provider` protocol over their `chat`/`chat_stream`, a repr that hides secrets.
+    Each subclass says where it posts (`chat_path`), how its body is built and read, and
+    how its key is sent (`auth_headers`)."""
+
+    chat_path = "/chat/completions"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str | None,
+        base_url_env: str | None,
+        default_url: str,
+        api_key: SecretStr | str | None,
+        api_key_env: str | None,
+        timeout: float | httpx.Timeout,
+        headers: Mapping[str, str],
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self.name = name
+        self.base_url = resolve_base_url(base_url, base_url_env, default_url)
+        self._key = resolve_key(api_key, api_key_env)
+        all_headers = {"content-type": "application/json", **headers}
+        if self._key is not None:
+            all_headers |= self.auth_headers(self._key.get_secret_value())
+        t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._pool = ClientPool(self.base_url, all_headers, t, transport, self._key, api_key_env)
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {key}"}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, base_url={shown_url(self.base_url)!r})"
+
+    def _body(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams, stream: bool
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _completion(self, model_id: str, data: dict[str, Any], where: dict[str, Any]) -> Completion:
+        raise NotImplementedError
+
+    def chat_stream(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams
+    ) -> AsyncIterator[StreamChunk]:
+        raise NotImplementedError
+
+    async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
+        """The `Provider` protocol: `chat` with the request's messages and parameters."""
+        return await self.chat(model_id, request.messages, request.params)
+
+    def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
+        """The `Provider` protocol: `chat_stream` with the request's messages and parameters."""
+        return self.chat_stream(model_id, request.messages, request.params)
+
+    async def chat(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams
+    ) -> Completion:
+        """One chat call to `model_id`."""
+        body = self._body(model_id, messages, params, False)
+        where: dict[str, Any] = {"model": model_id, "provider": self.name}
+        with normalised_errors(where):
+            data = await self._pool.post_json(self.chat_path, body, where)
+            return self._completion(model_id, data, where)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
 
 
 def batch_results(

@@ -14,12 +14,9 @@ from pydantic import SecretStr
 from langroute.errors import ContentFiltered, MalformedResponse, ProviderError
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
-    ClientPool,
+    HTTPChatProvider,
     batch_results,
     normalised_errors,
-    resolve_base_url,
-    resolve_key,
-    shown_url,
 )
 from langroute.types import (
     AssistantMessage,
@@ -181,10 +178,12 @@ def _usage(data: dict[str, Any] | None) -> Usage:
 ANTHROPIC_URL = "https://api.anthropic.com"
 
 
-class AnthropicProvider:
+class AnthropicProvider(HTTPChatProvider):
     """A client for Anthropic's `/v1/messages`. `default_max_tokens` fills the required
     `max_tokens` when the caller gives none. The URL is `base_url`, else the variable
     `base_url_env` (`ANTHROPIC_BASE_URL`, as Anthropic's SDK reads it), else Anthropic's."""
+
+    chat_path = "/v1/messages"
 
     def __init__(
         self,
@@ -199,22 +198,21 @@ class AnthropicProvider:
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.name = name
-        self.base_url = base_url = resolve_base_url(base_url, base_url_env, ANTHROPIC_URL)
         self.default_max_tokens = default_max_tokens
-        self._key = resolve_key(api_key, api_key_env)
-        all_headers = {
-            "content-type": "application/json",
-            "anthropic-version": API_VERSION,
-            **(headers or {}),
-        }
-        if self._key is not None:
-            all_headers["x-api-key"] = self._key.get_secret_value()
-        t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._pool = ClientPool(base_url, all_headers, t, transport, self._key, api_key_env)
+        super().__init__(
+            name=name,
+            base_url=base_url,
+            base_url_env=base_url_env,
+            default_url=ANTHROPIC_URL,
+            api_key=api_key,
+            api_key_env=api_key_env,
+            timeout=timeout,
+            headers={"anthropic-version": API_VERSION, **(headers or {})},
+            transport=transport,
+        )
 
-    def __repr__(self) -> str:
-        return f"AnthropicProvider(name={self.name!r}, base_url={shown_url(self.base_url)!r})"
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-api-key": key}
 
     def _body(
         self, model_id: str, messages: Sequence[Message], params: ChatParams, stream: bool
@@ -222,24 +220,6 @@ class AnthropicProvider:
         return request_body(
             model_id, messages, params, stream=stream, default_max_tokens=self.default_max_tokens
         )
-
-    async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
-        """The `Provider` protocol: `chat` with the request's messages and parameters."""
-        return await self.chat(model_id, request.messages, request.params)
-
-    def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
-        """The `Provider` protocol: `chat_stream` with the request's messages and parameters."""
-        return self.chat_stream(model_id, request.messages, request.params)
-
-    async def chat(
-        self, model_id: str, messages: Sequence[Message], params: ChatParams
-    ) -> Completion:
-        """One chat call to `model_id`."""
-        where: dict[str, Any] = {"model": model_id, "provider": self.name}
-        body = self._body(model_id, messages, params, False)
-        with normalised_errors(where):
-            data = await self._pool.post_json("/v1/messages", body, where)
-            return self._completion(model_id, data, where)
 
     def _completion(self, model_id: str, data: dict[str, Any], where: dict[str, Any]) -> Completion:
         """A Messages API response body as a `Completion`."""
@@ -316,7 +296,7 @@ class AnthropicProvider:
         body = self._body(model_id, messages, params, True)
         with normalised_errors(where):
             events = _StreamState(model_id, self.name, where)
-            async with aclosing(self._pool.sse_data("/v1/messages", body, where)) as payloads:
+            async with aclosing(self._pool.sse_data(self.chat_path, body, where)) as payloads:
                 async for payload in payloads:
                     if events.stopped:
                         continue
@@ -329,9 +309,6 @@ class AnthropicProvider:
                         yield chunk
             if not events.stopped:
                 raise MalformedResponse("stream ended without message_stop", **where)
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
 
 
 class _StreamState:

@@ -14,12 +14,9 @@ from pydantic import SecretStr
 from langroute.errors import ContentFiltered, MalformedResponse, ProviderError, ServerError
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
-    ClientPool,
+    HTTPChatProvider,
     batch_results,
     normalised_errors,
-    resolve_base_url,
-    resolve_key,
-    shown_url,
 )
 from langroute.types import (
     ChatParams,
@@ -94,7 +91,7 @@ _BOUNDARY = "langroute-batch-7d1f0c3e"
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-class OpenAIProvider:
+class OpenAIProvider(HTTPChatProvider):
     """A client for any OpenAI-compatible `/chat/completions` endpoint.
 
     The key is read from `api_key` or the environment variable `api_key_env`; it is kept as a
@@ -115,35 +112,22 @@ class OpenAIProvider:
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.name = name
-        self.base_url = base_url = resolve_base_url(base_url, base_url_env, OPENAI_URL)
-        self._key = resolve_key(api_key, api_key_env)
-        all_headers = {"content-type": "application/json", **(headers or {})}
-        if self._key is not None:
-            all_headers["authorization"] = f"Bearer {self._key.get_secret_value()}"
-        t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._pool = ClientPool(base_url, all_headers, t, transport, self._key, api_key_env)
+        super().__init__(
+            name=name,
+            base_url=base_url,
+            base_url_env=base_url_env,
+            default_url=OPENAI_URL,
+            api_key=api_key,
+            api_key_env=api_key_env,
+            timeout=timeout,
+            headers=headers or {},
+            transport=transport,
+        )
 
-    def __repr__(self) -> str:
-        return f"OpenAIProvider(name={self.name!r}, base_url={shown_url(self.base_url)!r})"
-
-    async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
-        """The `Provider` protocol: `chat` with the request's messages and parameters."""
-        return await self.chat(model_id, request.messages, request.params)
-
-    def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
-        """The `Provider` protocol: `chat_stream` with the request's messages and parameters."""
-        return self.chat_stream(model_id, request.messages, request.params)
-
-    async def chat(
-        self, model_id: str, messages: Sequence[Message], params: ChatParams
-    ) -> Completion:
-        """One chat call to `model_id`."""
-        body = request_body(model_id, messages, params, stream=False)
-        where: dict[str, Any] = {"model": model_id, "provider": self.name}
-        with normalised_errors(where):
-            data = await self._pool.post_json("/chat/completions", body, where)
-            return self._completion(model_id, data, where)
+    def _body(
+        self, model_id: str, messages: Sequence[Message], params: ChatParams, stream: bool
+    ) -> dict[str, Any]:
+        return request_body(model_id, messages, params, stream=stream)
 
     def _completion(self, model_id: str, data: dict[str, Any], where: dict[str, Any]) -> Completion:
         """A chat completion response body as a `Completion`."""
@@ -241,7 +225,7 @@ class OpenAIProvider:
         self, model_id: str, messages: Sequence[Message], params: ChatParams
     ) -> AsyncIterator[StreamChunk]:
         """One streamed chat call to `model_id`."""
-        body = request_body(model_id, messages, params, stream=True)
+        body = self._body(model_id, messages, params, True)
         where: dict[str, Any] = {"model": model_id, "provider": self.name}
         with normalised_errors(where):
             done = False
@@ -292,6 +276,3 @@ class OpenAIProvider:
             usage=usage,
             logprobs=_logprobs(choice),
         )
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
