@@ -160,6 +160,21 @@ class RoutingChatModel(BaseChatModel):
     """Retries of the same candidate before falling back (the core's `RetryPolicy`)."""
     streaming: bool = False
     """Stream from the candidates even when `invoke` is used (LangChain's `streaming`)."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other parameters sent with every call to whichever candidate answers, e.g.
+    `{"seed": 7}` (a call's own arguments win)."""
+
+    def __init__(self, **data: Any) -> None:
+        # Checked before pydantic sees the arguments: its error would echo them all (a key).
+        unknown = sorted(set(data) - set(type(self).model_fields))
+        if unknown:
+            raise ConfigError(
+                f"RoutingChatModel has no argument {', '.join(map(repr, unknown))}: "
+                "candidates go in models=[...] (their own settings, keys and URLs on them), "
+                "parameters for every call in model_kwargs={...} or the call itself; its own "
+                "arguments are " + ", ".join(sorted(type(self).model_fields))
+            )
+        super().__init__(**data)
 
     _router: Router = PrivateAttr()
     _candidates: dict[str, BaseChatModel | str] = PrivateAttr()
@@ -328,6 +343,8 @@ class RoutingChatModel(BaseChatModel):
         for name in ("temperature", "max_tokens", "timeout"):
             if getattr(self, name) is not None:
                 kwargs.setdefault(name, getattr(self, name))
+        for name, value in self.model_kwargs.items():
+            kwargs.setdefault(name, value)
         stop = stop or self.stop
         response_format = kwargs.pop("response_format", None)
         tools = kwargs.pop("tools", None) or None

@@ -406,6 +406,25 @@ def test_a_native_candidate_answers_after_chat_anthropics_tool_call(server):
     assert sent[-1] == {"role": "tool", "tool_call_id": call_id, "content": "It is sunny in Quito."}
 
 
+@pytest.mark.parametrize("make", [router, native_router])
+def test_constructor_parameters_reach_the_candidate_and_unknown_ones_are_refused(server, make):
+    """`temperature`/`max_tokens`/`model_kwargs` go with every call (a call's own win); an
+    argument the class does not have is an error naming it, never dropped silently, and
+    never echoed back (a key passed by mistake stays out of the message)."""
+    llm = make(temperature=0.2, max_tokens=11, model_kwargs={"seed": 7})
+    llm.invoke("hi")
+    body = server.calls[-1].body
+    assert body["temperature"] == 0.2 and body["seed"] == 7
+    assert body.get("max_tokens", body.get("max_completion_tokens")) == 11
+    llm.invoke("hi", seed=8, temperature=0.5)
+    assert (server.calls[-1].body["seed"], server.calls[-1].body["temperature"]) == (8, 0.5)
+    with pytest.raises(ConfigError) as info:
+        make(temprature=0, api_key="sk-not-for-the-router-123")
+    message = str(info.value)
+    assert "no argument 'api_key', 'temprature'" in message and "model_kwargs" in message
+    assert "sk-not-for-the-router-123" not in message
+
+
 def test_native_candidates_and_specs_are_checked_when_built(server):
     with pytest.raises(UnknownModelError, match=r"unknown model .gpt-9..*Known models"):
         RoutingChatModel(models=["gpt-9"])

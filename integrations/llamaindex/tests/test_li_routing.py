@@ -104,6 +104,28 @@ def test_metadata_is_truthful_for_the_candidate_set(server):
     assert mixed.metadata.context_window == 32_000
 
 
+def test_constructor_parameters_reach_the_candidate_and_unknown_ones_are_refused(server, make):
+    """`temperature`/`max_tokens`/`additional_kwargs` go with every call (a call's own win),
+    and `max_tokens` bounds routing (by each model's output cap and window); an unknown
+    argument is an error naming it, not dropped
+    silently and not echoed back."""
+    llm = make(temperature=0.3, max_tokens=11, additional_kwargs={"seed": 7})
+    response = llm.chat(USER)
+    body = server.calls[-1].body
+    assert (body["temperature"], body["max_tokens"], body["seed"]) == (0.3, 11, 7)
+    assert response.additional_kwargs["langroute"]["answered_by"] == CHEAP
+    llm.chat(USER, seed=8)
+    assert server.calls[-1].body["seed"] == 8
+    long_answers = make(max_tokens=20_000)
+    assert who(long_answers.chat(USER)) == STRONG, "gpt-4o-mini writes at most 16,384 tokens"
+    assert server.calls[-1].body["max_tokens"] == 20_000
+    with pytest.raises(ConfigError) as info:
+        make(temprature=0, api_key="sk-not-for-the-router-123")
+    message = str(info.value)
+    assert "no argument 'api_key', 'temprature'" in message and "additional_kwargs" in message
+    assert "sk-not-for-the-router-123" not in message
+
+
 def test_sync_methods(server, make):
     llm = make()
     response = llm.chat(USER)

@@ -123,11 +123,32 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
     )
     user: str | None = Field(default=None, description="default end user (per call: user=...)")
     hints: CallerHints | None = None
+    temperature: float | None = Field(
+        default=None, description="sent to whichever candidate answers (unless the call sets it)"
+    )
+    max_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description="sent to whichever candidate answers; also bounds routing by context window",
+    )
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="other parameters sent with every call to whichever candidate answers",
+    )
 
     _router: Router = PrivateAttr()
     _candidates: dict[str, LLM] = PrivateAttr()
 
     def __init__(self, **data: Any) -> None:
+        # Checked before pydantic sees the arguments: its error would echo them all (a key).
+        unknown = sorted(set(data) - set(type(self).model_fields))
+        if unknown:
+            raise ConfigError(
+                f"RoutingLLM has no argument {', '.join(map(repr, unknown))}: candidates go "
+                "in models=[...] (their own settings, keys and URLs on them), parameters for "
+                "every call in additional_kwargs={...} or the call itself; its own arguments "
+                "are " + ", ".join(sorted(type(self).model_fields))
+            )
         super().__init__(**data)
         given = named_candidates(self.models, candidate_name, owner="RoutingLLM")
         registry = self.registry.copy() if self.registry is not None else Registry.builtin()
@@ -225,16 +246,21 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         hints = CallerHints.parse(kwargs.pop("hints", None) or self.hints)
         tenant = kwargs.pop("tenant", None) or self.tenant
         user = kwargs.pop("user", None) or self.user
+        for name in ("temperature", "max_tokens"):
+            if (value := getattr(self, name)) is not None:
+                kwargs.setdefault(name, value)
+        for name, value in self.additional_kwargs.items():
+            kwargs.setdefault(name, value)
         tools: Sequence[BaseTool] | None = tools_call["tools"] if tools_call else None
         options: dict[str, Any] = tools_call["options"] if tools_call else {}
-        params = (
-            ChatParams(
-                tools=to_tool_specs(tools) if tools else None,
-                tool_choice="required" if options.get("tool_required") else None,
-            )
-            if tools or options.get("tool_required")
-            else NO_PARAMS
-        )
+        fields: dict[str, Any] = {}
+        if tools or options.get("tool_required"):
+            fields["tools"] = to_tool_specs(tools) if tools else None
+            fields["tool_choice"] = "required" if options.get("tool_required") else None
+        max_tokens = kwargs.get("max_tokens")
+        if isinstance(max_tokens, int) and max_tokens > 0:
+            fields["max_tokens"] = max_tokens  # routing keeps room for the answer
+        params = ChatParams(**fields) if fields else NO_PARAMS
         native = LlamaIndexCall(
             messages=list(messages), tools=tools, tool_options=options, kwargs=kwargs, sync=sync
         )
