@@ -128,6 +128,11 @@ def test_a_table_without_its_kind_lists_the_kinds():
             "state store '***@cache:6379' is not understood",
         ),
         (
+            "shape.toml",
+            'models = ["gpt-4o-mini"]\nstate = {url = "redis://:hunter2@cache:6379"}\n',
+            "state: Input should be a valid string (got {'url': 'redis://:***@cache:6379'})",
+        ),
+        (
             "files.toml",
             'models = ["gpt-4o-mini"]\nmodels_files = ["extra.toml"]\n',
             "models file not found: ",

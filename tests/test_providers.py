@@ -384,3 +384,5 @@ def test_a_password_in_the_base_url_is_masked_in_reprs(monkeypatch):
     )
     assert "hunter2" not in repr(OpenAIProvider(base_url="http://u:hunter2@127.0.0.1:9/v1"))
     assert repr(OpenAIProvider(base_url="http://127.0.0.1:9/v1?a=b@c")).endswith("@c')")
+    bare_token = OpenAIProvider(base_url="https://sk-proxy-token-42@gateway.internal/v1")
+    assert repr(bare_token).endswith("base_url='https://***@gateway.internal/v1')")

@@ -6,6 +6,7 @@ messages never contain an API key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -41,6 +42,21 @@ def invalid_input(
     names = sorted(known) if any(unknown_here) else []
     tail = f". Known: {', '.join(names)}" if names else ""
     return ConfigError(f"invalid {what}: {problems}{tail}{'. ' + advice if advice else ''}")
+
+
+_URL_USERINFO = re.compile(r"://([^:/@\s'\"]*)(:[^@/\s'\"]*)?@")
+
+
+def without_url_passwords(text: str) -> str:
+    """`text` with the credentials of any URL in it masked — `redis://:***@host`,
+    `https://user:***@proxy`, `https://***@proxy` (a bare token) — for messages and reprs
+    that show a configured value."""
+
+    def masked(match: re.Match[str]) -> str:
+        user, password = match.group(1), match.group(2)
+        return f"://{user}:***@" if password is not None else "://***@"
+
+    return _URL_USERINFO.sub(masked, text)
 
 
 class UnknownModelError(LangrouteError, KeyError):

@@ -26,6 +26,7 @@ from langroute.errors import (
     RateLimited,
     ServerError,
     Timeout,
+    without_url_passwords,
 )
 
 if TYPE_CHECKING:
@@ -346,13 +347,8 @@ def resolve_base_url(base_url: str | None, env_var: str | None, default: str) ->
 
 
 def shown_url(url: str) -> str:
-    """`url` as reprs show it: a password in it (`https://user:pass@proxy`) is masked."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.partition("@")
-    if not at or "/" in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{host}"
+    """`url` as reprs show it: credentials in it (`https://user:pass@proxy`) are masked."""
+    return without_url_passwords(url)
 
 
 def resolve_key(api_key: SecretStr | str | None, env_var: str | None) -> SecretStr | None:

@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from langroute.errors import ConfigError, UnknownModelError
+from langroute.errors import ConfigError, UnknownModelError, without_url_passwords
 from langroute.registry.spec import ModelSpec, ProviderSpec
 
 
@@ -43,7 +43,8 @@ def _explain(
             one_of = f": one of {', '.join(map(repr, kinds))}" if kinds else ""
             lines.append(f"  {field}: needs a {key!r} key naming its kind{one_of}")
         else:
-            lines.append(f"  {field}: {item['msg']} (got {item.get('input')!r})")
+            shown = without_url_passwords(repr(item.get("input")))
+            lines.append(f"  {field}: {item['msg']} (got {shown})")
     return ConfigError(f"invalid {where}:\n" + "\n".join(lines))
 
 
