@@ -253,6 +253,27 @@ class RoutingChatModel(BaseChatModel):
         through the deprecated `dict()` under a warnings filter on every call."""
         return {**self._identifying_params, "_type": self._llm_type, "stop": stop, **kwargs}
 
+    def _get_llm_string(self, stop: list[str] | None = None, **kwargs: Any) -> str:
+        """LangChain's cache key (`set_llm_cache`, `cache=`): everything that can change the
+        answer — each candidate's own key (its model and settings), this model's defaults,
+        and its tenant and user, so no answer is shared across tenants."""
+        candidates = {
+            name: model if isinstance(model, str) else model._get_llm_string()
+            for name, model in self._candidates.items()
+        }
+        defaults = {
+            f"default_{name}": getattr(self, name)
+            for name in ("temperature", "max_tokens", "stop", "model_kwargs", "tenant", "user")
+        }
+        hints = self.hints.model_dump(exclude_none=True) if self.hints is not None else None
+        params = {
+            **self._get_invocation_params(stop=stop, **kwargs),
+            **defaults,
+            "default_hints": hints,
+            "candidates": candidates,
+        }
+        return str(sorted(params.items()))
+
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model")
         params = LangSmithParams(

@@ -758,6 +758,34 @@ def test_response_cache_is_per_tenant_and_hits_report_zero_cost(server):
     assert streamed[-1].response_metadata["langroute"]["cache"] == "exact"
 
 
+def test_langchains_own_cache_keys_on_what_can_change_the_answer(server):
+    """With `set_llm_cache`, a hit needs the same candidates (and their settings), the same
+    defaults and the same tenant: LangChain's cache must not serve one tenant's answer, or
+    one temperature's, to another."""
+    from langchain_core.caches import InMemoryCache
+    from langchain_core.globals import set_llm_cache
+
+    set_llm_cache(InMemoryCache())
+    try:
+        before = server.count()
+        router(temperature=0).invoke("Name a metal.")
+        router(temperature=0).invoke("Name a metal.")
+        assert server.count() - before == 1, "the same model and defaults: a hit"
+        router(temperature=0.9).invoke("Name a metal.")
+        router(temperature=0, tenant="acme").invoke("Name a metal.")
+        router(temperature=0, model_kwargs={"seed": 1}).invoke("Name a metal.")
+        router(temperature=0).invoke("Name a metal.", tenant="globex")
+        RoutingChatModel(
+            models=[openai_candidate(temperature=1.0), anthropic_candidate()],
+            specs=SPECS,
+            temperature=0,
+        ).invoke("Name a metal.")
+        assert server.count() - before == 6, "each difference is a miss"
+        assert KEY not in router()._get_llm_string()
+    finally:
+        set_llm_cache(None)
+
+
 def test_cached_tool_calls_come_back_whole_and_streamed(server, make):
     from langroute import ResponseCache
     from langroute._sync import run_sync
