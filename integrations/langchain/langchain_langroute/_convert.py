@@ -40,6 +40,21 @@ def _text(message: BaseMessage) -> str:
     return message.text if isinstance(message.text, str) else str(message.content)
 
 
+def _text_only(message: BaseMessage, whole: bool, what: str) -> str:
+    """A system message's or tool result's text. With `whole` (a native candidate sends
+    it, and its neutral form holds text only there) any other block is an error rather than
+    left out."""
+    if whole and not isinstance(message.content, str):
+        for block in message.content:
+            kind = block.get("type", "text") if isinstance(block, dict) else "text"
+            if kind != "text":
+                raise ConfigError(
+                    f"a native candidate cannot send a {kind!r} block in {what}; put only "
+                    "text there, or route this call to LangChain chat models only"
+                )
+    return _text(message)
+
+
 def _image_url(block: dict[str, Any]) -> str | None:
     """The URL (or `data:` URL) of an image block in any of LangChain's shapes: OpenAI's
     `image_url`, the standard `image` (v0 `source_type`, v1 `url`/`base64`), Anthropic's
@@ -99,7 +114,7 @@ def to_neutral_messages(messages: Sequence[BaseMessage], *, whole: bool = False)
     out: list[Message] = []
     for message in messages:
         if isinstance(message, SystemMessage):
-            out.append(NeutralSystem(content=_text(message)))
+            out.append(NeutralSystem(content=_text_only(message, whole, "a system message")))
         elif isinstance(message, AIMessage):
             calls = [
                 ToolCall(
@@ -112,7 +127,8 @@ def to_neutral_messages(messages: Sequence[BaseMessage], *, whole: bool = False)
             ]
             out.append(AssistantMessage(content=_text(message) or None, tool_calls=calls or None))
         elif isinstance(message, ToolMessage):
-            out.append(NeutralTool(content=_text(message), tool_call_id=message.tool_call_id))
+            content = _text_only(message, whole, "a tool result")
+            out.append(NeutralTool(content=content, tool_call_id=message.tool_call_id))
         elif isinstance(message, HumanMessage) or message.type in ("human", "user"):
             out.append(NeutralUser(content=_user_content(message, whole)))
         else:  # chat/function/other roles count as user text

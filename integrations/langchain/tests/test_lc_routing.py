@@ -382,6 +382,15 @@ def test_a_native_candidate_gets_the_whole_conversation(server):
     )
     with pytest.raises(ConfigError, match="cannot send a 'audio' content block"):
         native_router().invoke([sound], model=ANTHROPIC_NAME)  # refused even for a LangChain one
+    screenshot = ToolMessage(
+        content=[
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            {"type": "text", "text": "the screen"},
+        ],
+        tool_call_id="c1",
+    )
+    with pytest.raises(ConfigError, match="cannot send a 'image_url' block in a tool result"):
+        native_router().invoke([picture, called, screenshot])  # its image never dropped
 
 
 def test_a_native_candidate_answers_after_chat_anthropics_tool_call(server):

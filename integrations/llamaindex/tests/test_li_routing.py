@@ -392,6 +392,15 @@ def test_native_candidates_are_checked_when_built_and_refuse_what_they_cannot_se
     sound = ChatMessage(role="user", blocks=[AudioBlock(audio=b"UklGRg==", format="wav")])
     with pytest.raises(AllModelsFailed, match="cannot send a AudioBlock"):
         native_router(hints={"model": CHEAP}).chat([sound])
+    from llama_index.core.base.llms.types import ImageBlock, TextBlock
+
+    screenshot = ChatMessage(
+        role="tool",
+        blocks=[TextBlock(text="the screen"), ImageBlock(url="https://example.com/s.png")],
+        additional_kwargs={"tool_call_id": "c1"},
+    )
+    with pytest.raises(AllModelsFailed, match="cannot send an image in a tool message"):
+        native_router(hints={"model": CHEAP}).chat([*USER, screenshot])  # never dropped
 
 
 # --- agents and Settings.llm --------------------------------------------------------------

@@ -260,6 +260,17 @@ def _image_url(block: ImageBlock) -> str:
     return f"data:{block.image_mimetype or 'image/png'};base64,{data}"
 
 
+_TEXT_ONLY_ROLES = (
+    MessageRole.SYSTEM,
+    MessageRole.DEVELOPER,
+    MessageRole.ASSISTANT,
+    MessageRole.MODEL,
+    MessageRole.CHATBOT,
+    MessageRole.TOOL,
+    MessageRole.FUNCTION,
+)
+
+
 def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
     """A LlamaIndex conversation, whole, for a native provider: text, images, tool calls
     (whichever candidate made them) and tool results. A block no native provider can send
@@ -280,6 +291,13 @@ def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
                     "a LlamaIndex LLM that takes it"
                 )
         text = "".join(p.text for p in parts if isinstance(p, TextPart))
+        images = any(isinstance(p, ImagePart) for p in parts)
+        if images and role in _TEXT_ONLY_ROLES:
+            raise ConfigError(
+                f"a native candidate cannot send an image in a {role.value} message (only "
+                "user messages carry images); route this call to a LlamaIndex LLM that "
+                "takes it"
+            )
         if role in (MessageRole.SYSTEM, MessageRole.DEVELOPER):
             out.append(SystemMessage(content=text))
         elif role in (MessageRole.ASSISTANT, MessageRole.MODEL, MessageRole.CHATBOT):
@@ -294,6 +312,5 @@ def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
                 )
             out.append(ToolMessage(content=text, tool_call_id=str(call_id)))
         else:
-            images = any(isinstance(p, ImagePart) for p in parts)
             out.append(UserMessage(content=parts if images else text))
     return out
