@@ -155,6 +155,33 @@ async def test_tools_and_tool_calls_round_trip(aserver, provider_kind):
     await p.aclose()
 
 
+async def test_anthropic_maps_what_it_can_and_says_what_it_cannot_send(aserver, caplog):
+    """`parallel_tool_calls=False` becomes `disable_parallel_tool_use`; a seed, logprobs or a
+    temperature above Anthropic's 1.0 cannot be sent as asked, and a warning says so once
+    per process rather than nothing at all."""
+    import langroute.providers.anthropic as anthropic
+
+    anthropic._WARNED.clear()
+    aserver.add("m", Reply("ok"))
+    p = make("anthropic", aserver)
+    params = ChatParams(
+        tools=[WEATHER], parallel_tool_calls=False, seed=7, logprobs=True, temperature=1.5
+    )
+    with caplog.at_level("WARNING", logger="langroute.providers.anthropic"):
+        await p.chat("m", msgs({"role": "user", "content": "hi"}), params)
+        await p.chat("m", msgs({"role": "user", "content": "hi"}), params)
+    body = aserver.calls[-1].body
+    assert body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    assert body["temperature"] == 1.0 and "seed" not in body and "logprobs" not in body
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 3, "once each, not once per call"
+    assert any("without seed" in m for m in said) and any("without logprobs" in m for m in said)
+    assert any("temperature above 1.0" in m for m in said)
+    await p.chat("m", msgs({"role": "user", "content": "hi"}), ChatParams(tools=[WEATHER]))
+    assert "tool_choice" not in aserver.calls[-1].body, "nothing asked, nothing sent"
+    await p.aclose()
+
+
 async def test_streaming_text_tools_and_usage(aserver, provider_kind):
     aserver.add(
         "m",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
@@ -37,6 +38,8 @@ from langroute.types import (
 
 if TYPE_CHECKING:
     from langroute.features import RoutingRequest
+
+logger = logging.getLogger(__name__)
 
 API_VERSION = "2023-06-01"
 STOP_REASONS = {
@@ -113,6 +116,18 @@ def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict
     return ("\n\n".join(system_parts) if system_parts else None), out
 
 
+_WARNED: set[str] = set()
+
+
+def _not_sent(what: str, why: str) -> None:
+    """Say once per process which asked parameter an Anthropic call could not carry: a
+    router may send a call meant for any model here, so it is not an error, but it is
+    not left unsaid either."""
+    if what not in _WARNED:
+        _WARNED.add(what)
+        logger.warning("Anthropic call without %s: %s", what, why)
+
+
 def _tool_choice(choice: str) -> dict[str, Any]:
     if choice == "auto":
         return {"type": "auto"}
@@ -148,10 +163,19 @@ def request_body(
             }
             for t in params.tools
         ]
-        if params.tool_choice is not None:
-            body["tool_choice"] = _tool_choice(params.tool_choice)
+        choice = _tool_choice(params.tool_choice or "auto")
+        if params.parallel_tool_calls is False and choice["type"] != "none":
+            choice["disable_parallel_tool_use"] = True
+        if params.tool_choice is not None or "disable_parallel_tool_use" in choice:
+            body["tool_choice"] = choice
     if params.temperature is not None:
+        if params.temperature > 1.0:
+            _not_sent("temperature above 1.0", "it was sent as 1.0, Anthropic's maximum")
         body["temperature"] = min(params.temperature, 1.0)
+    if params.seed is not None:
+        _not_sent("seed", "the Messages API has none")
+    if params.logprobs:
+        _not_sent("logprobs", "the Messages API returns none; logprob scorers score 'unknown'")
     if params.top_p is not None:
         body["top_p"] = params.top_p
     if params.stop:
