@@ -159,9 +159,9 @@ async def test_anthropic_maps_what_it_can_and_says_what_it_cannot_send(aserver, 
     """`parallel_tool_calls=False` becomes `disable_parallel_tool_use`; a seed, logprobs or a
     temperature above Anthropic's 1.0 cannot be sent as asked, and a warning says so once
     per process rather than nothing at all."""
-    import langroute.providers.anthropic as anthropic
+    from langroute.providers import _http
 
-    anthropic._WARNED.clear()
+    _http._SAID.clear()
     aserver.add("m", Reply("ok"))
     p = make("anthropic", aserver)
     params = ChatParams(
@@ -179,6 +179,42 @@ async def test_anthropic_maps_what_it_can_and_says_what_it_cannot_send(aserver, 
     assert any("temperature above 1.0" in m for m in said)
     await p.chat("m", msgs({"role": "user", "content": "hi"}), ChatParams(tools=[WEATHER]))
     assert "tool_choice" not in aserver.calls[-1].body, "nothing asked, nothing sent"
+    await p.aclose()
+
+
+async def test_openai_reasoning_models_get_max_completion_tokens_and_no_sampling(aserver, caplog):
+    """o-series and gpt-5 models refuse `max_tokens` and non-default sampling: a call routed
+    there sends `max_completion_tokens`, leaves out what they refuse and says so once;
+    other models are sent what was asked."""
+    from langroute.providers import _http
+    from langroute.providers.openai import is_reasoning_model
+
+    assert [is_reasoning_model(m) for m in ("o3-2025-04-16", "openai/o4-mini", "gpt-5-mini")] == [
+        True,
+        True,
+        True,
+    ]
+    assert not any(is_reasoning_model(m) for m in ("gpt-4o", "gpt-5-chat-latest", "omni-x"))
+    _http._SAID.clear()
+    aserver.add("o3-2025-04-16", Reply("ok"))
+    aserver.add("gpt-4o", Reply("ok"))
+    p = make("openai", aserver)
+    params = ChatParams(max_tokens=50, temperature=0.2, top_p=1, seed=3, logprobs=True)
+    with caplog.at_level("WARNING", logger="langroute.providers.openai"):
+        await p.chat("o3-2025-04-16", msgs({"role": "user", "content": "hi"}), params)
+        await p.chat("o3-2025-04-16", msgs({"role": "user", "content": "hi"}), params)
+    body = aserver.calls[-1].body
+    assert body["max_completion_tokens"] == 50 and "max_tokens" not in body
+    assert "temperature" not in body and "logprobs" not in body
+    assert body["top_p"] == 1 and body["seed"] == 3, "what they take is still sent"
+    said = [r.getMessage() for r in caplog.records]
+    assert sorted(said) == [
+        "openai call without logprobs for reasoning models: they refuse it",
+        "openai call without temperature for reasoning models: they refuse it",
+    ]
+    await p.chat("gpt-4o", msgs({"role": "user", "content": "hi"}), params)
+    body = aserver.calls[-1].body
+    assert (body["max_tokens"], body["temperature"], body["logprobs"]) == (50, 0.2, True)
     await p.aclose()
 
 

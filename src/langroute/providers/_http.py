@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -42,6 +43,20 @@ _CONTEXT_MARKERS = (
     "input is too long",
 )
 _FILTER_MARKERS = ("content_filter", "content_policy", "content management policy", "safety")
+
+
+_SAID: set[tuple[str, str]] = set()
+
+
+def not_sent(provider: str, what: str, why: str) -> None:
+    """Say once per process that an asked parameter could not be sent as asked: a router
+    may send a call meant for any model to this one, so it is not an error, but it is not
+    left unsaid either."""
+    if (provider, what) not in _SAID:
+        _SAID.add((provider, what))
+        logging.getLogger(f"langroute.providers.{provider}").warning(
+            "%s call without %s: %s", provider, what, why
+        )
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
@@ -18,6 +17,7 @@ from langroute.providers._http import (
     HTTPChatProvider,
     batch_results,
     normalised_errors,
+    not_sent,
 )
 from langroute.types import (
     AssistantMessage,
@@ -38,8 +38,6 @@ from langroute.types import (
 
 if TYPE_CHECKING:
     from langroute.features import RoutingRequest
-
-logger = logging.getLogger(__name__)
 
 API_VERSION = "2023-06-01"
 STOP_REASONS = {
@@ -116,18 +114,6 @@ def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict
     return ("\n\n".join(system_parts) if system_parts else None), out
 
 
-_WARNED: set[str] = set()
-
-
-def _not_sent(what: str, why: str) -> None:
-    """Say once per process which asked parameter an Anthropic call could not carry: a
-    router may send a call meant for any model here, so it is not an error, but it is
-    not left unsaid either."""
-    if what not in _WARNED:
-        _WARNED.add(what)
-        logger.warning("Anthropic call without %s: %s", what, why)
-
-
 def _tool_choice(choice: str) -> dict[str, Any]:
     if choice == "auto":
         return {"type": "auto"}
@@ -170,12 +156,12 @@ def request_body(
             body["tool_choice"] = choice
     if params.temperature is not None:
         if params.temperature > 1.0:
-            _not_sent("temperature above 1.0", "it was sent as 1.0, Anthropic's maximum")
+            not_sent("anthropic", "temperature above 1.0", "it was sent as 1.0, its maximum")
         body["temperature"] = min(params.temperature, 1.0)
     if params.seed is not None:
-        _not_sent("seed", "the Messages API has none")
+        not_sent("anthropic", "seed", "the Messages API has none")
     if params.logprobs:
-        _not_sent("logprobs", "the Messages API returns none; logprob scorers score 'unknown'")
+        not_sent("anthropic", "logprobs", "the Messages API returns none")
     if params.top_p is not None:
         body["top_p"] = params.top_p
     if params.stop:

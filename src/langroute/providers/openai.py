@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -17,6 +19,7 @@ from langroute.providers._http import (
     HTTPChatProvider,
     batch_results,
     normalised_errors,
+    not_sent,
 )
 from langroute.types import (
     ChatParams,
@@ -40,6 +43,18 @@ def _tool_choice(choice: str | None) -> Any:
     return {"type": "function", "function": {"name": choice}}
 
 
+_REASONING_ID = re.compile(r"^(o\d|gpt-5(?!.*-chat))")
+_NO_REASONING = ("logprobs", "top_logprobs")
+
+
+@lru_cache(maxsize=256)
+def is_reasoning_model(model_id: str) -> bool:
+    """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…, also as `openai/o3` at a gateway)
+    take `max_completion_tokens`, not `max_tokens`, and no sampling settings but the
+    defaults."""
+    return bool(_REASONING_ID.match(model_id.rsplit("/", 1)[-1]))
+
+
 def request_body(
     model_id: str, messages: Sequence[Message], params: ChatParams, *, stream: bool
 ) -> dict[str, Any]:
@@ -57,10 +72,19 @@ def request_body(
             body["parallel_tool_calls"] = p.parallel_tool_calls
     if p.response_format is not None:
         body["response_format"] = p.response_format.model_dump(exclude_none=True, by_alias=True)
+    reasoning = is_reasoning_model(model_id)
     for key in ("temperature", "top_p", "max_tokens", "stop", "seed", "logprobs", "top_logprobs"):
         value = getattr(p, key)
-        if value is not None:
-            body[key] = value
+        if value is None:
+            continue
+        if reasoning:
+            if key == "max_tokens":
+                body["max_completion_tokens"] = value  # reasoning models refuse max_tokens
+                continue
+            if (key in ("temperature", "top_p") and value != 1) or key in _NO_REASONING:
+                not_sent("openai", f"{key} for reasoning models", "they refuse it")
+                continue
+        body[key] = value
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
