@@ -218,6 +218,44 @@ async def test_openai_reasoning_models_get_max_completion_tokens_and_no_sampling
     await p.aclose()
 
 
+async def test_request_fields_rename_or_leave_out_what_a_server_names_otherwise(
+    aserver, monkeypatch, caplog
+):
+    """Mistral answers HTTP 422 to `stream_options` and calls the seed `random_seed`: the
+    catalog says so in `request_fields`, which renames a field or (`""`) leaves it out —
+    with a warning when the caller asked for it."""
+    from langroute.providers import _http, provider_from_spec
+    from langroute.registry import ProviderSpec, Registry
+
+    mistral = Registry.builtin().provider("mistral")
+    assert mistral.request_fields == {"seed": "random_seed", "stream_options": ""}
+    monkeypatch.setenv("LR_TEST_KEY", TEST_KEY)
+    spec = ProviderSpec(
+        kind="openai",
+        base_url=aserver.openai_url,
+        api_key_env="LR_TEST_KEY",
+        request_fields={**mistral.request_fields, "logprobs": ""},
+    )
+    p = provider_from_spec("mistral-like", spec)
+    aserver.add("m", Reply("ok"))
+    _http._SAID.clear()
+    with caplog.at_level("WARNING", logger="langroute.providers.mistral-like"):
+        params = ChatParams(seed=3, logprobs=True)
+        chunks = [
+            c async for c in p.chat_stream("m", msgs({"role": "user", "content": "hi"}), params)
+        ]
+    assert "".join(c.content for c in chunks) == "ok"
+    body = aserver.calls[-1].body
+    assert body["random_seed"] == 3 and body["stream"] is True
+    assert not {"seed", "stream_options", "logprobs"} & set(body)
+    assert [r.getMessage() for r in caplog.records] == [
+        "mistral-like call without logprobs: its request_fields say it refuses it"
+    ]
+    with pytest.raises(ValueError, match="request_fields applies to kind = 'openai'"):
+        ProviderSpec(kind="anthropic", base_url="https://x", request_fields={"seed": ""})
+    await p.aclose()
+
+
 async def test_streaming_text_tools_and_usage(aserver, provider_kind):
     aserver.add(
         "m",

@@ -11,8 +11,17 @@ def provider_from_spec(name: str, spec: ProviderSpec) -> Provider:
     """A provider client for `spec`; the key comes from `spec.api_key_env` when set, the URL
     from `spec.base_url_env` when that variable is set."""
     base_url = resolve_base_url(None, spec.base_url_env, spec.base_url)
-    kind = AnthropicProvider if spec.kind == "anthropic" else OpenAIProvider
-    return kind(name=name, base_url=base_url, base_url_env=None, api_key_env=spec.api_key_env)
+    if spec.kind == "anthropic":
+        return AnthropicProvider(
+            name=name, base_url=base_url, base_url_env=None, api_key_env=spec.api_key_env
+        )
+    return OpenAIProvider(
+        name=name,
+        base_url=base_url,
+        base_url_env=None,
+        api_key_env=spec.api_key_env,
+        request_fields=spec.request_fields,
+    )
 
 
 __all__ = ["AnthropicProvider", "OpenAIProvider", "Provider", "provider_from_spec"]

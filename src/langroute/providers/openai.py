@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -135,7 +135,11 @@ class OpenAIProvider(HTTPChatProvider):
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        request_fields: Mapping[str, str] | None = None,
     ) -> None:
+        self.request_fields = dict(request_fields or {})
+        """Body fields this server names otherwise, or (`""`) refuses: Mistral's
+        `{"seed": "random_seed", "stream_options": ""}`."""
         super().__init__(
             name=name,
             base_url=base_url,
@@ -151,7 +155,15 @@ class OpenAIProvider(HTTPChatProvider):
     def _body(
         self, model_id: str, messages: Sequence[Message], params: ChatParams, stream: bool
     ) -> dict[str, Any]:
-        return request_body(model_id, messages, params, stream=stream)
+        body = request_body(model_id, messages, params, stream=stream)
+        for field, name in self.request_fields.items():
+            if field in body:
+                value = body.pop(field)
+                if name:
+                    body[name] = value
+                elif field != "stream_options":  # asked by the caller, not added by us
+                    not_sent(self.name, field, "its request_fields say it refuses it")
+        return body
 
     def _completion(self, model_id: str, data: dict[str, Any], where: dict[str, Any]) -> Completion:
         """A chat completion response body as a `Completion`."""
@@ -195,7 +207,7 @@ class OpenAIProvider(HTTPChatProvider):
                     "custom_id": custom_id,
                     "method": "POST",
                     "url": "/v1/chat/completions",
-                    "body": request_body(model_id, r.messages, r.params, stream=False),
+                    "body": self._body(model_id, r.messages, r.params, False),
                 }
             )
             for custom_id, r in requests

@@ -182,3 +182,12 @@ class ProviderSpec(_Config):
     """Environment variable that, when set, replaces `base_url` (a proxy, a gateway, a local
     server): the catalog's providers read `<PREFIX>_BASE_URL`, the prefix of their key's
     variable (`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`, as the official SDKs do)."""
+    request_fields: dict[str, str] = Field(default_factory=dict)
+    """For an OpenAI-compatible server that names a request field otherwise, or refuses it
+    (`""`): Mistral's `{seed = "random_seed", stream_options = ""}`."""
+
+    @model_validator(mode="after")
+    def _fields_only_for_openai(self) -> ProviderSpec:
+        if self.request_fields and self.kind != "openai":
+            raise ValueError("request_fields applies to kind = 'openai' providers only")
+        return self
