@@ -59,6 +59,22 @@ def without_url_passwords(text: str) -> str:
     return _URL_USERINFO.sub(masked, text)
 
 
+def refuse_unknown_arguments(
+    owner: str, given: Iterable[str], known: Iterable[str], per_call: str
+) -> None:
+    """A `ConfigError` naming the arguments an adapter class does not have (never their
+    values: one may be a key), and where candidates and call parameters go instead."""
+    names = set(known)
+    unknown = sorted(set(given) - names)
+    if unknown:
+        raise ConfigError(
+            f"{owner} has no argument {', '.join(map(repr, unknown))}: candidates go in "
+            "models=[...] (their own settings, keys and URLs on them), parameters for every "
+            f"call in {per_call}={{...}} or the call itself; its own arguments are "
+            + ", ".join(sorted(names))
+        )
+
+
 class UnknownModelError(LangrouteError, KeyError):
     """A model name is not in the registry; the message lists the known names."""
 

@@ -23,7 +23,7 @@ from langchain_langroute._convert import to_neutral_messages, to_tool_specs
 from langchain_langroute._target import LangChainCall, LangChainTarget
 from langroute import Decision, Registry, Router
 from langroute._sync import iterate_sync, run_sync
-from langroute.errors import ConfigError, invalid_input
+from langroute.errors import ConfigError, invalid_input, refuse_unknown_arguments
 from langroute.features import CallerHints, RoutingRequest
 from langroute.retry import RetryPolicy
 from langroute.router import named_candidates
@@ -166,14 +166,7 @@ class RoutingChatModel(BaseChatModel):
 
     def __init__(self, **data: Any) -> None:
         # Checked before pydantic sees the arguments: its error would echo them all (a key).
-        unknown = sorted(set(data) - set(type(self).model_fields))
-        if unknown:
-            raise ConfigError(
-                f"RoutingChatModel has no argument {', '.join(map(repr, unknown))}: "
-                "candidates go in models=[...] (their own settings, keys and URLs on them), "
-                "parameters for every call in model_kwargs={...} or the call itself; its own "
-                "arguments are " + ", ".join(sorted(type(self).model_fields))
-            )
+        refuse_unknown_arguments("RoutingChatModel", data, type(self).model_fields, "model_kwargs")
         super().__init__(**data)
 
     _router: Router = PrivateAttr()

@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from langroute import Decision, ModelSpec, Registry, Router
 from langroute._sync import iterate_sync, run_sync
-from langroute.errors import ConfigError
+from langroute.errors import ConfigError, refuse_unknown_arguments
 from langroute.features import CallerHints, RoutingRequest
 from langroute.providers import provider_from_spec
 from langroute.retry import RetryPolicy
@@ -141,14 +141,7 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
 
     def __init__(self, **data: Any) -> None:
         # Checked before pydantic sees the arguments: its error would echo them all (a key).
-        unknown = sorted(set(data) - set(type(self).model_fields))
-        if unknown:
-            raise ConfigError(
-                f"RoutingLLM has no argument {', '.join(map(repr, unknown))}: candidates go "
-                "in models=[...] (their own settings, keys and URLs on them), parameters for "
-                "every call in additional_kwargs={...} or the call itself; its own arguments "
-                "are " + ", ".join(sorted(type(self).model_fields))
-            )
+        refuse_unknown_arguments("RoutingLLM", data, type(self).model_fields, "additional_kwargs")
         super().__init__(**data)
         given = named_candidates(self.models, candidate_name, owner="RoutingLLM")
         registry = self.registry.copy() if self.registry is not None else Registry.builtin()
