@@ -155,6 +155,30 @@ async def test_tools_and_tool_calls_round_trip(aserver, provider_kind):
     await p.aclose()
 
 
+async def test_anthropic_gets_no_empty_message_or_text_block(aserver):
+    """An empty answer earlier in the history (a model said nothing) would make the Messages
+    API refuse the whole call with HTTP 400, which does not fall back: it is left out, and
+    the user turns around it become one."""
+    aserver.add("m", Reply("ok"))
+    p = make("anthropic", aserver)
+    history = msgs(
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": ""},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": ""}, {"type": "text", "text": "again"}],
+        },
+    )
+    assert (await p.chat("m", history, ChatParams())).content == "ok"
+    assert aserver.calls[-1].body["messages"] == [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "first"}, {"type": "text", "text": "again"}],
+        }
+    ]
+    await p.aclose()
+
+
 async def test_anthropic_maps_what_it_can_and_says_what_it_cannot_send(aserver, caplog):
     """`parallel_tool_calls=False` becomes `disable_parallel_tool_use`; a seed, logprobs or a
     temperature above Anthropic's 1.0 cannot be sent as asked, and a warning says so once

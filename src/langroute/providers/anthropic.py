@@ -70,14 +70,16 @@ def _blocks(content: str | list[Any] | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for part in content:
         if isinstance(part, TextPart):
-            out.append({"type": "text", "text": part.text})
+            if part.text:  # Anthropic refuses empty text blocks
+                out.append({"type": "text", "text": part.text})
         elif isinstance(part, ImagePart):
             out.append(_image_block(part))
     return out
 
 
 def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]]]:
-    """OpenAI-shaped messages → (system, Anthropic messages), merging same-role neighbours."""
+    """OpenAI-shaped messages → (system, Anthropic messages), merging same-role neighbours
+    and leaving out messages with nothing in them, which the Messages API refuses."""
     system_parts: list[str] = []
     out: list[dict[str, Any]] = []
     for message in messages:
@@ -107,6 +109,8 @@ def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict
         else:
             role = "user"
             blocks = _blocks(message.content)
+        if not blocks:  # Anthropic refuses an empty message (an empty answer in the history)
+            continue
         if out and out[-1]["role"] == role:
             out[-1]["content"].extend(blocks)
         else:
