@@ -253,9 +253,7 @@ def store_for(url: str, kind: str) -> Any:
         return getattr(state, classes[1])(url.removeprefix("sqlite:").removeprefix("//"))
     if url.startswith(("redis://", "rediss://", "unix://")):
         return getattr(state, classes[2])(url)
-    shown = errors.without_url_passwords(url)
-    if shown == url and "@" in url:  # not a URL: whatever is before the @ may be a password
-        shown = "***@" + url.rsplit("@", 1)[1]
+    shown = "***@" + url.rsplit("@", 1)[1] if "@" in url else url  # a password is before @
     raise ConfigError(
         f"state store {shown!r} is not understood; use 'memory', 'sqlite:PATH' or "
         "'redis://HOST:PORT/DB'"

@@ -78,9 +78,9 @@ def open_artifact(path: str | os.PathLike[str], what: str, train: str) -> Iterat
     try:
         with np.load(file, allow_pickle=False) as data:
             yield data
+    except ConfigError:
+        raise  # the caller's own, clearer message (a ValueError too)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        if isinstance(exc, ConfigError):
-            raise
         raise ConfigError(
             f"{file} is not a {what} artifact ({type(exc).__name__}); make one with `{train}`"
         ) from None

@@ -260,17 +260,6 @@ def _image_url(block: ImageBlock) -> str:
     return f"data:{block.image_mimetype or 'image/png'};base64,{data}"
 
 
-_TEXT_ONLY_ROLES = (
-    MessageRole.SYSTEM,
-    MessageRole.DEVELOPER,
-    MessageRole.ASSISTANT,
-    MessageRole.MODEL,
-    MessageRole.CHATBOT,
-    MessageRole.TOOL,
-    MessageRole.FUNCTION,
-)
-
-
 def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
     """A LlamaIndex conversation, whole, for a native provider: text, images, tool calls
     (whichever candidate made them) and tool results. A block no native provider can send
@@ -292,7 +281,7 @@ def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
                 )
         text = "".join(p.text for p in parts if isinstance(p, TextPart))
         images = any(isinstance(p, ImagePart) for p in parts)
-        if images and role in _TEXT_ONLY_ROLES:
+        if images and role != MessageRole.USER:
             raise ConfigError(
                 f"a native candidate cannot send an image in a {role.value} message (only "
                 "user messages carry images); route this call to a LlamaIndex LLM that "
