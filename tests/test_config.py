@@ -38,6 +38,8 @@ fallback_on = ["RateLimited", "ServerError", "AuthError"]
 
 [retry]
 attempts = 3
+attempt_timeout_s = 20
+deadline_s = 45
 """
 
 MODELS = """
@@ -59,6 +61,7 @@ def test_router_from_a_toml_file(tmp_path):
     assert isinstance(router.strategy, FallbackChain)
     assert AuthError in router.strategy.fallback_on
     assert router.retry.attempts == 3
+    assert (router.retry.attempt_timeout_s, router.retry.deadline_s) == (20, 45)
     assert router.route("hi").chosen == "gpt-4.1-nano"
     legal = router.route("Review the liability clause of this contract.")
     assert legal.chosen == "claude-sonnet-4-5"
@@ -86,6 +89,7 @@ def test_router_from_a_dict_and_yaml(tmp_path):
         ({"policy": {"type": "cheapest"}}, "policy"),
         ({"strategy": {"fallback_on": ["Oops"]}}, "strategy.fallback_on.0"),
         ({"retry": {"attempts": 0}}, "retry.attempts"),
+        ({"retry": {"deadline_s": 0}}, "retry.deadline_s"),
         ({"classifier": {"type": "embedding", "embedder": "bert"}}, "classifier.embedder"),
         (
             {

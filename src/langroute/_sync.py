@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -21,12 +22,26 @@ _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
 _local = threading.local()
 _own_loop: ContextVar[bool] = ContextVar("langroute_own_loop", default=False)
+_timed: ContextVar[bool] = ContextVar("langroute_timed", default=False)
 
 
 def blocking_allowed() -> bool:
     """Whether the running code is on a sync caller's private loop, where blocking calls
-    (a framework model's sync client) hold up nobody else."""
-    return _own_loop.get()
+    (a framework model's sync client) hold up nobody else — and no timer of the core's has
+    to fire while they run."""
+    return _own_loop.get() and not _timed.get()
+
+
+@contextmanager
+def timed_calls() -> Iterator[None]:
+    """Within it, blocking calls go to worker threads even on a sync caller's own loop, so
+    the core's attempt timeout and deadline can fire while they run (the abandoned call
+    finishes in its thread; its answer is dropped)."""
+    token = _timed.set(True)
+    try:
+        yield
+    finally:
+        _timed.reset(token)
 
 
 def _thread_loop() -> asyncio.AbstractEventLoop | None:
@@ -122,14 +137,29 @@ async def aiter_in_threads(items: Iterator[T]) -> AsyncIterator[T]:
             yield item
         return
     end = object()
+    turn = threading.Lock()  # a generator must not be closed while a `next` runs
 
     def step() -> object:
-        return next(items, end)
+        with turn:
+            return next(items, end)
 
+    def close() -> None:
+        with turn:
+            getattr(items, "close", lambda: None)()
+
+    stepping = False
     try:
-        while (got := await asyncio.to_thread(step)) is not end:
+        while True:
+            stepping = True
+            got = await asyncio.to_thread(step)
+            stepping = False
+            if got is end:
+                break
             yield got  # type: ignore[misc]
     finally:
-        close = getattr(items, "close", None)
-        if close is not None:
+        if stepping:
+            # Cancelled while a `next` still blocks in its thread (the core's timer stopped
+            # it): close after it, without waiting for it here.
+            asyncio.get_running_loop().run_in_executor(None, close)
+        else:
             await asyncio.to_thread(close)

@@ -146,6 +146,12 @@ class Timeout(ProviderError):
     retryable = True
 
 
+class DeadlineExceeded(Timeout):
+    """The call's deadline (`deadline_s`) passed: nothing more is tried for it."""
+
+    retryable = False
+
+
 class CircuitOpen(ProviderError):
     """Every deployment of the model is ejected by its circuit breaker or cooling down after
     rate limits: no call was made."""

@@ -41,6 +41,11 @@ class CallerHints(BaseModel):
     """Force this model (still checked for capabilities and context window)."""
     expected_output_tokens: int | None = Field(default=None, gt=0)
     """How long the answer is expected to be, for cost and latency estimates."""
+    attempt_timeout_s: float | None = Field(default=None, gt=0)
+    """Give up on one model call after this many seconds and move on (overrides the retry
+    policy's)."""
+    deadline_s: float | None = Field(default=None, gt=0)
+    """End the whole call within this many seconds (overrides the retry policy's)."""
 
     @classmethod
     def parse(cls, hints: CallerHints | Mapping[str, Any] | None) -> CallerHints:
@@ -53,6 +58,18 @@ class CallerHints(BaseModel):
             return cls.model_validate(hints)
         except ValidationError as exc:
             raise invalid_input("hints", exc, cls.model_fields, unknown="unknown hint") from None
+
+    def with_timeout(self, timeout: object) -> CallerHints:
+        """These hints with a framework's `timeout` (seconds) as the attempt timeout, unless
+        they set one; anything but a positive number leaves them as they are."""
+        if (
+            self.attempt_timeout_s is not None
+            or not isinstance(timeout, int | float)
+            or isinstance(timeout, bool)
+            or timeout <= 0
+        ):
+            return self
+        return self.model_copy(update={"attempt_timeout_s": float(timeout)})
 
 
 NO_HINTS = CallerHints()

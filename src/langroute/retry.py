@@ -24,6 +24,14 @@ class RetryPolicy(BaseModel):
     max_delay_s: float = Field(default=8.0, ge=0)
     max_retry_after_s: float = Field(default=10.0, ge=0)
     """A Retry-After longer than this skips to the next deployment instead of waiting."""
+    attempt_timeout_s: float | None = Field(default=None, gt=0)
+    """Give up on one model call after this many seconds (a stream: if no text or tool call
+    came by then) and retry or fall back; the core enforces it whatever the candidate's own
+    client does. Per call: `hints={"attempt_timeout_s": ...}`."""
+    deadline_s: float | None = Field(default=None, gt=0)
+    """The whole call — every attempt, retry wait and fallback — ends within this many seconds
+    (a stream: its first text or tool call); past it, `AllModelsFailed` with a
+    `DeadlineExceeded`. Per call: `hints={"deadline_s": ...}`."""
 
     def delay(self, error: ProviderError, attempt: int) -> float | None:
         """Seconds to wait before retry number `attempt` (1-based), or None to move on."""

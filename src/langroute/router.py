@@ -405,7 +405,9 @@ class Router:
             self._record(decision, started, "ok", usage=hit.usage)
             return hit
         try:
-            result = await self.strategy.run(decision.plan, Runner(self, request, decision))
+            result = await self.strategy.run(
+                decision.plan, Runner(self, request, decision, started)
+            )
         except LangrouteError as exc:
             error = _with_decision(exc, decision)
             self._record(decision, started, "error", error=error)
@@ -438,7 +440,8 @@ class Router:
         text: list[str] = []
         tools = False
         try:
-            async for chunk in self.strategy.stream(decision.plan, Runner(self, request, decision)):
+            runner = Runner(self, request, decision, started)
+            async for chunk in self.strategy.stream(decision.plan, runner):
                 if chunk.decision is not None:  # the last chunk: the answer is complete
                     chunk.cost_usd = decision.actual_cost_usd
                     answer = None

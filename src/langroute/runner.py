@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from langroute._fast import construct
+from langroute._sync import timed_calls
 from langroute.budget import Reservation
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
@@ -17,10 +18,12 @@ from langroute.errors import (
     BudgetExceeded,
     CircuitOpen,
     ContextTooLong,
+    DeadlineExceeded,
     LimitExhausted,
     ProviderError,
     RateLimited,
     StreamInterrupted,
+    Timeout,
 )
 from langroute.features import RoutingRequest
 from langroute.policy.balance import BALANCERS
@@ -30,7 +33,17 @@ from langroute.tokens import count_tokens
 from langroute.types import Completion, StreamChunk, Usage
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from langroute.router import Router
+
+
+class _Cut(Exception):  # internal: never leaves the runner
+    """The core's own timer stopped a call; `error` is what the strategy is told."""
+
+    def __init__(self, error: Timeout) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def deployment_key(spec: ModelSpec, dep: Deployment) -> str:
@@ -41,13 +54,86 @@ def deployment_key(spec: ModelSpec, dep: Deployment) -> str:
 class Runner:
     """Runs one model for one request: its deployments in order, retries, attempt records."""
 
-    def __init__(self, router: Router, request: RoutingRequest, decision: Decision) -> None:
+    def __init__(
+        self,
+        router: Router,
+        request: RoutingRequest,
+        decision: Decision,
+        started: float | None = None,
+    ) -> None:
         self._router = router
         self._request = request
         self._decision = decision
         self._reserved: dict[str, int] = {}
         self._holds: dict[str, Reservation] = {}
         self._limited = False
+        hints, retry = request.features.hints, router.retry
+        self._attempt_timeout = hints.attempt_timeout_s or retry.attempt_timeout_s
+        deadline_s = hints.deadline_s or retry.deadline_s
+        self._deadline_s = deadline_s
+        self._deadline = (
+            None if deadline_s is None else (started or time.perf_counter()) + deadline_s
+        )
+
+    def _time_limit(self) -> float | None:
+        """Seconds the next call may take (attempt timeout, or what is left of the deadline);
+        None: unbounded. Raises `DeadlineExceeded` once the deadline has passed."""
+        limit = self._attempt_timeout
+        if self._deadline is not None:
+            left = self._deadline - time.perf_counter()
+            if left <= 0:
+                raise DeadlineExceeded(
+                    f"the call's deadline of {self._deadline_s:g} s passed (deadline_s)"
+                )
+            limit = left if limit is None else min(limit, left)
+        return limit
+
+    def _timeout_error(self, limit: float, what: str) -> Timeout:
+        if self._deadline is not None and time.perf_counter() >= self._deadline - 1e-3:
+            return DeadlineExceeded(
+                f"{what} when the call's deadline of {self._deadline_s:g} s passed (deadline_s)"
+            )
+        return Timeout(f"{what} within {limit:g} s (attempt_timeout_s)")
+
+    async def _within(self, limit: float, call: Awaitable[Completion]) -> Completion:
+        """`call`, stopped by the core's own timer after `limit` seconds (a `_Cut`)."""
+        try:
+            async with asyncio.timeout(limit) as timer:
+                with timed_calls():
+                    return await call
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            raise _Cut(self._timeout_error(limit, "no answer")) from None
+
+    async def _first_output_within(
+        self, limit: float, chunks: AsyncIterator[StreamChunk]
+    ) -> AsyncIterator[StreamChunk]:
+        """`chunks`, whose first text or tool call must come within `limit` seconds (a
+        `_Cut` otherwise); after it, unbounded. The timer is never armed across a yield, so
+        it can only ever stop the model's stream, never the caller's code."""
+        end = time.perf_counter() + limit
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(max(0.0, end - time.perf_counter())) as timer:
+                        with timed_calls():
+                            chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    if not timer.expired():
+                        raise
+                    raise _Cut(self._timeout_error(limit, "no text or tool call")) from None
+                yield chunk
+                if chunk.has_payload:
+                    break
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def _note(
         self,
@@ -142,6 +228,8 @@ class Runner:
     async def _claim(self, spec: ModelSpec, dep: Deployment) -> bool:
         """Take this deployment for one call: the worst-case cost on the budgets (raises
         `BudgetExceeded`), its breaker's leave, then its rate budget."""
+        if self._deadline is not None:
+            self._time_limit()  # past the call's deadline: nothing more is tried
         router, key = self._router, deployment_key(spec, dep)
         if router.budgets is not None:
             await self._hold(spec, dep)
@@ -243,8 +331,17 @@ class Runner:
         return cost
 
     def _record_aborted(
-        self, spec: ModelSpec, dep: Deployment, started: float, text: str, usage: Usage | None
+        self,
+        spec: ModelSpec,
+        dep: Deployment,
+        started: float,
+        text: str,
+        usage: Usage | None,
+        timeout: Timeout | None = None,
     ) -> None:
+        """A call the router stopped itself: by a look-ahead abort, a cancellation or an
+        ensemble's deadline (`aborted`), or by its own `timeout` (an error). Its prompt and
+        any text so far are billed, estimated: the provider may well bill them."""
         if usage is None:
             usage = Usage(
                 prompt_tokens=self._request.features.prompt_tokens,
@@ -255,6 +352,13 @@ class Runner:
         if self._holds:
             self._release(deployment_key(spec, dep), cost)
         health = self._router.health
+        if timeout is not None:
+            if health is not None:
+                tell(health, health.failed, spec.name, deployment_key(spec, dep))
+            self._note(
+                spec, dep, "error", started=started, error=timeout, usage=usage, cost_usd=cost
+            )
+            return
         if health is not None:
             tell(health, health.abandoned, deployment_key(spec, dep))
         note = "stopped early (look-ahead window or deadline); usage estimated"
@@ -268,6 +372,8 @@ class Runner:
         delay = self._router.retry.delay(error, attempt)
         if delay is None:
             return False
+        if self._deadline is not None and time.perf_counter() + delay >= self._deadline:
+            return False  # the wait alone would pass the deadline: try the next one now
         await asyncio.sleep(delay)
         return True
 
@@ -301,11 +407,18 @@ class Runner:
         provider = self._router.provider(dep.provider)
         started = time.perf_counter()
         try:
-            result = await provider.complete(dep.model_id, self._request)
+            limit = self._time_limit()
+            if limit is None:
+                result = await provider.complete(dep.model_id, self._request)
+            else:
+                result = await self._within(limit, provider.complete(dep.model_id, self._request))
         except asyncio.CancelledError:
             # An ensemble's deadline or a hedge's winner stopped it: the prompt is billed.
             self._record_aborted(spec, dep, started, "", None)
             raise
+        except _Cut as cut:
+            self._record_aborted(spec, dep, started, "", None, cut.error)
+            raise cut.error from None
         except ProviderError as exc:
             self._record(spec, dep, started, error=exc)
             raise
@@ -332,7 +445,7 @@ class Runner:
                 dep = queue.pop(0)
                 try:
                     claimed = await self._claim(spec, dep)
-                except BudgetExceeded as exc:
+                except (BudgetExceeded, DeadlineExceeded) as exc:
                     last = exc
                     continue
                 if claimed:
@@ -379,7 +492,11 @@ class Runner:
                 usage: Usage | None = None
                 finish: str | None = None
                 try:
-                    async for chunk in provider.stream(dep.model_id, req):
+                    chunks = provider.stream(dep.model_id, req)
+                    limit = self._time_limit()
+                    if limit is not None:
+                        chunks = self._first_output_within(limit, chunks)
+                    async for chunk in chunks:
                         if chunk.usage is not None:
                             usage = chunk.usage if usage is None else usage + chunk.usage
                         if chunk.finish_reason is not None:
@@ -407,6 +524,12 @@ class Runner:
                     # task): the tokens generated so far are still billed; estimate them.
                     self._record_aborted(spec, dep, started, "".join(delivered), usage)
                     raise
+                except _Cut as cut:  # only ever before the first text or tool call
+                    self._record_aborted(spec, dep, started, "".join(delivered), usage, cut.error)
+                    last = cut.error
+                    if await self._after_failure(cut.error, spec, attempt):
+                        continue
+                    break
                 except ProviderError as exc:
                     self._record(spec, dep, started, error=exc, interrupted=started_output)
                     if started_output:

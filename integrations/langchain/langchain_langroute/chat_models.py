@@ -155,7 +155,10 @@ class RoutingChatModel(BaseChatModel):
     """Sent to whichever candidate answers; also bounds routing by context window."""
     stop: list[str] | None = None
     timeout: float | None = None
-    """Seconds; sent to candidates that accept a per-call `timeout`."""
+    """Seconds one model call may take before the router retries or falls back (a stream:
+    until its first text or tool call) — enforced by the router for every candidate, and
+    also sent to candidates that accept a per-call `timeout`. A whole-call limit:
+    `retry=RetryPolicy(deadline_s=...)` or `hints={"deadline_s": ...}`."""
     max_retries: int | None = None
     """Retries of the same candidate before falling back (the core's `RetryPolicy`)."""
     streaming: bool = False
@@ -359,6 +362,7 @@ class RoutingChatModel(BaseChatModel):
                 kwargs.setdefault(name, getattr(self, name))
         for name, value in self.model_kwargs.items():
             kwargs.setdefault(name, value)
+        hints = hints.with_timeout(kwargs.get("timeout"))
         stop = stop or self.stop
         response_format = kwargs.pop("response_format", None)
         tools = kwargs.pop("tools", None) or None

@@ -9,21 +9,24 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from langchain_langroute import RoutingChatModel
 from langroute import (
     AgentSteps,
+    AllModelsFailed,
     ConfigError,
     CostOptimized,
+    DeadlineExceeded,
     DomainMap,
     QualityBar,
+    RetryPolicy,
     StreamInterrupted,
     UnknownModelError,
 )
-from langroute.testing import DropStream, Fail, Reply, ScriptedServer, smart_reply
+from langroute.testing import DropStream, Fail, Hang, Reply, ScriptedServer, smart_reply
 from lc_helpers import (
     ANTHROPIC_NAME,
     KEY,
@@ -492,6 +495,53 @@ async def test_astream_falls_back_before_the_first_token(server):
     server.models[OPENAI_NAME].then(Fail(500), Fail(500))
     chunks = [c async for c in router().astream("hello")]
     assert chunks[-1].response_metadata["langroute"]["answered_by"] == ANTHROPIC_NAME
+
+
+def assert_cut_and_fell_back(message: Any) -> None:
+    attempts = message.response_metadata["langroute"]["attempts"]
+    assert [(a["model"], a["error_type"]) for a in attempts] == [
+        (OPENAI_NAME, "Timeout"),
+        (ANTHROPIC_NAME, None),
+    ]
+    assert 500 <= attempts[0]["latency_ms"] < 5000  # cut by the router's timer
+    assert attempts[0]["cost_usd"] > 0  # its prompt billed, estimated: the provider may bill it
+    assert message.content == "Hello! You said: hello"
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout(server, mode):
+    """The candidate's own client would wait for minutes (openai's default is 600 s); the
+    router cuts it — in a sync call too, where the candidate's blocking client runs — and
+    falls back."""
+    server.models[OPENAI_NAME].then(Hang(5.0))
+    llm = router(retry=RetryPolicy(attempts=1, attempt_timeout_s=0.5))
+    if mode == "invoke":
+        assert_cut_and_fell_back(llm.invoke("hello"))
+    else:
+        assert_cut_and_fell_back(sum(llm.stream("hello"), AIMessageChunk(content="")))
+
+
+@pytest.mark.parametrize("mode", ["ainvoke", "astream"])
+async def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout_async(server, mode):
+    server.models[OPENAI_NAME].then(Hang(5.0))
+    llm = router(retry=RetryPolicy(attempts=1, attempt_timeout_s=0.5))
+    if mode == "ainvoke":
+        assert_cut_and_fell_back(await llm.ainvoke("hello"))
+    else:
+        chunks = [c async for c in llm.astream("hello")]
+        assert_cut_and_fell_back(sum(chunks, AIMessageChunk(content="")))
+
+
+def test_timeout_bounds_each_call_and_a_deadline_the_whole_one(server):
+    server.models[OPENAI_NAME].then(Hang(5.0))
+    message = router(timeout=0.5, max_retries=0).invoke("hello")
+    assert answered_by(message) == ANTHROPIC_NAME
+    server.models[OPENAI_NAME].then(Hang(5.0))
+    calls = server.count(ANTHROPIC_NAME)
+    with pytest.raises(AllModelsFailed) as caught:
+        router().invoke("hello", hints={"deadline_s": 0.5})
+    assert isinstance(caught.value.exceptions[-1], DeadlineExceeded)
+    assert server.count(ANTHROPIC_NAME) == calls  # nothing is tried after the deadline
 
 
 # --- agents ------------------------------------------------------------------------------

@@ -19,8 +19,17 @@ from llama_index.core.llms import ChatMessage
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
-from langroute import AgentSteps, ConfigError, CostOptimized, QualityBar, StreamInterrupted
-from langroute.testing import DropStream, Fail, Reply, smart_reply
+from langroute import (
+    AgentSteps,
+    AllModelsFailed,
+    ConfigError,
+    CostOptimized,
+    DeadlineExceeded,
+    QualityBar,
+    RetryPolicy,
+    StreamInterrupted,
+)
+from langroute.testing import DropStream, Fail, Hang, Reply, smart_reply
 from li_helpers import (
     CHEAP,
     KEY,
@@ -240,6 +249,36 @@ def test_fallback_before_the_first_token_sync_and_stream(server, make):
     responses = list(llm.stream_chat(USER))
     assert "".join(r.delta for r in responses) == "Hello! You said: hello"
     assert who(responses[-1]) == STRONG
+
+
+def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout(server, make):
+    """`timeout` bounds each model call whatever the candidate's client does (LlamaIndex's
+    `OpenAI` waits 60 s by default) — in sync calls too, where its blocking client runs."""
+    llm = make(timeout=0.5, retry=RetryPolicy(attempts=1))
+    for call in (llm.chat, llm.stream_chat):
+        server.models[CHEAP].then(Hang(5.0))
+        response = call(USER)
+        if not hasattr(response, "message"):
+            response = list(response)[-1]
+        attempts = response.additional_kwargs["langroute"]["attempts"]
+        assert [(a["model"], a["error_type"]) for a in attempts] == [
+            (CHEAP, "Timeout"),
+            (STRONG, None),
+        ]
+        assert 500 <= attempts[0]["latency_ms"] < 5000  # cut by the router's timer
+
+
+async def test_a_deadline_bounds_the_whole_async_call(server, make):
+    llm = make(retry=RetryPolicy(attempts=1, attempt_timeout_s=0.3))
+    server.models[CHEAP].then(Hang(5.0))
+    before = server.count(STRONG)
+    with pytest.raises(AllModelsFailed) as caught:
+        await llm.achat(USER, hints={"deadline_s": 0.2})
+    assert isinstance(caught.value.exceptions[-1], DeadlineExceeded)
+    assert server.count(STRONG) == before
+    server.models[CHEAP].then(Hang(5.0))
+    response = await llm.achat(USER, timeout=0.3)
+    assert who(response) == STRONG
 
 
 async def test_failure_after_the_first_token_is_a_typed_error(server, make):

@@ -31,7 +31,13 @@ from typing import Literal
 
 from langroute._fast import construct
 from langroute.decision import Escalation
-from langroute.errors import AllModelsFailed, ConfigError, ProviderError, StreamInterrupted
+from langroute.errors import (
+    AllModelsFailed,
+    ConfigError,
+    DeadlineExceeded,
+    ProviderError,
+    StreamInterrupted,
+)
 from langroute.policy.base import RoutePlan
 from langroute.scorers import Answer, Heuristics, Score, Scorer
 from langroute.strategies.base import ModelRunner, at_least, error_types
@@ -110,6 +116,8 @@ class Cascade:
 
     def _failed(self, exc: ProviderError, errors: list[ProviderError], last: bool) -> None:
         errors.append(exc)
+        if isinstance(exc, DeadlineExceeded):
+            raise AllModelsFailed("the call's deadline passed", errors) from None
         if not isinstance(exc, self.fallback_on) or last:
             raise AllModelsFailed("every model of the cascade failed", errors) from None
 

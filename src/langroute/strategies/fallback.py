@@ -18,6 +18,7 @@ from langroute.errors import (
     ConnectionFailed,
     ContentFiltered,
     ContextTooLong,
+    DeadlineExceeded,
     LimitExhausted,
     MalformedResponse,
     ProviderError,
@@ -68,6 +69,8 @@ class FallbackChain:
     ) -> list[str]:
         """The models still worth trying after `failed` raised `error`; raises if none."""
         errors.append(error)
+        if isinstance(error, DeadlineExceeded):
+            raise AllModelsFailed("the call's deadline passed", errors) from None
         if not isinstance(error, self.fallback_on):
             raise AllModelsFailed(
                 f"{type(error).__name__} is not a fallback trigger (fallback_on)", errors

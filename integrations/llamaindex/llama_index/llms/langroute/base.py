@@ -135,6 +135,13 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         default_factory=dict,
         description="other parameters sent with every call to whichever candidate answers",
     )
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds one model call may take before the router retries or falls back "
+        "(a stream: until its first text or tool call), enforced for every candidate; per call: "
+        "timeout=...; a whole-call limit: retry=RetryPolicy(deadline_s=...)",
+    )
 
     _router: Router = PrivateAttr()
     _candidates: dict[str, LLM] = PrivateAttr()
@@ -239,6 +246,7 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         hints = CallerHints.parse(kwargs.pop("hints", None) or self.hints)
         tenant = kwargs.pop("tenant", None) or self.tenant
         user = kwargs.pop("user", None) or self.user
+        hints = hints.with_timeout(kwargs.get("timeout", self.timeout))
         for name in ("temperature", "max_tokens"):
             if (value := getattr(self, name)) is not None:
                 kwargs.setdefault(name, value)
