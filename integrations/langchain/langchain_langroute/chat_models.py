@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, Literal
@@ -25,6 +27,7 @@ from langroute import Decision, Registry, Router
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError, invalid_input, refuse_unknown_arguments
 from langroute.features import CallerHints, RoutingRequest
+from langroute.policy.balance import Balance
 from langroute.retry import RetryPolicy
 from langroute.router import named_candidates
 from langroute.tokens import DEFAULT_ENCODING, count_tokens, counts_are_exact
@@ -38,6 +41,33 @@ from langroute.types import (
 )
 
 PROVIDER_PREFIX = "langchain:"
+
+_routers: dict[tuple[Any, ...], tuple[weakref.ref[Router], tuple[Any, ...]]] = {}
+_routers_lock = threading.RLock()  # a router may die (and be forgotten) while one is built
+
+
+def shared_router(
+    parts: tuple[Any, ...], values: tuple[Any, ...], build: Callable[[], Router]
+) -> Router:
+    """One router per set of candidate objects and settings: a model LangChain rebuilds
+    from another's fields (`configurable_fields`, a per-call `tenant`) keeps its health,
+    rate limits and observed token ratios. Keyed on the objects' identities (kept alive
+    with the entry, so no id is reused meanwhile) and the plain values; an entry goes when
+    its router does."""
+    key = (tuple(map(id, parts)), values)
+    with _routers_lock:
+        entry = _routers.get(key)
+        router = entry[0]() if entry is not None else None
+        if router is None:
+            router = build()
+
+            def forget(ref: weakref.ref[Router]) -> None:
+                with _routers_lock:
+                    if (current := _routers.get(key)) is not None and current[0] is ref:
+                        del _routers[key]
+
+            _routers[key] = (weakref.ref(router, forget), parts)
+        return router
 
 
 def candidate_name(model: BaseChatModel | str) -> str:
@@ -142,6 +172,23 @@ class RoutingChatModel(BaseChatModel):
     field is a different, untenanted cache)."""
     audit: Any = Field(default=None, exclude=True)
     """`langroute.AuditLog`: one record per routed call."""
+    health: Any = Field(default=None, exclude=True)
+    """`langroute.InMemoryHealth` (or `SQLiteHealth`, `RedisHealth`): circuit breakers, and
+    cooldowns after a 429's Retry-After, so a failing candidate is skipped instead of being
+    tried first on every call (None: every candidate is always tried)."""
+    limits: Any = Field(default=None, exclude=True)
+    """`langroute.InMemoryRateLimits` (or SQLite, Redis): enforces the `rpm`/`tpm` that
+    `specs` (or the catalog) give a candidate; one out of budget is skipped."""
+    balance: Balance = "order"
+    """How a native candidate's deployments (one model at several providers) are ordered."""
+    hedge_after_ms: float | None = Field(default=None, gt=0)
+    """Call a native candidate's next deployment too when the first has not answered after
+    this long; the first answer wins (both are billed)."""
+    shadow: Any = Field(default=None, exclude=True)
+    """`langroute.shadow.ShadowEvaluator`: re-runs a sample of answered calls on a reference
+    router, off the response path, and watches quality per route."""
+    feedback: Any = Field(default=None, exclude=True)
+    """`langroute.feedback` store for `llm.router.feedback(request_id, score)` ratings."""
     tenant: str | None = None
     """Default tenant of every call (per call: `invoke(..., tenant=...)`): budgets and the
     response cache are kept per tenant."""
@@ -187,25 +234,50 @@ class RoutingChatModel(BaseChatModel):
         retry = self.retry
         if retry is None and self.max_retries is not None:
             retry = RetryPolicy(attempts=self.max_retries + 1)
-        self._router = Router.over_targets(
-            {
-                name: None
-                if isinstance(model, str)
-                else LangChainTarget(PROVIDER_PREFIX + name, model)
-                for name, model in named.items()
-            },
-            specs=self.specs,
-            defaults=lambda name: _profile_fields(named[name]),
-            providers=self.providers,
-            registry=self.registry,
-            classifier=self.classifier,
-            policy=self.policy,
-            strategy=self.strategy,
-            retry=retry,
-            budgets=self.budgets,
-            cache=self.response_cache,
-            audit=self.audit,
+
+        def build() -> Router:
+            return Router.over_targets(
+                {
+                    name: None
+                    if isinstance(model, str)
+                    else LangChainTarget(PROVIDER_PREFIX + name, model)
+                    for name, model in named.items()
+                },
+                specs=self.specs,
+                defaults=lambda name: _profile_fields(named[name]),
+                providers=self.providers,
+                registry=self.registry,
+                classifier=self.classifier,
+                policy=self.policy,
+                strategy=self.strategy,
+                retry=retry,
+                budgets=self.budgets,
+                cache=self.response_cache,
+                audit=self.audit,
+                health=self.health,
+                limits=self.limits,
+                balance=self.balance,
+                hedge_after_ms=self.hedge_after_ms,
+                shadow=self.shadow,
+                feedback=self.feedback,
+            )
+
+        parts = (
+            *named.values(),
+            *self.providers.values(),
+            *(getattr(self, f) for f in ("registry", "classifier", "policy", "strategy")),
+            *(getattr(self, f) for f in ("retry", "budgets", "response_cache", "audit")),
+            *(getattr(self, f) for f in ("health", "limits", "shadow", "feedback")),
         )
+        values = (
+            tuple(named),
+            tuple(self.providers),
+            json.dumps(self.specs, sort_keys=True, default=repr),
+            self.max_retries,
+            self.balance,
+            self.hedge_after_ms,
+        )
+        self._router = shared_router(parts, values, build)
         specs = [self._router.registry.get(n) for n in named]
         self._model_providers = {
             name: spec.provider

@@ -10,6 +10,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.runnables import ConfigurableField
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
@@ -21,6 +22,8 @@ from langroute import (
     CostOptimized,
     DeadlineExceeded,
     DomainMap,
+    InMemoryHealth,
+    InMemoryRateLimits,
     QualityBar,
     RetryPolicy,
     StreamInterrupted,
@@ -542,6 +545,49 @@ def test_timeout_bounds_each_call_and_a_deadline_the_whole_one(server):
         router().invoke("hello", hints={"deadline_s": 0.5})
     assert isinstance(caught.value.exceptions[-1], DeadlineExceeded)
     assert server.count(ANTHROPIC_NAME) == calls  # nothing is tried after the deadline
+
+
+def test_health_skips_a_rate_limited_candidate_across_calls_and_rebuilt_models(server):
+    """With `health`, a 429's Retry-After cools the candidate down: the next calls skip it
+    without calling it — also from the per-call models `configurable_fields` builds, which
+    share the router (and so its health) of the model they were built from."""
+    llm = router(health=InMemoryHealth(), max_retries=0)
+    server.models[OPENAI_NAME].then(Fail(429, retry_after=60))
+    assert answered_by(llm.invoke("hello")) == ANTHROPIC_NAME
+    openai_calls = server.count(OPENAI_NAME)
+    per_tenant = llm.configurable_fields(tenant=ConfigurableField(id="tenant"))
+    for tenant in ("acme", "globex"):
+        message = per_tenant.invoke("hello", config={"configurable": {"tenant": tenant}})
+        assert answered_by(message) == ANTHROPIC_NAME
+        attempts = message.response_metadata["langroute"]["attempts"]
+        assert attempts[0]["error_type"] == "CircuitOpen"  # skipped, not called
+    assert server.count(OPENAI_NAME) == openai_calls
+
+
+def test_models_langchain_rebuilds_per_call_keep_the_router(server):
+    """`configurable_fields` builds a new model per call from the default's fields; it keeps
+    the default's router: the call's feedback finds its route there, and a native candidate
+    keeps one HTTP client (and its connections) instead of opening one per call."""
+    llm = native_router()
+    per_tenant = llm.configurable_fields(tenant=ConfigurableField(id="tenant"))
+    message = per_tenant.invoke("hello", config={"configurable": {"tenant": "acme"}})
+    record = llm.router.feedback(message.response_metadata["langroute"]["request_id"], 1.0)
+    assert (record.model, record.tenant) == (OPENAI_NAME, "acme")
+    # other candidates or settings make another router
+    assert native_router().router is not llm.router
+    assert RoutingChatModel(**{**llm.__dict__, "max_retries": 5}).router is not llm.router
+    assert RoutingChatModel(**{**llm.__dict__, "tenant": "globex"}).router is llm.router
+
+
+def test_rate_limits_declared_in_specs_are_enforced(server):
+    specs = {**SPECS, OPENAI_NAME: {**SPECS[OPENAI_NAME], "rpm": 2}}
+    llm = RoutingChatModel(
+        models=[openai_candidate(), anthropic_candidate()],
+        specs=specs,
+        limits=InMemoryRateLimits(),
+    )
+    answered = [answered_by(llm.invoke("hello")) for _ in range(4)]
+    assert answered == [OPENAI_NAME, OPENAI_NAME, ANTHROPIC_NAME, ANTHROPIC_NAME]
 
 
 # --- agents ------------------------------------------------------------------------------

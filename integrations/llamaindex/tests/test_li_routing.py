@@ -25,6 +25,8 @@ from langroute import (
     ConfigError,
     CostOptimized,
     DeadlineExceeded,
+    InMemoryHealth,
+    InMemoryRateLimits,
     QualityBar,
     RetryPolicy,
     StreamInterrupted,
@@ -61,13 +63,15 @@ TOOLS = [FunctionTool.from_defaults(get_weather), FunctionTool.from_defaults(get
 
 
 def router(**kwargs: Any) -> RoutingLLM:
-    return RoutingLLM(models=[cheap_llm(), strong_llm()], specs=SPECS, **kwargs)
+    return RoutingLLM(models=[cheap_llm(), strong_llm()], **{"specs": SPECS, **kwargs})
 
 
 def native_router(**kwargs: Any) -> RoutingLLM:
     """The cheap candidate native (langroute's own provider), beside a LlamaIndex Anthropic."""
     return RoutingLLM(
-        models=[CHEAP, strong_llm()], specs=NATIVE_SPECS, providers=native_providers(), **kwargs
+        models=[CHEAP, strong_llm()],
+        providers=native_providers(),
+        **{"specs": NATIVE_SPECS, **kwargs},
     )
 
 
@@ -279,6 +283,22 @@ async def test_a_deadline_bounds_the_whole_async_call(server, make):
     server.models[CHEAP].then(Hang(5.0))
     response = await llm.achat(USER, timeout=0.3)
     assert who(response) == STRONG
+
+
+def test_health_and_rate_limits_reach_the_router(server, make):
+    """With `health`, a 429's Retry-After cools a candidate down: later calls skip it
+    without calling it; with `limits`, a candidate's rpm from `specs` is enforced."""
+    llm = make(health=InMemoryHealth(), retry=RetryPolicy(attempts=1))
+    server.models[CHEAP].then(Fail(429, retry_after=60))
+    assert who(llm.chat(USER)) == STRONG
+    before = server.count(CHEAP)
+    response = llm.chat(USER)
+    assert who(response) == STRONG
+    assert response.additional_kwargs["langroute"]["attempts"][0]["error_type"] == "CircuitOpen"
+    assert server.count(CHEAP) == before
+    specs = NATIVE_SPECS if make is native_router else SPECS
+    limited = make(limits=InMemoryRateLimits(), specs={**specs, CHEAP: {**specs[CHEAP], "rpm": 1}})
+    assert [who(limited.chat(USER)) for _ in range(2)] == [CHEAP, STRONG]
 
 
 async def test_failure_after_the_first_token_is_a_typed_error(server, make):

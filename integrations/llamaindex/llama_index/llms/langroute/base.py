@@ -22,6 +22,7 @@ from langroute import Decision, ModelSpec, Registry, Router
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError, refuse_unknown_arguments
 from langroute.features import CallerHints, RoutingRequest
+from langroute.policy.balance import Balance
 from langroute.providers import provider_from_spec
 from langroute.retry import RetryPolicy
 from langroute.router import named_candidates
@@ -143,6 +144,29 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         "timeout=...; a whole-call limit: retry=RetryPolicy(deadline_s=...)",
     )
 
+    health: Any = Field(
+        default=None,
+        exclude=True,
+        description="langroute.InMemoryHealth (or SQLite/Redis): circuit breakers and "
+        "cooldowns after a 429's Retry-After, so a failing candidate is skipped",
+    )
+    limits: Any = Field(
+        default=None,
+        exclude=True,
+        description="langroute.InMemoryRateLimits (or SQLite/Redis): enforces the rpm/tpm "
+        "that specs (or the catalog) give a candidate",
+    )
+    balance: Balance = Field(
+        default="order", description="how a native candidate's deployments are ordered"
+    )
+    hedge_after_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="call a native candidate's next deployment too after this long",
+    )
+    shadow: Any = Field(default=None, exclude=True, description="langroute.shadow.ShadowEvaluator")
+    feedback: Any = Field(default=None, exclude=True, description="a langroute feedback store")
+
     _router: Router = PrivateAttr()
     _candidates: dict[str, LLM] = PrivateAttr()
 
@@ -180,6 +204,12 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             budgets=self.budgets,
             cache=self.response_cache,
             audit=self.audit,
+            health=self.health,
+            limits=self.limits,
+            balance=self.balance,
+            hedge_after_ms=self.hedge_after_ms,
+            shadow=self.shadow,
+            feedback=self.feedback,
         )
 
     def _native_targets(self, native: list[str], registry: Registry) -> dict[str, NativeTarget]:
