@@ -110,6 +110,7 @@ async def test_deadline_bounds_the_whole_call_and_says_so(aserver):
     errors = caught.value.exceptions
     assert isinstance(errors[-1], DeadlineExceeded)
     assert "deadline of 0.6 s passed" in str(errors[-1])
+    assert (errors[-1].model, errors[-1].provider) == ("cheap", "local")  # who was cut
     decision = caught.value.decision
     assert decision is not None and decision.attempts[0].error_type == "DeadlineExceeded"
     # nothing is tried once the deadline has passed: `strong` was never called

@@ -75,15 +75,17 @@ class Runner:
             None if deadline_s is None else (started or time.perf_counter()) + deadline_s
         )
 
-    def _time_limit(self) -> float | None:
-        """Seconds the next call may take (attempt timeout, or what is left of the deadline);
-        None: unbounded. Raises `DeadlineExceeded` once the deadline has passed."""
+    def _time_limit(self, spec: ModelSpec, dep: Deployment) -> float | None:
+        """Seconds the next call to `dep` may take (attempt timeout, or what is left of the
+        deadline); None: unbounded. Raises `DeadlineExceeded` once the deadline has passed."""
         limit = self._attempt_timeout
         if self._deadline is not None:
             left = self._deadline - time.perf_counter()
             if left <= 0:
                 raise DeadlineExceeded(
-                    f"the call's deadline of {self._deadline_s:g} s passed (deadline_s)"
+                    f"the call's deadline of {self._deadline_s:g} s passed (deadline_s)",
+                    model=spec.name,
+                    provider=dep.provider,
                 )
             limit = left if limit is None else min(limit, left)
         return limit
@@ -229,7 +231,7 @@ class Runner:
         """Take this deployment for one call: the worst-case cost on the budgets (raises
         `BudgetExceeded`), its breaker's leave, then its rate budget."""
         if self._deadline is not None:
-            self._time_limit()  # past the call's deadline: nothing more is tried
+            self._time_limit(spec, dep)  # past the call's deadline: nothing more is tried
         router, key = self._router, deployment_key(spec, dep)
         if router.budgets is not None:
             await self._hold(spec, dep)
@@ -407,7 +409,7 @@ class Runner:
         provider = self._router.provider(dep.provider)
         started = time.perf_counter()
         try:
-            limit = self._time_limit()
+            limit = self._time_limit(spec, dep)
             if limit is None:
                 result = await provider.complete(dep.model_id, self._request)
             else:
@@ -417,6 +419,7 @@ class Runner:
             self._record_aborted(spec, dep, started, "", None)
             raise
         except _Cut as cut:
+            cut.error.model, cut.error.provider = spec.name, dep.provider
             self._record_aborted(spec, dep, started, "", None, cut.error)
             raise cut.error from None
         except ProviderError as exc:
@@ -493,7 +496,7 @@ class Runner:
                 finish: str | None = None
                 try:
                     chunks = provider.stream(dep.model_id, req)
-                    limit = self._time_limit()
+                    limit = self._time_limit(spec, dep)
                     if limit is not None:
                         chunks = self._first_output_within(limit, chunks)
                     async for chunk in chunks:
@@ -525,6 +528,7 @@ class Runner:
                     self._record_aborted(spec, dep, started, "".join(delivered), usage)
                     raise
                 except _Cut as cut:  # only ever before the first text or tool call
+                    cut.error.model, cut.error.provider = spec.name, dep.provider
                     self._record_aborted(spec, dep, started, "".join(delivered), usage, cut.error)
                     last = cut.error
                     if await self._after_failure(cut.error, spec, attempt):
