@@ -579,6 +579,30 @@ def _check_part(what: str, value: object, protocol: type, examples: str) -> None
 T = TypeVar("T")
 
 
+ADAPTER_OPTIONS = (
+    "classifier",
+    "policy",
+    "strategy",
+    "budgets",
+    "audit",
+    "health",
+    "limits",
+    "balance",
+    "hedge_after_ms",
+    "shadow",
+    "feedback",
+)
+"""The `Router` arguments the framework adapters take as fields of the same names."""
+
+
+def adapter_options(adapter: object) -> dict[str, Any]:
+    """An adapter's `Router` arguments: its fields named in `ADAPTER_OPTIONS`, and its
+    `response_cache` as the router's `cache` (the frameworks' own `cache` means theirs)."""
+    options = {name: getattr(adapter, name) for name in ADAPTER_OPTIONS}
+    options["cache"] = getattr(adapter, "response_cache")  # noqa: B009
+    return options
+
+
 def named_candidates(
     candidates: Sequence[T] | Mapping[str, T], name_of: Callable[[T], str], *, owner: str
 ) -> dict[str, T]:

@@ -29,7 +29,7 @@ from langroute.errors import ConfigError, invalid_input, refuse_unknown_argument
 from langroute.features import CallerHints, RoutingRequest
 from langroute.policy.balance import Balance
 from langroute.retry import RetryPolicy
-from langroute.router import named_candidates
+from langroute.router import adapter_options, named_candidates
 from langroute.tokens import DEFAULT_ENCODING, count_tokens, counts_are_exact
 from langroute.types import (
     NO_PARAMS,
@@ -247,35 +247,23 @@ class RoutingChatModel(BaseChatModel):
                 defaults=lambda name: _profile_fields(named[name]),
                 providers=self.providers,
                 registry=self.registry,
-                classifier=self.classifier,
-                policy=self.policy,
-                strategy=self.strategy,
                 retry=retry,
-                budgets=self.budgets,
-                cache=self.response_cache,
-                audit=self.audit,
-                health=self.health,
-                limits=self.limits,
-                balance=self.balance,
-                hedge_after_ms=self.hedge_after_ms,
-                shadow=self.shadow,
-                feedback=self.feedback,
+                **options,
             )
 
+        options = adapter_options(self)
         parts = (
             *named.values(),
             *self.providers.values(),
-            *(getattr(self, f) for f in ("registry", "classifier", "policy", "strategy")),
-            *(getattr(self, f) for f in ("retry", "budgets", "response_cache", "audit")),
-            *(getattr(self, f) for f in ("health", "limits", "shadow", "feedback")),
+            self.registry,
+            self.retry,
+            *options.values(),
         )
         values = (
             tuple(named),
             tuple(self.providers),
             json.dumps(self.specs, sort_keys=True, default=repr),
             self.max_retries,
-            self.balance,
-            self.hedge_after_ms,
         )
         self._router = shared_router(parts, values, build)
         specs = [self._router.registry.get(n) for n in named]

@@ -25,7 +25,7 @@ from langroute.features import CallerHints, RoutingRequest
 from langroute.policy.balance import Balance
 from langroute.providers import provider_from_spec
 from langroute.retry import RetryPolicy
-from langroute.router import named_candidates
+from langroute.router import adapter_options, named_candidates
 from langroute.types import NO_PARAMS, ChatParams
 from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
@@ -197,19 +197,8 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             registry=registry,
             defaults=lambda name: _metadata_fields(named[name]),
             providers=targets,
-            classifier=self.classifier,
-            policy=self.policy,
-            strategy=self.strategy,
             retry=self.retry,
-            budgets=self.budgets,
-            cache=self.response_cache,
-            audit=self.audit,
-            health=self.health,
-            limits=self.limits,
-            balance=self.balance,
-            hedge_after_ms=self.hedge_after_ms,
-            shadow=self.shadow,
-            feedback=self.feedback,
+            **adapter_options(self),
         )
 
     def _native_targets(self, native: list[str], registry: Registry) -> dict[str, NativeTarget]:
