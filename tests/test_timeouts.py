@@ -98,6 +98,37 @@ async def test_a_started_stream_is_not_cut_by_the_attempt_timeout(aserver):
     await router.aclose()
 
 
+async def test_a_stream_that_stalls_before_its_first_token_falls_back(aserver):
+    router = cheap_then_strong(aserver, RetryPolicy(attempts=1, stall_timeout_s=0.3))
+    aserver.models["cheap"].default = Reply("late", ttft_s=SLOW_S)
+    chunks = [c async for c in router.astream("hello there")]
+    assert "".join(c.content for c in chunks) == "strong answer"
+    attempts = chunks[-1].decision.attempts
+    assert (attempts[0].error_type, attempts[0].outcome) == ("Timeout", "error")
+    assert "(stall_timeout_s)" in (attempts[0].error or "")
+    await router.aclose()
+
+
+async def test_a_stream_that_stalls_after_its_first_token_is_interrupted(aserver):
+    """Text was shown: no fallback, a `StreamInterrupted` with exactly what was shown, and
+    sooner than the client's read timeout (30 s here)."""
+    router = cheap_then_strong(aserver, RetryPolicy(attempts=1, stall_timeout_s=0.3))
+    aserver.models["cheap"].default = Reply("one two three", tokens_per_s=0.5)
+    received: list[str] = []
+    t0 = time.perf_counter()
+    with pytest.raises(StreamInterrupted) as caught:
+        async for chunk in router.astream("hello there"):
+            received.append(chunk.content)
+    assert time.perf_counter() - t0 < SLOW_S / 2
+    assert caught.value.partial == "".join(received) and received
+    assert isinstance(caught.value.cause, Timeout)
+    attempt = caught.value.decision.attempts[-1]
+    assert (attempt.outcome, attempt.error_type) == ("interrupted", "Timeout")
+    assert attempt.usage is not None and attempt.usage.completion_tokens > 0  # shown: billed
+    assert aserver.count("strong") == 0
+    await router.aclose()
+
+
 async def test_deadline_bounds_the_whole_call_and_says_so(aserver):
     router = cheap_then_strong(aserver, RetryPolicy(attempts=3, base_delay_s=0, deadline_s=0.6))
     aserver.models["cheap"].default = Hang(SLOW_S)

@@ -28,6 +28,10 @@ class RetryPolicy(BaseModel):
     """Give up on one model call after this many seconds (a stream: if no text or tool call
     came by then) and retry or fall back; the core enforces it whatever the candidate's own
     client does. Per call: `hints={"attempt_timeout_s": ...}`."""
+    stall_timeout_s: float | None = Field(default=None, gt=0)
+    """Cut a stream that sends nothing for this many seconds: before its first text or tool
+    call it is retried or fallen back from, after it the caller gets `StreamInterrupted` with
+    what was shown (instead of waiting out the client's read timeout)."""
     deadline_s: float | None = Field(default=None, gt=0)
     """The whole call — every attempt, retry wait and fallback — ends within this many seconds
     (a stream: its first text or tool call); past it, `AllModelsFailed` with a

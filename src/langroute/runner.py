@@ -108,17 +108,26 @@ class Runner:
                 raise
             raise _Cut(self._timeout_error(limit, "no answer")) from None
 
-    async def _first_output_within(
-        self, limit: float, chunks: AsyncIterator[StreamChunk]
+    async def _timed_stream(
+        self, limit: float | None, stall: float | None, chunks: AsyncIterator[StreamChunk]
     ) -> AsyncIterator[StreamChunk]:
-        """`chunks`, whose first text or tool call must come within `limit` seconds (a
-        `_Cut` otherwise); after it, unbounded. The timer is never armed across a yield, so
-        it can only ever stop the model's stream, never the caller's code."""
-        end = time.perf_counter() + limit
+        """`chunks`, whose first text or tool call must come within `limit` seconds and which
+        may never go `stall` seconds without a chunk (a `_Cut` otherwise). The timer is never
+        armed across a yield, so it can only ever stop the model's stream, not the caller."""
+        end = None if limit is None else time.perf_counter() + limit
+        output = False
         try:
             while True:
+                wait = stall
+                if not output and end is not None:
+                    left = max(0.0, end - time.perf_counter())
+                    wait = left if wait is None else min(wait, left)
+                if wait is None:  # text flows and no stall limit: nothing left to time
+                    async for chunk in chunks:
+                        yield chunk
+                    return
                 try:
-                    async with asyncio.timeout(max(0.0, end - time.perf_counter())) as timer:
+                    async with asyncio.timeout(wait) as timer:
                         with timed_calls():
                             chunk = await anext(chunks)
                 except StopAsyncIteration:
@@ -126,12 +135,15 @@ class Runner:
                 except TimeoutError:
                     if not timer.expired():
                         raise
-                    raise _Cut(self._timeout_error(limit, "no text or tool call")) from None
+                    if limit is None or output or wait == stall:
+                        error = Timeout(
+                            f"the stream sent nothing for {stall:g} s (stall_timeout_s)"
+                        )
+                    else:
+                        error = self._timeout_error(limit, "no text or tool call")
+                    raise _Cut(error) from None
                 yield chunk
-                if chunk.has_payload:
-                    break
-            async for chunk in chunks:
-                yield chunk
+                output = output or chunk.has_payload
         finally:
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
@@ -340,6 +352,7 @@ class Runner:
         text: str,
         usage: Usage | None,
         timeout: Timeout | None = None,
+        interrupted: bool = False,
     ) -> None:
         """A call the router stopped itself: by a look-ahead abort, a cancellation or an
         ensemble's deadline (`aborted`), or by its own `timeout` (an error). Its prompt and
@@ -357,8 +370,9 @@ class Runner:
         if timeout is not None:
             if health is not None:
                 tell(health, health.failed, spec.name, deployment_key(spec, dep))
+            outcome: Literal["error", "interrupted"] = "interrupted" if interrupted else "error"
             self._note(
-                spec, dep, "error", started=started, error=timeout, usage=usage, cost_usd=cost
+                spec, dep, outcome, started=started, error=timeout, usage=usage, cost_usd=cost
             )
             return
         if health is not None:
@@ -497,8 +511,9 @@ class Runner:
                 try:
                     chunks = provider.stream(dep.model_id, req)
                     limit = self._time_limit(spec, dep)
-                    if limit is not None:
-                        chunks = self._first_output_within(limit, chunks)
+                    stall = self._router.retry.stall_timeout_s
+                    if limit is not None or stall is not None:
+                        chunks = self._timed_stream(limit, stall, chunks)
                     async for chunk in chunks:
                         if chunk.usage is not None:
                             usage = chunk.usage if usage is None else usage + chunk.usage
@@ -527,9 +542,12 @@ class Runner:
                     # task): the tokens generated so far are still billed; estimate them.
                     self._record_aborted(spec, dep, started, "".join(delivered), usage)
                     raise
-                except _Cut as cut:  # only ever before the first text or tool call
+                except _Cut as cut:
                     cut.error.model, cut.error.provider = spec.name, dep.provider
-                    self._record_aborted(spec, dep, started, "".join(delivered), usage, cut.error)
+                    text = "".join(delivered)
+                    self._record_aborted(spec, dep, started, text, usage, cut.error, started_output)
+                    if started_output:  # it stalled after text was shown: no fallback
+                        raise StreamInterrupted(cut.error, text, spec.name) from None
                     last = cut.error
                     if await self._after_failure(cut.error, spec, attempt):
                         continue
