@@ -91,8 +91,7 @@ def agent_router(make: Any = router) -> RoutingChatModel:
 def server() -> ScriptedServer:
     server = server_of()
     for model in server.models.values():
-        model.default = smart_reply
-        model.then()  # nothing queued
+        model.reset(smart_reply)
     return server
 
 

@@ -97,7 +97,7 @@ def who(response: Any) -> str:
 def server():
     server = server_of()
     for model in server.models.values():
-        model.default = smart_reply
+        model.reset(smart_reply)
     return server
 
 

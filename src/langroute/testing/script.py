@@ -111,6 +111,14 @@ class ScriptedModel:
             self._queue.extend(behaviours)
         return self
 
+    def reset(self, default: Behaviour | Responder | None = None) -> ScriptedModel:
+        """Drop the queued behaviours and set the default (a plain `Reply()` if None): a
+        model shared by several tests starts each one as scripted, whatever the last left."""
+        with self._lock:
+            self._queue.clear()
+            self.default = default if default is not None else Reply()
+        return self
+
     def next(self, call: CallInfo) -> Behaviour:
         with self._lock:
             if self._queue:
