@@ -505,7 +505,7 @@ def assert_cut_and_fell_back(message: Any) -> None:
         (OPENAI_NAME, "Timeout"),
         (ANTHROPIC_NAME, None),
     ]
-    assert 500 <= attempts[0]["latency_ms"] < 5000  # cut by the router's timer
+    assert 1500 <= attempts[0]["latency_ms"] < 5000  # cut by the router's timer
     assert attempts[0]["cost_usd"] > 0  # its prompt billed, estimated: the provider may bill it
     assert message.content == "Hello! You said: hello"
 
@@ -516,7 +516,7 @@ def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout(server, mode):
     router cuts it — in a sync call too, where the candidate's blocking client runs — and
     falls back."""
     server.models[OPENAI_NAME].then(Hang(5.0))
-    llm = router(retry=RetryPolicy(attempts=1, attempt_timeout_s=0.5))
+    llm = router(retry=RetryPolicy(attempts=1, attempt_timeout_s=1.5))
     if mode == "invoke":
         assert_cut_and_fell_back(llm.invoke("hello"))
     else:
@@ -526,7 +526,7 @@ def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout(server, mode):
 @pytest.mark.parametrize("mode", ["ainvoke", "astream"])
 async def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout_async(server, mode):
     server.models[OPENAI_NAME].then(Hang(5.0))
-    llm = router(retry=RetryPolicy(attempts=1, attempt_timeout_s=0.5))
+    llm = router(retry=RetryPolicy(attempts=1, attempt_timeout_s=1.5))
     if mode == "ainvoke":
         assert_cut_and_fell_back(await llm.ainvoke("hello"))
     else:
@@ -536,12 +536,12 @@ async def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout_async(server
 
 def test_timeout_bounds_each_call_and_a_deadline_the_whole_one(server):
     server.models[OPENAI_NAME].then(Hang(5.0))
-    message = router(timeout=0.5, max_retries=0).invoke("hello")
+    message = router(timeout=1.5, max_retries=0).invoke("hello")
     assert answered_by(message) == ANTHROPIC_NAME
     server.models[OPENAI_NAME].then(Hang(5.0))
     calls = server.count(ANTHROPIC_NAME)
     with pytest.raises(AllModelsFailed) as caught:
-        router().invoke("hello", hints={"deadline_s": 0.5})
+        router().invoke("hello", hints={"deadline_s": 1.5})
     assert isinstance(caught.value.exceptions[-1], DeadlineExceeded)
     assert server.count(ANTHROPIC_NAME) == calls  # nothing is tried after the deadline
 

@@ -258,7 +258,7 @@ def test_fallback_before_the_first_token_sync_and_stream(server, make):
 def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout(server, make):
     """`timeout` bounds each model call whatever the candidate's client does (LlamaIndex's
     `OpenAI` waits 60 s by default) — in sync calls too, where its blocking client runs."""
-    llm = make(timeout=0.5, retry=RetryPolicy(attempts=1))
+    llm = make(timeout=1.5, retry=RetryPolicy(attempts=1))
     for call in (llm.chat, llm.stream_chat):
         server.models[CHEAP].then(Hang(5.0))
         response = call(USER)
@@ -269,19 +269,19 @@ def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout(server, make):
             (CHEAP, "Timeout"),
             (STRONG, None),
         ]
-        assert 500 <= attempts[0]["latency_ms"] < 5000  # cut by the router's timer
+        assert 1500 <= attempts[0]["latency_ms"] < 5000  # cut by the router's timer
 
 
 async def test_a_deadline_bounds_the_whole_async_call(server, make):
-    llm = make(retry=RetryPolicy(attempts=1, attempt_timeout_s=0.3))
+    llm = make(retry=RetryPolicy(attempts=1, attempt_timeout_s=1.5))
     server.models[CHEAP].then(Hang(5.0))
     before = server.count(STRONG)
     with pytest.raises(AllModelsFailed) as caught:
-        await llm.achat(USER, hints={"deadline_s": 0.2})
+        await llm.achat(USER, hints={"deadline_s": 1.0})
     assert isinstance(caught.value.exceptions[-1], DeadlineExceeded)
     assert server.count(STRONG) == before
     server.models[CHEAP].then(Hang(5.0))
-    response = await llm.achat(USER, timeout=0.3)
+    response = await llm.achat(USER, timeout=1.5)
     assert who(response) == STRONG
 
 
