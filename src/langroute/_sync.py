@@ -2,9 +2,10 @@
 
 A sync call runs on its own thread's private event loop (kept for the thread's next calls),
 so it costs no thread hop and adapters may call a model's blocking sync client directly
-(`blocking_allowed()`). When the calling thread already runs a loop (notebooks, sync code
-called from async code), the call goes to one shared background loop instead, where nothing
-may block.
+(`blocking_allowed()`) — except while one of the core's time limits runs (`timed_calls()`),
+when blocking calls go to worker threads so the timer can fire. When the calling thread
+already runs a loop (notebooks, sync code called from async code), the call goes to one
+shared background loop instead, where nothing may block.
 """
 
 from __future__ import annotations
