@@ -11,6 +11,9 @@ shared background loop instead, where nothing may block.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import queue
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -121,46 +124,97 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
             asyncio.run_coroutine_threadsafe(aclose(), loop).result()
 
 
+class _Worker:
+    """One daemon thread running blocking steps for the event loop, one at a time. A step
+    the loop stops waiting for (the core's timer cut it, its task was cancelled) finishes
+    in this thread and is dropped: it never holds a shared pool's worker, nor the process's
+    exit (a pool's threads are joined at exit, a daemon thread is not)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="langroute-blocking", daemon=True).start()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """`fn()` in this thread, awaited; its context (contextvars) is the caller's."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        context = contextvars.copy_context()
+
+        def job() -> None:
+            try:
+                result = context.run(fn)
+            except StopIteration as exc:  # a future refuses it; its caller would hang
+                _settle_soon(loop, done, None, RuntimeError(f"{fn!r} raised StopIteration"))
+                del exc
+            except BaseException as exc:  # handed to the awaiting task, not lost here
+                _settle_soon(loop, done, None, exc)
+            else:
+                _settle_soon(loop, done, result, None)
+
+        self._jobs.put(job)
+        return await done
+
+    def then_stop(self, fn: Callable[[], object] | None = None) -> None:
+        """Run `fn` after the current step, without waiting for it; then end the thread."""
+        if fn is not None:
+            self._jobs.put(lambda: _quietly(fn))
+        self._jobs.put(None)
+
+
+def _settle_soon(
+    loop: asyncio.AbstractEventLoop,
+    done: asyncio.Future[Any],
+    result: object,
+    error: BaseException | None,
+) -> None:
+    def settle() -> None:
+        if done.done():  # the awaiting task was cancelled meanwhile
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+        loop.call_soon_threadsafe(settle)
+
+
+def _quietly(fn: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):
+        fn()
+
+
 async def call_blocking(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Call a blocking function from the core: directly on a sync caller's private loop,
-    in a worker thread otherwise."""
+    in a daemon thread of its own otherwise (`_Worker`)."""
     if blocking_allowed():
         return fn(*args, **kwargs)
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    worker = _Worker()
+    try:
+        return await worker.run(lambda: fn(*args, **kwargs))
+    finally:
+        worker.then_stop()
 
 
 async def aiter_in_threads(items: Iterator[T]) -> AsyncIterator[T]:
     """Iterate a blocking iterator from async code: directly on a sync caller's private loop,
-    each `next` in a worker thread otherwise (adapters drive a framework model's sync stream
-    with it)."""
+    each `next` in a daemon thread of the stream's own otherwise (adapters drive a framework
+    model's sync stream with it). Stopped early, the iterator is closed after the step that
+    may still be running, never during it."""
     if blocking_allowed():
         for item in items:
             yield item
         return
     end = object()
-    turn = threading.Lock()  # a generator must not be closed while a `next` runs
-
-    def step() -> object:
-        with turn:
-            return next(items, end)
-
-    def close() -> None:
-        with turn:
-            getattr(items, "close", lambda: None)()
-
-    stepping = False
+    worker = _Worker()
+    closed = False
     try:
-        while True:
-            stepping = True
-            got = await asyncio.to_thread(step)
-            stepping = False
-            if got is end:
-                break
+        while (got := await worker.run(lambda: next(items, end))) is not end:
             yield got  # type: ignore[misc]
+        closed = True
     finally:
-        if stepping:
-            # Cancelled while a `next` still blocks in its thread (the core's timer stopped
-            # it): close after it, without waiting for it here.
-            asyncio.get_running_loop().run_in_executor(None, close)
-        else:
-            await asyncio.to_thread(close)
+        worker.then_stop(None if closed else getattr(items, "close", None))

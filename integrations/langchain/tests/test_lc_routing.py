@@ -534,6 +534,54 @@ async def test_a_candidate_that_hangs_is_cut_by_the_routers_timeout_async(server
         assert_cut_and_fell_back(sum(chunks, AIMessageChunk(content="")))
 
 
+CLIENT = """
+import sys
+from langchain_openai import ChatOpenAI
+from langchain_langroute import RoutingChatModel
+from langroute import RetryPolicy
+slow_url, fast_url, fast = sys.argv[1:]  # the key: $OPENAI_API_KEY, never in argv
+price = lambda usd: {"pricing": {"input": usd, "output": usd}}
+llm = RoutingChatModel(
+    models=[ChatOpenAI(model="hangs", base_url=slow_url, max_retries=0),
+            ChatOpenAI(model=fast, base_url=fast_url, max_retries=0)],
+    specs={"hangs": price(0.1), fast: price(5)},
+    retry=RetryPolicy(attempts=1, attempt_timeout_s=1.5),
+)
+print(llm.invoke("hello").response_metadata["langroute"]["answered_by"], flush=True)
+"""
+
+
+def test_a_cut_sync_call_does_not_hold_up_the_process_at_exit(server):
+    """The cut call's blocking client still waits in its thread (openai's SDK would wait
+    600 s); that thread is a daemon, so the process exits at once — a thread of a shared
+    pool is joined at exit, and the process would have lived as long as the 60 s hang, past
+    the 50 s this test gives it."""
+    import os
+    import subprocess
+    import sys
+
+    slow = subprocess.Popen(
+        [sys.executable, "-m", "langroute.testing", "--models", "hangs", "--ttft-ms", "60000"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert slow.stdout is not None
+        slow_url = slow.stdout.readline().split()[1]
+        result = subprocess.run(
+            [sys.executable, "-c", CLIENT, slow_url, server.openai_url, OPENAI_NAME],
+            env={**os.environ, "OPENAI_API_KEY": KEY},
+            capture_output=True,
+            text=True,
+            timeout=50,
+        )
+    finally:
+        slow.terminate()
+        slow.wait(timeout=10)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [OPENAI_NAME]
+
+
 def test_timeout_bounds_each_call_and_a_deadline_the_whole_one(server):
     server.models[OPENAI_NAME].then(Hang(5.0))
     message = router(timeout=1.5, max_retries=0).invoke("hello")

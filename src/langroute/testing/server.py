@@ -102,6 +102,10 @@ def _pieces(text: str) -> list[str]:
     return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
 
 
+def _not_again(*args: Any) -> None:
+    """A `_record` stand-in for a call already recorded (a `Hang`, on arrival)."""
+
+
 class ScriptedServer:
     """Serves `/v1/chat/completions` (OpenAI) and `/v1/messages` (Anthropic) for scripted
     models on a random port of 127.0.0.1. Use as a (async) context manager, or start/stop.
@@ -437,12 +441,19 @@ class ScriptedServer:
             return
         call = CallInfo(name, api, stream, _last_user(body.get("messages", [])), body)
         behaviour = model.next(call)
+        record: Callable[..., None] = self._record
         if isinstance(behaviour, Hang):
+            # Recorded on arrival: a client that gives up before the answer still made the
+            # call, and must not show up in the counts of whatever runs seconds later.
+            then = behaviour.then
+            status = then.status if isinstance(then, Fail) else 200
+            self._record(name, api, stream, "hang", status, body, headers)
+            record = _not_again
             await asyncio.sleep(behaviour.seconds)
-            behaviour = behaviour.then
+            behaviour = then
         kind = type(behaviour).__name__.lower()
         if isinstance(behaviour, Fail):
-            self._record(name, api, stream, kind, behaviour.status, body, headers)
+            record(name, api, stream, kind, behaviour.status, body, headers)
             extra = (
                 [(b"retry-after", str(behaviour.retry_after).encode())]
                 if behaviour.retry_after is not None
@@ -458,7 +469,7 @@ class ScriptedServer:
             )
             return
         if isinstance(behaviour, Malformed):
-            self._record(name, api, stream, kind, 200, body, headers)
+            record(name, api, stream, kind, 200, body, headers)
             if stream:
                 await self._start(send, 200, b"text/event-stream")
                 await send(
@@ -474,7 +485,7 @@ class ScriptedServer:
             return
         drop_after: int | None = None
         if isinstance(behaviour, DropStream):
-            self._record(name, api, stream, kind, 200, body, headers)
+            record(name, api, stream, kind, 200, body, headers)
             if not stream:
                 await self._start(send, 200, b"application/json")
                 await send(
@@ -483,7 +494,7 @@ class ScriptedServer:
                 raise _Drop("scripted drop in the middle of the response body")
             drop_after, behaviour = behaviour.after_chunks, behaviour.reply
         else:
-            self._record(name, api, stream, kind, 200, body, headers)
+            record(name, api, stream, kind, 200, body, headers)
         assert isinstance(behaviour, Reply)
         text = behaviour.text(call.last_user_text) if callable(behaviour.text) else behaviour.text
         usage = (
