@@ -74,17 +74,19 @@ async def test_per_call_hint_overrides_the_policy(aserver):
     await router.aclose()
 
 
-async def test_stream_must_start_within_the_attempt_timeout(aserver):
-    router = cheap_then_strong(aserver, RetryPolicy(attempts=1, attempt_timeout_s=CUT_S))
+@pytest.mark.parametrize("limit", ["attempt_timeout_s", "stall_timeout_s"])
+async def test_a_stream_that_does_not_start_falls_back(aserver, limit):
+    router = cheap_then_strong(aserver, RetryPolicy(attempts=1, **{limit: CUT_S}))
     aserver.models["cheap"].default = Reply("late answer", ttft_s=SLOW_S)
     chunks = [c async for c in router.astream("hello there")]
     assert "".join(c.content for c in chunks) == "strong answer"
     decision = chunks[-1].decision
     assert decision is not None
-    assert [(a.model, a.error_type) for a in decision.attempts] == [
-        ("cheap", "Timeout"),
-        ("strong", None),
+    assert [(a.model, a.error_type, a.outcome) for a in decision.attempts] == [
+        ("cheap", "Timeout", "error"),
+        ("strong", None, "ok"),
     ]
+    assert f"({limit})" in (decision.attempts[0].error or "")
     await router.aclose()
 
 
@@ -96,17 +98,6 @@ async def test_a_started_stream_is_not_cut_by_the_attempt_timeout(aserver):
     text = "".join([c.content async for c in router.astream("hello there")])
     assert time.perf_counter() - t0 > CUT_S  # it streamed for longer than the timeout
     assert text == " ".join(["word"] * 12)
-    await router.aclose()
-
-
-async def test_a_stream_that_stalls_before_its_first_token_falls_back(aserver):
-    router = cheap_then_strong(aserver, RetryPolicy(attempts=1, stall_timeout_s=CUT_S))
-    aserver.models["cheap"].default = Reply("late", ttft_s=SLOW_S)
-    chunks = [c async for c in router.astream("hello there")]
-    assert "".join(c.content for c in chunks) == "strong answer"
-    attempts = chunks[-1].decision.attempts
-    assert (attempts[0].error_type, attempts[0].outcome) == ("Timeout", "error")
-    assert "(stall_timeout_s)" in (attempts[0].error or "")
     await router.aclose()
 
 
