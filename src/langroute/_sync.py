@@ -2,8 +2,9 @@
 
 A sync call runs on its own thread's private event loop (kept for the thread's next calls),
 so it costs no thread hop and adapters may call a model's blocking sync client directly
-(`blocking_allowed()`) — except while one of the core's time limits runs (`timed_calls()`),
-when blocking calls go to worker threads so the timer can fire. When the calling thread
+(`blocking_allowed()`) — except where the loop must stay free (`loop_kept_free()`: a time
+limit runs, ensemble members answer at once), when blocking calls go to threads of their
+own. When the calling thread
 already runs a loop (notebooks, sync code called from async code), the call goes to one
 shared background loop instead, where nothing may block.
 """
@@ -26,26 +27,27 @@ _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
 _local = threading.local()
 _own_loop: ContextVar[bool] = ContextVar("langroute_own_loop", default=False)
-_timed: ContextVar[bool] = ContextVar("langroute_timed", default=False)
+_kept_free: ContextVar[bool] = ContextVar("langroute_loop_kept_free", default=False)
 
 
 def blocking_allowed() -> bool:
     """Whether the running code is on a sync caller's private loop, where blocking calls
-    (a framework model's sync client) hold up nobody else — and no timer of the core's has
-    to fire while they run."""
-    return _own_loop.get() and not _timed.get()
+    (a framework model's sync client) hold up nobody else — and nothing needs the loop
+    meanwhile (`loop_kept_free`)."""
+    return _own_loop.get() and not _kept_free.get()
 
 
 @contextmanager
-def timed_calls() -> Iterator[None]:
-    """Within it, blocking calls go to worker threads even on a sync caller's own loop, so
-    the core's attempt timeout and deadline can fire while they run (the abandoned call
-    finishes in its thread; its answer is dropped)."""
-    token = _timed.set(True)
+def loop_kept_free() -> Iterator[None]:
+    """Within it (and in tasks started within it), blocking calls go to threads of their own
+    even on a sync caller's own loop: the core's timers can fire while they run (an
+    abandoned call finishes in its thread, its answer dropped), and calls started together
+    run together (an ensemble's members)."""
+    token = _kept_free.set(True)
     try:
         yield
     finally:
-        _timed.reset(token)
+        _kept_free.reset(token)
 
 
 def _thread_loop() -> asyncio.AbstractEventLoop | None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from langroute._fast import construct
-from langroute._sync import timed_calls
+from langroute._sync import loop_kept_free
 from langroute.budget import Reservation
 from langroute.decision import Attempt, Decision
 from langroute.errors import (
@@ -101,7 +101,7 @@ class Runner:
         """`call`, stopped by the core's own timer after `limit` seconds (a `_Cut`)."""
         try:
             async with asyncio.timeout(limit) as timer:
-                with timed_calls():
+                with loop_kept_free():
                     return await call
         except TimeoutError:
             if not timer.expired():
@@ -128,7 +128,7 @@ class Runner:
                     return
                 try:
                     async with asyncio.timeout(wait) as timer:
-                        with timed_calls():
+                        with loop_kept_free():
                             chunk = await anext(chunks)
                 except StopAsyncIteration:
                     return

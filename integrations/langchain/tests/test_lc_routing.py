@@ -884,6 +884,29 @@ def test_an_ensemble_keeps_one_answer_and_counts_every_member(server, mode):
     assert meta["actual_cost_usd"] == pytest.approx(sum(a["cost_usd"] for a in meta["attempts"]))
 
 
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_sync_ensemble_asks_its_members_at_once_and_keeps_its_deadline(server, mode):
+    """A sync call runs candidates' blocking clients on its own loop; an ensemble's members
+    still go out together (each in a thread of its own), so its deadline can cut the slow
+    one — before, they ran in turn and the deadline never fired."""
+    from langroute import Ensemble
+
+    server.models[OPENAI_NAME].then(Reply("Paris.", ttft_s=1.0))
+    server.models[ANTHROPIC_NAME].then(Reply("Paris, France.", ttft_s=5.0))
+    llm = router(strategy=Ensemble(size=2, deadline_s=2.0))
+    if mode == "invoke":
+        message = llm.invoke("Capital of France?")
+    else:
+        message = sum(llm.stream("Capital of France?"), AIMessageChunk(content=""))
+    assert message.content == "Paris."
+    outcomes = {
+        a["model"]: a["outcome"] for a in message.response_metadata["langroute"]["attempts"]
+    }
+    assert outcomes == {OPENAI_NAME: "ok", ANTHROPIC_NAME: "aborted"}
+    first, second = server.calls[-2:]
+    assert abs(first.at - second.at) < 0.5, "both members were asked before either answered"
+
+
 # --- budgets, response cache and audit through the adapter --------------------------------
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from langroute._fast import construct
+from langroute._sync import loop_kept_free
 from langroute.decision import Escalation
 from langroute.errors import AllModelsFailed, ProviderError
 from langroute.features import RoutingRequest
@@ -89,7 +90,8 @@ class Ensemble:
 
     async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion:
         models = plan.models[: self.size]
-        tasks = [asyncio.ensure_future(runner.complete(m)) for m in models]
+        with loop_kept_free():  # a framework model's blocking client must not run them in turn
+            tasks = [asyncio.ensure_future(runner.complete(m)) for m in models]
         _, pending = await asyncio.wait(tasks, timeout=self.deadline_s)
         for task in pending:
             task.cancel()
