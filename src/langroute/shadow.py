@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from langroute._sync import loop_kept_free
 from langroute.errors import ConfigError, LangrouteError
 from langroute.features import RoutingRequest
 from langroute.types import Completion
@@ -295,9 +296,12 @@ class ShadowEvaluator:
         if len(self._tasks) >= self.max_in_flight:
             self.skipped += 1
             return
-        task = asyncio.get_running_loop().create_task(
-            self._compare(request, answer, self.route(decision))
-        )
+        # Kept off the caller's loop: on a sync caller's own loop a framework reference
+        # model's blocking client would otherwise run before the caller gets its answer.
+        with loop_kept_free():
+            task = asyncio.get_running_loop().create_task(
+                self._compare(request, answer, self.route(decision))
+            )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

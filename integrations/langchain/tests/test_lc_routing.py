@@ -907,6 +907,25 @@ def test_a_sync_ensemble_asks_its_members_at_once_and_keeps_its_deadline(server,
     assert abs(first.at - second.at) < 0.5, "both members were asked before either answered"
 
 
+def test_a_sync_calls_shadow_comparison_runs_off_its_response_path(server):
+    """The shadow reference is a LangChain model that takes 3 s: the sync call returns
+    without waiting for it (before, its blocking client ran on the caller's loop first)."""
+    from langroute._sync import run_sync
+    from langroute.shadow import ShadowEvaluator
+
+    server.add("reference-model", Reply("Paris.", ttft_s=3.0))
+    reference = RoutingChatModel(
+        models=[openai_candidate("reference-model")],
+        specs={"reference-model": SPECS[OPENAI_NAME]},
+    )
+    shadow = ShadowEvaluator(reference.router, sample_rate=1.0)
+    llm = router(shadow=shadow)
+    assert llm.invoke("Capital of France?").content
+    assert (shadow.compared, shadow.failed) == (0, 0), "the comparison is still running"
+    run_sync(llm.router.drain())
+    assert (shadow.compared, shadow.failed) == (1, 0)
+
+
 # --- budgets, response cache and audit through the adapter --------------------------------
 
 
