@@ -17,6 +17,7 @@ from langroute import (
     ContextTooLong,
     MalformedResponse,
     OpenAIProvider,
+    ProviderError,
     RateLimited,
     ServerError,
     Timeout,
@@ -511,3 +512,68 @@ def test_a_password_in_the_base_url_is_masked_in_reprs(monkeypatch):
     assert repr(OpenAIProvider(base_url="http://127.0.0.1:9/v1?a=b@c")).endswith("@c')")
     bare_token = OpenAIProvider(base_url="https://sk-proxy-token-42@gateway.internal/v1")
     assert repr(bare_token).endswith("base_url='https://***@gateway.internal/v1')")
+
+
+# --- framework candidates' SDK exceptions, typed by duck typing ----------------------------
+
+
+def _raised(exc_type: type[Exception], **attributes: object) -> Exception:
+    exc = exc_type("scripted")
+    for name, value in attributes.items():
+        setattr(exc, name, value)
+    return exc
+
+
+class ResourceExhausted(Exception):  # google-api-core's 429: an HTTP `code`
+    code = 429
+
+
+class ClientError(Exception):  # botocore's: a response dict
+    pass
+
+
+class ThrottlingException(Exception):  # no status at all, only a telling name
+    pass
+
+
+class ServiceOverloaded(Exception):
+    pass
+
+
+def _sdk_errors() -> list[tuple[Exception, type[Exception], float | None]]:
+    import httpx
+
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    limited = httpx.Response(429, headers={"retry-after": "7"}, request=request)
+    bedrock = {
+        "Error": {"Code": "ThrottlingException", "Message": "Too many requests"},
+        "ResponseMetadata": {"HTTPStatusCode": 429, "HTTPHeaders": {"retry-after": "2"}},
+    }
+    down = {
+        "Error": {"Code": "ServiceUnavailableException"},
+        "ResponseMetadata": {"HTTPStatusCode": 503},
+    }
+    return [
+        (httpx.HTTPStatusError("429", request=request, response=limited), RateLimited, 7.0),
+        (ResourceExhausted("quota"), RateLimited, None),
+        (_raised(ClientError, response=bedrock), RateLimited, 2.0),
+        (_raised(ClientError, response=down), ServerError, None),
+        (_raised(Exception, status=503), ServerError, None),  # aiohttp's ClientResponseError
+        (ThrottlingException("slow down"), RateLimited, None),
+        (ServiceOverloaded("busy"), ServerError, None),
+        (_raised(Exception, status_code=200), MalformedResponse, None),  # openai's validation
+        (_raised(Exception, code=8), ProviderError, None),  # a gRPC code is not an HTTP status
+    ]
+
+
+@pytest.mark.parametrize(("exc", "expected", "retry_after"), _sdk_errors())
+def test_sdk_exceptions_are_typed_wherever_they_keep_their_status(exc, expected, retry_after):
+    """A LangChain or LlamaIndex candidate raises its vendor SDK's exceptions: a 429 from
+    Gemini, Bedrock or a plain-httpx integration must fall back like OpenAI's."""
+    from langroute.providers.sdk_errors import normalise_exception
+
+    error = normalise_exception(exc, model="m", provider="p")
+    assert type(error) is expected
+    assert (error.model, error.provider) == ("m", "p")
+    if expected is RateLimited:
+        assert error.retry_after == retry_after

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import ConfigurableField
 from langchain_core.tools import tool
 from pydantic import BaseModel
@@ -635,6 +637,45 @@ def test_rate_limits_declared_in_specs_are_enforced(server):
     )
     answered = [answered_by(llm.invoke("hello")) for _ in range(4)]
     assert answered == [OPENAI_NAME, OPENAI_NAME, ANTHROPIC_NAME, ANTHROPIC_NAME]
+
+
+class PlainHTTPChatModel(BaseChatModel):
+    """A chat model as a small integration writes one: httpx and `raise_for_status`, no
+    vendor SDK (so its errors are `httpx.HTTPStatusError`s with no `status_code`)."""
+
+    url: str
+    model: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "plain-http"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any):
+        import httpx
+
+        response = httpx.post(
+            f"{self.url}/chat/completions",
+            json={"model": self.model, "messages": [{"role": "user", "content": "hello"}]},
+            headers={"authorization": f"Bearer {KEY}"},
+        )
+        response.raise_for_status()
+        text = response.json()["choices"][0]["message"]["content"]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def test_a_429_from_a_candidate_without_a_vendor_sdk_falls_back(server):
+    server.models[OPENAI_NAME].then(Fail(429, retry_after=60))
+    plain = PlainHTTPChatModel(url=server.openai_url, model=OPENAI_NAME)
+    llm = RoutingChatModel(
+        models={"plain": plain, ANTHROPIC_NAME: anthropic_candidate()},
+        specs={"plain": SPECS[OPENAI_NAME], ANTHROPIC_NAME: SPECS[ANTHROPIC_NAME]},
+    )
+    message = llm.invoke("hello")
+    attempts = message.response_metadata["langroute"]["attempts"]
+    assert [(a["model"], a["error_type"]) for a in attempts] == [
+        ("plain", "RateLimited"),
+        (ANTHROPIC_NAME, None),
+    ]
 
 
 # --- agents ------------------------------------------------------------------------------

@@ -34,16 +34,66 @@ def _body_text(exc: BaseException) -> str:
     return json.dumps({"error": {"message": str(getattr(exc, "message", None) or exc)}})
 
 
+def _http_status(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599:
+        return int(value)
+    return None
+
+
+# Exceptions that carry no HTTP status, known by their class names across vendor SDKs.
+_STATUS_BY_NAME = (
+    ("RateLimit", 429),
+    ("TooManyRequests", 429),
+    ("ResourceExhausted", 429),
+    ("Throttl", 429),
+    ("Overloaded", 529),
+    ("ServiceUnavailable", 503),
+    ("InternalServer", 500),
+    ("Unauthenticated", 401),
+    ("Authentication", 401),
+    ("PermissionDenied", 403),
+)
+
+
+def _status_and_headers(exc: BaseException) -> tuple[int | None, Mapping[str, str]]:
+    """The HTTP status an SDK's exception carries, wherever it keeps it: `status_code`
+    (openai, anthropic, mistral, cohere…), `response.status_code` (httpx's and requests'
+    HTTPError), `status` (aiohttp), `code` (google-api-core), a botocore-style response
+    dict; else one its class name implies (`ResourceExhausted`, `ThrottlingException`…)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if isinstance(response, Mapping):  # botocore's ClientError
+        meta = response.get("ResponseMetadata") or {}
+        headers = meta.get("HTTPHeaders")
+        status = _http_status(meta.get("HTTPStatusCode"))
+        if status is not None:
+            return status, headers or {}
+    for value in (
+        getattr(exc, "status_code", None),
+        getattr(response, "status_code", None),
+        getattr(exc, "status", None),
+        getattr(exc, "code", None),
+    ):
+        if (status := _http_status(value)) is not None:
+            return status, headers or {}
+    names = [cls.__name__ for cls in type(exc).__mro__]
+    for marker, status in _STATUS_BY_NAME:
+        if any(marker in name for name in names):
+            return status, headers or {}
+    return None, {}
+
+
 def normalise_exception(exc: BaseException, **where: Any) -> ProviderError:
     """The `ProviderError` for any exception a model call raised."""
     if isinstance(exc, ProviderError):
         return exc
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        response = getattr(exc, "response", None)
-        headers = getattr(response, "headers", None) or {}
+    status, headers = _status_and_headers(exc)
+    if status is not None:
         return error_from_status(status, headers, _body_text(exc), **where)
     name = type(exc).__name__
+    answered = getattr(exc, "status_code", None)
+    if isinstance(answered, int) and 200 <= answered < 300:  # e.g. openai's validation error
+        return MalformedResponse(f"unusable response ({name}: {exc})", **where)
     if "Timeout" in name or isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return Timeout(f"timed out ({name})", **where)
     if "Connection" in name or isinstance(exc, ConnectionError):
