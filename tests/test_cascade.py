@@ -239,6 +239,26 @@ def ensemble_router(server: ScriptedServer, **kwargs: object):
     return make_router(server, CHAIN, strategy=Ensemble(**kwargs))
 
 
+async def test_an_ensemble_none_of_whose_members_answers_in_time_says_so(
+    aserver: ScriptedServer,
+) -> None:
+    """Every member still running at the deadline: a typed `AllModelsFailed` with one
+    `Timeout` per member (it used to be a `ValueError` from an empty exception group)."""
+    from langroute import AllModelsFailed, Timeout
+    from langroute.testing import Hang
+
+    for name in ("cheap", "mid", "premium"):
+        aserver.add(name, Hang(5.0))
+    router = ensemble_router(aserver, deadline_s=0.5)
+    with pytest.raises(AllModelsFailed, match="no member answered before the deadline") as info:
+        await router.achat("What is six times seven?")
+    errors = info.value.exceptions
+    assert sorted(e.model for e in errors) == ["cheap", "mid", "premium"]
+    assert all(isinstance(e, Timeout) for e in errors)
+    assert {a.outcome for a in info.value.decision.attempts} == {"aborted"}
+    await router.aclose()
+
+
 async def test_ensemble_with_a_slow_and_a_failing_member(aserver: ScriptedServer) -> None:
     from langroute.testing import Hang
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from langroute._fast import construct
 from langroute._sync import loop_kept_free
 from langroute.decision import Escalation
-from langroute.errors import AllModelsFailed, ProviderError
+from langroute.errors import AllModelsFailed, ProviderError, Timeout
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.scorers import Answer, Heuristics, Score, Scorer
@@ -98,8 +98,11 @@ class Ensemble:
         await asyncio.gather(*pending, return_exceptions=True)
         answers: list[Completion] = []
         errors: list[ProviderError] = []
-        for task in tasks:
-            if task.cancelled():
+        for model, task in zip(models, tasks, strict=True):
+            if task.cancelled():  # cut at the deadline: the error list says so, for each
+                errors.append(
+                    Timeout(f"no answer within the ensemble's {self.deadline_s:g} s", model=model)
+                )
                 continue
             exc = task.exception()
             if isinstance(exc, ProviderError):
