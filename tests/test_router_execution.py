@@ -428,3 +428,12 @@ def test_sync_calls_from_many_threads(server):
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda i: router.chat(f"hello {i}").content, range(32)))
     assert answers == ["cheap answer"] * 32
+
+
+def test_all_models_failed_is_typed_even_with_no_error_to_hold():
+    """An exception group cannot be empty: the typed error still comes, never a ValueError."""
+    from langroute import ProviderError
+
+    error = AllModelsFailed("nothing was tried", [])
+    assert [type(e) for e in error.exceptions] == [ProviderError]
+    assert "nothing was tried" in str(error)

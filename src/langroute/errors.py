@@ -227,6 +227,8 @@ class AllModelsFailed(ExceptionGroup[ProviderError], LangrouteError):
     decision: Any = None
 
     def __new__(cls, message: str, exceptions: Sequence[ProviderError]) -> AllModelsFailed:
+        if not exceptions:  # an exception group cannot be empty; the caller still gets this
+            exceptions = [ProviderError(message)]
         summary = "; ".join(f"[{i}] {e!s}" for i, e in enumerate(exceptions, 1))
         return super().__new__(cls, f"{message}: {summary}", list(exceptions))
 
