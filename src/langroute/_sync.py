@@ -4,9 +4,8 @@ A sync call runs on its own thread's private event loop (kept for the thread's n
 so it costs no thread hop and adapters may call a model's blocking sync client directly
 (`blocking_allowed()`) — except where the loop must stay free (`loop_kept_free()`: a time
 limit runs, ensemble members answer at once), when blocking calls go to threads of their
-own. When the calling thread
-already runs a loop (notebooks, sync code called from async code), the call goes to one
-shared background loop instead, where nothing may block.
+own. When the calling thread already runs a loop (notebooks, sync code called from async
+code), the call goes to one shared background loop instead, where nothing may block.
 """
 
 from __future__ import annotations
@@ -149,9 +148,8 @@ class _Worker:
         def job() -> None:
             try:
                 result = context.run(fn)
-            except StopIteration as exc:  # a future refuses it; its caller would hang
+            except StopIteration:  # a future refuses it, and its caller would hang
                 _settle_soon(loop, done, None, RuntimeError(f"{fn!r} raised StopIteration"))
-                del exc
             except BaseException as exc:  # handed to the awaiting task, not lost here
                 _settle_soon(loop, done, None, exc)
             else:
