@@ -595,11 +595,11 @@ ADAPTER_OPTIONS = (
 """The `Router` arguments the framework adapters take as fields of the same names."""
 
 
-def adapter_options(adapter: object) -> dict[str, Any]:
+def adapter_options(adapter: Any) -> dict[str, Any]:
     """An adapter's `Router` arguments: its fields named in `ADAPTER_OPTIONS`, and its
     `response_cache` as the router's `cache` (the frameworks' own `cache` means theirs)."""
     options = {name: getattr(adapter, name) for name in ADAPTER_OPTIONS}
-    options["cache"] = getattr(adapter, "response_cache")  # noqa: B009
+    options["cache"] = adapter.response_cache
     return options
 
 

@@ -91,7 +91,10 @@ class Runner:
         return limit
 
     def _timeout_error(self, limit: float, what: str) -> Timeout:
-        if self._deadline is not None and time.perf_counter() >= self._deadline - 1e-3:
+        """The error for a call cut after `limit`: the deadline's when it was what bound the
+        call (`_time_limit` gave what was left of it), else the attempt timeout's."""
+        timeout = self._attempt_timeout
+        if self._deadline is not None and (timeout is None or limit < timeout):
             return DeadlineExceeded(
                 f"{what} when the call's deadline of {self._deadline_s:g} s passed (deadline_s)"
             )

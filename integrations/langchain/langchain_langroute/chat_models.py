@@ -234,6 +234,7 @@ class RoutingChatModel(BaseChatModel):
         retry = self.retry
         if retry is None and self.max_retries is not None:
             retry = RetryPolicy(attempts=self.max_retries + 1)
+        options = adapter_options(self)
 
         def build() -> Router:
             return Router.over_targets(
@@ -251,7 +252,6 @@ class RoutingChatModel(BaseChatModel):
                 **options,
             )
 
-        options = adapter_options(self)
         parts = (
             *named.values(),
             *self.providers.values(),

@@ -287,7 +287,8 @@ class HTTPChatProvider:
         return {"authorization": f"Bearer {key}"}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, base_url={shown_url(self.base_url)!r})"
+        shown = without_url_passwords(self.base_url)
+        return f"{type(self).__name__}(name={self.name!r}, base_url={shown!r})"
 
     def _body(
         self, model_id: str, messages: Sequence[Message], params: ChatParams, stream: bool
@@ -359,11 +360,6 @@ def resolve_base_url(base_url: str | None, env_var: str | None, default: str) ->
             f"{source} must start with http:// or https://, for example 'http://127.0.0.1:8000/v1'"
         )
     return base_url
-
-
-def shown_url(url: str) -> str:
-    """`url` as reprs show it: credentials in it (`https://user:pass@proxy`) are masked."""
-    return without_url_passwords(url)
 
 
 def resolve_key(api_key: SecretStr | str | None, env_var: str | None) -> SecretStr | None:
