@@ -115,6 +115,72 @@ async def test_errors_fall_through_and_the_last_answer_is_always_kept(
     await router.aclose()
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_when_every_later_model_fails_the_best_escalated_answer_is_kept(
+    aserver: ScriptedServer, streamed: bool
+) -> None:
+    """The premium model is down: the hedge (0.3) beats the refusal (0.1) and is kept, its
+    record says why, costs still add up, and it is not cached: once the premium model is
+    back, it answers."""
+    from langroute import ResponseCache
+
+    hedge = "I'm not sure, but I think it is 42."
+    aserver.add("cheap", Reply(hedge))
+    aserver.add("mid", Reply("I'm sorry, but I can't help with that request."))
+    aserver.add("premium", Fail(503))
+    router = make_router(aserver, CHAIN, strategy=Cascade(max_models=None), cache=ResponseCache())
+    question = "What is six times seven?"
+    if streamed:
+        chunks = [c async for c in router.astream(question, temperature=0)]
+        content = "".join(c.content for c in chunks)
+        decision, cost = chunks[-1].decision, chunks[-1].cost_usd
+    else:
+        completion = await router.achat(question, temperature=0)
+        content, decision, cost = completion.content, completion.decision, completion.cost_usd
+    assert content == hedge  # shown once, whole
+    assert decision is not None and decision.answered_by == "cheap"
+    assert [(e.model, e.accepted) for e in decision.escalations] == [
+        ("cheap", False),
+        ("mid", False),
+        ("cheap", True),
+    ]
+    kept = decision.escalations[-1]
+    assert kept.score == 0.3 and "every later model failed (ServerError)" in kept.reason
+    assert decision.kept_below_threshold
+    assert [a.model for a in decision.attempts][-1] == "premium"
+    assert cost == pytest.approx(sum(a.cost_usd for a in decision.attempts))
+    aserver.models["premium"].default = Reply("42")
+    again = await router.achat(question, temperature=0)
+    assert again.model == "premium" and again.decision.cache is None
+    assert (await router.achat(question, temperature=0)).decision.cache == "exact"
+    await router.aclose()
+
+
+@pytest.mark.parametrize(
+    ("cheap", "mid", "cascade"),
+    [
+        (Reply("I'm not sure."), Fail(503), Cascade(max_models=2, keep_best=False)),
+        (Reply(""), Fail(503), Cascade(max_models=2)),  # scored 0: certainly bad
+        (Reply("I'm not sure."), Fail(401), Cascade(max_models=2)),  # not a fallback error
+    ],
+    ids=["keep_best off", "empty answer", "auth error"],
+)
+async def test_no_escalated_answer_is_kept_when_it_should_not_be(
+    aserver: ScriptedServer, cheap: Reply, mid: Fail, cascade: Cascade
+) -> None:
+    from langroute import AllModelsFailed
+
+    aserver.add("cheap", cheap)
+    aserver.add("mid", mid)
+    router = make_router(aserver, CHAIN, strategy=cascade)
+    with pytest.raises(AllModelsFailed):
+        await router.achat("What is six times seven?")
+    with pytest.raises(AllModelsFailed):
+        async for _ in router.astream("What is six times seven?"):
+            pass
+    await router.aclose()
+
+
 async def test_streaming_never_shows_an_escalated_answer(aserver: ScriptedServer) -> None:
     aserver.add("cheap", Reply("I cannot help with that, sorry.", tokens_per_s=2000))
     aserver.add("mid", Reply("Here is a full and careful answer.", tokens_per_s=2000))
@@ -172,6 +238,10 @@ def test_cascade_from_a_config_file() -> None:
     router = config.build()
     assert isinstance(router.strategy, Cascade)
     assert router.strategy.threshold == 0.6
+    assert router.strategy.keep_best
+    strict = {"type": "cascade", "keep_best": False}
+    config = RouterConfig.from_data({"models": ["gpt-4.1-nano", "gpt-4.1"], "strategy": strict})
+    assert config.build().strategy.keep_best is False
 
 
 async def test_lookahead_aborts_a_bad_start_before_anything_is_released(

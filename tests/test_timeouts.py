@@ -17,8 +17,11 @@ from langroute import (
     StreamInterrupted,
     Timeout,
 )
+from langroute.classify import LLMClassifier
+from langroute.scorers import LLMJudge
+from langroute.strategies import BestScore, Ensemble
 from langroute.testing import Fail, Hang, Reply
-from tests.conftest import make_router, spec
+from tests.conftest import make_router, providers_for, spec
 
 SLOW_S = 5.0  # how long a slow model takes: far beyond every limit below
 CUT_S = 1.0  # the limits: long enough for a real answer on a loaded 2-core CI machine
@@ -185,6 +188,70 @@ async def test_a_slow_cascade_step_escalates_within_the_deadline(aserver):
         await router.achat("hello there")
     assert isinstance(caught.value.exceptions[-1], DeadlineExceeded)
     assert aserver.count("strong") == 0
+    await router.aclose()
+
+
+def slow_helper(server, name: str) -> dict:
+    """A helper model that hangs, with its own timeout far beyond the deadline: only the
+    call's deadline can cut it."""
+    server.add(name, Hang(SLOW_S))
+    return {"model_id": name, "spec": spec(name, price=(0.5, 1.5)), "timeout_s": 10 * SLOW_S}
+
+
+async def test_an_llm_judge_ends_by_the_calls_deadline(aserver):
+    """The grading is cut at the deadline (it abstains, its prompt billed) and the cheap
+    answer already paid for is kept, as nothing more can be tried."""
+    helper = slow_helper(aserver, "grader")
+    judge = LLMJudge(providers_for(aserver)["local"], **helper)
+    router = cheap_then_strong(
+        aserver,
+        RetryPolicy(attempts=1, deadline_s=CUT_S),
+        strategy=Cascade(scorer=judge, threshold=0.6),
+    )
+    t0 = time.perf_counter()
+    completion = await router.achat("hello there")
+    assert time.perf_counter() - t0 < SLOW_S / 2
+    assert completion.content == "cheap answer"
+    graded, kept = completion.decision.escalations
+    assert "abstained (SideCallTimedOut)" in graded.reason and not graded.accepted
+    assert graded.scoring_cost_usd > 0  # the cut grading's prompt may be billed
+    assert kept.accepted and "the call's deadline passed" in kept.reason
+    assert aserver.count("strong") == 0
+    (attempt,) = completion.decision.attempts
+    assert completion.cost_usd == pytest.approx(attempt.cost_usd + graded.scoring_cost_usd)
+    await router.aclose()
+
+
+async def test_an_ensembles_llm_judge_ends_by_the_calls_deadline(aserver):
+    helper = slow_helper(aserver, "grader")
+    judge = LLMJudge(providers_for(aserver)["local"], **helper)
+    router = cheap_then_strong(
+        aserver,
+        RetryPolicy(attempts=1, deadline_s=CUT_S),
+        strategy=Ensemble(size=2, selector=BestScore(judge)),
+    )
+    t0 = time.perf_counter()
+    completion = await router.achat("hello there")
+    assert time.perf_counter() - t0 < SLOW_S / 2
+    assert completion.content in ("cheap answer", "strong answer")
+    assert all("abstained" in e.reason for e in completion.decision.escalations)
+    await router.aclose()
+
+
+async def test_an_llm_classifier_ends_by_the_calls_deadline(aserver):
+    """Classifying took the whole deadline: the call fails at once, typed, no model asked."""
+    helper = slow_helper(aserver, "labeller")
+    classifier = LLMClassifier(providers_for(aserver)["local"], **helper)
+    router = cheap_then_strong(
+        aserver, RetryPolicy(attempts=1, deadline_s=CUT_S), classifier=classifier
+    )
+    t0 = time.perf_counter()
+    with pytest.raises(AllModelsFailed) as caught:
+        await router.achat("hello there")
+    assert time.perf_counter() - t0 < SLOW_S / 2
+    assert isinstance(caught.value.exceptions[-1], DeadlineExceeded)
+    assert classifier.events["timeout"] == 1
+    assert aserver.count("cheap") == aserver.count("strong") == 0
     await router.aclose()
 
 

@@ -167,6 +167,9 @@ class StrategyConfig(_Section):
     with this config's providers, retry policy and budgets."""
     lookahead_tokens: int | None = Field(default=None, gt=0)
     """Cascade only: judge a streamed answer after this many chunks (None: whole answer)."""
+    keep_best: bool = True
+    """Cascade only: when every model after an escalated answer fails, keep the best answer
+    already paid for instead of failing the call."""
     size: int = Field(default=3, gt=1)
     """Ensemble only: how many models answer in parallel."""
     deadline_s: float | None = Field(default=None, gt=0)
@@ -203,6 +206,7 @@ class StrategyConfig(_Section):
                 max_models=self.max_models or 3,
                 fallback_on=on,
                 lookahead_tokens=self.lookahead_tokens,
+                keep_best=self.keep_best,
             )
         if self.type == "ensemble":
             selector = BestScore(self._scorer(judge))

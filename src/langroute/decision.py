@@ -84,6 +84,13 @@ class Decision(BaseModel):
         return self.plan.candidates[0].reasons
 
     @property
+    def kept_below_threshold(self) -> bool:
+        """A cascade kept an answer it had scored below its threshold, because every model
+        after it failed (`Cascade.keep_best`): the router does not cache it."""
+        kept = self.escalations[-1] if self.escalations else None
+        return kept is not None and kept.score is not None and kept.score < kept.threshold
+
+    @property
     def actual_cost_usd(self) -> float:
         """Every attempt paid for, plus what classifying the request and scoring the answers
         cost (an LLM classifier, LLM judges)."""

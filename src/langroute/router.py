@@ -37,9 +37,9 @@ from langroute.policy.budget import budget_aware
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import ModelSpec, Registry
 from langroute.retry import RetryPolicy
-from langroute.runner import Runner
+from langroute.runner import Runner, call_deadline
 from langroute.shadow import ShadowEvaluator
-from langroute.side import side_models
+from langroute.side import side_calls_until, side_models
 from langroute.state.calls import PENDING, ask, tell
 from langroute.state.health import HealthStore
 from langroute.state.ratelimit import RateLimitStore
@@ -376,12 +376,23 @@ class Router:
         return shorter, {"before": before, "after": after, "saved": before - after}
 
     async def _prepare(
-        self, request: RoutingRequest, arm: str | None = None, *, cached: bool = True
+        self,
+        request: RoutingRequest,
+        arm: str | None = None,
+        *,
+        cached: bool = True,
+        started: float | None = None,
     ) -> tuple[RoutingRequest, Decision, Completion | None]:
         """Everything before the strategy runs: compression, the plan (re-ranked for budgets
-        near their cap, their state in the decision), the A/B arm, and a cache lookup."""
+        near their cap, their state in the decision), the A/B arm, and a cache lookup. An
+        LLM classifier's call ends by the call's deadline, counted from `started`."""
         request, compression = self._compressed(request)
-        decision = await self.aplan(request)
+        deadline = call_deadline(request, self.retry, started)
+        if deadline is None:
+            decision = await self.aplan(request)
+        else:
+            with side_calls_until(deadline):
+                decision = await self.aplan(request)
         budgets = self.budgets
         if budgets is not None and budgets.budgets:
             states = await ask(budgets, budgets.states, request.features, decision.plan.models)
@@ -400,7 +411,7 @@ class Router:
         """Plan and run a prebuilt request (adapters build their own `RoutingRequest`);
         `arm` names the A/B arm serving it, for the decision and the audit record."""
         started = time.perf_counter()
-        request, decision, hit = await self._prepare(request, arm)
+        request, decision, hit = await self._prepare(request, arm, started=started)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
             return hit
@@ -419,7 +430,7 @@ class Router:
             raise
         result.cost_usd = decision.actual_cost_usd  # every attempt, classifying and scoring
         if self.cache is not None:
-            self._to_cache(request, result)
+            self._to_cache(request, decision, result)
         if self.audit is not None:
             self._record(decision, started, "ok", usage=result.usage)
         self._after(request, decision, result)
@@ -430,7 +441,7 @@ class Router:
     ) -> AsyncIterator[StreamChunk]:
         """Plan and stream a prebuilt request."""
         started = time.perf_counter()
-        request, decision, hit = await self._prepare(request, arm)
+        request, decision, hit = await self._prepare(request, arm, started=started)
         if hit is not None:
             self._record(decision, started, "ok", usage=hit.usage)
             for chunk in completion_chunks(hit):
@@ -448,7 +459,7 @@ class Router:
                     if self.cache is not None or self.shadow is not None:
                         answer = _assembled(chunk, "".join(text))
                         if not tools:
-                            self._to_cache(request, answer)
+                            self._to_cache(request, decision, answer)
                     self._record(decision, started, "ok", usage=chunk.usage)
                     self._after(request, decision, answer)
                     recorded = True
@@ -505,9 +516,13 @@ class Router:
         completion.decision = decision
         return completion
 
-    def _to_cache(self, request: RoutingRequest, completion: Completion) -> None:
+    def _to_cache(
+        self, request: RoutingRequest, decision: Decision, completion: Completion
+    ) -> None:
+        """Cache an answer, unless it is one a cascade kept below its threshold because
+        the models after it failed: once they are back, they should answer it."""
         cache = self.cache
-        if cache is not None and cache.cacheable(request):
+        if cache is not None and cache.cacheable(request) and not decision.kept_below_threshold:
             tell(cache, cache.save, request, self._scope, completion)
 
     def _record(

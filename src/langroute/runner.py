@@ -28,6 +28,7 @@ from langroute.errors import (
 from langroute.features import RoutingRequest
 from langroute.policy.balance import BALANCERS
 from langroute.registry import Deployment, ModelSpec
+from langroute.retry import RetryPolicy
 from langroute.state.calls import ask, tell
 from langroute.tokens import count_tokens
 from langroute.types import Completion, StreamChunk, Usage
@@ -44,6 +45,15 @@ class _Cut(Exception):  # internal: never leaves the runner
     def __init__(self, error: Timeout) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+def call_deadline(
+    request: RoutingRequest, retry: RetryPolicy, started: float | None = None
+) -> float | None:
+    """When a call started at `started` must be over (`deadline_s`, per call or from the
+    retry policy), as a `time.perf_counter()` time; None: it has no deadline."""
+    deadline_s = request.features.hints.deadline_s or retry.deadline_s
+    return None if deadline_s is None else (started or time.perf_counter()) + deadline_s
 
 
 def deployment_key(spec: ModelSpec, dep: Deployment) -> str:
@@ -69,11 +79,13 @@ class Runner:
         self._limited = False
         hints, retry = request.features.hints, router.retry
         self._attempt_timeout = hints.attempt_timeout_s or retry.attempt_timeout_s
-        deadline_s = hints.deadline_s or retry.deadline_s
-        self._deadline_s = deadline_s
-        self._deadline = (
-            None if deadline_s is None else (started or time.perf_counter()) + deadline_s
-        )
+        self._deadline_s = hints.deadline_s or retry.deadline_s
+        self._deadline = call_deadline(request, retry, started)
+
+    @property
+    def deadline(self) -> float | None:
+        """The call's deadline as a `time.perf_counter()` time (None: it has none)."""
+        return self._deadline
 
     def _time_limit(self, spec: ModelSpec, dep: Deployment) -> float | None:
         """Seconds the next call to `dep` may take (attempt timeout, or what is left of the

@@ -14,7 +14,9 @@ own is given them. So no helper call spends past a cap.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -31,14 +33,40 @@ if TYPE_CHECKING:
 
 
 _CALLING: ContextVar[frozenset[int]] = ContextVar("langroute_side_calls", default=frozenset())
+_DEADLINE: ContextVar[float | None] = ContextVar("langroute_side_deadline", default=None)
+
+
+@contextmanager
+def side_calls_until(deadline: float | None) -> Iterator[None]:
+    """Helper calls made inside (a judge's, a classifier's) end by `deadline`, a
+    `time.perf_counter()` time, whatever their own timeout: the routed call's `deadline_s`
+    bounds them too. None: no deadline. Wrap awaits only, never a yield."""
+    if deadline is None:
+        yield
+        return
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 class SideCallTimedOut(TimeoutError):
-    """A helper did not answer in time. `cost_usd` is what its cut-off call may still be
-    billed (its prompt, for a provider helper; a router helper's own records hold it)."""
+    """A helper did not answer in time: its own `timeout_s`, or what was left of the routed
+    call's deadline. `cost_usd` is what its cut-off call may still be billed (its prompt,
+    for a provider helper; a router helper's own records hold it)."""
 
-    def __init__(self, owner: str, timeout_s: float, cost_usd: float) -> None:
-        super().__init__(f"{owner} gave no answer in {timeout_s}s")
+    def __init__(
+        self, owner: str, timeout_s: float, cost_usd: float, *, by_deadline: bool = False
+    ) -> None:
+        if not by_deadline:
+            why = f"gave no answer in {timeout_s:g}s"
+        elif timeout_s > 0:
+            why = f"gave no answer in the {timeout_s:.3g}s left before the call's deadline"
+        else:
+            why = "was not asked: the call's deadline had passed"
+        super().__init__(f"{owner} {why}")
         self.cost_usd = cost_usd
 
 
@@ -118,8 +146,15 @@ class SideModel:
         timeout_s: float,
     ) -> Completion:
         """One answer at temperature 0 (in JSON mode when the model has it), with its
-        `cost_usd`, or `SideCallTimedOut` after `timeout_s`; `on_behalf_of` is the routed
-        call's features (its tenant, user, API key and tags go to the helper's budgets)."""
+        `cost_usd`, or `SideCallTimedOut` after `timeout_s` or at the routed call's deadline
+        (`side_calls_until`); `on_behalf_of` is the routed call's features (its tenant,
+        user, API key and tags go to the helper's budgets)."""
+        limit, deadline = timeout_s, _DEADLINE.get()
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise SideCallTimedOut(self.owner, 0, 0.0, by_deadline=True)
+            limit = min(limit, left)
         calling = _CALLING.get()
         if id(self) in calling:
             raise ConfigError(
@@ -130,10 +165,11 @@ class SideModel:
         billed_if_cut = [0.0]
         try:
             return await asyncio.wait_for(
-                self._complete(messages, on_behalf_of, max_tokens, billed_if_cut), timeout_s
+                self._complete(messages, on_behalf_of, max_tokens, billed_if_cut), limit
             )
         except TimeoutError:
-            raise SideCallTimedOut(self.owner, timeout_s, billed_if_cut[0]) from None
+            cost = billed_if_cut[0]
+            raise SideCallTimedOut(self.owner, limit, cost, by_deadline=limit < timeout_s) from None
         finally:
             _CALLING.reset(token)
 

@@ -20,6 +20,12 @@ Streaming — what the caller sees:
   `StreamInterrupted`;
 - the last model always streams live.
 No token is ever shown twice and nothing shown is taken back.
+
+When every model after an escalated answer fails (errors it falls back on, or the call's
+deadline), the best answer already paid for is returned (`keep_best`, one scored above 0):
+a cascade whose premium model is down or too slow degrades to its cheaper answer instead of
+losing the request. Its escalation record says so, and the router does not cache it. A
+streamed one is released whole at that point, as a held answer would have been.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from langroute._fast import construct
 from langroute.decision import Escalation
@@ -40,9 +46,30 @@ from langroute.errors import (
 )
 from langroute.policy.base import RoutePlan
 from langroute.scorers import Answer, Heuristics, Score, Scorer
+from langroute.side import side_calls_until
 from langroute.strategies.base import ModelRunner, at_least, error_types
 from langroute.strategies.fallback import DEFAULT_FALLBACK_ON
 from langroute.types import Completion, StreamChunk
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Escalated(Generic[T]):
+    """An answer the cascade escalated from, kept in case every later model fails."""
+
+    model: str
+    score: float
+    answer: T
+    """The `Completion`, or a stream's chunks (held back, never shown)."""
+
+
+def _better(best: _Escalated[T] | None, candidate: _Escalated[T]) -> _Escalated[T] | None:
+    """The better of two escalated answers; one scored 0 ("certainly bad": empty, invalid
+    JSON) is never kept, and a tie goes to the later, costlier model."""
+    if candidate.score <= 0 or (best is not None and best.score > candidate.score):
+        return best
+    return candidate
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,10 @@ class Cascade:
     """Streaming: judge a cheaper model after this many content chunks (None: whole answer)."""
     lookahead_ms: float | None = None
     """Streaming: or after this many milliseconds since its first chunk."""
+    keep_best: bool = True
+    """When every model after an escalated answer fails (an error in `fallback_on`, or the
+    call's deadline), return the best answer already paid for (scored above 0) instead of
+    raising `AllModelsFailed`."""
     name: str = "cascade"
 
     def __post_init__(self) -> None:
@@ -96,11 +127,19 @@ class Cascade:
         )
         return accepted
 
-    async def _verdict(self, runner: ModelRunner, model: str, answer: Answer, last: bool) -> bool:
-        """Score a whole answer and judge it; the last model's answer is kept unscored (a
-        score could not change anything, and an LLM judge would bill for it)."""
+    async def _score(self, runner: ModelRunner, answer: Answer) -> Score:
+        with side_calls_until(runner.deadline):  # an LLM judge ends by the call's deadline
+            return await self.scorer.score(runner.request, answer)
+
+    async def _verdict(
+        self, runner: ModelRunner, model: str, answer: Answer, last: bool
+    ) -> float | None:
+        """Score a whole answer and judge it: None when it is kept, else the score it was
+        escalated with. The last model's answer is kept unscored (a score could not change
+        anything, and an LLM judge would bill for it)."""
         if not last:
-            return self._judge(runner, model, await self.scorer.score(runner.request, answer))
+            score = await self._score(runner, answer)
+            return None if self._judge(runner, model, score) else score.value
         runner.decision.escalations.append(
             construct(
                 Escalation,
@@ -112,30 +151,65 @@ class Cascade:
                 scoring_cost_usd=0.0,
             )
         )
-        return True
+        return None
 
-    def _failed(self, exc: ProviderError, errors: list[ProviderError], last: bool) -> None:
+    def _after_failure(
+        self,
+        runner: ModelRunner,
+        exc: ProviderError,
+        errors: list[ProviderError],
+        last: bool,
+        best: _Escalated[T] | None,
+    ) -> _Escalated[T] | None:
+        """After `exc` from a model: None to try the next one, or, when nothing more will be
+        tried, the escalated answer to keep (`keep_best`); else `AllModelsFailed`."""
         errors.append(exc)
-        if isinstance(exc, DeadlineExceeded):
-            raise AllModelsFailed("the call's deadline passed", errors) from None
-        if not isinstance(exc, self.fallback_on) or last:
-            raise AllModelsFailed("every model of the cascade failed", errors) from None
+        deadline = isinstance(exc, DeadlineExceeded)
+        falls_back = isinstance(exc, self.fallback_on)
+        if falls_back and not deadline and not last:
+            return None
+        if best is not None and self.keep_best and (falls_back or deadline):
+            why = (
+                "the call's deadline passed before a later model answered"
+                if deadline
+                else f"every later model failed ({type(exc).__name__})"
+            )
+            runner.decision.escalations.append(
+                construct(
+                    Escalation,
+                    model=best.model,
+                    score=best.score,
+                    threshold=self.threshold,
+                    reason=f"kept though below the threshold: {why}",
+                    accepted=True,
+                    scoring_cost_usd=0.0,
+                )
+            )
+            runner.decision.answered_by = best.model
+            return best
+        message = "the call's deadline passed" if deadline else "every model of the cascade failed"
+        raise AllModelsFailed(message, errors) from None
 
     async def run(self, plan: RoutePlan, runner: ModelRunner) -> Completion:
         chain = self.chain(plan)
         errors: list[ProviderError] = []
         answers: list[Answer] = []  # escalated ones, for the scorer to compare
+        best: _Escalated[Completion] | None = None
         for i, model in enumerate(chain):
             last = i == len(chain) - 1
             try:
                 completion = await runner.complete(model)
             except ProviderError as exc:
-                self._failed(exc, errors, last)
-                continue
+                kept = self._after_failure(runner, exc, errors, last, best)
+                if kept is None:
+                    continue
+                return kept.answer
             answer = Answer.of(completion, answers)
-            if await self._verdict(runner, model, answer, last):
+            score = await self._verdict(runner, model, answer, last)
+            if score is None:
                 return completion
             answers.append(answer)
+            best = _better(best, _Escalated(model, score, completion))
         raise AllModelsFailed("every model of the cascade failed", errors)
 
     def _window_full(self, chunks: int, since: float) -> bool:
@@ -151,6 +225,7 @@ class Cascade:
         errors: list[ProviderError] = []
         windowed = self.lookahead_tokens is not None or self.lookahead_ms is not None
         answers: list[Answer] = []  # escalated ones (aborted: their part), for the scorer
+        best: _Escalated[list[StreamChunk]] | None = None  # whole escalated answers, unshown
         for i, model in enumerate(chain):
             last = i == len(chain) - 1
             held: list[StreamChunk] = []
@@ -158,6 +233,7 @@ class Cascade:
             final: StreamChunk | None = None
             committed = last
             aborted = False
+            kept: _Escalated[list[StreamChunk]] | None = None
             since = 0.0
             source = runner.stream(model)
             try:
@@ -174,37 +250,46 @@ class Cascade:
                     held.append(chunk)
                     if windowed and seen and self._window_full(len(seen), since):
                         partial = Answer.of_chunks(seen, complete=False, earlier=answers)
-                        score = await self.scorer.score(runner.request, partial)
+                        score = await self._score(runner, partial)
                         if self._judge(runner, model, score, " (look-ahead window)"):
                             committed = True
-                            for kept in held:
-                                yield kept
+                            for chunk in held:
+                                yield chunk
                             held = []
                         else:
                             aborted = True
                             answers.append(partial)
                             break
             except ProviderError as exc:
-                self._failed(exc, errors, last)
-                continue
+                kept = self._after_failure(runner, exc, errors, last, best)
+                if kept is None:
+                    continue
             except StreamInterrupted as exc:
                 if committed:
                     raise  # its first tokens were released: the answer is committed
-                self._failed(exc.cause, errors, last)  # nothing was shown: escalate
-                continue
+                # nothing was shown: escalate
+                kept = self._after_failure(runner, exc.cause, errors, last, best)
+                if kept is None:
+                    continue
             finally:
                 if aborted:
                     await source.aclose()  # type: ignore[attr-defined]
+            if kept is not None:  # every later model failed: release the best one whole
+                for chunk in kept.answer:
+                    yield chunk
+                return
             if aborted:
                 continue
             assert final is not None
             if not committed or last:
                 whole = Answer.of_chunks([*seen, final], complete=True, earlier=answers)
-                if not await self._verdict(runner, model, whole, last):
+                escalated = await self._verdict(runner, model, whole, last)
+                if escalated is not None:
                     answers.append(whole)
+                    best = _better(best, _Escalated(model, escalated, [*held, final]))
                     continue
-                for kept in held:
-                    yield kept
+                for chunk in held:
+                    yield chunk
             yield final
             return
         raise AllModelsFailed("every model of the cascade failed", errors)

@@ -22,6 +22,7 @@ from langroute.errors import AllModelsFailed, ProviderError, Timeout
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.scorers import Answer, Heuristics, Score, Scorer
+from langroute.side import side_calls_until
 from langroute.strategies.base import ModelRunner, at_least, completion_chunks
 from langroute.types import Completion, StreamChunk
 
@@ -114,7 +115,8 @@ class Ensemble:
         if not answers:
             reason = "no member answered before the deadline" if pending else "every member failed"
             raise AllModelsFailed(f"ensemble: {reason}", errors)
-        best, scores = await self.selector.select(runner.request, answers)
+        with side_calls_until(runner.deadline):  # an LLM judge ends by the call's deadline
+            best, scores = await self.selector.select(runner.request, answers)
         decision = runner.decision
         for i, (answer, score) in enumerate(zip(answers, scores, strict=True)):
             decision.escalations.append(
