@@ -9,6 +9,13 @@ from typing import Any
 import pytest
 from llama_index.core import Document, Settings, VectorStoreIndex
 from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.callbacks import (
+    CallbackManager,
+    CBEventType,
+    EventPayload,
+    LlamaDebugHandler,
+    TokenCountingHandler,
+)
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events.llm import (
@@ -353,6 +360,63 @@ def test_instrumentation_events_fire_once_per_call(server, events, method, make)
 async def test_async_instrumentation_events_fire_once(server, events, make):
     await make().achat(USER)
     assert (events.starts, events.ends) == (1, 1)
+
+
+# --- legacy callback handlers: TokenCountingHandler, LlamaDebugHandler ---------------------
+
+
+async def call(llm: RoutingLLM, method: str) -> Any:
+    """One call by `method` (the sync ones in a thread, with a loop of their own); a stream
+    is read to its end. The last response."""
+    if method == "chat":
+        return await asyncio.to_thread(llm.chat, USER)
+    if method == "stream_chat":
+        return await asyncio.to_thread(lambda: list(llm.stream_chat(USER))[-1])
+    if method == "achat":
+        return await llm.achat(USER)
+    return [r async for r in await llm.astream_chat(USER)][-1]
+
+
+@pytest.mark.parametrize("method", ["chat", "stream_chat", "achat", "astream_chat"])
+async def test_legacy_callback_handlers_see_each_model_call_once(server, method, make):
+    """The documented way to count tokens in LlamaIndex, handlers on the LLM's callback
+    manager, saw nothing: each candidate calls only its own."""
+    tokens, debug = TokenCountingHandler(), LlamaDebugHandler()
+    llm = make(callback_manager=CallbackManager([tokens, debug]))
+    response = await call(llm, method)
+    assert response.message.content == "Hello! You said: hello"
+    (count,) = tokens.llm_token_counts
+    assert count.prompt_token_count > 0 and count.completion_token_count > 0
+    assert "Hello! You said: hello" in count.completion
+    ((_, end),) = debug.get_event_pairs(CBEventType.LLM)
+    assert end.payload[EventPayload.RESPONSE].message.content == "Hello! You said: hello"
+    server.models[CHEAP].then(Fail(429, retry_after=60))
+    response = await call(llm, method)  # falls back: two model calls, the first one failed
+    assert who(response) == STRONG
+    failed, answered = tokens.llm_token_counts[1:]
+    assert failed.completion_token_count == 0 and answered.completion_token_count > 0
+    assert len(debug.get_event_pairs(CBEventType.LLM)) == 3
+
+
+def test_handlers_a_candidate_calls_itself_are_not_called_twice(server):
+    """A candidate built after `Settings.callback_manager` was set has its handlers
+    already; `RoutingLLM` calls only those it lacks."""
+    tokens = TokenCountingHandler()
+    previous, previous_llm = Settings._callback_manager, Settings._llm
+    before = cheap_llm()
+    try:
+        Settings.callback_manager = CallbackManager([tokens])
+        after = cheap_llm()
+        assert after.callback_manager.handlers == [tokens]
+        assert before.callback_manager.handlers == []
+        for candidate in (before, after):
+            llm = RoutingLLM(models=[candidate], specs=SPECS)
+            Settings.llm = llm  # the way LlamaIndex hands it Settings' callback manager
+            assert Settings.llm.callback_manager.handlers == [tokens]
+            Settings.llm.chat(USER)
+        assert len(tokens.llm_token_counts) == 2
+    finally:
+        Settings._callback_manager, Settings._llm = previous, previous_llm
 
 
 # --- native candidates (also run by the tests above, through `make`) -----------------------

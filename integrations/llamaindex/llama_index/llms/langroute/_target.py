@@ -1,13 +1,21 @@
 """A LlamaIndex LLM as a langroute `Provider`: the core plans, retries and falls back; this
-calls the chosen LLM's own (instrumented) methods with the framework's own call."""
+calls the chosen LLM's own (instrumented) methods with the framework's own call.
+
+Instrumentation events (the dispatcher's) come from the candidate's own methods, once per
+model call. Legacy callback handlers (`TokenCountingHandler`, `LlamaDebugHandler`, …) are
+per LLM object: those on the `RoutingLLM` (or `Settings.callback_manager`) get one LLM
+event per model call from here, unless the candidate already calls them itself."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
 from llama_index.core.llms import LLM
 from llama_index.core.tools import BaseTool
 
@@ -30,6 +38,8 @@ class LlamaIndexCall:
     kwargs: dict[str, Any] = field(default_factory=dict)
     sync: bool = False
     """Called through the sync API: use the candidate's sync methods in a worker thread."""
+    callbacks: CallbackManager | None = None
+    """The `RoutingLLM`'s legacy callback manager, when it has handlers."""
 
     def chat_kwargs_for(self, llm: LLM) -> dict[str, Any]:
         """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools."""
@@ -56,6 +66,55 @@ def call_of(request: RoutingRequest) -> LlamaIndexCall:
     )
 
 
+def handlers_to_call(call: LlamaIndexCall, llm: LLM) -> CallbackManager | None:
+    """The `RoutingLLM`'s legacy callback handlers that `llm` does not call itself (None:
+    no handler left): a candidate built after `Settings.callback_manager` was set already
+    has its handlers, and must not count a call twice."""
+    ours = call.callbacks
+    if ours is None:
+        return None
+    theirs = getattr(llm, "callback_manager", None)
+    own = theirs.handlers if isinstance(theirs, CallbackManager) else []
+    missing = [h for h in ours.handlers if not any(h is o for o in own)]
+    if len(missing) == len(ours.handlers):
+        return ours
+    if not missing:
+        return None
+    subset = copy.copy(ours)  # not CallbackManager(...): it would add the global handler
+    subset.handlers = missing
+    return subset
+
+
+class LegacyLLMEvent:
+    """One `CBEventType.LLM` event for one candidate call, as LlamaIndex's own
+    `llm_chat_callback` emits it: the messages and arguments at the start, the response
+    (a stream's last one) or the exception at the end."""
+
+    def __init__(self, manager: CallbackManager, llm: LLM, kwargs: dict[str, Any]) -> None:
+        self.manager = manager
+        self.messages = kwargs.get("messages", [])
+        to_payload = getattr(llm, "to_payload", None)  # older llama-index-core has none
+        serialized = to_payload() if to_payload else {"class_name": llm.class_name()}
+        self.event_id = manager.on_event_start(
+            CBEventType.LLM,
+            payload={
+                EventPayload.MESSAGES: self.messages,
+                EventPayload.ADDITIONAL_KWARGS: {
+                    k: v for k, v in kwargs.items() if k != "messages"
+                },
+                EventPayload.SERIALIZED: serialized,
+            },
+        )
+
+    def ended(self, response: ChatResponse | None) -> None:
+        payload = {EventPayload.MESSAGES: self.messages, EventPayload.RESPONSE: response}
+        self.manager.on_event_end(CBEventType.LLM, payload=payload, event_id=self.event_id)
+
+    def failed(self, error: BaseException) -> None:
+        payload = {EventPayload.EXCEPTION: error}
+        self.manager.on_event_end(CBEventType.LLM, payload=payload, event_id=self.event_id)
+
+
 def _has_tool_calls(response: ChatResponse) -> bool:
     message = response.message
     return bool(message.additional_kwargs.get("tool_calls")) or any(
@@ -79,12 +138,23 @@ class LlamaIndexTarget:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
         kwargs = call.chat_kwargs_for(llm)
+        manager = handlers_to_call(call, llm)
+        event = None
         try:
-            if call.sync and blocking:
-                response = await call_blocking(lambda: llm.chat(**kwargs))
-            else:
-                response = await llm.achat(**kwargs)
-        except Exception as exc:
+            with nullcontext() if manager is None else manager.as_trace("chat"):
+                if manager is not None:
+                    event = LegacyLLMEvent(manager, llm, kwargs)
+                if call.sync and blocking:
+                    response = await call_blocking(lambda: llm.chat(**kwargs))
+                else:
+                    response = await llm.achat(**kwargs)
+                if event is not None:
+                    event.ended(response)
+        except BaseException as exc:
+            if event is not None:
+                event.failed(exc)
+            if not isinstance(exc, Exception):
+                raise
             raise normalise_exception(exc, model=model_id, provider=self.name) from exc
         return Completion(
             id=request.request_id,
@@ -102,7 +172,12 @@ class LlamaIndexTarget:
         llm, blocking = self._llm_for(model_id)
         kwargs = call.chat_kwargs_for(llm)
         where = {"model": model_id, "provider": self.name}
+        manager = handlers_to_call(call, llm)
+        event = None
         try:
+            if manager is not None:
+                with manager.as_trace("chat"):
+                    event = LegacyLLMEvent(manager, llm, kwargs)
             if call.sync and blocking:
                 responses: AsyncIterator[ChatResponse] = aiter_in_threads(
                     await call_blocking(lambda: llm.stream_chat(**kwargs))
@@ -110,7 +185,9 @@ class LlamaIndexTarget:
             else:
                 responses = await llm.astream_chat(**kwargs)
             usage: Usage | None = None
+            last = None
             async for response in responses:
+                last = response
                 usage = usage_from_raw(response.raw) or usage
                 tool_progress = [ToolCallDelta(index=0)] if _has_tool_calls(response) else []
                 yield StreamChunk(
@@ -120,9 +197,15 @@ class LlamaIndexTarget:
                     tool_calls=tool_progress,
                     raw=response,
                 )
+            if event is not None:
+                event.ended(last)
             if usage is not None:
                 yield StreamChunk(model=model_id, provider=self.name, usage=usage)
-        except Exception as exc:
+        except BaseException as exc:
+            if event is not None:
+                event.failed(exc)
+            if not isinstance(exc, Exception):
+                raise
             raise normalise_exception(exc, **where) from exc
 
     async def aclose(self) -> None:

@@ -281,8 +281,14 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         if isinstance(max_tokens, int) and max_tokens > 0:
             fields["max_tokens"] = max_tokens  # routing keeps room for the answer
         params = ChatParams(**fields) if fields else NO_PARAMS
+        callbacks = self.callback_manager if self.callback_manager.handlers else None
         native = LlamaIndexCall(
-            messages=list(messages), tools=tools, tool_options=options, kwargs=kwargs, sync=sync
+            messages=list(messages),
+            tools=tools,
+            tool_options=options,
+            kwargs=kwargs,
+            sync=sync,
+            callbacks=callbacks,
         )
         return RoutingRequest.build(
             to_neutral_messages(messages),
@@ -340,7 +346,8 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
                 yield self._tag(final, chunk.decision)
 
     # Not decorated with llm_chat_callback: the chosen candidate's own methods emit the
-    # instrumentation events, exactly once per model call (run-llama/llama_index#8996).
+    # instrumentation events, exactly once per model call (run-llama/llama_index#8996); this
+    # LLM's legacy callback handlers get one LLM event per model call from the target.
 
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         return run_sync(self._run(self._request(messages, kwargs, sync=True)))
