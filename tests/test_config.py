@@ -85,7 +85,17 @@ def test_router_from_a_dict_and_yaml(tmp_path):
 @pytest.mark.parametrize(
     ("data", "named"),
     [
-        ({"modles": ["x"]}, "modles: unknown key"),
+        ({"modles": ["x"]}, "modles: unknown key; did you mean 'models'?"),
+        (
+            {"strategy": {"treshold": 0.6}},
+            "strategy.treshold: unknown key; did you mean 'threshold'",
+        ),
+        ({"retry": {"atempts": 3}}, "retry.atempts: unknown key; did you mean 'attempts'?"),
+        (
+            {"policy": {"type": "cost-optimized", "fallback_below": True}},
+            "policy.cost-optimized.fallback_below: unknown key; did you mean 'fallback_below_bar'?",
+        ),
+        ({"retry": {"zzz": 3}}, "retry.zzz: unknown key; remove it or check its spelling"),
         ({"policy": {"type": "cheapest"}}, "policy"),
         ({"strategy": {"fallback_on": ["Oops"]}}, "strategy.fallback_on.0"),
         ({"retry": {"attempts": 0}}, "retry.attempts"),

@@ -83,8 +83,11 @@ def test_extend_from_toml_and_yaml(tmp_path):
         ({"quality": {"chat": 1.5}}, "quality"),
         ({"quality": {"poetry": 0.5}}, "quality.poetry"),
         ({"latency": {"ttft_p50_ms": 900, "ttft_p95_ms": 100}}, "ttft_p95_ms"),
-        ({"contex_window": 10}, "contex_window: unknown key"),
-        ({"capabilities": {"toolz": True}}, "capabilities.toolz: unknown key"),
+        ({"contex_window": 10}, "contex_window: unknown key; did you mean 'context_window'?"),
+        (
+            {"capabilities": {"toolz": True}},
+            "capabilities.toolz: unknown key; did you mean 'tools'?",
+        ),
     ],
 )
 def test_impossible_values_and_unknown_keys_name_the_field(fields, named):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -36,7 +37,9 @@ def _explain(
     for item in error.errors():
         field = ".".join(str(p) for p in item["loc"]) or "(root)"
         if item["type"] == "extra_forbidden":
-            lines.append(f"  {field}: unknown key; remove it or check its spelling")
+            near = _closest(str(item["loc"][-1]), _keys_at(model, item["loc"][:-1]))
+            hint = f"did you mean {near!r}?" if near else "remove it or check its spelling"
+            lines.append(f"  {field}: unknown key; {hint}")
         elif item["type"] == "union_tag_not_found":
             key = str(item.get("ctx", {}).get("discriminator", "type")).strip("'")
             kinds = _kinds(model, item["loc"], key) if model is not None else []
@@ -46,6 +49,38 @@ def _explain(
             shown = without_url_passwords(repr(item.get("input")))
             lines.append(f"  {field}: {item['msg']} (got {shown})")
     return ConfigError(f"invalid {where}:\n" + "\n".join(lines))
+
+
+def _tables(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation may hold: itself, or inside Optional, unions, lists, dicts."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [table for arg in get_args(annotation) for table in _tables(arg)]
+
+
+def _keys_at(model: type[BaseModel] | None, loc: Sequence[int | str]) -> list[str]:
+    """The keys the table at `loc` in `model` takes: through fields, list items and the
+    kinds of a tagged union (which pydantic names in `loc` by their tag)."""
+    tables = [] if model is None else [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue  # a list item: the same tables
+        inner = [t for t in tables if part in t.model_fields]
+        if inner:
+            tables = [x for t in inner for x in _tables(t.model_fields[part].annotation)]
+        else:  # the tag of a union member: the member whose `type` allows it
+            field = "type"
+            tables = [
+                t
+                for t in tables
+                if field in t.model_fields and part in get_args(t.model_fields[field].annotation)
+            ]
+    return sorted({key for t in tables for key in t.model_fields})
+
+
+def _closest(key: str, known: Sequence[str]) -> str | None:
+    matches = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    return matches[0] if matches else None
 
 
 def _kinds(model: type[BaseModel], loc: tuple[int | str, ...], key: str) -> list[str]:
@@ -142,7 +177,7 @@ class Registry:
             try:
                 self.providers[name] = ProviderSpec.model_validate(raw)
             except ValidationError as exc:
-                raise _explain(f"{where}, provider {name!r}", exc) from None
+                raise _explain(f"{where}, provider {name!r}", exc, ProviderSpec) from None
         for index, raw in enumerate(data.get("models") or []):
             if not isinstance(raw, Mapping) or "name" not in raw:
                 raise ConfigError(f"invalid {where}: models[{index}] needs a 'name'")
@@ -163,7 +198,7 @@ class Registry:
         try:
             spec = ModelSpec.model_validate(merged)
         except ValidationError as exc:
-            raise _explain(where or f"model {name!r}", exc) from None
+            raise _explain(where or f"model {name!r}", exc, ModelSpec) from None
         return self.register(spec)
 
     # --- look-up -----------------------------------------------------------------
