@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.rate_limiters import BaseRateLimiter
 
 from langchain_langroute._convert import from_neutral_messages, usage_from_metadata
 from langroute._sync import aiter_in_threads, call_blocking
@@ -37,6 +38,9 @@ class LangChainCall:
     sync: bool = False
     """Called through the sync API: use the candidate's sync methods (its sync client), in a
     worker thread, so each SDK client stays on the event loop (or thread) it belongs to."""
+    waited_on: BaseRateLimiter | None = None
+    """The `RoutingChatModel`'s own rate limiter, which LangChain already waited on for
+    this call (a candidate sharing it does not take a second slot)."""
 
     def kwargs_for(self, model: BaseChatModel) -> dict[str, Any]:
         """The call kwargs for `model`: its own formatting of the tools, then the rest."""
@@ -65,11 +69,19 @@ class LangChainTarget:
         self.name = name
         self.model = model
 
+    async def _rate_limited(self, call: LangChainCall) -> None:
+        """Wait on the candidate's own `rate_limiter`, as its `invoke` would: the router calls
+        its `_agenerate`/`_astream`, below the base class that waits on it."""
+        limiter = self.model.rate_limiter
+        if limiter is not None and limiter is not call.waited_on:
+            await limiter.aacquire(blocking=True)
+
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         where = {"model": model_id, "provider": self.name}
         kwargs = call.kwargs_for(self.model)
         try:
+            await self._rate_limited(call)
             if call.sync:
                 result = await call_blocking(
                     self.model._generate, call.messages, stop=call.stop, **kwargs
@@ -107,12 +119,13 @@ class LangChainTarget:
         call = call_of(request)
         where = {"model": model_id, "provider": self.name}
         kwargs = call.kwargs_for(self.model)
-        chunks = (
-            aiter_in_threads(self.model._stream(call.messages, stop=call.stop, **kwargs))
-            if call.sync
-            else self.model._astream(call.messages, stop=call.stop, **kwargs)
-        )
         try:
+            await self._rate_limited(call)
+            chunks = (
+                aiter_in_threads(self.model._stream(call.messages, stop=call.stop, **kwargs))
+                if call.sync
+                else self.model._astream(call.messages, stop=call.stop, **kwargs)
+            )
             async for chunk in chunks:
                 message = chunk.message
                 usage = usage_from_metadata(getattr(message, "usage_metadata", None))

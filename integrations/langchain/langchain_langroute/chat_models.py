@@ -459,6 +459,7 @@ class RoutingChatModel(BaseChatModel):
             tool_kwargs=tool_kwargs,
             kwargs=kwargs,
             sync=sync,
+            waited_on=self.rate_limiter,
         )
         return RoutingRequest.build(
             to_neutral_messages(messages, whole=self._native),

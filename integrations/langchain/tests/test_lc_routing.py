@@ -12,6 +12,7 @@ from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackH
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_core.runnables import ConfigurableField
 from langchain_core.tools import tool
 from pydantic import BaseModel
@@ -594,6 +595,45 @@ def test_timeout_bounds_each_call_and_a_deadline_the_whole_one(server):
         router().invoke("hello", hints={"deadline_s": 1.5})
     assert isinstance(caught.value.exceptions[-1], DeadlineExceeded)
     assert server.count(ANTHROPIC_NAME) == calls  # nothing is tried after the deadline
+
+
+class CountingLimiter(BaseRateLimiter):
+    """A rate limiter that never makes anyone wait, and counts who asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        self.asked += 1
+        return True
+
+    async def aacquire(self, *, blocking: bool = True) -> bool:
+        self.asked += 1
+        return True
+
+
+async def test_a_candidates_own_rate_limiter_is_waited_on_for_each_of_its_calls(server):
+    """LangChain's way to stay under a provider's rate limit, `ChatOpenAI(rate_limiter=...)`,
+    was skipped: the router calls `_agenerate`, below the base class that waits on it."""
+    limiter = CountingLimiter()
+    model = RoutingChatModel(
+        models=[openai_candidate(rate_limiter=limiter), anthropic_candidate()], specs=SPECS
+    )
+    await asyncio.to_thread(model.invoke, "hello")
+    await asyncio.to_thread(lambda: list(model.stream("hello")))
+    await model.ainvoke("hello")
+    assert [c async for c in model.astream("hello")]
+    assert limiter.asked == 4
+    server.models[OPENAI_NAME].then(Fail(429, retry_after=60))
+    assert answered_by(await model.ainvoke("hello")) == ANTHROPIC_NAME
+    assert limiter.asked == 5  # the call that got the 429 waited too (Anthropic has none)
+    shared = RoutingChatModel(
+        models=[openai_candidate(rate_limiter=limiter), anthropic_candidate()],
+        specs=SPECS,
+        rate_limiter=limiter,
+    )
+    await shared.ainvoke("hello")
+    assert limiter.asked == 6  # one slot per call: LangChain took it for the RoutingChatModel
 
 
 def test_health_skips_a_rate_limited_candidate_across_calls_and_rebuilt_models(server):

@@ -23,6 +23,7 @@ from llama_index.core.instrumentation.events.llm import (
     LLMChatStartEvent,
 )
 from llama_index.core.llms import ChatMessage
+from llama_index.core.rate_limiter import BaseRateLimiter
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
@@ -365,16 +366,16 @@ async def test_async_instrumentation_events_fire_once(server, events, make):
 # --- legacy callback handlers: TokenCountingHandler, LlamaDebugHandler ---------------------
 
 
-async def call(llm: RoutingLLM, method: str) -> Any:
+async def call(llm: RoutingLLM, method: str, **kwargs: Any) -> Any:
     """One call by `method` (the sync ones in a thread, with a loop of their own); a stream
     is read to its end. The last response."""
     if method == "chat":
-        return await asyncio.to_thread(llm.chat, USER)
+        return await asyncio.to_thread(lambda: llm.chat(USER, **kwargs))
     if method == "stream_chat":
-        return await asyncio.to_thread(lambda: list(llm.stream_chat(USER))[-1])
+        return await asyncio.to_thread(lambda: list(llm.stream_chat(USER, **kwargs))[-1])
     if method == "achat":
-        return await llm.achat(USER)
-    return [r async for r in await llm.astream_chat(USER)][-1]
+        return await llm.achat(USER, **kwargs)
+    return [r async for r in await llm.astream_chat(USER, **kwargs)][-1]
 
 
 @pytest.mark.parametrize("method", ["chat", "stream_chat", "achat", "astream_chat"])
@@ -417,6 +418,35 @@ def test_handlers_a_candidate_calls_itself_are_not_called_twice(server):
         assert len(tokens.llm_token_counts) == 2
     finally:
         Settings._callback_manager, Settings._llm = previous, previous_llm
+
+
+class CountingLimiter(BaseRateLimiter):
+    """A rate limiter that never makes anyone wait, and counts who asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def acquire(self, num_tokens: int = 0) -> None:
+        self.asked += 1
+
+    async def async_acquire(self, num_tokens: int = 0) -> None:
+        self.asked += 1
+
+
+@pytest.mark.parametrize("method", ["chat", "stream_chat", "achat", "astream_chat"])
+async def test_the_routing_llms_rate_limiter_is_waited_on_for_each_model_call(server, method, make):
+    """`RoutingLLM(rate_limiter=...)` was accepted and ignored: LlamaIndex waits on it only
+    in decorated methods, and `RoutingLLM`'s are not."""
+    limiter = CountingLimiter()
+    await call(make(rate_limiter=limiter), method)
+    assert limiter.asked == 1
+    server.models[CHEAP].then(Fail(429, retry_after=60))
+    assert who(await call(make(rate_limiter=limiter), method)) == STRONG
+    assert limiter.asked == 3  # one per model call
+    shared = make(rate_limiter=limiter)
+    shared.models[-1].rate_limiter = limiter  # waits on it itself: not twice
+    await call(shared, method, hints={"model": STRONG})
+    assert limiter.asked == 4
 
 
 # --- native candidates (also run by the tests above, through `make`) -----------------------

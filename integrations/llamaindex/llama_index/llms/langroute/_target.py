@@ -40,6 +40,9 @@ class LlamaIndexCall:
     """Called through the sync API: use the candidate's sync methods in a worker thread."""
     callbacks: CallbackManager | None = None
     """The `RoutingLLM`'s legacy callback manager, when it has handlers."""
+    rate_limiter: Any = None
+    """The `RoutingLLM`'s own `rate_limiter`: waited on before each model call (LlamaIndex
+    waits on a candidate's own in its decorated methods)."""
 
     def chat_kwargs_for(self, llm: LLM) -> dict[str, Any]:
         """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools."""
@@ -64,6 +67,14 @@ def call_of(request: RoutingRequest) -> LlamaIndexCall:
     return LlamaIndexCall(
         from_neutral_messages(request.messages), kwargs=params.sampling(), sync=True
     )
+
+
+async def rate_limited(call: LlamaIndexCall, llm: LLM) -> None:
+    """Wait on the `RoutingLLM`'s rate limiter before a call to `llm`, unless `llm` has
+    the same one and waits on it itself."""
+    limiter = call.rate_limiter
+    if limiter is not None and limiter is not getattr(llm, "rate_limiter", None):
+        await limiter.async_acquire()
 
 
 def handlers_to_call(call: LlamaIndexCall, llm: LLM) -> CallbackManager | None:
@@ -142,6 +153,7 @@ class LlamaIndexTarget:
         event = None
         try:
             with nullcontext() if manager is None else manager.as_trace("chat"):
+                await rate_limited(call, llm)
                 if manager is not None:
                     event = LegacyLLMEvent(manager, llm, kwargs)
                 if call.sync and blocking:
@@ -175,6 +187,7 @@ class LlamaIndexTarget:
         manager = handlers_to_call(call, llm)
         event = None
         try:
+            await rate_limited(call, llm)
             if manager is not None:
                 with manager.as_trace("chat"):
                     event = LegacyLLMEvent(manager, llm, kwargs)

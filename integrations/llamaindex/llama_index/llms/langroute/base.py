@@ -289,6 +289,7 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             kwargs=kwargs,
             sync=sync,
             callbacks=callbacks,
+            rate_limiter=getattr(self, "rate_limiter", None),  # older llama-index-core has none
         )
         return RoutingRequest.build(
             to_neutral_messages(messages),
