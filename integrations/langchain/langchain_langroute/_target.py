@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.rate_limiters import BaseRateLimiter
 
 from langchain_langroute._convert import from_neutral_messages, usage_from_metadata
@@ -115,10 +116,64 @@ class LangChainTarget:
             raw=result,
         )
 
+    def _streams(self, call: LangChainCall, kwargs: dict[str, Any]) -> bool:
+        """Whether the candidate streams this call, as its own `stream` would decide: it
+        implements streaming (sync calls need `_stream`; `_astream` falls back to it) and
+        does not turn it off (`disable_streaming`, `streaming=False`)."""
+        model, base = type(self.model), BaseChatModel
+        sync_done, async_done = (
+            model._stream is not base._stream,
+            model._astream is not base._astream,
+        )
+        if not (sync_done if call.sync else sync_done or async_done):
+            return False
+        disabled = getattr(self.model, "_streaming_disabled", None)  # newer langchain-core
+        if disabled is not None:
+            return not disabled(**kwargs)
+        off = self.model.disable_streaming
+        return not (off is True or (off == "tool_calling" and kwargs.get("tools")))
+
+    async def _answer_as_stream(
+        self, model_id: str, request: RoutingRequest
+    ) -> AsyncIterator[StreamChunk]:
+        """A candidate that does not stream: its whole answer, as one chunk."""
+        completion = await self.complete(model_id, request)
+        assert isinstance(completion.raw, ChatResult)
+        generation = completion.raw.generations[0]
+        message = generation.message
+        chunk = AIMessageChunk(
+            content=message.content,
+            additional_kwargs=message.additional_kwargs,
+            response_metadata=message.response_metadata,
+            id=message.id,
+            tool_call_chunks=[
+                {"name": c.function.name, "args": c.function.arguments, "id": c.id, "index": i}
+                for i, c in enumerate(completion.tool_calls)
+            ],
+        )
+        yield StreamChunk(
+            model=model_id,
+            provider=self.name,
+            content=completion.content or "",
+            tool_calls=[
+                ToolCallDelta(
+                    index=i, id=c.id, name=c.function.name, arguments=c.function.arguments
+                )
+                for i, c in enumerate(completion.tool_calls)
+            ],
+            finish_reason=completion.finish_reason,
+            usage=completion.usage,  # reported once, in the router's last chunk
+            raw=ChatGenerationChunk(message=chunk, generation_info=generation.generation_info),
+        )
+
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         call = call_of(request)
         where = {"model": model_id, "provider": self.name}
         kwargs = call.kwargs_for(self.model)
+        if not self._streams(call, kwargs):
+            async for whole in self._answer_as_stream(model_id, request):
+                yield whole
+            return
         try:
             await self._rate_limited(call)
             chunks = (

@@ -718,6 +718,41 @@ def test_a_429_from_a_candidate_without_a_vendor_sdk_falls_back(server):
     ]
 
 
+@pytest.mark.parametrize("method", ["stream", "astream"])
+async def test_a_candidate_that_does_not_stream_answers_a_stream_whole(server, method):
+    """A candidate with `disable_streaming=True` was streamed anyway (the router called its
+    `_astream`), and one implementing only `_generate` failed the call. Both now answer in
+    one chunk, as their own `stream` would, and usage is still counted once."""
+    counter = UsageMetadataCallbackHandler()
+    llm = RoutingChatModel(
+        models={
+            OPENAI_NAME: openai_candidate(disable_streaming=True),
+            "plain": PlainHTTPChatModel(url=server.openai_url, model=OPENAI_NAME),
+        },
+        specs={OPENAI_NAME: SPECS[OPENAI_NAME], "plain": SPECS[OPENAI_NAME]},
+        callbacks=[counter],
+    )
+    for forced in (OPENAI_NAME, "plain"):
+        since = len(server.calls)
+        if method == "stream":
+            chunks = await asyncio.to_thread(lambda m=forced: list(llm.stream("hello", model=m)))
+        else:
+            chunks = [c async for c in llm.astream("hello", model=forced)]
+        assert "".join(c.text for c in chunks) == "Hello! You said: hello"
+        assert [c.body.get("stream") for c in server.calls[since:]] in ([False], [None])
+        assert answered_by(sum(chunks[1:], chunks[0])) == forced
+    direct = openai_candidate().invoke("hello").usage_metadata
+    assert counter.usage_metadata[OPENAI_NAME]["output_tokens"] == direct["output_tokens"]
+    tooled = RoutingChatModel(
+        models=[openai_candidate(disable_streaming="tool_calling")], specs=SPECS
+    ).bind_tools([get_weather])
+    message = None
+    async for chunk in tooled.astream("What is the weather in Paris?"):
+        message = chunk if message is None else message + chunk
+    assert message is not None and message.tool_calls[0]["name"] == "get_weather"
+    assert server.calls[-1].body.get("stream") is False
+
+
 # --- agents ------------------------------------------------------------------------------
 
 
