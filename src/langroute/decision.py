@@ -139,6 +139,7 @@ class Decision(BaseModel):
             "cache": self.cache,
             **({"compression": self.compression} if self.compression else {}),
             **({"arm": self.arm} if self.arm else {}),
+            **({"kept_below_threshold": True} if self.kept_below_threshold else {}),
         }
 
     def explain(self) -> str:
