@@ -12,6 +12,7 @@ from langroute import (
     AuditLog,
     Budget,
     Budgets,
+    ConfigError,
     JSONLAuditSink,
     ResponseCache,
     SQLiteAuditSink,
@@ -143,6 +144,32 @@ async def test_langroute_audit_summarises_spend_and_savings(
     assert data["by_model"]["cheap"]["calls"] == 3
     assert main(["audit", str(tmp_path / "missing.jsonl")]) == 2
     await router.aclose()
+
+
+async def test_an_audit_file_cut_off_mid_write_is_read_and_a_bad_line_is_named(
+    aserver: ScriptedServer, tmp_path, capsys, caplog
+) -> None:
+    """A process stopped while writing leaves a last line without its newline: the summary
+    leaves it out with a warning. Any other bad line is an error naming its line number;
+    it used to be a pydantic traceback."""
+    path = tmp_path / "audit.jsonl"
+    aserver.add("m", Reply("ok"))
+    router = make_router(aserver, [spec("m")], audit=AuditLog(JSONLAuditSink(path)))
+    for _ in range(2):
+        await router.achat("hi")
+    await router.drain()
+    await router.aclose()
+    whole = path.read_text()
+    path.write_text(whole + whole.splitlines()[0][:40])
+    assert len(list(read_records(path))) == 2
+    assert "left out a last line cut off mid-write" in caplog.text
+    assert main(["audit", str(path)]) == 0
+    assert "2 calls" in capsys.readouterr().out
+    path.write_text(whole.splitlines()[0] + "\n{not json}\n" + whole)
+    with pytest.raises(ConfigError, match=r"audit.jsonl:2 is not an audit record \(Invalid JSON"):
+        list(read_records(path))
+    assert main(["audit", str(path)]) == 2
+    assert "audit.jsonl:2 is not an audit record" in capsys.readouterr().err
 
 
 async def test_cost_reports_show_provider_arbitrage(aserver: ScriptedServer, tmp_path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import queue
 import re
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langroute.budget import BudgetState
 from langroute.errors import ConfigError
@@ -237,7 +238,9 @@ class SQLiteAuditSink:
 
 
 def read_records(path: str | os.PathLike[str]) -> Iterator[AuditRecord]:
-    """The records of a JSONL or SQLite audit file."""
+    """The records of a JSONL or SQLite audit file. A last line cut off mid-write (no
+    newline: the process stopped while writing) is left out with a warning; any other line
+    that is not a record is a `ConfigError` naming the file, the line and what is wrong."""
     path = Path(path)
     if path.suffix in (".db", ".sqlite", ".sqlite3"):
         with sqlite3.connect(path) as conn:
@@ -245,9 +248,25 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[AuditRecord]:
                 yield AuditRecord.model_validate_json(data)
         return
     with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield AuditRecord.model_validate_json(line)
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = AuditRecord.model_validate_json(line)
+            except ValidationError as exc:
+                if not line.endswith("\n"):
+                    logging.getLogger(__name__).warning(
+                        "%s:%d: left out a last line cut off mid-write", path, number
+                    )
+                    return
+                problem = exc.errors()[0]
+                where = ".".join(str(p) for p in problem["loc"])
+                raise ConfigError(
+                    f"{path}:{number} is not an audit record "
+                    f"({where + ': ' if where else ''}{problem['msg']}): audit files hold "
+                    "the JSON lines an AuditLog's JSONLAuditSink writes"
+                ) from None
+            yield record
 
 
 class AuditLog:
@@ -291,8 +310,6 @@ class AuditLog:
         return self.redactor(built.model_dump_json())
 
     def _run(self) -> None:
-        import logging
-
         log = logging.getLogger(__name__)
         while True:
             first = self._queue.get()
