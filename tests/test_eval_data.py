@@ -112,6 +112,37 @@ def test_jsonl_errors_name_the_line_and_field(tmp_path: Path) -> None:
         load_dataset(tmp_path)
 
 
+def test_logs_with_one_line_per_call_load_as_one_item_per_prompt(tmp_path: Path) -> None:
+    """The "long" form most call logs have: each line one model's outcome on a prompt."""
+    rows = [
+        {"prompt": "2+2?", "model": "small", "score": 0, "cost_usd": 0.001, "response": "5"},
+        {"prompt": "capital of Peru?", "model": "small", "score": 1, "cost_usd": 0.001},
+        {"prompt": "2+2?", "model": "large", "score": 1, "cost_usd": 0.01, "group": "math"},
+        {"id": "p3", "prompt": "capital of Peru?", "model": "large", "score": 1},
+        {"id": "p3", "prompt": "capital of Peru?", "model": "small", "score": 0},
+    ]
+    path = tmp_path / "calls.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    data = load_jsonl(path)
+    assert [(i.id, sorted(i.outcomes)) for i in data.items] == [
+        ("2+2?", ["large", "small"]),
+        ("capital of Peru?", ["small"]),
+        ("p3", ["large", "small"]),
+    ]
+    first = data.items[0]
+    assert first.outcomes["small"].response == "5" and first.outcomes["large"].score == 1
+    assert first.group == "math"
+    assert data.models == ["small", "large"]
+    path.write_text(
+        "".join(json.dumps(r) + "\n" for r in [rows[0], rows[2], rows[0]]), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"line 3: 'small' already has an outcome .*line 1"):
+        load_jsonl(path)
+    path.write_text(json.dumps({"prompt": "hi", "modle": "a", "score": 1}) + "\n")
+    with pytest.raises(ConfigError, match=r"(?s)line 1.*modle: unknown key.*one call"):
+        load_jsonl(path)
+
+
 def test_data_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "mine.jsonl").write_text(json.dumps({"prompt": "p", "outcomes": {"m": 1}}))
     monkeypatch.setenv("LANGROUTE_DATA_DIR", str(tmp_path))

@@ -132,7 +132,8 @@ def train_router(
         cost_model = CostModel.flat([costs[m] for m in matrices.models])
     else:
         raise ConfigError(
-            f"dataset {train.name!r} records no cost: pass costs={{model: usd_per_call}}"
+            f"dataset {train.name!r} records no cost: pass costs={{model: usd_per_call}} "
+            "(on the command line: --cost MODEL=USD, once per model)"
         )
     y = np.nan_to_num(matrices.normalised, nan=0.0)
     oof = np.zeros_like(y)
