@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from langroute.types import Usage
 
 
 class LangrouteError(Exception):
@@ -190,6 +193,9 @@ class ContextTooLong(ProviderError):
 
 class ContentFiltered(ProviderError):
     """The provider's content filter refused the prompt or the answer."""
+
+    usage: Usage | None = None
+    """What the refused call used, when the provider said: it may bill it."""
 
 
 class AuthError(ProviderError):

@@ -17,6 +17,7 @@ from langroute.errors import (
     BadRequest,
     BudgetExceeded,
     CircuitOpen,
+    ContentFiltered,
     ContextTooLong,
     DeadlineExceeded,
     LimitExhausted,
@@ -54,6 +55,12 @@ def call_deadline(
     retry policy), as a `time.perf_counter()` time; None: it has no deadline."""
     deadline_s = request.features.hints.deadline_s or retry.deadline_s
     return None if deadline_s is None else (started or time.perf_counter()) + deadline_s
+
+
+def _used_by(error: ProviderError) -> Usage | None:
+    """What a failed call used and may be billed for, when its error knows (an answer a
+    provider's filter stopped)."""
+    return error.usage if isinstance(error, ContentFiltered) else None
 
 
 def deployment_key(spec: ModelSpec, dep: Deployment) -> str:
@@ -359,6 +366,12 @@ class Runner:
                 tell(health, health.failed, spec.name, key, retry_after_s=retry_after)
         return cost
 
+    def _estimated_usage(self, spec: ModelSpec, text: str) -> Usage:
+        """What a call that reported no usage probably used: the prompt in the model's own
+        tokens and `text`, what it generated so far."""
+        prompt = spec.billed_prompt_tokens(self._request.features.prompt_tokens)
+        return Usage(prompt_tokens=prompt, completion_tokens=count_tokens(text))
+
     def _record_aborted(
         self,
         spec: ModelSpec,
@@ -373,10 +386,7 @@ class Runner:
         ensemble's deadline (`aborted`), or by its own `timeout` (an error). Its prompt and
         any text so far are billed, estimated: the provider may well bill them."""
         if usage is None:
-            usage = Usage(
-                prompt_tokens=self._request.features.prompt_tokens,
-                completion_tokens=count_tokens(text),
-            )
+            usage = self._estimated_usage(spec, text)
         cost = (dep.pricing or spec.pricing).cost(usage.prompt_tokens, usage.completion_tokens)
         self._settle(spec, dep, usage)
         if self._holds:
@@ -452,7 +462,7 @@ class Runner:
             self._record_aborted(spec, dep, started, "", None, cut.error)
             raise cut.error from None
         except ProviderError as exc:
-            self._record(spec, dep, started, error=exc)
+            self._record(spec, dep, started, error=exc, usage=_used_by(exc))
             raise
         except BaseException:
             self._release(deployment_key(spec, dep))  # any other exit: nothing stays held
@@ -520,6 +530,7 @@ class Runner:
                     break  # its half-open probe is out on another call
                 started = time.perf_counter()
                 delivered: list[str] = []
+                generated: list[str] = []  # text and tool arguments, to estimate usage
                 started_output = False
                 usage: Usage | None = None
                 finish: str | None = None
@@ -537,6 +548,8 @@ class Runner:
                         if chunk.has_payload:
                             started_output = True
                             delivered.append(chunk.content)
+                            generated.append(chunk.content)
+                            generated.extend(d.arguments or "" for d in chunk.tool_calls)
                         elif chunk.raw is None:
                             continue  # nothing for the caller (an adapter gets its raw objects)
                         yield construct(
@@ -568,7 +581,12 @@ class Runner:
                         continue
                     break
                 except ProviderError as exc:
-                    self._record(spec, dep, started, error=exc, interrupted=started_output)
+                    used = _used_by(exc)
+                    if used is None and isinstance(exc, ContentFiltered):  # it answered: billed
+                        used = self._estimated_usage(spec, "".join(generated))
+                    self._record(
+                        spec, dep, started, error=exc, usage=used, interrupted=started_output
+                    )
                     if started_output:
                         exc.model = spec.name
                         raise StreamInterrupted(exc, "".join(delivered), spec.name) from exc
@@ -579,7 +597,9 @@ class Runner:
                 except BaseException:
                     self._release(deployment_key(spec, dep))  # any other exit: nothing stays held
                     raise
-                cost = self._record(spec, dep, started, usage=usage or Usage())
+                if usage is None:  # not reported (e.g. no stream_options.include_usage)
+                    usage = self._estimated_usage(spec, "".join(generated))
+                cost = self._record(spec, dep, started, usage=usage)
                 yield construct(
                     StreamChunk,
                     model=spec.name,
@@ -587,7 +607,7 @@ class Runner:
                     content="",
                     tool_calls=[],
                     finish_reason=finish,
-                    usage=usage or Usage(),
+                    usage=usage,
                     logprobs=None,
                     cost_usd=cost,
                     decision=self._decision,

@@ -16,7 +16,7 @@ from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_langroute._convert import from_neutral_messages, usage_from_metadata
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
-from langroute.providers.sdk_errors import normalise_exception
+from langroute.providers.sdk_errors import filtered, normalise_exception
 from langroute.types import (
     Completion,
     FunctionCall,
@@ -98,6 +98,10 @@ class LangChainTarget:
             **(generation.generation_info or {}),
             **message.response_metadata,
         }
+        finish = info.get("finish_reason") or info.get("stop_reason")
+        usage = usage_from_metadata(getattr(message, "usage_metadata", None)) or Usage()
+        if (refused := filtered(finish, usage, **where)) is not None:
+            raise refused
         return Completion(
             id=str(message.id or request.request_id),
             model=model_id,
@@ -111,8 +115,8 @@ class LangChainTarget:
                 )
                 for i, c in enumerate(getattr(message, "tool_calls", None) or [])
             ],
-            finish_reason=info.get("finish_reason") or info.get("stop_reason"),
-            usage=usage_from_metadata(getattr(message, "usage_metadata", None)) or Usage(),
+            finish_reason=finish,
+            usage=usage,
             raw=result,
         )
 
@@ -181,12 +185,19 @@ class LangChainTarget:
                 if call.sync
                 else self.model._astream(call.messages, stop=call.stop, **kwargs)
             )
+            refused: str | None = None  # a filter's finish reason: raised once usage is in
+            used: Usage | None = None
             async for chunk in chunks:
                 message = chunk.message
                 usage = usage_from_metadata(getattr(message, "usage_metadata", None))
                 if usage is not None:  # reported once, in the router's last chunk
                     message.usage_metadata = None  # type: ignore[union-attr]
+                    used = usage if used is None else used + usage
                 info = {**(chunk.generation_info or {}), **message.response_metadata}
+                finish = info.get("finish_reason") or info.get("stop_reason")
+                if refused is not None or filtered(finish) is not None:
+                    refused = refused or finish
+                    continue
                 deltas = [
                     ToolCallDelta(
                         index=int(c.get("index") or 0),
@@ -201,10 +212,12 @@ class LangChainTarget:
                     provider=self.name,
                     content=message.text,
                     tool_calls=deltas,
-                    finish_reason=info.get("finish_reason") or info.get("stop_reason"),
+                    finish_reason=finish,
                     usage=usage,
                     raw=chunk,
                 )
+            if (error := filtered(refused, used, **where)) is not None:
+                raise error
         except Exception as exc:
             raise normalise_exception(exc, **where) from exc
 

@@ -636,6 +636,61 @@ async def test_a_candidates_own_rate_limiter_is_waited_on_for_each_of_its_calls(
     assert limiter.asked == 6  # one slot per call: LangChain took it for the RoutingChatModel
 
 
+@pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke", "astream"])
+@pytest.mark.parametrize(
+    ("filtered_model", "finish"), [(OPENAI_NAME, "content_filter"), (ANTHROPIC_NAME, "refusal")]
+)
+async def test_an_answer_a_providers_filter_stopped_falls_back(
+    server, mode, filtered_model, finish
+):
+    """LangChain returns a filtered answer as an answer (empty, `finish_reason` or
+    `stop_reason` saying why): it is now a `ContentFiltered`, which falls back, as it does
+    from a native provider. The refused call is billed for what it used."""
+    first = {"pricing": {"input": 0.01, "output": 0.01}}
+    model = RoutingChatModel(
+        models=[openai_candidate(), anthropic_candidate()],
+        specs={**SPECS, filtered_model: {**SPECS[filtered_model], **first}},
+    )
+    server.models[filtered_model].then(Reply("", finish_reason=finish))
+    if mode == "invoke":
+        message = await asyncio.to_thread(model.invoke, "hello")
+    elif mode == "ainvoke":
+        message = await model.ainvoke("hello")
+    else:
+        if mode == "stream":
+            chunks = await asyncio.to_thread(lambda: list(model.stream("hello")))
+        else:
+            chunks = [c async for c in model.astream("hello")]
+        message = sum(chunks[1:], chunks[0])
+    assert message.text == "Hello! You said: hello"
+    refused, answered = message.response_metadata["langroute"]["attempts"]
+    assert (refused["model"], refused["error_type"]) == (filtered_model, "ContentFiltered")
+    assert refused["cost_usd"] > 0 and answered["error_type"] is None
+
+
+@pytest.mark.parametrize("candidate", [OPENAI_NAME, ANTHROPIC_NAME])
+def test_a_streamed_call_costs_what_the_same_call_not_streamed_costs(server, candidate):
+    """`ChatAnthropic` reads a stream's prompt tokens from its last event; `ChatOpenAI` at a
+    base URL of its own sends no `stream_options` and gets no usage at all, which the router
+    billed as $0 (and settled budget holds at $0). It now estimates what was not reported."""
+    from langchain_openai import ChatOpenAI
+
+    no_usage = ChatOpenAI(model=OPENAI_NAME, base_url=server.openai_url, api_key=KEY, max_retries=0)
+    model = RoutingChatModel(
+        models={OPENAI_NAME: no_usage, ANTHROPIC_NAME: anthropic_candidate()}, specs=SPECS
+    )
+    question = "hello there, how are you doing today my friend"
+    invoked = model.invoke(question, model=candidate)
+    chunks = list(model.stream(question, model=candidate))
+    streamed = sum(chunks[1:], chunks[0])
+    paid = [m.response_metadata["langroute"]["actual_cost_usd"] for m in (invoked, streamed)]
+    if candidate == ANTHROPIC_NAME:  # reported: exactly the same
+        assert paid[1] == pytest.approx(paid[0])
+    else:  # estimated (the scripted server counts characters / 4, not tokens)
+        assert 0.5 * paid[0] <= paid[1] <= 1.5 * paid[0]
+    assert streamed.usage_metadata["input_tokens"] > 0
+
+
 def test_health_skips_a_rate_limited_candidate_across_calls_and_rebuilt_models(server):
     """With `health`, a 429's Retry-After cools the candidate down: the next calls skip it
     without calling it — also from the per-call models `configurable_fields` builds, which

@@ -657,6 +657,20 @@ def test_usage_and_cost_are_counted_once(server, candidate, make):
     assert decision["actual_cost_usd"] == pytest.approx(attempt["cost_usd"])
 
 
+@pytest.mark.parametrize("candidate", [CHEAP, STRONG])
+def test_a_streamed_call_costs_what_the_same_call_not_streamed_costs(server, candidate):
+    """LlamaIndex's `OpenAI` streams without usage: the router billed such a call $0 (and
+    settled its budget hold at $0). It now estimates what the provider did not report."""
+    question = [ChatMessage(role="user", content="hello there, how are you doing today")]
+    llm = router(hints={"model": candidate})
+    chatted = llm.chat(question).additional_kwargs["langroute"]["actual_cost_usd"]
+    streamed = list(llm.stream_chat(question))[-1].additional_kwargs["langroute"]
+    if candidate == STRONG:  # reported: exactly the same
+        assert streamed["actual_cost_usd"] == pytest.approx(chatted)
+    else:  # estimated (the scripted server counts characters / 4, not tokens)
+        assert 0.5 * chatted <= streamed["actual_cost_usd"] <= 1.5 * chatted
+
+
 @pytest.mark.parametrize("mode", ["chat", "stream_chat"])
 def test_a_cascade_escalates_a_refusal_and_shows_only_the_kept_answer(server, mode):
     from langroute import Cascade
@@ -677,6 +691,39 @@ def test_a_cascade_escalates_a_refusal_and_shows_only_the_kept_answer(server, mo
     meta = response.additional_kwargs["langroute"]
     assert meta["answered_by"] == STRONG
     assert [e["accepted"] for e in meta["escalations"]] == [False, True]
+
+
+@pytest.mark.parametrize("method", ["chat", "stream_chat", "achat", "astream_chat"])
+@pytest.mark.parametrize(
+    ("filtered_model", "finish"), [(CHEAP, "content_filter"), (STRONG, "refusal")]
+)
+async def test_an_answer_a_providers_filter_stopped_falls_back(
+    server, method, filtered_model, finish
+):
+    """LlamaIndex returns a filtered answer as an answer (empty, `finish_reason` or
+    `stop_reason` saying why): it is now a `ContentFiltered`, which falls back, as it does
+    from a native provider. The refused call is billed for what it used."""
+    first = {"pricing": {"input": 0.01, "output": 0.01}}
+    llm = router(specs={**SPECS, filtered_model: {**SPECS[filtered_model], **first}})
+    server.models[filtered_model].then(Reply("", finish_reason=finish))
+    response = await call(llm, method)
+    assert response.message.content == "Hello! You said: hello"
+    refused, answered = response.additional_kwargs["langroute"]["attempts"]
+    assert (refused["model"], refused["error_type"]) == (filtered_model, "ContentFiltered")
+    assert refused["cost_usd"] > 0 and answered["error_type"] is None
+
+
+@pytest.mark.parametrize("method", ["chat", "stream_chat"])
+async def test_a_cascade_escalates_an_answer_cut_off_by_the_length_limit(server, method):
+    """The finish reason of a LlamaIndex candidate's answer reaches the heuristics (it was
+    left out, so "truncated by the length limit" never fired)."""
+    from langroute import Cascade
+
+    server.models[CHEAP].then(Reply("The first step is to", finish_reason="length"))
+    response = await call(router(strategy=Cascade()), method)
+    meta = response.additional_kwargs["langroute"]
+    assert meta["answered_by"] == STRONG
+    assert "truncated by the length limit" in meta["escalations"][0]["reason"]
 
 
 def test_the_core_router_of_the_adapter_runs_its_own_requests(server):

@@ -252,7 +252,9 @@ class AnthropicProvider(HTTPChatProvider):
                 )
         finish = STOP_REASONS.get(data.get("stop_reason") or "", data.get("stop_reason"))
         if finish == "content_filter":
-            raise ContentFiltered("the model refused (stop_reason=refusal)", **where)
+            refused = ContentFiltered("the model refused (stop_reason=refusal)", **where)
+            refused.usage = _usage(data.get("usage"))  # the refusal is billed
+            raise refused
         return Completion(
             id=str(data.get("id") or uuid.uuid4().hex),
             model=model_id,

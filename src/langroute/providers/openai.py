@@ -171,7 +171,9 @@ class OpenAIProvider(HTTPChatProvider):
         message = choice.get("message") or {}
         finish = choice.get("finish_reason")
         if finish == "content_filter":
-            raise ContentFiltered("the provider's content filter stopped the answer", **where)
+            refused = ContentFiltered("the provider's content filter stopped the answer", **where)
+            refused.usage = _usage(data["usage"]) if data.get("usage") else None
+            raise refused
         tool_calls = [
             ToolCall(
                 id=tc.get("id") or f"call_{uuid.uuid4().hex[:12]}",

@@ -14,11 +14,41 @@ from typing import Any
 
 from langroute.errors import (
     ConnectionFailed,
+    ContentFiltered,
     MalformedResponse,
     ProviderError,
     Timeout,
 )
 from langroute.providers._http import error_from_exception, error_from_status
+from langroute.types import Usage
+
+FILTERED = frozenset(
+    {
+        "content_filter",  # OpenAI, Azure OpenAI, Mistral
+        "content_filtered",  # Bedrock
+        "guardrail_intervened",  # Bedrock guardrails
+        "refusal",  # Anthropic
+        "safety",  # Gemini
+        "prohibited_content",
+        "blocklist",
+        "spii",
+        "recitation",
+    }
+)
+"""Finish reasons that mean a provider's filter stopped the answer, lower-cased."""
+
+
+def filtered(
+    finish_reason: object, usage: Usage | None = None, **where: Any
+) -> ContentFiltered | None:
+    """The `ContentFiltered` for an answer whose finish reason says a filter stopped it
+    (a framework returns it as an answer, often empty: the router falls back from it, as
+    from a native provider's); None otherwise."""
+    if not isinstance(finish_reason, str) or finish_reason.lower() not in FILTERED:
+        return None
+    error = ContentFiltered(f"the provider's filter stopped the answer ({finish_reason})", **where)
+    error.usage = usage
+    return error
 
 
 def _body_text(exc: BaseException) -> str:

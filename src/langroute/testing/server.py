@@ -843,7 +843,13 @@ class _Anthropic:
             "message_delta",
             {
                 "delta": {"stop_reason": _Anthropic._stop(reply), "stop_sequence": None},
-                "usage": {"output_tokens": usage[1]},
+                # cumulative, as the Messages API now sends it (langchain-anthropic reads
+                # the prompt's tokens from here, not from message_start)
+                "usage": {
+                    "input_tokens": usage[0] - usage[2],
+                    "cache_read_input_tokens": usage[2],
+                    "output_tokens": usage[1],
+                },
             },
         )
         await event("message_stop", {})

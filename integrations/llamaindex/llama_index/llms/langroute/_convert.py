@@ -119,6 +119,21 @@ def usage_from_raw(raw: Any) -> Usage | None:
     )
 
 
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def finish_reason_from_raw(raw: Any) -> str | None:
+    """Why a LlamaIndex response (or stream event) ended, from its `raw`: OpenAI's
+    `choices[0].finish_reason`, Anthropic's `stop_reason` (on a stream's `delta`)."""
+    choices = _field(raw, "choices")
+    if isinstance(choices, list) and choices:
+        reason = _field(choices[0], "finish_reason")
+    else:
+        reason = _field(raw, "stop_reason") or _field(_field(raw, "delta"), "stop_reason")
+    return reason if isinstance(reason, str) else None
+
+
 def tool_calls_of(message: ChatMessage) -> list[ToolCall]:
     """An assistant message's tool calls, as blocks or in `additional_kwargs` as OpenAI's
     (dicts or SDK objects) or Anthropic's (`input`) LlamaIndex LLMs left them."""

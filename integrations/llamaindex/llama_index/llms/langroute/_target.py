@@ -22,9 +22,14 @@ from llama_index.core.tools import BaseTool
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.base import Provider
-from langroute.providers.sdk_errors import normalise_exception
+from langroute.providers.sdk_errors import filtered, normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
-from llama_index.llms.langroute._convert import from_neutral_messages, tool_calls_of, usage_from_raw
+from llama_index.llms.langroute._convert import (
+    finish_reason_from_raw,
+    from_neutral_messages,
+    tool_calls_of,
+    usage_from_raw,
+)
 from llama_index.llms.langroute._native import NativeLLM
 
 
@@ -168,6 +173,10 @@ class LlamaIndexTarget:
             if not isinstance(exc, Exception):
                 raise
             raise normalise_exception(exc, model=model_id, provider=self.name) from exc
+        usage = usage_from_raw(response.raw) or Usage()
+        finish = finish_reason_from_raw(response.raw)
+        if (refused := filtered(finish, usage, model=model_id, provider=self.name)) is not None:
+            raise refused
         return Completion(
             id=request.request_id,
             model=model_id,
@@ -175,7 +184,8 @@ class LlamaIndexTarget:
             provider_model=model_id,
             content=response.message.content,
             tool_calls=tool_calls_of(response.message),
-            usage=usage_from_raw(response.raw) or Usage(),
+            finish_reason=finish,
+            usage=usage,
             raw=response,
         )
 
@@ -199,17 +209,25 @@ class LlamaIndexTarget:
                 responses = await llm.astream_chat(**kwargs)
             usage: Usage | None = None
             last = None
+            refused: str | None = None  # a filter's finish reason: raised once usage is in
             async for response in responses:
                 last = response
                 usage = usage_from_raw(response.raw) or usage
+                finish = finish_reason_from_raw(response.raw)
+                if refused is not None or filtered(finish) is not None:
+                    refused = refused or finish
+                    continue
                 tool_progress = [ToolCallDelta(index=0)] if _has_tool_calls(response) else []
                 yield StreamChunk(
                     model=model_id,
                     provider=self.name,
                     content=response.delta or "",
                     tool_calls=tool_progress,
+                    finish_reason=finish,
                     raw=response,
                 )
+            if (error := filtered(refused, usage, **where)) is not None:
+                raise error
             if event is not None:
                 event.ended(last)
             if usage is not None:
