@@ -70,19 +70,20 @@ class LangChainTarget:
         self.name = name
         self.model = model
 
-    async def _rate_limited(self, call: LangChainCall) -> None:
-        """Wait on the candidate's own `rate_limiter`, as its `invoke` would: the router calls
-        its `_agenerate`/`_astream`, below the base class that waits on it."""
+    def _limiter(self, call: LangChainCall) -> BaseRateLimiter | None:
+        """The candidate's own `rate_limiter`, to wait on as its `invoke` would (the router
+        calls its `_agenerate`/`_astream`, below the base class that waits on it); None when
+        it has none or LangChain already waited on it for the `RoutingChatModel`."""
         limiter = self.model.rate_limiter
-        if limiter is not None and limiter is not call.waited_on:
-            await limiter.aacquire(blocking=True)
+        return None if limiter is call.waited_on else limiter
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         where = {"model": model_id, "provider": self.name}
         kwargs = call.kwargs_for(self.model)
         try:
-            await self._rate_limited(call)
+            if (limiter := self._limiter(call)) is not None:
+                await limiter.aacquire(blocking=True)
             if call.sync:
                 result = await call_blocking(
                     self.model._generate, call.messages, stop=call.stop, **kwargs
@@ -179,7 +180,8 @@ class LangChainTarget:
                 yield whole
             return
         try:
-            await self._rate_limited(call)
+            if (limiter := self._limiter(call)) is not None:
+                await limiter.aacquire(blocking=True)
             chunks = (
                 aiter_in_threads(self.model._stream(call.messages, stop=call.stop, **kwargs))
                 if call.sync

@@ -74,12 +74,11 @@ def call_of(request: RoutingRequest) -> LlamaIndexCall:
     )
 
 
-async def rate_limited(call: LlamaIndexCall, llm: LLM) -> None:
-    """Wait on the `RoutingLLM`'s rate limiter before a call to `llm`, unless `llm` has
-    the same one and waits on it itself."""
+def limiter_for(call: LlamaIndexCall, llm: LLM) -> Any:
+    """The `RoutingLLM`'s rate limiter, to wait on before a call to `llm`; None when it has
+    none, or `llm` has the same one and waits on it itself."""
     limiter = call.rate_limiter
-    if limiter is not None and limiter is not getattr(llm, "rate_limiter", None):
-        await limiter.async_acquire()
+    return None if limiter is getattr(llm, "rate_limiter", None) else limiter
 
 
 def handlers_to_call(call: LlamaIndexCall, llm: LLM) -> CallbackManager | None:
@@ -158,7 +157,8 @@ class LlamaIndexTarget:
         event = None
         try:
             with nullcontext() if manager is None else manager.as_trace("chat"):
-                await rate_limited(call, llm)
+                if (limiter := limiter_for(call, llm)) is not None:
+                    await limiter.async_acquire()
                 if manager is not None:
                     event = LegacyLLMEvent(manager, llm, kwargs)
                 if call.sync and blocking:
@@ -197,7 +197,8 @@ class LlamaIndexTarget:
         manager = handlers_to_call(call, llm)
         event = None
         try:
-            await rate_limited(call, llm)
+            if (limiter := limiter_for(call, llm)) is not None:
+                await limiter.async_acquire()
             if manager is not None:
                 with manager.as_trace("chat"):
                     event = LegacyLLMEvent(manager, llm, kwargs)
