@@ -577,3 +577,33 @@ def test_sdk_exceptions_are_typed_wherever_they_keep_their_status(exc, expected,
     assert (error.model, error.provider) == ("m", "p")
     if expected is RateLimited:
         assert error.retry_after == retry_after
+
+
+@pytest.mark.parametrize(
+    ("said", "meant", "refused"),
+    [
+        ("stop", "stop", False),
+        ("length", "length", False),
+        ("max_tokens", "length", False),  # Anthropic, Bedrock
+        ("MAX_TOKENS", "length", False),  # Gemini
+        ("model_length", "length", False),  # Mistral
+        ("end_turn", "stop", False),
+        ("tool_use", "tool_calls", False),
+        ("content_filter", "content_filter", True),  # OpenAI, Azure
+        ("refusal", "content_filter", True),  # Anthropic
+        ("SAFETY", "content_filter", True),  # Gemini
+        ("guardrail_intervened", "content_filter", True),  # Bedrock
+        ("something_new", "something_new", False),
+        (None, None, False),
+    ],
+)
+def test_framework_finish_reasons_are_read_in_openais_words(said, meant, refused):
+    """What a LangChain or LlamaIndex response says it ended with, whatever its provider:
+    the cascade reads `length`, and a filter's reason is a `ContentFiltered`."""
+    from langroute.providers.sdk_errors import filtered, finish_reason
+
+    assert finish_reason(said) == meant
+    error = filtered(said, model="m", provider="p")
+    assert (error is not None) == refused
+    if error is not None:
+        assert said in str(error) and error.model == "m"

@@ -16,7 +16,7 @@ from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_langroute._convert import from_neutral_messages, usage_from_metadata
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
-from langroute.providers.sdk_errors import filtered, normalise_exception
+from langroute.providers.sdk_errors import filtered, finish_reason, normalise_exception
 from langroute.types import (
     Completion,
     FunctionCall,
@@ -99,9 +99,9 @@ class LangChainTarget:
             **(generation.generation_info or {}),
             **message.response_metadata,
         }
-        finish = info.get("finish_reason") or info.get("stop_reason")
+        said = info.get("finish_reason") or info.get("stop_reason")
         usage = usage_from_metadata(getattr(message, "usage_metadata", None)) or Usage()
-        if (refused := filtered(finish, usage, **where)) is not None:
+        if (refused := filtered(said, usage, **where)) is not None:
             raise refused
         return Completion(
             id=str(message.id or request.request_id),
@@ -116,7 +116,7 @@ class LangChainTarget:
                 )
                 for i, c in enumerate(getattr(message, "tool_calls", None) or [])
             ],
-            finish_reason=finish,
+            finish_reason=finish_reason(said),
             usage=usage,
             raw=result,
         )
@@ -196,9 +196,9 @@ class LangChainTarget:
                     message.usage_metadata = None  # type: ignore[union-attr]
                     used = usage if used is None else used + usage
                 info = {**(chunk.generation_info or {}), **message.response_metadata}
-                finish = info.get("finish_reason") or info.get("stop_reason")
-                if refused is not None or filtered(finish) is not None:
-                    refused = refused or finish
+                said = info.get("finish_reason") or info.get("stop_reason")
+                if refused is not None or filtered(said) is not None:
+                    refused = refused or said
                     continue
                 deltas = [
                     ToolCallDelta(
@@ -214,7 +214,7 @@ class LangChainTarget:
                     provider=self.name,
                     content=message.text,
                     tool_calls=deltas,
-                    finish_reason=finish,
+                    finish_reason=finish_reason(said),
                     usage=usage,
                     raw=chunk,
                 )

@@ -691,6 +691,29 @@ def test_a_streamed_call_costs_what_the_same_call_not_streamed_costs(server, can
     assert streamed.usage_metadata["input_tokens"] > 0
 
 
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_cascade_escalates_a_claude_answer_cut_off_by_max_tokens(server, mode):
+    """ChatAnthropic says `stop_reason: max_tokens` where OpenAI says `length`: the finish
+    reason is now put in OpenAI's words, so the cascade's "truncated" sign fires for it."""
+    from langroute import Cascade
+
+    cheap_claude = {**SPECS[ANTHROPIC_NAME], "pricing": {"input": 0.01, "output": 0.01}}
+    model = RoutingChatModel(
+        models=[anthropic_candidate(), openai_candidate()],
+        specs={**SPECS, ANTHROPIC_NAME: cheap_claude},
+        strategy=Cascade(),
+    )
+    server.models[ANTHROPIC_NAME].then(Reply("The first step is to", finish_reason="length"))
+    if mode == "invoke":
+        message = model.invoke("hello")
+    else:
+        chunks = list(model.stream("hello"))
+        message = sum(chunks[1:], chunks[0])
+    meta = message.response_metadata["langroute"]
+    assert meta["answered_by"] == OPENAI_NAME
+    assert "truncated by the length limit" in meta["escalations"][0]["reason"]
+
+
 def test_health_skips_a_rate_limited_candidate_across_calls_and_rebuilt_models(server):
     """With `health`, a 429's Retry-After cools the candidate down: the next calls skip it
     without calling it — also from the per-call models `configurable_fields` builds, which

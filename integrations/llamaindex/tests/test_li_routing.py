@@ -714,15 +714,19 @@ async def test_an_answer_a_providers_filter_stopped_falls_back(
 
 
 @pytest.mark.parametrize("method", ["chat", "stream_chat"])
-async def test_a_cascade_escalates_an_answer_cut_off_by_the_length_limit(server, method):
+@pytest.mark.parametrize("cut", [CHEAP, STRONG])
+async def test_a_cascade_escalates_an_answer_cut_off_by_the_length_limit(server, method, cut):
     """The finish reason of a LlamaIndex candidate's answer reaches the heuristics (it was
-    left out, so "truncated by the length limit" never fired)."""
+    left out, so "truncated by the length limit" never fired), in OpenAI's words (Claude
+    says `max_tokens`)."""
     from langroute import Cascade
 
-    server.models[CHEAP].then(Reply("The first step is to", finish_reason="length"))
-    response = await call(router(strategy=Cascade()), method)
+    cheap = {**SPECS[cut], "pricing": {"input": 0.01, "output": 0.01}}
+    llm = router(specs={**SPECS, cut: cheap}, strategy=Cascade())
+    server.models[cut].then(Reply("The first step is to", finish_reason="length"))
+    response = await call(llm, method)
     meta = response.additional_kwargs["langroute"]
-    assert meta["answered_by"] == STRONG
+    assert meta["answered_by"] == ({CHEAP, STRONG} - {cut}).pop()
     assert "truncated by the length limit" in meta["escalations"][0]["reason"]
 
 

@@ -38,6 +38,30 @@ FILTERED = frozenset(
 """Finish reasons that mean a provider's filter stopped the answer, lower-cased."""
 
 
+_FINISH_REASONS = {
+    "end_turn": "stop",  # Anthropic, Bedrock
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",  # Anthropic, Bedrock, Gemini (MAX_TOKENS)
+    "model_length": "length",  # Mistral
+    "tool_use": "tool_calls",
+    "function_call": "tool_calls",
+    "complete": "stop",  # Cohere
+}
+
+
+def finish_reason(reason: object) -> str | None:
+    """A framework response's finish reason in OpenAI's words (`stop`, `length`,
+    `tool_calls`, `content_filter`), whatever provider gave it; anything else as given.
+    The cascade's heuristics read `length` ("truncated by the length limit")."""
+    if not isinstance(reason, str):
+        return None
+    key = reason.lower()
+    if key in FILTERED:
+        return "content_filter"
+    return _FINISH_REASONS.get(key, key if key in ("stop", "length", "tool_calls") else reason)
+
+
 def filtered(
     finish_reason: object, usage: Usage | None = None, **where: Any
 ) -> ContentFiltered | None:

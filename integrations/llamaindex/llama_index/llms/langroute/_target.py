@@ -22,7 +22,7 @@ from llama_index.core.tools import BaseTool
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.base import Provider
-from langroute.providers.sdk_errors import filtered, normalise_exception
+from langroute.providers.sdk_errors import filtered, finish_reason, normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import (
     finish_reason_from_raw,
@@ -174,8 +174,8 @@ class LlamaIndexTarget:
                 raise
             raise normalise_exception(exc, model=model_id, provider=self.name) from exc
         usage = usage_from_raw(response.raw) or Usage()
-        finish = finish_reason_from_raw(response.raw)
-        if (refused := filtered(finish, usage, model=model_id, provider=self.name)) is not None:
+        said = finish_reason_from_raw(response.raw)
+        if (refused := filtered(said, usage, model=model_id, provider=self.name)) is not None:
             raise refused
         return Completion(
             id=request.request_id,
@@ -184,7 +184,7 @@ class LlamaIndexTarget:
             provider_model=model_id,
             content=response.message.content,
             tool_calls=tool_calls_of(response.message),
-            finish_reason=finish,
+            finish_reason=finish_reason(said),
             usage=usage,
             raw=response,
         )
@@ -214,9 +214,9 @@ class LlamaIndexTarget:
             async for response in responses:
                 last = response
                 usage = usage_from_raw(response.raw) or usage
-                finish = finish_reason_from_raw(response.raw)
-                if refused is not None or filtered(finish) is not None:
-                    refused = refused or finish
+                said = finish_reason_from_raw(response.raw)
+                if refused is not None or filtered(said) is not None:
+                    refused = refused or said
                     continue
                 tool_progress = [ToolCallDelta(index=0)] if _has_tool_calls(response) else []
                 yield StreamChunk(
@@ -224,7 +224,7 @@ class LlamaIndexTarget:
                     provider=self.name,
                     content=response.delta or "",
                     tool_calls=tool_progress,
-                    finish_reason=finish,
+                    finish_reason=finish_reason(said),
                     raw=response,
                 )
             if (error := filtered(refused, usage, **where)) is not None:
