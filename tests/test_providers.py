@@ -600,7 +600,7 @@ def test_sdk_exceptions_are_typed_wherever_they_keep_their_status(exc, expected,
 def test_framework_finish_reasons_are_read_in_openais_words(said, meant, refused):
     """What a LangChain or LlamaIndex response says it ended with, whatever its provider:
     the cascade reads `length`, and a filter's reason is a `ContentFiltered`."""
-    from langroute.providers.sdk_errors import filtered, finish_reason
+    from langroute.providers.answers import filtered, finish_reason
 
     assert finish_reason(said) == meant
     error = filtered(said, model="m", provider="p")

@@ -16,7 +16,8 @@ from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_langroute._convert import from_neutral_messages, usage_from_metadata
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
-from langroute.providers.sdk_errors import filtered, finish_reason, normalise_exception
+from langroute.providers.answers import filtered, finish_reason, token_logprobs
+from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import (
     Completion,
     FunctionCall,
@@ -118,6 +119,7 @@ class LangChainTarget:
             ],
             finish_reason=finish_reason(said),
             usage=usage,
+            logprobs=token_logprobs(info.get("logprobs")),
             raw=result,
         )
 
@@ -216,6 +218,7 @@ class LangChainTarget:
                     tool_calls=deltas,
                     finish_reason=finish_reason(said),
                     usage=usage,
+                    logprobs=token_logprobs(info.get("logprobs")),
                     raw=chunk,
                 )
             if (error := filtered(refused, used, **where)) is not None:

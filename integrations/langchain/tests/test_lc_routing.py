@@ -714,6 +714,30 @@ def test_a_cascade_escalates_a_claude_answer_cut_off_by_max_tokens(server, mode)
     assert "truncated by the length limit" in meta["escalations"][0]["reason"]
 
 
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_cascade_reads_a_langchain_candidates_logprobs(server, mode):
+    """`LogprobConfidence` saw no logprobs from a LangChain candidate (they stay in its
+    `response_metadata`), so it always said "no opinion" and never escalated."""
+    from langroute import Cascade
+    from langroute.scorers import LogprobConfidence
+
+    model = RoutingChatModel(  # both OpenAI-protocol: ChatAnthropic refuses `logprobs=`
+        models={OPENAI_NAME: openai_candidate(), ANTHROPIC_NAME: openai_candidate(ANTHROPIC_NAME)},
+        specs=SPECS,
+        strategy=Cascade(scorer=LogprobConfidence()),
+    )
+    server.models[OPENAI_NAME].then(Reply("Maybe 41?", logprob=-2.0))  # p ≈ 0.14 per token
+    if mode == "invoke":
+        message = model.invoke("What is six times seven?", logprobs=True)
+    else:
+        chunks = list(model.stream("What is six times seven?", logprobs=True))
+        message = sum(chunks[1:], chunks[0])
+    escalated, kept = message.response_metadata["langroute"]["escalations"]
+    assert escalated["model"] == OPENAI_NAME and not escalated["accepted"]
+    assert "mean token probability 0.14" in escalated["reason"]
+    assert kept["model"] == ANTHROPIC_NAME and kept["accepted"]
+
+
 def test_health_skips_a_rate_limited_candidate_across_calls_and_rebuilt_models(server):
     """With `health`, a 429's Retry-After cools the candidate down: the next calls skip it
     without calling it — also from the per-call models `configurable_fields` builds, which

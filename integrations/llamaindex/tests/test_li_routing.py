@@ -730,6 +730,26 @@ async def test_a_cascade_escalates_an_answer_cut_off_by_the_length_limit(server,
     assert "truncated by the length limit" in meta["escalations"][0]["reason"]
 
 
+@pytest.mark.parametrize("method", ["chat", "stream_chat"])
+async def test_a_cascade_reads_a_llamaindex_candidates_logprobs(server, method):
+    """`LogprobConfidence` saw no logprobs from a LlamaIndex candidate (its `logprobs` keep
+    only each token's alternatives; the tokens' own are in `raw`), so it never escalated."""
+    from langroute import Cascade
+    from langroute.scorers import LogprobConfidence
+
+    server.models[LOCAL].then(Reply("Maybe 41?", logprob=-2.0))  # p ≈ 0.14 per token
+    llm = RoutingLLM(  # both OpenAI-protocol: Anthropic's SDK refuses `logprobs=`
+        models=[local_llm(), cheap_llm()],
+        specs=SPECS,
+        strategy=Cascade(scorer=LogprobConfidence()),
+    )
+    response = await call(llm, method, logprobs=True)
+    escalated, kept = response.additional_kwargs["langroute"]["escalations"]
+    assert escalated["model"] == LOCAL and not escalated["accepted"]
+    assert "mean token probability 0.14" in escalated["reason"]
+    assert kept["model"] == CHEAP and kept["accepted"]
+
+
 def test_the_core_router_of_the_adapter_runs_its_own_requests(server):
     """`router.chat(...)` on the adapter's core router: no LlamaIndex call behind it."""
     server.reset()

@@ -14,65 +14,11 @@ from typing import Any
 
 from langroute.errors import (
     ConnectionFailed,
-    ContentFiltered,
     MalformedResponse,
     ProviderError,
     Timeout,
 )
 from langroute.providers._http import error_from_exception, error_from_status
-from langroute.types import Usage
-
-FILTERED = frozenset(
-    {
-        "content_filter",  # OpenAI, Azure OpenAI, Mistral
-        "content_filtered",  # Bedrock
-        "guardrail_intervened",  # Bedrock guardrails
-        "refusal",  # Anthropic
-        "safety",  # Gemini
-        "prohibited_content",
-        "blocklist",
-        "spii",
-        "recitation",
-    }
-)
-"""Finish reasons that mean a provider's filter stopped the answer, lower-cased."""
-
-
-_FINISH_REASONS = {
-    "end_turn": "stop",  # Anthropic, Bedrock
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "max_tokens": "length",  # Anthropic, Bedrock, Gemini (MAX_TOKENS)
-    "model_length": "length",  # Mistral
-    "tool_use": "tool_calls",
-    "function_call": "tool_calls",
-    "complete": "stop",  # Cohere
-}
-
-
-def finish_reason(reason: object) -> str | None:
-    """A framework response's finish reason in OpenAI's words (`stop`, `length`,
-    `tool_calls`, `content_filter`), whatever provider gave it; anything else as given.
-    The cascade's heuristics read `length` ("truncated by the length limit")."""
-    if not isinstance(reason, str):
-        return None
-    key = reason.lower()
-    if key in FILTERED:
-        return "content_filter"
-    return _FINISH_REASONS.get(key, key if key in ("stop", "length", "tool_calls") else reason)
-
-
-def filtered(
-    finish_reason: object, usage: Usage | None = None, **where: Any
-) -> ContentFiltered | None:
-    """The `ContentFiltered` for an answer whose finish reason says a filter stopped it
-    (a framework returns it as an answer, often empty: the router falls back from it, as
-    from a native provider's); None otherwise."""
-    if not isinstance(finish_reason, str) or finish_reason.lower() not in FILTERED:
-        return None
-    error = ContentFiltered(f"the provider's filter stopped the answer ({finish_reason})", **where)
-    error.usage = usage
-    return error
 
 
 def _body_text(exc: BaseException) -> str:

@@ -35,6 +35,8 @@ class Reply:
     cached_tokens: int = 0
     finish_reason: str | None = None
     """Defaults to `stop`, or `tool_calls` when there are tool calls."""
+    logprob: float = -0.05
+    """Each token's logprob, when the request asks for logprobs (-0.05: confident)."""
 
 
 @dataclass(frozen=True)

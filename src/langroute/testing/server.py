@@ -603,7 +603,8 @@ class _OpenAI:
         if body.get("logprobs"):
             choice["logprobs"] = {
                 "content": [
-                    {"token": p, "logprob": -0.05, "top_logprobs": []} for p in _pieces(text)
+                    {"token": p, "logprob": reply.logprob, "top_logprobs": []}
+                    for p in _pieces(text)
                 ]
             }
         return {
@@ -670,7 +671,7 @@ class _OpenAI:
             }
             if body.get("logprobs"):
                 choice["logprobs"] = {
-                    "content": [{"token": piece, "logprob": -0.05, "top_logprobs": []}]
+                    "content": [{"token": piece, "logprob": reply.logprob, "top_logprobs": []}]
                 }
             await event({"choices": [choice]})
         for i, call in enumerate(reply.tool_calls):

@@ -134,6 +134,13 @@ def finish_reason_from_raw(raw: Any) -> str | None:
     return reason if isinstance(reason, str) else None
 
 
+def logprobs_from_raw(raw: Any) -> Any:
+    """The OpenAI-shaped logprobs in a LlamaIndex response's `raw` (`choices[0].logprobs`):
+    its `logprobs` field keeps only each token's alternatives, not the token's own."""
+    choices = _field(raw, "choices")
+    return _field(choices[0], "logprobs") if isinstance(choices, list) and choices else None
+
+
 def tool_calls_of(message: ChatMessage) -> list[ToolCall]:
     """An assistant message's tool calls, as blocks or in `additional_kwargs` as OpenAI's
     (dicts or SDK objects) or Anthropic's (`input`) LlamaIndex LLMs left them."""

@@ -21,12 +21,14 @@ from llama_index.core.tools import BaseTool
 
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
+from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.base import Provider
-from langroute.providers.sdk_errors import filtered, finish_reason, normalise_exception
+from langroute.providers.sdk_errors import normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import (
     finish_reason_from_raw,
     from_neutral_messages,
+    logprobs_from_raw,
     tool_calls_of,
     usage_from_raw,
 )
@@ -186,6 +188,7 @@ class LlamaIndexTarget:
             tool_calls=tool_calls_of(response.message),
             finish_reason=finish_reason(said),
             usage=usage,
+            logprobs=token_logprobs(logprobs_from_raw(response.raw)),
             raw=response,
         )
 
@@ -225,6 +228,7 @@ class LlamaIndexTarget:
                     content=response.delta or "",
                     tool_calls=tool_progress,
                     finish_reason=finish_reason(said),
+                    logprobs=token_logprobs(logprobs_from_raw(response.raw)),
                     raw=response,
                 )
             if (error := filtered(refused, usage, **where)) is not None:
