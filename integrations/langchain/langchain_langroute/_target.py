@@ -17,7 +17,7 @@ from langchain_langroute._convert import from_neutral_messages, usage_from_metad
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
-from langroute.providers.sdk_errors import normalise_exception
+from langroute.providers.sdk_errors import normalise_exception, refused_argument
 from langroute.types import (
     Completion,
     FunctionCall,
@@ -70,6 +70,25 @@ class LangChainTarget:
     def __init__(self, name: str, model: BaseChatModel) -> None:
         self.name = name
         self.model = model
+        self._refused: set[str] = set()
+        """Optional arguments its client refused (`seed` to ChatAnthropic): not sent again."""
+
+    def _kwargs(self, call: LangChainCall) -> dict[str, Any]:
+        kwargs = call.kwargs_for(self.model)
+        for name in self._refused.intersection(kwargs):
+            del kwargs[name]
+        return kwargs
+
+    def _refuses(self, exc: Exception, kwargs: dict[str, Any]) -> bool:
+        """Whether `exc` is the candidate's client refusing an optional argument, as the
+        Anthropic SDK refuses `seed` and `logprobs`: it is then left out of `kwargs` and of
+        this candidate's later calls, as a native provider leaves it out."""
+        name = refused_argument(exc, kwargs, self.name)
+        if name is None:
+            return False
+        self._refused.add(name)
+        del kwargs[name]
+        return True
 
     def _limiter(self, call: LangChainCall) -> BaseRateLimiter | None:
         """The candidate's own `rate_limiter`, to wait on as its `invoke` would (the router
@@ -81,16 +100,24 @@ class LangChainTarget:
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         where = {"model": model_id, "provider": self.name}
-        kwargs = call.kwargs_for(self.model)
+        kwargs = self._kwargs(call)
         try:
             if (limiter := self._limiter(call)) is not None:
                 await limiter.aacquire(blocking=True)
-            if call.sync:
-                result = await call_blocking(
-                    self.model._generate, call.messages, stop=call.stop, **kwargs
-                )
-            else:
-                result = await self.model._agenerate(call.messages, stop=call.stop, **kwargs)
+            while True:
+                try:
+                    if call.sync:
+                        result = await call_blocking(
+                            self.model._generate, call.messages, stop=call.stop, **kwargs
+                        )
+                    else:
+                        result = await self.model._agenerate(
+                            call.messages, stop=call.stop, **kwargs
+                        )
+                    break
+                except TypeError as exc:
+                    if not self._refuses(exc, kwargs):
+                        raise
         except Exception as exc:
             raise normalise_exception(exc, **where) from exc
         generation = result.generations[0]
@@ -176,7 +203,7 @@ class LangChainTarget:
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         call = call_of(request)
         where = {"model": model_id, "provider": self.name}
-        kwargs = call.kwargs_for(self.model)
+        kwargs = self._kwargs(call)
         if not self._streams(call, kwargs):
             async for whole in self._answer_as_stream(model_id, request):
                 yield whole
@@ -184,11 +211,7 @@ class LangChainTarget:
         try:
             if (limiter := self._limiter(call)) is not None:
                 await limiter.aacquire(blocking=True)
-            chunks = (
-                aiter_in_threads(self.model._stream(call.messages, stop=call.stop, **kwargs))
-                if call.sync
-                else self.model._astream(call.messages, stop=call.stop, **kwargs)
-            )
+            chunks = self._opened(call, kwargs)
             refused: str | None = None  # a filter's finish reason: raised once usage is in
             used: Usage | None = None
             async for chunk in chunks:
@@ -225,6 +248,30 @@ class LangChainTarget:
                 raise error
         except Exception as exc:
             raise normalise_exception(exc, **where) from exc
+
+    async def _opened(
+        self, call: LangChainCall, kwargs: dict[str, Any]
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """The candidate's stream; opened again without an optional argument its client
+        refused (which it does before its first chunk)."""
+        while True:
+            chunks = (
+                aiter_in_threads(self.model._stream(call.messages, stop=call.stop, **kwargs))
+                if call.sync
+                else self.model._astream(call.messages, stop=call.stop, **kwargs)
+            )
+            try:
+                first = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except TypeError as exc:
+                if not self._refuses(exc, kwargs):
+                    raise
+                continue
+            yield first
+            async for chunk in chunks:
+                yield chunk
+            return
 
     async def aclose(self) -> None:
         return None

@@ -738,6 +738,40 @@ def test_a_cascade_reads_a_langchain_candidates_logprobs(server, mode):
     assert kept["model"] == ANTHROPIC_NAME and kept["accepted"]
 
 
+@pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke"])
+async def test_an_optional_argument_a_candidate_refuses_is_left_out_for_it(
+    server, mode, caplog, monkeypatch
+):
+    """`model_kwargs={"seed": 7}` (the README's own example) or `logprobs=True` failed every
+    call routed to ChatAnthropic, whose SDK takes neither. Left out for it, said once, as a
+    native Anthropic provider does; the OpenAI candidate still gets them."""
+    from langroute.providers import _http
+
+    monkeypatch.setattr(_http, "_SAID", set())  # said once per process: once per test here
+    model = router(model_kwargs={"seed": 7})
+
+    async def ask(forced: str) -> AIMessage:
+        if mode == "invoke":
+            return await asyncio.to_thread(model.invoke, "hello", model=forced, logprobs=True)
+        if mode == "ainvoke":
+            return await model.ainvoke("hello", model=forced, logprobs=True)
+        chunks = await asyncio.to_thread(
+            lambda: list(model.stream("hello", model=forced, logprobs=True))
+        )
+        return sum(chunks[1:], chunks[0])
+
+    for forced in (ANTHROPIC_NAME, ANTHROPIC_NAME, OPENAI_NAME):
+        message = await ask(forced)
+        assert message.text == "Hello! You said: hello" and answered_by(message) == forced
+    anthropic = [c.body for c in server.calls if c.model == ANTHROPIC_NAME]
+    assert anthropic and not any("seed" in b or "logprobs" in b for b in anthropic)
+    openai_body = server.calls[-1].body
+    assert openai_body["seed"] == 7 and openai_body["logprobs"] is True
+    assert "call without 'seed'" in caplog.text
+    with pytest.raises(AllModelsFailed, match="unexpected keyword argument 'sed'"):
+        await model.ainvoke("hello", model=ANTHROPIC_NAME, sed=7)  # a typo is not dropped
+
+
 def test_health_skips_a_rate_limited_candidate_across_calls_and_rebuilt_models(server):
     """With `health`, a 429's Retry-After cools the candidate down: the next calls skip it
     without calling it — also from the per-call models `configurable_fields` builds, which

@@ -750,6 +750,27 @@ async def test_a_cascade_reads_a_llamaindex_candidates_logprobs(server, method):
     assert kept["model"] == CHEAP and kept["accepted"]
 
 
+@pytest.mark.parametrize("method", ["chat", "stream_chat", "achat", "astream_chat"])
+async def test_an_optional_argument_a_candidate_refuses_is_left_out_for_it(
+    server, method, caplog, monkeypatch
+):
+    """`seed=` or `logprobs=True` failed every call routed to LlamaIndex's Anthropic,
+    whose SDK takes neither. Left out for it, said once, as a native Anthropic provider
+    does; the OpenAI candidate still gets them."""
+    from langroute.providers import _http
+
+    monkeypatch.setattr(_http, "_SAID", set())  # said once per process: once per test here
+    llm = router()
+    for forced in (STRONG, STRONG, CHEAP):
+        response = await call(llm, method, hints={"model": forced}, seed=7, logprobs=True)
+        assert response.message.content == "Hello! You said: hello" and who(response) == forced
+    anthropic = [c.body for c in server.calls if c.model == STRONG]
+    assert anthropic and not any("seed" in b or "logprobs" in b for b in anthropic)
+    openai_body = server.calls[-1].body
+    assert openai_body["seed"] == 7 and openai_body["logprobs"] is True
+    assert "call without 'seed'" in caplog.text
+
+
 def test_the_core_router_of_the_adapter_runs_its_own_requests(server):
     """`router.chat(...)` on the adapter's core router: no LlamaIndex call behind it."""
     server.reset()

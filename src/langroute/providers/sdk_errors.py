@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,26 @@ from langroute.errors import (
     ProviderError,
     Timeout,
 )
-from langroute.providers._http import error_from_exception, error_from_status
+from langroute.providers._http import error_from_exception, error_from_status, not_sent
+
+OPTIONAL_ARGUMENTS = frozenset(
+    {"seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty", "logit_bias"}
+)
+"""Sampling arguments some APIs do not take (Anthropic's: none of these): a native provider
+leaves them out, with a log line, rather than fail the call."""
+_UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
+
+
+def refused_argument(exc: BaseException, sent: Mapping[str, Any], owner: str) -> str | None:
+    """The optional argument (`OPTIONAL_ARGUMENTS`) a framework candidate's SDK refused as
+    an unexpected keyword, when that is what `exc` says (before any request was made): the
+    call can go again without it, as a native provider's does. Said once per process."""
+    found = _UNEXPECTED.search(str(exc)) if isinstance(exc, TypeError) else None
+    name = found.group(1) if found else None
+    if name not in OPTIONAL_ARGUMENTS or name not in sent:
+        return None
+    not_sent(owner, repr(name), "its client takes no such argument")
+    return name
 
 
 def _body_text(exc: BaseException) -> str:

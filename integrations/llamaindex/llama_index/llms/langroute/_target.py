@@ -23,7 +23,7 @@ from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.base import Provider
-from langroute.providers.sdk_errors import normalise_exception
+from langroute.providers.sdk_errors import normalise_exception, refused_argument
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import (
     finish_reason_from_raw,
@@ -145,6 +145,49 @@ class LlamaIndexTarget:
     def __init__(self, name: str, llm: LLM) -> None:
         self.name = name
         self.llm = llm
+        self._refused: set[str] = set()
+        """Optional arguments its client refused (`seed` to Anthropic): not sent again."""
+
+    def _kwargs(self, call: LlamaIndexCall, llm: LLM) -> dict[str, Any]:
+        kwargs = call.chat_kwargs_for(llm)
+        for name in self._refused.intersection(kwargs):
+            del kwargs[name]
+        return kwargs
+
+    def _refuses(self, exc: Exception, kwargs: dict[str, Any]) -> bool:
+        """Whether `exc` is the candidate's client refusing an optional argument, as the
+        Anthropic SDK refuses `seed` and `logprobs`: it is then left out of `kwargs` and of
+        this candidate's later calls, as a native provider leaves it out."""
+        name = refused_argument(exc, kwargs, self.name)
+        if name is None:
+            return False
+        self._refused.add(name)
+        del kwargs[name]
+        return True
+
+    async def _opened(
+        self, llm: LLM, kwargs: dict[str, Any], blocking: bool
+    ) -> AsyncIterator[ChatResponse]:
+        """The candidate's stream; opened again without an optional argument its client
+        refused (which it does before its first response)."""
+        while True:
+            try:
+                if blocking:
+                    opened = await call_blocking(lambda: llm.stream_chat(**kwargs))
+                    responses: AsyncIterator[ChatResponse] = aiter_in_threads(opened)
+                else:
+                    responses = await llm.astream_chat(**kwargs)
+                first = await anext(responses)
+            except StopAsyncIteration:
+                return
+            except TypeError as exc:
+                if not self._refuses(exc, kwargs):
+                    raise
+                continue
+            yield first
+            async for response in responses:
+                yield response
+            return
 
     def _llm_for(self, model_id: str) -> tuple[LLM, bool]:
         """The LLM to call for `model_id`, and whether a sync call may block on its sync
@@ -154,7 +197,7 @@ class LlamaIndexTarget:
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
-        kwargs = call.chat_kwargs_for(llm)
+        kwargs = self._kwargs(call, llm)
         manager = handlers_to_call(call, llm)
         event = None
         try:
@@ -163,10 +206,16 @@ class LlamaIndexTarget:
                     await limiter.async_acquire()
                 if manager is not None:
                     event = LegacyLLMEvent(manager, llm, kwargs)
-                if call.sync and blocking:
-                    response = await call_blocking(lambda: llm.chat(**kwargs))
-                else:
-                    response = await llm.achat(**kwargs)
+                while True:
+                    try:
+                        if call.sync and blocking:
+                            response = await call_blocking(lambda: llm.chat(**kwargs))
+                        else:
+                            response = await llm.achat(**kwargs)
+                        break
+                    except TypeError as exc:
+                        if not self._refuses(exc, kwargs):
+                            raise
                 if event is not None:
                     event.ended(response)
         except BaseException as exc:
@@ -195,7 +244,7 @@ class LlamaIndexTarget:
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
-        kwargs = call.chat_kwargs_for(llm)
+        kwargs = self._kwargs(call, llm)
         where = {"model": model_id, "provider": self.name}
         manager = handlers_to_call(call, llm)
         event = None
@@ -205,12 +254,7 @@ class LlamaIndexTarget:
             if manager is not None:
                 with manager.as_trace("chat"):
                     event = LegacyLLMEvent(manager, llm, kwargs)
-            if call.sync and blocking:
-                responses: AsyncIterator[ChatResponse] = aiter_in_threads(
-                    await call_blocking(lambda: llm.stream_chat(**kwargs))
-                )
-            else:
-                responses = await llm.astream_chat(**kwargs)
+            responses = self._opened(llm, kwargs, call.sync and blocking)
             usage: Usage | None = None
             last = None
             refused: str | None = None  # a filter's finish reason: raised once usage is in
@@ -258,6 +302,7 @@ class NativeTarget(LlamaIndexTarget):
         self.name = name
         self.provider = provider
         self._llms: dict[str, NativeLLM] = {}
+        self._refused = set()
 
     def _llm_for(self, model_id: str) -> tuple[LLM, bool]:
         llm = self._llms.get(model_id)
