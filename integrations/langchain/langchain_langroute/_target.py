@@ -17,7 +17,7 @@ from langchain_langroute._convert import from_neutral_messages, usage_from_metad
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
-from langroute.providers.sdk_errors import normalise_exception, refused_argument
+from langroute.providers.sdk_errors import RefusedArguments, normalise_exception
 from langroute.types import (
     Completion,
     FunctionCall,
@@ -70,25 +70,7 @@ class LangChainTarget:
     def __init__(self, name: str, model: BaseChatModel) -> None:
         self.name = name
         self.model = model
-        self._refused: set[str] = set()
-        """Optional arguments its client refused (`seed` to ChatAnthropic): not sent again."""
-
-    def _kwargs(self, call: LangChainCall) -> dict[str, Any]:
-        kwargs = call.kwargs_for(self.model)
-        for name in self._refused.intersection(kwargs):
-            del kwargs[name]
-        return kwargs
-
-    def _refuses(self, exc: Exception, kwargs: dict[str, Any]) -> bool:
-        """Whether `exc` is the candidate's client refusing an optional argument, as the
-        Anthropic SDK refuses `seed` and `logprobs`: it is then left out of `kwargs` and of
-        this candidate's later calls, as a native provider leaves it out."""
-        name = refused_argument(exc, kwargs, self.name)
-        if name is None:
-            return False
-        self._refused.add(name)
-        del kwargs[name]
-        return True
+        self._refused = RefusedArguments(name)
 
     def _limiter(self, call: LangChainCall) -> BaseRateLimiter | None:
         """The candidate's own `rate_limiter`, to wait on as its `invoke` would (the router
@@ -100,7 +82,7 @@ class LangChainTarget:
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         where = {"model": model_id, "provider": self.name}
-        kwargs = self._kwargs(call)
+        kwargs = self._refused.left_out(call.kwargs_for(self.model))
         try:
             if (limiter := self._limiter(call)) is not None:
                 await limiter.aacquire(blocking=True)
@@ -116,7 +98,7 @@ class LangChainTarget:
                         )
                     break
                 except TypeError as exc:
-                    if not self._refuses(exc, kwargs):
+                    if not self._refused.refused(exc, kwargs):
                         raise
         except Exception as exc:
             raise normalise_exception(exc, **where) from exc
@@ -203,7 +185,7 @@ class LangChainTarget:
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         call = call_of(request)
         where = {"model": model_id, "provider": self.name}
-        kwargs = self._kwargs(call)
+        kwargs = self._refused.left_out(call.kwargs_for(self.model))
         if not self._streams(call, kwargs):
             async for whole in self._answer_as_stream(model_id, request):
                 yield whole
@@ -265,7 +247,7 @@ class LangChainTarget:
             except StopAsyncIteration:
                 return
             except TypeError as exc:
-                if not self._refuses(exc, kwargs):
+                if not self._refused.refused(exc, kwargs):
                     raise
                 continue
             yield first

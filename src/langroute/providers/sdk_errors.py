@@ -29,16 +29,32 @@ leaves them out, with a log line, rather than fail the call."""
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 
 
-def refused_argument(exc: BaseException, sent: Mapping[str, Any], owner: str) -> str | None:
-    """The optional argument (`OPTIONAL_ARGUMENTS`) a framework candidate's SDK refused as
-    an unexpected keyword, when that is what `exc` says (before any request was made): the
-    call can go again without it, as a native provider's does. Said once per process."""
-    found = _UNEXPECTED.search(str(exc)) if isinstance(exc, TypeError) else None
-    name = found.group(1) if found else None
-    if name not in OPTIONAL_ARGUMENTS or name not in sent:
-        return None
-    not_sent(owner, repr(name), "its client takes no such argument")
-    return name
+class RefusedArguments:
+    """The optional arguments (`OPTIONAL_ARGUMENTS`) one framework candidate's client
+    refused, so its later calls go without them, as a native provider's do."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.names: set[str] = set()
+
+    def left_out(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """`kwargs` without the arguments this candidate refused before."""
+        for name in self.names.intersection(kwargs):
+            del kwargs[name]
+        return kwargs
+
+    def refused(self, exc: BaseException, kwargs: dict[str, Any]) -> bool:
+        """Whether `exc` is the client refusing one of them as an unexpected keyword, as
+        the Anthropic SDK refuses `seed` and `logprobs` (before any request): it is then
+        left out of `kwargs` and of later calls, and said once per process."""
+        found = _UNEXPECTED.search(str(exc)) if isinstance(exc, TypeError) else None
+        name = found.group(1) if found else None
+        if name not in OPTIONAL_ARGUMENTS or name not in kwargs:
+            return False
+        not_sent(self.owner, repr(name), "its client takes no such argument")
+        self.names.add(name)
+        del kwargs[name]
+        return True
 
 
 def _body_text(exc: BaseException) -> str:

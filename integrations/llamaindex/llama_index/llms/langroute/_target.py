@@ -23,7 +23,7 @@ from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.base import Provider
-from langroute.providers.sdk_errors import normalise_exception, refused_argument
+from langroute.providers.sdk_errors import RefusedArguments, normalise_exception
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import (
     finish_reason_from_raw,
@@ -145,25 +145,7 @@ class LlamaIndexTarget:
     def __init__(self, name: str, llm: LLM) -> None:
         self.name = name
         self.llm = llm
-        self._refused: set[str] = set()
-        """Optional arguments its client refused (`seed` to Anthropic): not sent again."""
-
-    def _kwargs(self, call: LlamaIndexCall, llm: LLM) -> dict[str, Any]:
-        kwargs = call.chat_kwargs_for(llm)
-        for name in self._refused.intersection(kwargs):
-            del kwargs[name]
-        return kwargs
-
-    def _refuses(self, exc: Exception, kwargs: dict[str, Any]) -> bool:
-        """Whether `exc` is the candidate's client refusing an optional argument, as the
-        Anthropic SDK refuses `seed` and `logprobs`: it is then left out of `kwargs` and of
-        this candidate's later calls, as a native provider leaves it out."""
-        name = refused_argument(exc, kwargs, self.name)
-        if name is None:
-            return False
-        self._refused.add(name)
-        del kwargs[name]
-        return True
+        self._refused = RefusedArguments(name)
 
     async def _opened(
         self, llm: LLM, kwargs: dict[str, Any], blocking: bool
@@ -181,7 +163,7 @@ class LlamaIndexTarget:
             except StopAsyncIteration:
                 return
             except TypeError as exc:
-                if not self._refuses(exc, kwargs):
+                if not self._refused.refused(exc, kwargs):
                     raise
                 continue
             yield first
@@ -197,7 +179,7 @@ class LlamaIndexTarget:
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
-        kwargs = self._kwargs(call, llm)
+        kwargs = self._refused.left_out(call.chat_kwargs_for(llm))
         manager = handlers_to_call(call, llm)
         event = None
         try:
@@ -214,7 +196,7 @@ class LlamaIndexTarget:
                             response = await llm.achat(**kwargs)
                         break
                     except TypeError as exc:
-                        if not self._refuses(exc, kwargs):
+                        if not self._refused.refused(exc, kwargs):
                             raise
                 if event is not None:
                     event.ended(response)
@@ -244,7 +226,7 @@ class LlamaIndexTarget:
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
-        kwargs = self._kwargs(call, llm)
+        kwargs = self._refused.left_out(call.chat_kwargs_for(llm))
         where = {"model": model_id, "provider": self.name}
         manager = handlers_to_call(call, llm)
         event = None
@@ -302,7 +284,7 @@ class NativeTarget(LlamaIndexTarget):
         self.name = name
         self.provider = provider
         self._llms: dict[str, NativeLLM] = {}
-        self._refused = set()
+        self._refused = RefusedArguments(name)
 
     def _llm_for(self, model_id: str) -> tuple[LLM, bool]:
         llm = self._llms.get(model_id)
