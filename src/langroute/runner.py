@@ -530,7 +530,7 @@ class Runner:
                     break  # its half-open probe is out on another call
                 started = time.perf_counter()
                 delivered: list[str] = []
-                generated: list[str] = []  # text and tool arguments, to estimate usage
+                arguments: list[str] = []  # tool calls', to estimate unreported usage
                 started_output = False
                 usage: Usage | None = None
                 finish: str | None = None
@@ -548,8 +548,8 @@ class Runner:
                         if chunk.has_payload:
                             started_output = True
                             delivered.append(chunk.content)
-                            generated.append(chunk.content)
-                            generated.extend(d.arguments or "" for d in chunk.tool_calls)
+                            if chunk.tool_calls:
+                                arguments.extend(d.arguments or "" for d in chunk.tool_calls)
                         elif chunk.raw is None:
                             continue  # nothing for the caller (an adapter gets its raw objects)
                         yield construct(
@@ -583,7 +583,7 @@ class Runner:
                 except ProviderError as exc:
                     used = _used_by(exc)
                     if used is None and isinstance(exc, ContentFiltered):  # it answered: billed
-                        used = self._estimated_usage(spec, "".join(generated))
+                        used = self._estimated_usage(spec, "".join(delivered + arguments))
                     self._record(
                         spec, dep, started, error=exc, usage=used, interrupted=started_output
                     )
@@ -598,7 +598,7 @@ class Runner:
                     self._release(deployment_key(spec, dep))  # any other exit: nothing stays held
                     raise
                 if usage is None:  # not reported (e.g. no stream_options.include_usage)
-                    usage = self._estimated_usage(spec, "".join(generated))
+                    usage = self._estimated_usage(spec, "".join(delivered + arguments))
                 cost = self._record(spec, dep, started, usage=usage)
                 yield construct(
                     StreamChunk,
