@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -86,20 +87,12 @@ class LangChainTarget:
         try:
             if (limiter := self._limiter(call)) is not None:
                 await limiter.aacquire(blocking=True)
-            while True:
-                try:
-                    if call.sync:
-                        result = await call_blocking(
-                            self.model._generate, call.messages, stop=call.stop, **kwargs
-                        )
-                    else:
-                        result = await self.model._agenerate(
-                            call.messages, stop=call.stop, **kwargs
-                        )
-                    break
-                except TypeError as exc:
-                    if not self._refused.refused(exc, kwargs):
-                        raise
+            generate = self.model._agenerate
+            if call.sync:
+                generate = partial(call_blocking, self.model._generate)
+            result = await self._refused.call(
+                kwargs, lambda kw: generate(call.messages, stop=call.stop, **kw)
+            )
         except Exception as exc:
             raise normalise_exception(exc, **where) from exc
         generation = result.generations[0]
@@ -193,7 +186,7 @@ class LangChainTarget:
         try:
             if (limiter := self._limiter(call)) is not None:
                 await limiter.aacquire(blocking=True)
-            chunks = self._opened(call, kwargs)
+            chunks = self._refused.stream(kwargs, partial(self._open, call))
             refused: str | None = None  # a filter's finish reason: raised once usage is in
             used: Usage | None = None
             async for chunk in chunks:
@@ -231,29 +224,10 @@ class LangChainTarget:
         except Exception as exc:
             raise normalise_exception(exc, **where) from exc
 
-    async def _opened(
-        self, call: LangChainCall, kwargs: dict[str, Any]
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        """The candidate's stream; opened again without an optional argument its client
-        refused (which it does before its first chunk)."""
-        while True:
-            chunks = (
-                aiter_in_threads(self.model._stream(call.messages, stop=call.stop, **kwargs))
-                if call.sync
-                else self.model._astream(call.messages, stop=call.stop, **kwargs)
-            )
-            try:
-                first = await anext(chunks)
-            except StopAsyncIteration:
-                return
-            except TypeError as exc:
-                if not self._refused.refused(exc, kwargs):
-                    raise
-                continue
-            yield first
-            async for chunk in chunks:
-                yield chunk
-            return
+    async def _open(self, call: LangChainCall, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        if call.sync:
+            return aiter_in_threads(self.model._stream(call.messages, stop=call.stop, **kwargs))
+        return self.model._astream(call.messages, stop=call.stop, **kwargs)
 
     async def aclose(self) -> None:
         return None

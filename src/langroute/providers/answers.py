@@ -39,7 +39,7 @@ _FINISH_REASONS = {
 
 
 def finish_reason(reason: object) -> str | None:
-    """A framework response's finish reason in OpenAI's words (`stop`, `length`,
+    """A provider's finish reason in OpenAI's words (`stop`, `length`,
     `tool_calls`, `content_filter`), whatever provider gave it; anything else as given.
     The cascade's heuristics read `length` ("truncated by the length limit")."""
     if not isinstance(reason, str):

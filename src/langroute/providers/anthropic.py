@@ -19,6 +19,7 @@ from langroute.providers._http import (
     normalised_errors,
     not_sent,
 )
+from langroute.providers.answers import finish_reason
 from langroute.types import (
     AssistantMessage,
     ChatParams,
@@ -40,14 +41,6 @@ if TYPE_CHECKING:
     from langroute.features import RoutingRequest
 
 API_VERSION = "2023-06-01"
-STOP_REASONS = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-    "pause_turn": "stop",
-}
 
 
 def _image_block(part: ImagePart) -> dict[str, Any]:
@@ -250,7 +243,7 @@ class AnthropicProvider(HTTPChatProvider):
                         function=FunctionCall(name=block["name"], arguments=arguments),
                     )
                 )
-        finish = STOP_REASONS.get(data.get("stop_reason") or "", data.get("stop_reason"))
+        finish = finish_reason(data.get("stop_reason"))
         if finish == "content_filter":
             refused = ContentFiltered("the model refused (stop_reason=refusal)", **where)
             refused.usage = _usage(data.get("usage"))  # the refusal is billed
@@ -364,7 +357,7 @@ class _StreamState:
                 )
         elif kind == "message_delta":
             reason = (event.get("delta") or {}).get("stop_reason")
-            finish = STOP_REASONS.get(reason or "", reason)
+            finish = finish_reason(reason)
             if finish == "content_filter":
                 raise ContentFiltered("the model refused (stop_reason=refusal)", **self.where)
             out = _usage(event.get("usage"))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from langroute.errors import (
     ConnectionFailed,
@@ -26,6 +26,7 @@ OPTIONAL_ARGUMENTS = frozenset(
 )
 """Sampling arguments some APIs do not take (Anthropic's: none of these): a native provider
 leaves them out, with a log line, rather than fail the call."""
+T = TypeVar("T")
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 
 
@@ -39,9 +40,43 @@ class RefusedArguments:
 
     def left_out(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """`kwargs` without the arguments this candidate refused before."""
-        for name in self.names.intersection(kwargs):
-            del kwargs[name]
+        if self.names:
+            for name in self.names.intersection(kwargs):
+                del kwargs[name]
         return kwargs
+
+    async def call(
+        self, kwargs: dict[str, Any], make: Callable[[dict[str, Any]], Awaitable[T]]
+    ) -> T:
+        """`make(kwargs)`, made again without an argument the client refused."""
+        while True:
+            try:
+                return await make(kwargs)
+            except TypeError as exc:
+                if not self.refused(exc, kwargs):
+                    raise
+
+    async def stream(
+        self,
+        kwargs: dict[str, Any],
+        open_: Callable[[dict[str, Any]], Awaitable[AsyncIterator[T]]],
+    ) -> AsyncIterator[T]:
+        """The stream `open_(kwargs)` gives, opened again without an argument the client
+        refused (which it does before the stream's first item)."""
+        while True:
+            try:
+                items = await open_(kwargs)
+                first = await anext(items)
+            except StopAsyncIteration:
+                return
+            except TypeError as exc:
+                if not self.refused(exc, kwargs):
+                    raise
+                continue
+            yield first
+            async for item in items:
+                yield item
+            return
 
     def refused(self, exc: BaseException, kwargs: dict[str, Any]) -> bool:
         """Whether `exc` is the client refusing one of them as an unexpected keyword, as

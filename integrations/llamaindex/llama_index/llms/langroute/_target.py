@@ -12,6 +12,7 @@ import copy
 from collections.abc import AsyncIterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
@@ -147,29 +148,19 @@ class LlamaIndexTarget:
         self.llm = llm
         self._refused = RefusedArguments(name)
 
-    async def _opened(
-        self, llm: LLM, kwargs: dict[str, Any], blocking: bool
+    @staticmethod
+    async def _open(
+        llm: LLM, blocking: bool, kwargs: dict[str, Any]
     ) -> AsyncIterator[ChatResponse]:
-        """The candidate's stream; opened again without an optional argument its client
-        refused (which it does before its first response)."""
-        while True:
-            try:
-                if blocking:
-                    opened = await call_blocking(lambda: llm.stream_chat(**kwargs))
-                    responses: AsyncIterator[ChatResponse] = aiter_in_threads(opened)
-                else:
-                    responses = await llm.astream_chat(**kwargs)
-                first = await anext(responses)
-            except StopAsyncIteration:
-                return
-            except TypeError as exc:
-                if not self._refused.refused(exc, kwargs):
-                    raise
-                continue
-            yield first
-            async for response in responses:
-                yield response
-            return
+        if blocking:
+            return aiter_in_threads(await call_blocking(lambda: llm.stream_chat(**kwargs)))
+        return await llm.astream_chat(**kwargs)
+
+    @staticmethod
+    async def _chat(llm: LLM, blocking: bool, kwargs: dict[str, Any]) -> ChatResponse:
+        if blocking:
+            return await call_blocking(lambda: llm.chat(**kwargs))
+        return await llm.achat(**kwargs)
 
     def _llm_for(self, model_id: str) -> tuple[LLM, bool]:
         """The LLM to call for `model_id`, and whether a sync call may block on its sync
@@ -188,16 +179,8 @@ class LlamaIndexTarget:
                     await limiter.async_acquire()
                 if manager is not None:
                     event = LegacyLLMEvent(manager, llm, kwargs)
-                while True:
-                    try:
-                        if call.sync and blocking:
-                            response = await call_blocking(lambda: llm.chat(**kwargs))
-                        else:
-                            response = await llm.achat(**kwargs)
-                        break
-                    except TypeError as exc:
-                        if not self._refused.refused(exc, kwargs):
-                            raise
+                chat = partial(self._chat, llm, call.sync and blocking)
+                response = await self._refused.call(kwargs, chat)
                 if event is not None:
                     event.ended(response)
         except BaseException as exc:
@@ -236,7 +219,8 @@ class LlamaIndexTarget:
             if manager is not None:
                 with manager.as_trace("chat"):
                     event = LegacyLLMEvent(manager, llm, kwargs)
-            responses = self._opened(llm, kwargs, call.sync and blocking)
+            opened = partial(self._open, llm, call.sync and blocking)
+            responses = self._refused.stream(kwargs, opened)
             usage: Usage | None = None
             last = None
             refused: str | None = None  # a filter's finish reason: raised once usage is in
