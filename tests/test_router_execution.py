@@ -3,8 +3,16 @@ token, retries honouring Retry-After, and the all-failed error."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import math
+import os
+import subprocess
+import sys
+import textwrap
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -428,6 +436,71 @@ def test_sync_calls_from_many_threads(server):
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda i: router.chat(f"hello {i}").content, range(32)))
     assert answers == ["cheap answer"] * 32
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files in /proc")
+def test_threads_and_loops_that_end_leave_no_sockets_open(server):
+    """Each thread that calls the sync API, and each `asyncio.run` (a task queue's worker),
+    has a loop of its own with an HTTP client of its own. Before, each left its sockets open
+    for good when it ended, and a thread's loop waited for the collector."""
+    from langroute._sync import _thread_loop
+
+    router = two_models(server)
+    router.chat("warm up")
+    before = _open_files()
+    loops = []
+
+    def call(i: int) -> None:
+        router.chat(f"hello {i}")
+        loops.append(_thread_loop())
+
+    for i in range(20):
+        thread = threading.Thread(target=call, args=(i,))
+        thread.start()
+        thread.join()
+    for i in range(20):
+        asyncio.run(router.achat(f"hello {i}"))
+    gc.collect()
+    assert len(loops) == 20 and all(loop.is_closed() for loop in loops)
+    assert _open_files() - before < 10
+
+
+def test_a_script_that_calls_the_sync_api_exits_with_everything_closed(tmp_path):
+    """The main thread's loop and a thread pool's loops are closed with their clients'
+    sockets before the interpreter ends (before, the collector closed them at exit, after
+    their sockets, and an `Exception ignored ... Invalid file descriptor` could be printed)."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from concurrent.futures import ThreadPoolExecutor
+            from langroute.testing import Reply, ScriptedServer
+            from tests.conftest import TEST_KEY, make_router, spec
+
+            with ScriptedServer(api_key=TEST_KEY) as server:
+                server.add("cheap", Reply("ok"))
+                router = make_router(server, [spec("cheap", price=(0.1, 0.2))])
+                assert router.chat("hi").content == "ok"
+                with ThreadPoolExecutor(4) as pool:
+                    assert set(pool.map(lambda i: router.chat(str(i)).content, range(8))) == {"ok"}
+            print("done")
+            """
+        )
+    )
+    run = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "done", run.stderr
+    assert "ResourceWarning" not in run.stderr and "Exception ignored" not in run.stderr, run.stderr
 
 
 def test_all_models_failed_is_typed_even_with_no_error_to_hold():

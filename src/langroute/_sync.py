@@ -11,6 +11,7 @@ code), the call goes to one shared background loop instead, where nothing may bl
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import contextvars
 import queue
@@ -49,6 +50,31 @@ def loop_kept_free() -> Iterator[None]:
         _kept_free.reset(token)
 
 
+class _PrivateLoop:
+    """A thread's private loop, shut down when the thread ends: its sockets are not left for
+    the garbage collector (a thread pool's threads come and go with each `batch`), nor
+    closed by it at exit after the sockets, which prints a traceback."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def close(self) -> None:
+        """Shut its async generators down (the providers' HTTP clients close with them, an
+        abandoned stream runs its `finally`), then close it."""
+        loop = self.loop
+        if loop.is_closed() or loop.is_running():
+            return
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), 5.0))
+        with contextlib.suppress(Exception):
+            loop.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
 def _thread_loop() -> asyncio.AbstractEventLoop | None:
     """This thread's private loop, or None when a loop is already running in this thread."""
     try:
@@ -56,11 +82,20 @@ def _thread_loop() -> asyncio.AbstractEventLoop | None:
         return None
     except RuntimeError:
         pass
-    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _local.loop = loop
-    return loop
+    private: _PrivateLoop | None = getattr(_local, "private", None)
+    if private is None or private.loop.is_closed():
+        private = _PrivateLoop()
+        _local.private = private
+    return private.loop
+
+
+@atexit.register
+def _close_main_threads_loop() -> None:
+    """The main thread's private loop outlives its calls; close it before the interpreter
+    tears down the sockets it holds."""
+    private: _PrivateLoop | None = getattr(_local, "private", None)
+    if private is not None:
+        private.close()
 
 
 def _run_own(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T:

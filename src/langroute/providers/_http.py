@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import logging
 import time
-import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -190,16 +190,26 @@ class ClientPool:
             "limits": DEFAULT_LIMITS,
             "transport": transport,
         }
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
 
     def get(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None or client.is_closed:
-            client = httpx.AsyncClient(**self._kwargs)
-            self._clients[loop] = client
+            client = self._open(loop)
+        return client
+
+    def _open(self, loop: asyncio.AbstractEventLoop) -> httpx.AsyncClient:
+        """A new client for `loop`, closed when the loop shuts down. Each `asyncio.run` (a
+        task queue's worker, a script) and each thread that calls the sync API has a loop
+        of its own: a client left open with its loop would keep its sockets for good."""
+        for gone in [other for other in self._clients if other.is_closed()]:
+            del self._clients[gone]  # closed without shutting down: the collector ends it
+            self._closers.pop(gone, None)
+        client = httpx.AsyncClient(**self._kwargs)
+        self._clients[loop] = client
+        self._closers[loop] = _closed_at_shutdown(client)
         return client
 
     async def post_json(self, path: str, body: Any, where: Mapping[str, Any]) -> Any:
@@ -249,8 +259,27 @@ class ClientPool:
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
         client = self._clients.pop(loop, None)
+        self._closers.pop(loop, None)
         if client is not None:
             await client.aclose()
+
+
+def _closed_at_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """An async generator, started on the running loop and left waiting, that closes `client`
+    when the loop shuts its generators down: `asyncio.run`, `asyncio.Runner` and langroute's
+    own per-thread loops all do that before they close."""
+
+    async def wait_then_close() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    closer = wait_then_close()
+    step = closer.__anext__()  # registers it with the running loop's shutdown
+    with contextlib.suppress(StopIteration):
+        step.send(None)  # runs it up to its `yield`, without suspending
+    return closer
 
 
 class HTTPChatProvider:
