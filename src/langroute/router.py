@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -640,6 +640,23 @@ def named_candidates(
     if not named:
         raise ConfigError(f"models is empty: give {owner} at least one model")
     return named
+
+
+def repr_args_without_candidates(
+    args: Iterable[tuple[str | None, Any]], candidates: Mapping[str, object] | None
+) -> list[tuple[str | None, Any]]:
+    """An adapter's repr fields with its candidates shown by name and class only: a
+    framework model's own repr may hold its API key (LlamaIndex's `OpenAI` prints
+    `api_key=` in full), and an adapter's repr ends up in logs and tracebacks."""
+    shown = (
+        {
+            name: "native" if isinstance(c, str) else type(c).__name__
+            for name, c in candidates.items()
+        }
+        if candidates is not None
+        else "..."
+    )
+    return [(key, shown if key == "models" else value) for key, value in args]
 
 
 def _with_decision(exc: LangrouteError, decision: Decision) -> LangrouteError:

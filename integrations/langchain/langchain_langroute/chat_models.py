@@ -29,7 +29,7 @@ from langroute.errors import ConfigError, invalid_input, refuse_unknown_argument
 from langroute.features import CallerHints, RoutingRequest
 from langroute.policy.balance import Balance
 from langroute.retry import RetryPolicy
-from langroute.router import adapter_options, named_candidates
+from langroute.router import adapter_options, named_candidates, repr_args_without_candidates
 from langroute.tokens import DEFAULT_ENCODING, count_tokens, counts_are_exact
 from langroute.types import (
     NO_PARAMS,
@@ -280,6 +280,11 @@ class RoutingChatModel(BaseChatModel):
             "image_inputs": all(s.capabilities.vision for s in specs),
             "structured_output": all(s.capabilities.structured_output for s in specs),
         }
+
+    def __repr_args__(self) -> Any:
+        """Candidates by name and class only: their own reprs may show API keys."""
+        candidates = self.__pydantic_private__ and self.__pydantic_private__.get("_candidates")
+        return repr_args_without_candidates(super().__repr_args__(), candidates)
 
     @property
     def router(self) -> Router:

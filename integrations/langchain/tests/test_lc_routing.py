@@ -442,6 +442,21 @@ def test_constructor_parameters_reach_the_candidate_and_unknown_ones_are_refused
     assert "sk-not-for-the-router-123" not in message
 
 
+def test_the_repr_names_candidates_without_their_secrets(server):
+    """A candidate's repr shows its fields (a proxy key in `default_headers`, say); the
+    router's repr, which lands in logs and tracebacks, names each candidate and its class."""
+    proxy_key = "sk-proxy-header-secret-4567"
+    llm = RoutingChatModel(
+        models=[openai_candidate(default_headers={"x-proxy-key": proxy_key}), OPENAI_NAME + "-n"],
+        specs={**SPECS, OPENAI_NAME + "-n": {**NATIVE_SPECS[OPENAI_NAME]}},
+        providers=native_providers(),
+    )
+    assert proxy_key in repr(llm.candidates[OPENAI_NAME]), "the candidate's own repr shows it"
+    for text in (repr(llm), str(llm)):
+        assert proxy_key not in text and KEY not in text
+        assert f"models={{'{OPENAI_NAME}': 'ChatOpenAI', '{OPENAI_NAME}-n': 'native'}}" in text
+
+
 def test_native_candidates_and_specs_are_checked_when_built(server):
     with pytest.raises(UnknownModelError, match=r"unknown model .gpt-9..*Known models"):
         RoutingChatModel(models=["gpt-9"])

@@ -71,15 +71,18 @@ TOOLS = [FunctionTool.from_defaults(get_weather), FunctionTool.from_defaults(get
 
 
 def router(**kwargs: Any) -> RoutingLLM:
-    return RoutingLLM(models=[cheap_llm(), strong_llm()], **{"specs": SPECS, **kwargs})
+    return RoutingLLM(**{"models": [cheap_llm(), strong_llm()], "specs": SPECS, **kwargs})
 
 
 def native_router(**kwargs: Any) -> RoutingLLM:
     """The cheap candidate native (langroute's own provider), beside a LlamaIndex Anthropic."""
     return RoutingLLM(
-        models=[CHEAP, strong_llm()],
-        providers=native_providers(),
-        **{"specs": NATIVE_SPECS, **kwargs},
+        **{
+            "models": [CHEAP, strong_llm()],
+            "providers": native_providers(),
+            "specs": NATIVE_SPECS,
+            **kwargs,
+        }
     )
 
 
@@ -145,6 +148,18 @@ def test_constructor_parameters_reach_the_candidate_and_unknown_ones_are_refused
     message = str(info.value)
     assert "no argument 'api_key', 'temprature'" in message and "additional_kwargs" in message
     assert "sk-not-for-the-router-123" not in message
+
+
+def test_the_repr_names_candidates_without_their_secrets(server):
+    """LlamaIndex's `OpenAI` prints `api_key=` in full in its repr; the router's repr, which
+    lands in logs and tracebacks, names each candidate and its class instead."""
+    assert KEY in repr(cheap_llm()) and KEY in repr(local_llm())
+    llm = router(models=[cheap_llm(), strong_llm(), local_llm()])
+    native = native_router(models=[CHEAP, local_llm()])
+    for text in (repr(llm), str(llm), repr(native)):
+        assert KEY not in text
+    assert f"'{CHEAP}': 'OpenAI', '{STRONG}': 'Anthropic', '{LOCAL}': 'OpenAILike'}}" in repr(llm)
+    assert f"models={{'{CHEAP}': 'NativeLLM', '{LOCAL}': 'OpenAILike'}}" in repr(native)
 
 
 def test_sync_methods(server, make):

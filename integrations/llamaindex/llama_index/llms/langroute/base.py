@@ -25,7 +25,7 @@ from langroute.features import CallerHints, RoutingRequest
 from langroute.policy.balance import Balance
 from langroute.providers import provider_from_spec
 from langroute.retry import RetryPolicy
-from langroute.router import adapter_options, named_candidates
+from langroute.router import adapter_options, named_candidates, repr_args_without_candidates
 from langroute.types import NO_PARAMS, ChatParams
 from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
@@ -229,6 +229,11 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             num_output=spec.max_output_tokens,
             function_calling=spec.capabilities.tools,
         )
+
+    def __repr_args__(self) -> Any:
+        """Candidates by name and class only: their own reprs may show API keys."""
+        candidates = self.__pydantic_private__ and self.__pydantic_private__.get("_candidates")
+        return repr_args_without_candidates(super().__repr_args__(), candidates)
 
     @classmethod
     def class_name(cls) -> str:
