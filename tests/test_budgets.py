@@ -243,6 +243,38 @@ async def test_failures_and_cancellations_release_their_hold(aserver: ScriptedSe
     await router.aclose()
 
 
+def test_a_sync_stream_left_early_frees_its_hold_at_once(server: ScriptedServer) -> None:
+    """`break` out of a sync stream: every stream beneath it closes at that moment, so its
+    hold is freed and what it delivered is billed. Before, the inner streams were left for
+    the thread's loop to close when it next ran (the thread's next call) — in a thread that
+    made no more calls, the money stayed held for good."""
+    budgets = Budgets([Budget(limit_usd=100, per="tenant")])
+    server.add("metered", Reply("word " * 200, tokens_per_s=500))
+    router = make_router(server, [priced()], budgets=budgets)
+    features = router.request("hi", tenant="t").features
+    for i, _ in enumerate(router.stream("hi", tenant="t")):
+        if i == 3:
+            break
+    [state] = budgets.states(features, ["metered"])
+    assert state.held_usd == 0 and state.spent_usd > 0
+
+
+async def test_an_async_stream_closed_early_frees_its_hold_when_closed(
+    aserver: ScriptedServer,
+) -> None:
+    budgets = Budgets([Budget(limit_usd=100, per="tenant")])
+    aserver.add("metered", Reply("word " * 200, tokens_per_s=500))
+    router = make_router(aserver, [priced()], budgets=budgets)
+    features = router.request("hi", tenant="t").features
+    stream = router.astream("hi", tenant="t")
+    for _ in range(3):
+        await anext(stream)
+    await stream.aclose()  # nothing else runs on the loop before the check
+    [state] = budgets.states(features, ["metered"])
+    assert state.held_usd == 0 and state.spent_usd > 0
+    await router.aclose()
+
+
 async def test_the_policy_turns_to_cheaper_models_near_the_cap(aserver: ScriptedServer) -> None:
     cheap, strong = (
         spec("cheap", price=(0.1, 0.1), quality=0.5),

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from langroute._streams import closing
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError, LangrouteError
 from langroute.features import RoutingRequest
@@ -122,18 +123,19 @@ class ABTest:
     async def astream(self, messages: MessagesInput, **kwargs: Any) -> AsyncIterator[StreamChunk]:
         arm, request = self._pick(messages, kwargs)
         try:
-            async for chunk in self.arms[arm].execute_stream(request, arm=arm):
-                if chunk.decision is not None:
-                    done = Completion(
-                        id=request.request_id,
-                        model=chunk.model,
-                        provider=chunk.provider,
-                        provider_model=chunk.model,
-                        cost_usd=chunk.cost_usd or 0.0,
-                        decision=chunk.decision,
-                    )
-                    self._count(arm, done, False)
-                yield chunk
+            async with closing(self.arms[arm].execute_stream(request, arm=arm)) as chunks:
+                async for chunk in chunks:
+                    if chunk.decision is not None:
+                        done = Completion(
+                            id=request.request_id,
+                            model=chunk.model,
+                            provider=chunk.provider,
+                            provider_model=chunk.model,
+                            cost_usd=chunk.cost_usd or 0.0,
+                            decision=chunk.decision,
+                        )
+                        self._count(arm, done, False)
+                    yield chunk
         except LangrouteError:
             self._count(arm, None, True)
             raise

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import ValidationError
 
 from langroute._fast import construct
+from langroute._streams import closing
 from langroute._sync import iterate_sync, run_sync
 from langroute.audit import AuditLog, audit_from_env, build_record
 from langroute.budget import Budgets, key_fingerprint
@@ -351,8 +352,9 @@ class Router:
 
     async def astream(self, messages: MessagesInput, **kwargs: Any) -> AsyncIterator[StreamChunk]:
         """Route and stream one chat call; the last chunk carries usage, cost and decision."""
-        async for chunk in self.execute_stream(self.request(messages, **kwargs)):
-            yield chunk
+        async with closing(self.execute_stream(self.request(messages, **kwargs))) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     def _compressed(self, request: RoutingRequest) -> tuple[RoutingRequest, dict[str, int] | None]:
         """The request with its prompt compressed, and the tokens before and after."""
@@ -452,21 +454,22 @@ class Router:
         tools = False
         try:
             runner = Runner(self, request, decision, started)
-            async for chunk in self.strategy.stream(decision.plan, runner):
-                if chunk.decision is not None:  # the last chunk: the answer is complete
-                    chunk.cost_usd = decision.actual_cost_usd
-                    answer = None
-                    if self.cache is not None or self.shadow is not None:
-                        answer = _assembled(chunk, "".join(text))
-                        if not tools:
-                            self._to_cache(request, decision, answer)
-                    self._record(decision, started, "ok", usage=chunk.usage)
-                    self._after(request, decision, answer)
-                    recorded = True
-                else:
-                    text.append(chunk.content)
-                    tools = tools or bool(chunk.tool_calls)
-                yield chunk
+            async with closing(self.strategy.stream(decision.plan, runner)) as chunks:
+                async for chunk in chunks:
+                    if chunk.decision is not None:  # the last chunk: the answer is complete
+                        chunk.cost_usd = decision.actual_cost_usd
+                        answer = None
+                        if self.cache is not None or self.shadow is not None:
+                            answer = _assembled(chunk, "".join(text))
+                            if not tools:
+                                self._to_cache(request, decision, answer)
+                        self._record(decision, started, "ok", usage=chunk.usage)
+                        self._after(request, decision, answer)
+                        recorded = True
+                    else:
+                        text.append(chunk.content)
+                        tools = tools or bool(chunk.tool_calls)
+                    yield chunk
         except LangrouteError as exc:
             error = _with_decision(exc, decision)
             self._record(decision, started, "error", error=error)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from langroute._fast import construct
+from langroute._streams import close
 from langroute._sync import loop_kept_free
 from langroute.budget import Reservation
 from langroute.decision import Attempt, Decision
@@ -534,6 +535,7 @@ class Runner:
                 started_output = False
                 usage: Usage | None = None
                 finish: str | None = None
+                chunks: AsyncIterator[StreamChunk] | None = None
                 try:
                     chunks = provider.stream(dep.model_id, req)
                     limit = self._time_limit(spec, dep)
@@ -597,6 +599,9 @@ class Runner:
                 except BaseException:
                     self._release(deployment_key(spec, dep))  # any other exit: nothing stays held
                     raise
+                finally:
+                    if chunks is not None:
+                        await close(chunks)  # its connection is let go now, not by the collector
                 if usage is None:  # not reported (e.g. no stream_options.include_usage)
                     usage = self._estimated_usage(spec, "".join(delivered + arguments))
                 cost = self._record(spec, dep, started, usage=usage)

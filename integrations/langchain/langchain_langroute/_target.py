@@ -15,6 +15,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.rate_limiters import BaseRateLimiter
 
 from langchain_langroute._convert import from_neutral_messages, usage_from_metadata
+from langroute._streams import closing
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
@@ -180,8 +181,9 @@ class LangChainTarget:
         where = {"model": model_id, "provider": self.name}
         kwargs = self._refused.left_out(call.kwargs_for(self.model))
         if not self._streams(call, kwargs):
-            async for whole in self._answer_as_stream(model_id, request):
-                yield whole
+            async with closing(self._answer_as_stream(model_id, request)) as wholes:
+                async for whole in wholes:
+                    yield whole
             return
         try:
             if (limiter := self._limiter(call)) is not None:
@@ -189,36 +191,37 @@ class LangChainTarget:
             chunks = self._refused.stream(kwargs, partial(self._open, call))
             refused: str | None = None  # a filter's finish reason: raised once usage is in
             used: Usage | None = None
-            async for chunk in chunks:
-                message = chunk.message
-                usage = usage_from_metadata(getattr(message, "usage_metadata", None))
-                if usage is not None:  # reported once, in the router's last chunk
-                    message.usage_metadata = None  # type: ignore[union-attr]
-                    used = usage if used is None else used + usage
-                info = {**(chunk.generation_info or {}), **message.response_metadata}
-                said = info.get("finish_reason") or info.get("stop_reason")
-                if refused is not None or filtered(said) is not None:
-                    refused = refused or said
-                    continue
-                deltas = [
-                    ToolCallDelta(
-                        index=int(c.get("index") or 0),
-                        id=c.get("id"),
-                        name=c.get("name"),
-                        arguments=c.get("args") or "",
+            async with closing(chunks):
+                async for chunk in chunks:
+                    message = chunk.message
+                    usage = usage_from_metadata(getattr(message, "usage_metadata", None))
+                    if usage is not None:  # reported once, in the router's last chunk
+                        message.usage_metadata = None  # type: ignore[union-attr]
+                        used = usage if used is None else used + usage
+                    info = {**(chunk.generation_info or {}), **message.response_metadata}
+                    said = info.get("finish_reason") or info.get("stop_reason")
+                    if refused is not None or filtered(said) is not None:
+                        refused = refused or said
+                        continue
+                    deltas = [
+                        ToolCallDelta(
+                            index=int(c.get("index") or 0),
+                            id=c.get("id"),
+                            name=c.get("name"),
+                            arguments=c.get("args") or "",
+                        )
+                        for c in getattr(message, "tool_call_chunks", ())
+                    ]
+                    yield StreamChunk(
+                        model=model_id,
+                        provider=self.name,
+                        content=message.text,
+                        tool_calls=deltas,
+                        finish_reason=finish_reason(said),
+                        usage=usage,
+                        logprobs=token_logprobs(info.get("logprobs")),
+                        raw=chunk,
                     )
-                    for c in getattr(message, "tool_call_chunks", ())
-                ]
-                yield StreamChunk(
-                    model=model_id,
-                    provider=self.name,
-                    content=message.text,
-                    tool_calls=deltas,
-                    finish_reason=finish_reason(said),
-                    usage=usage,
-                    logprobs=token_logprobs(info.get("logprobs")),
-                    raw=chunk,
-                )
             if (error := filtered(refused, used, **where)) is not None:
                 raise error
         except Exception as exc:

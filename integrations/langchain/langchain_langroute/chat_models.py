@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from langchain_langroute._convert import to_neutral_messages, to_tool_specs
 from langchain_langroute._target import LangChainCall, LangChainTarget
 from langroute import Decision, Registry, Router
+from langroute._streams import closing
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError, invalid_input, refuse_unknown_arguments
 from langroute.features import CallerHints, RoutingRequest
@@ -507,8 +508,9 @@ class RoutingChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        async for chunk in self._run_stream(self._request(messages, stop, kwargs)):
-            yield chunk
+        async with closing(self._run_stream(self._request(messages, stop, kwargs))) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     def _stream(
         self,
@@ -537,24 +539,25 @@ class RoutingChatModel(BaseChatModel):
     async def _run_stream(self, request: RoutingRequest) -> AsyncIterator[ChatGenerationChunk]:
         seen: set[str] = set()  # metadata keys already streamed: LangChain concatenates repeats
         chunk: StreamChunk
-        async for chunk in self._router.execute_stream(request):
-            if chunk.raw is not None:
-                seen.update(chunk.raw.message.response_metadata)
-                seen.update(chunk.raw.generation_info or {})
-                yield chunk.raw
-            elif chunk.decision is not None:
-                yield self._last_chunk(chunk, chunk.decision, seen)
-            elif chunk.content or chunk.tool_calls:
-                # a native candidate's chunk, or a core-made one (an ensemble's kept answer)
-                yield ChatGenerationChunk(
-                    message=AIMessageChunk(
-                        content=chunk.content,
-                        tool_call_chunks=[
-                            {"name": d.name, "args": d.arguments, "id": d.id, "index": d.index}
-                            for d in chunk.tool_calls
-                        ],
+        async with closing(self._router.execute_stream(request)) as chunks:
+            async for chunk in chunks:
+                if chunk.raw is not None:
+                    seen.update(chunk.raw.message.response_metadata)
+                    seen.update(chunk.raw.generation_info or {})
+                    yield chunk.raw
+                elif chunk.decision is not None:
+                    yield self._last_chunk(chunk, chunk.decision, seen)
+                elif chunk.content or chunk.tool_calls:
+                    # a native candidate's chunk, or a core-made one (an ensemble's kept answer)
+                    yield ChatGenerationChunk(
+                        message=AIMessageChunk(
+                            content=chunk.content,
+                            tool_call_chunks=[
+                                {"name": d.name, "args": d.arguments, "id": d.id, "index": d.index}
+                                for d in chunk.tool_calls
+                            ],
+                        )
                     )
-                )
 
     def _last_chunk(
         self, chunk: StreamChunk, decision: Decision, seen: set[str]

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+from langroute._streams import closing
 from langroute.errors import (
     ConnectionFailed,
     MalformedResponse,
@@ -73,9 +74,10 @@ class RefusedArguments:
                 if not self.refused(exc, kwargs):
                     raise
                 continue
-            yield first
-            async for item in items:
-                yield item
+            async with closing(items):
+                yield first
+                async for item in items:
+                    yield item
             return
 
     def refused(self, exc: BaseException, kwargs: dict[str, Any]) -> bool:

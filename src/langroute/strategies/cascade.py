@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
 from langroute._fast import construct
+from langroute._streams import close
 from langroute.decision import Escalation
 from langroute.errors import (
     AllModelsFailed,
@@ -272,8 +273,7 @@ class Cascade:
                 if kept is None:
                     continue
             finally:
-                if aborted:
-                    await source.aclose()  # type: ignore[attr-defined]
+                await close(source)  # stopped early or not
             if kept is not None:  # every later model failed: release the best one whole
                 for chunk in kept.answer:
                     yield chunk

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from langroute._streams import closing
 from langroute.errors import (
     AllModelsFailed,
     BudgetExceeded,
@@ -100,8 +101,9 @@ class FallbackChain:
         while True:
             model, rest = chain[0], chain[1:]
             try:
-                async for chunk in runner.stream(model):
-                    yield chunk
+                async with closing(runner.stream(model)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
                 return
             except ProviderError as exc:
                 chain = self._next(exc, model, rest, runner, errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from langroute._streams import closing
 from langroute.errors import AllModelsFailed, ProviderError
 from langroute.policy.base import RoutePlan
 from langroute.strategies.base import ModelRunner
@@ -23,7 +24,8 @@ class Single:
 
     async def stream(self, plan: RoutePlan, runner: ModelRunner) -> AsyncIterator[StreamChunk]:
         try:
-            async for chunk in runner.stream(plan.chosen.model):
-                yield chunk
+            async with closing(runner.stream(plan.chosen.model)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
         except ProviderError as exc:
             raise AllModelsFailed("the chosen model failed", [exc]) from None

@@ -27,6 +27,7 @@ from llama_index.core.llms.utils import parse_partial_json
 from llama_index.core.tools import BaseTool, ToolSelection
 from pydantic import Field, PrivateAttr, ValidationError
 
+from langroute._streams import closing
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError, invalid_input
 from langroute.features import RoutingRequest
@@ -102,19 +103,20 @@ class NativeLLM(CompletionsFromChat, FunctionCallingLLM):
             calls: dict[int, dict[str, str]] = {}
             usage = Usage()
             for_usage = False
-            async for chunk in chunks:
-                text += chunk.content
-                add_tool_deltas(calls, chunk.tool_calls)
-                if chunk.usage is not None:
-                    usage = usage + chunk.usage
-                    for_usage = True
-                if chunk.content or chunk.tool_calls or for_usage:
-                    for_usage = False
-                    yield ChatResponse(
-                        message=assistant_message(text, list(calls.values())),
-                        delta=chunk.content,
-                        raw=_raw(usage, chunk.model, chunk.finish_reason),
-                    )
+            async with closing(chunks):
+                async for chunk in chunks:
+                    text += chunk.content
+                    add_tool_deltas(calls, chunk.tool_calls)
+                    if chunk.usage is not None:
+                        usage = usage + chunk.usage
+                        for_usage = True
+                    if chunk.content or chunk.tool_calls or for_usage:
+                        for_usage = False
+                        yield ChatResponse(
+                            message=assistant_message(text, list(calls.values())),
+                            delta=chunk.content,
+                            raw=_raw(usage, chunk.model, chunk.finish_reason),
+                        )
 
         return responses()
 
@@ -123,8 +125,9 @@ class NativeLLM(CompletionsFromChat, FunctionCallingLLM):
 
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         async def responses() -> AsyncGenerator[ChatResponse, None]:
-            async for response in await self.astream_chat(messages, **kwargs):
-                yield response
+            async with closing(await self.astream_chat(messages, **kwargs)) as responses:
+                async for response in responses:
+                    yield response
 
         return iterate_sync(responses())  # type: ignore[return-value]
 

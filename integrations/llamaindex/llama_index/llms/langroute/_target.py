@@ -20,6 +20,7 @@ from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayloa
 from llama_index.core.llms import LLM
 from llama_index.core.tools import BaseTool
 
+from langroute._streams import closing
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
@@ -224,23 +225,24 @@ class LlamaIndexTarget:
             usage: Usage | None = None
             last = None
             refused: str | None = None  # a filter's finish reason: raised once usage is in
-            async for response in responses:
-                last = response
-                usage = usage_from_raw(response.raw) or usage
-                said = finish_reason_from_raw(response.raw)
-                if refused is not None or filtered(said) is not None:
-                    refused = refused or said
-                    continue
-                tool_progress = [ToolCallDelta(index=0)] if _has_tool_calls(response) else []
-                yield StreamChunk(
-                    model=model_id,
-                    provider=self.name,
-                    content=response.delta or "",
-                    tool_calls=tool_progress,
-                    finish_reason=finish_reason(said),
-                    logprobs=token_logprobs(logprobs_from_raw(response.raw)),
-                    raw=response,
-                )
+            async with closing(responses):
+                async for response in responses:
+                    last = response
+                    usage = usage_from_raw(response.raw) or usage
+                    said = finish_reason_from_raw(response.raw)
+                    if refused is not None or filtered(said) is not None:
+                        refused = refused or said
+                        continue
+                    tool_progress = [ToolCallDelta(index=0)] if _has_tool_calls(response) else []
+                    yield StreamChunk(
+                        model=model_id,
+                        provider=self.name,
+                        content=response.delta or "",
+                        tool_calls=tool_progress,
+                        finish_reason=finish_reason(said),
+                        logprobs=token_logprobs(logprobs_from_raw(response.raw)),
+                        raw=response,
+                    )
             if (error := filtered(refused, usage, **where)) is not None:
                 raise error
             if event is not None:

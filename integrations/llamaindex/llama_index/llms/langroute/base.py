@@ -19,6 +19,7 @@ from llama_index.core.types import PydanticProgramMode
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from langroute import Decision, ModelSpec, Registry, Router
+from langroute._streams import closing
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError, refuse_unknown_arguments
 from langroute.features import CallerHints, RoutingRequest
@@ -324,32 +325,35 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         last: ChatResponse | None = None
         text = ""
         calls: dict[int, dict[str, str]] = {}
-        async for chunk in self._router.execute_stream(request):
-            if chunk.raw is None and chunk.has_payload:
-                # a core-made chunk (an ensemble's kept answer, a cached one): no native object
-                text += chunk.content
-                add_tool_deltas(calls, chunk.tool_calls)
-                last = ChatResponse(
-                    message=assistant_message(text, list(calls.values())),
-                    delta=chunk.content,
-                    additional_kwargs={"langroute": {"answered_by": chunk.model}},
-                )
-                yield last
-            elif chunk.raw is not None:
-                last = chunk.raw
-                # who is answering, so each chunk's tool calls parse with that candidate
-                last.additional_kwargs = {
-                    **last.additional_kwargs,
-                    "langroute": {"answered_by": chunk.model},
-                }
-                yield last
-            elif chunk.decision is not None:
-                final = (
-                    last.model_copy(update={"delta": ""})
-                    if last is not None
-                    else ChatResponse(message=ChatMessage(role="assistant", content=""), delta="")
-                )
-                yield self._tag(final, chunk.decision)
+        async with closing(self._router.execute_stream(request)) as chunks:
+            async for chunk in chunks:
+                if chunk.raw is None and chunk.has_payload:
+                    # a core-made chunk (an ensemble's kept answer, a cached one): no native object
+                    text += chunk.content
+                    add_tool_deltas(calls, chunk.tool_calls)
+                    last = ChatResponse(
+                        message=assistant_message(text, list(calls.values())),
+                        delta=chunk.content,
+                        additional_kwargs={"langroute": {"answered_by": chunk.model}},
+                    )
+                    yield last
+                elif chunk.raw is not None:
+                    last = chunk.raw
+                    # who is answering, so each chunk's tool calls parse with that candidate
+                    last.additional_kwargs = {
+                        **last.additional_kwargs,
+                        "langroute": {"answered_by": chunk.model},
+                    }
+                    yield last
+                elif chunk.decision is not None:
+                    final = (
+                        last.model_copy(update={"delta": ""})
+                        if last is not None
+                        else ChatResponse(
+                            message=ChatMessage(role="assistant", content=""), delta=""
+                        )
+                    )
+                    yield self._tag(final, chunk.decision)
 
     # Not decorated with llm_chat_callback: the chosen candidate's own methods emit the
     # instrumentation events, exactly once per model call (run-llama/llama_index#8996); this
