@@ -384,6 +384,13 @@ def test_over_targets_maps_names_to_the_catalog_or_asks_for_specs():
     with pytest.raises(ConfigError, match=r"candidate 'my-llm' is not in the model catalog") as e:
         Router.over_targets({"my-llm": EchoTarget()})
     assert str(e.value).endswith("'max_output_tokens': ...}}"), "a valid dict to copy"
+    with pytest.raises(ConfigError) as e:  # described, with a typo: the typo is named
+        Router.over_targets(
+            {"my-llm": EchoTarget()},
+            specs={"my-llm": {"pricng": {"input": 1, "output": 2}, "context_windw": 9000}},
+        )
+    assert "specs['my-llm'] has no 'pricing'" in str(e.value)
+    assert "'pricng' (did you mean 'pricing'?), 'context_windw' (did you mean" in str(e.value)
     custom = Router.over_targets(
         {"my-llm": EchoTarget()},
         specs={"my-llm": {"pricing": {"input": 1, "output": 2}}},

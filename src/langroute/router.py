@@ -37,6 +37,7 @@ from langroute.policy.base import named_models
 from langroute.policy.budget import budget_aware
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import ModelSpec, Registry
+from langroute.registry.registry import unknown_keys
 from langroute.retry import RetryPolicy
 from langroute.runner import Runner, call_deadline
 from langroute.shadow import ShadowEvaluator
@@ -213,9 +214,15 @@ class Router:
             if name not in registry:
                 match = next((s for s in registry if s.version == name), None)
                 if match is None and "pricing" not in fields:
+                    given = ""
+                    if fields:
+                        wrong = unknown_keys(fields, ModelSpec)
+                        given = f", and specs[{name!r}] has no 'pricing'" + (
+                            f" (unknown keys: {', '.join(wrong)})" if wrong else ""
+                        )
                     raise ConfigError(
-                        f"candidate {name!r} is not in the model catalog; describe it in "
-                        f"specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
+                        f"candidate {name!r} is not in the model catalog{given}; describe it "
+                        f"in specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
                         "'context_window': ..., 'max_output_tokens': ...}}"
                     )
                 if match is not None:

@@ -78,6 +78,17 @@ def _keys_at(model: type[BaseModel] | None, loc: Sequence[int | str]) -> list[st
     return sorted({key for t in tables for key in t.model_fields})
 
 
+def unknown_keys(fields: Mapping[str, Any], model: type[BaseModel]) -> list[str]:
+    """Each key of `fields` that `model` has no field for, with the field it may have meant:
+    "'pricng' (did you mean 'pricing'?)"."""
+    known = sorted(model.model_fields)
+    return [
+        f"{key!r}" + (f" (did you mean {near!r}?)" if (near := _closest(key, known)) else "")
+        for key in fields
+        if key not in model.model_fields
+    ]
+
+
 def _closest(key: str, known: Sequence[str]) -> str | None:
     matches = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
     return matches[0] if matches else None
