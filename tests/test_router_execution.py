@@ -510,6 +510,73 @@ def test_a_script_that_calls_the_sync_api_exits_with_everything_closed(tmp_path)
     assert "ResourceWarning" not in run.stderr and "Exception ignored" not in run.stderr, run.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_forked_workers_call_audit_and_budget_on_their_own(tmp_path):
+    """A router used before fork() (gunicorn --preload, Celery's prefork pool), then in each
+    child. Before, each child's first call failed (its loop's selector and the connection
+    were the parent's: "File exists"), and every audit record of a child was lost (the
+    writer thread stayed in the parent) while the child waited at exit for it."""
+    script = tmp_path / "forks.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import asyncio, os, time
+            from langroute import AuditLog, Budget, Budgets
+            from langroute.audit import JSONLAuditSink
+            from langroute.state import SQLiteBudgets
+            from langroute.testing import Reply, ScriptedServer
+            from tests.conftest import TEST_KEY, make_router, spec
+
+            audit_path, db = {str(tmp_path / "audit.jsonl")!r}, {str(tmp_path / "b.db")!r}
+            with ScriptedServer(api_key=TEST_KEY) as server:
+                server.add("cheap", Reply("ok", prompt_tokens=10, completion_tokens=10))
+                budgets = Budgets([Budget(limit_usd=100, per="tenant")], SQLiteBudgets(db))
+                router = make_router(
+                    server,
+                    [spec("cheap", price=(1000, 1000))],
+                    audit=AuditLog(JSONLAuditSink(audit_path)),
+                    budgets=budgets,
+                )
+                assert router.chat("parent", tenant="t").content == "ok"
+                router.audit.flush()
+                children = []
+                for k in range(2):
+                    pid = os.fork()
+                    if pid == 0:
+                        started, failed = time.monotonic(), 0
+                        for i in range(4):
+                            try:
+                                router.chat(f"child {{k}} {{i}}", tenant="t")
+                            except Exception:
+                                failed += 1
+                        try:
+                            asyncio.run(router.achat(f"child {{k}} async", tenant="t"))
+                        except Exception:
+                            failed += 1
+                        router.audit.flush(timeout_s=5)
+                        os._exit(10 * failed + (time.monotonic() - started > 4))
+                    children.append(pid)
+                codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in children]
+                [state] = budgets.states(router.request("x", tenant="t").features, ["cheap"])
+            with open(audit_path) as f:
+                records = len(f.read().splitlines())
+            print(codes, records, round(state.spent_usd, 6), state.held_usd)
+            """
+        )
+    )
+    run = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+    assert run.returncode == 0, run.stderr
+    # 11 calls of 20 tokens at $1000 per million: 0.02 each
+    assert run.stdout.split() == ["[0,", "0]", "11", "0.22", "0.0"], run.stdout + run.stderr
+
+
 def test_all_models_failed_is_typed_even_with_no_error_to_hold():
     """An exception group cannot be empty: the typed error still comes, never a ValueError."""
     from langroute import ProviderError

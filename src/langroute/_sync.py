@@ -14,6 +14,7 @@ import asyncio
 import atexit
 import contextlib
 import contextvars
+import os
 import queue
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
@@ -50,20 +51,30 @@ def loop_kept_free() -> Iterator[None]:
         _kept_free.reset(token)
 
 
+_inherited: list[asyncio.AbstractEventLoop] = []
+"""A forked child's loops from its parent: kept, never run nor closed. Their selector and
+self-pipe are the parent's too — closing the pipe in the child would unregister it from the
+parent's selector — and their connections are the parent's."""
+
+
 class _PrivateLoop:
     """A thread's private loop, shut down when the thread ends: its sockets are not left for
     the garbage collector (a thread pool's threads come and go with each `batch`), nor
     closed by it at exit after the sockets, which prints a traceback."""
 
-    __slots__ = ("loop",)
+    __slots__ = ("loop", "pid")
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
 
     def close(self) -> None:
         """Shut its async generators down (the providers' HTTP clients close with them, an
         abandoned stream runs its `finally`), then close it."""
         loop = self.loop
+        if self.pid != os.getpid():  # inherited by a forked child
+            _inherited.append(loop)
+            return
         if loop.is_closed() or loop.is_running():
             return
         with contextlib.suppress(Exception):
@@ -87,6 +98,19 @@ def _thread_loop() -> asyncio.AbstractEventLoop | None:
         private = _PrivateLoop()
         _local.private = private
     return private.loop
+
+
+def _start_afresh_after_fork() -> None:
+    """In a forked child (gunicorn, Celery, multiprocessing): new loops on first use. The
+    parent's private loops and clients share its sockets, and its background loop's thread
+    did not survive the fork (a call sent there would wait for ever)."""
+    global _local, _loop, _lock
+    if _loop is not None:
+        _inherited.append(_loop)
+    _loop, _lock, _local = None, threading.Lock(), threading.local()
+
+
+os.register_at_fork(after_in_child=_start_afresh_after_fork)
 
 
 @atexit.register

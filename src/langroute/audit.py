@@ -22,6 +22,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -291,6 +292,14 @@ class AuditLog:
         self._lock = threading.Lock()
         self.errors = 0
         """Batches a sink failed to write (each also logged as a warning)."""
+        _LOGS.add(self)
+
+    def _start_afresh(self) -> None:
+        """In a forked child: the writer thread did not survive the fork, and the records
+        queued in the parent are the parent's to write. The child's first record starts a
+        writer of its own."""
+        self._queue = type(self._queue)()
+        self._thread, self._lock = None, threading.Lock()
 
     def submit(self, record: AuditRecord | Callable[[], AuditRecord]) -> None:
         """Queue one record, or a function building it (built, redacted and written on the
@@ -342,6 +351,16 @@ class AuditLog:
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.005)
 
+
+_LOGS: weakref.WeakSet[AuditLog] = weakref.WeakSet()
+
+
+def _logs_start_afresh_after_fork() -> None:
+    for log in list(_LOGS):
+        log._start_afresh()
+
+
+os.register_at_fork(after_in_child=_logs_start_afresh_after_fork)
 
 AUDIT_DIR_ENV = "LANGROUTE_AUDIT_DIR"
 _FROM_ENV: dict[str, AuditLog] = {}

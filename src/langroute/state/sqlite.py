@@ -60,18 +60,28 @@ def _use_wal(conn: sqlite3.Connection, wait_s: float = 5.0) -> None:
             time.sleep(0.01 + random.random() * 0.04)
 
 
+_INHERITED: list[object] = []
+"""A forked child's connections from its parent: kept open, never used. SQLite forbids
+using a connection across fork(), and closing it in the child could end the parent's
+locks or checkpoint its write-ahead log."""
+
+
 class _Connections:
-    """One connection per thread to one database file, schema created once."""
+    """One connection per thread and process to one database file, schema created once."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._pid = os.getpid()
         with self.connection() as conn:
             conn.executescript(_SCHEMA)
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
+        if self._pid != os.getpid():  # a forked child (gunicorn --preload, Celery)
+            _INHERITED.append(self._local)
+            self._local, self._pid = threading.local(), os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
