@@ -117,6 +117,29 @@ async def run_200(router, budgets: Budgets) -> tuple[int, list[BaseException]]:
     return ok, [r for r in results if isinstance(r, BaseException)]
 
 
+def test_a_hold_covers_a_prompt_written_to_the_providers_cache() -> None:
+    """A ChatAnthropic or LlamaIndex Anthropic candidate may send `cache_control`: its whole
+    prompt is then billed at the cache-write price (2x input for the 1-hour cache). The hold
+    took the input price, so a call that also used its whole output allowance cost more than
+    it held."""
+    from langroute import Registry
+    from langroute.types import Usage
+
+    claude = Registry.builtin().get("claude-sonnet-4-5")
+    features = RoutingRequest.build("word " * 2000, params=None).features
+    features = features.model_copy(update={"max_output_tokens": 100})
+    prompt = math.ceil(features.prompt_tokens * 1.1)
+    written = Usage(
+        prompt_tokens=prompt,
+        completion_tokens=100,
+        cache_write_tokens=prompt,
+        cache_write_1h_tokens=prompt,
+    )
+    assert Budgets.worst_case_usd(features, claude, claude.pricing) >= claude.pricing.cost_of(
+        written
+    )
+
+
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
 async def test_200_concurrent_calls_never_overspend_a_cap_that_affords_50(
     aserver: ScriptedServer, tmp_path, store: str

@@ -24,7 +24,7 @@ from langroute import (
 )
 from langroute.providers.base import Provider
 from langroute.testing import DropStream, Fail, Hang, Malformed, Reply, ToolCallScript
-from langroute.types import MESSAGE, ResponseFormat, ToolSpec
+from langroute.types import MESSAGE, ResponseFormat, ToolSpec, Usage
 from tests.conftest import TEST_KEY
 
 IMAGE = "data:image/png;base64,iVBORw0KGgo="
@@ -86,6 +86,48 @@ async def test_text_and_usage(aserver, provider_kind):
     else:
         assert body["messages"][0] == {"role": "system", "content": "be brief"}
     await p.aclose()
+
+
+async def test_cache_writes_are_reported_complete_and_streamed(aserver, provider_kind):
+    """Anthropic's `cache_creation_input_tokens` (split by cache lifetime), and the
+    `prompt_tokens_details.cache_write_tokens` of OpenAI-shaped gateways to Claude."""
+    aserver.add(
+        "m",
+        Reply(
+            "Hi",
+            prompt_tokens=100,
+            completion_tokens=3,
+            cached_tokens=20,
+            cache_write_tokens=50,
+            cache_write_1h_tokens=10,
+        ),
+    )
+    p = make(provider_kind, aserver)
+    hour = 10 if provider_kind == "anthropic" else 0  # the gateways' shape has no lifetimes
+    done = await p.chat("m", msgs({"role": "user", "content": "hi"}), ChatParams())
+    streamed = [
+        c.usage
+        async for c in p.chat_stream("m", msgs({"role": "user", "content": "hi"}), ChatParams())
+        if c.usage is not None
+    ]
+    for usage in (done.usage, sum(streamed, Usage())):
+        assert usage == Usage(
+            prompt_tokens=100,
+            completion_tokens=3,
+            cached_tokens=20,
+            cache_write_tokens=50,
+            cache_write_1h_tokens=hour,
+        )
+    await p.aclose()
+
+
+def test_deepseeks_cache_hits_are_read_from_its_own_field():
+    """DeepSeek caches prompts by default and reports hits as `prompt_cache_hit_tokens`
+    (billed at a tenth of input), not in `prompt_tokens_details`."""
+    from langroute.providers.openai import _usage
+
+    reported = {"prompt_tokens": 100, "completion_tokens": 5, "prompt_cache_hit_tokens": 64}
+    assert _usage(reported) == Usage(prompt_tokens=100, completion_tokens=5, cached_tokens=64)
 
 
 async def test_images_are_sent_in_each_protocol(aserver, provider_kind):

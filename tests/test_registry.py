@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from langroute import ConfigError, ModelSpec, Registry, Router, UnknownModelError
+from langroute.types import Usage
 
 
 def test_builtin_catalog_covers_the_required_providers():
@@ -39,6 +40,32 @@ def test_cost_uses_cached_price():
     assert spec.cost(1_000_000, 0) == pytest.approx(2.0)
     assert spec.cost(1_000_000, 0, cached_tokens=1_000_000) == pytest.approx(0.5)
     assert spec.cost(0, 1_000_000) == pytest.approx(8.0)
+
+
+def test_cache_writes_cost_their_price():
+    """Anthropic bills prompt tokens written to its cache at 1.25x input (2x for an hour's
+    cache); billing them at the input price under-reported such calls, and budgets."""
+    spec = Registry.builtin().get("claude-sonnet-4-5")
+    assert spec.pricing.cost(1_000_000, 0, cache_write_tokens=1_000_000) == pytest.approx(3.75)
+    hour = spec.pricing.cost(1_000_000, 0, cache_write_tokens=1_000_000, cache_write_1h_tokens=1)
+    assert hour == pytest.approx(3.75 + 2.25 / 1e6)
+    mixed = Usage(
+        prompt_tokens=100_000,
+        cached_tokens=20_000,
+        cache_write_tokens=50_000,
+        cache_write_1h_tokens=10_000,
+        completion_tokens=1_000,
+    )
+    expected = (30_000 * 3 + 20_000 * 0.3 + 40_000 * 3.75 + 10_000 * 6 + 1_000 * 15) / 1e6
+    assert spec.pricing.cost_of(mixed) == pytest.approx(expected)
+    # counts that exceed the prompt are clamped to it, never billed twice
+    assert spec.pricing.cost(10, 0, cached_tokens=8, cache_write_tokens=8) == pytest.approx(
+        (8 * 0.3 + 2 * 3.75) / 1e6
+    )
+    # a model without write prices bills writes as input
+    assert Registry.builtin().get("gpt-4.1").cost(1_000_000, 0) == pytest.approx(
+        Registry.builtin().get("gpt-4.1").pricing.cost(1_000_000, 0, cache_write_tokens=10)
+    )
 
 
 def test_override_from_python_merges_nested_fields():

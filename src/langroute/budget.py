@@ -222,10 +222,11 @@ class Budgets:
         pricing: Pricing,
         prompt_margin: float = PROMPT_MARGIN,
     ) -> float:
-        """The most this call can cost: the prompt (times the margin) and the whole output
-        allowance (the call's max_tokens, else the model's max output)."""
+        """The most this call can cost: the prompt (times the margin, at the highest prompt
+        price: a framework's request may write it to the provider's cache) and the whole
+        output allowance (the call's max_tokens, else the model's max output)."""
         output = min(features.max_output_tokens or spec.max_output_tokens, spec.max_output_tokens)
-        return pricing.cost(math.ceil(features.prompt_tokens * prompt_margin), output)
+        return pricing.most_for(math.ceil(features.prompt_tokens * prompt_margin), output)
 
     def reserve(
         self,

@@ -336,13 +336,7 @@ class Runner:
         usage: Usage | None = None,
         interrupted: bool = False,
     ) -> float:
-        cost = (
-            (dep.pricing or spec.pricing).cost(
-                usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
-            )
-            if usage is not None
-            else 0.0
-        )
+        cost = (dep.pricing or spec.pricing).cost_of(usage) if usage is not None else 0.0
         outcome: Literal["ok", "error", "interrupted"] = (
             "ok" if error is None else ("interrupted" if interrupted else "error")
         )

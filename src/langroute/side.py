@@ -198,10 +198,7 @@ class SideModel:
         spent = 0.0
         try:
             done = await self.provider.complete(self.name, request)
-            u = done.usage
-            done.cost_usd = spent = pricing.cost(
-                u.prompt_tokens, u.completion_tokens, u.cached_tokens
-            )
+            done.cost_usd = spent = pricing.cost_of(done.usage)
             return done
         except asyncio.CancelledError:  # e.g. the timeout: the prompt may be billed
             prompt = self.spec.billed_prompt_tokens(request.features.prompt_tokens)

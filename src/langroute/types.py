@@ -190,11 +190,15 @@ NO_PARAMS = ChatParams()
 
 
 class Usage(_Shape):
-    """Token counts of one call; `cached_tokens` is the part of the prompt served from cache."""
+    """Token counts of one call. Of the prompt, `cached_tokens` were read from the provider's
+    prompt cache and `cache_write_tokens` written to it (`cache_write_1h_tokens` of them for
+    an hour): providers bill each at its own price."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -205,6 +209,8 @@ class Usage(_Shape):
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens + other.cache_write_1h_tokens,
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import (
@@ -193,9 +193,26 @@ def to_tool_specs(tools: Sequence[Any], strict: bool | None = None) -> list[Tool
 def usage_from_metadata(usage: UsageMetadata | None) -> Usage | None:
     if not usage:
         return None
-    details = usage.get("input_token_details") or {}
+    details: Mapping[str, Any] = usage.get("input_token_details") or {}
+
+    def count(key: str) -> int:
+        return int(details.get(key) or 0)
+
+    # ChatAnthropic splits cache writes by lifetime, and then zeroes `cache_creation`
+    written = count("cache_creation") + count("ephemeral_5m_input_tokens")
+    hour = count("ephemeral_1h_input_tokens")
     return Usage(
         prompt_tokens=int(usage.get("input_tokens") or 0),
         completion_tokens=int(usage.get("output_tokens") or 0),
-        cached_tokens=int(details.get("cache_read") or 0),
+        cached_tokens=count("cache_read"),
+        cache_write_tokens=written + hour,
+        cache_write_1h_tokens=hour,
     )
+
+
+def token_details(usage: Usage) -> dict[str, int]:
+    """`input_token_details` of LangChain's usage metadata for `usage`."""
+    details = {"cache_read": usage.cached_tokens}
+    if usage.cache_write_tokens:
+        details["cache_creation"] = usage.cache_write_tokens
+    return details

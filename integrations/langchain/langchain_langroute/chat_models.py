@@ -21,7 +21,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from langchain_langroute._convert import to_neutral_messages, to_tool_specs
+from langchain_langroute._convert import to_neutral_messages, to_tool_specs, token_details
 from langchain_langroute._target import LangChainCall, LangChainTarget
 from langroute import Decision, Registry, Router
 from langroute._streams import closing
@@ -578,7 +578,7 @@ class RoutingChatModel(BaseChatModel):
                 "input_tokens": usage.prompt_tokens,
                 "output_tokens": usage.completion_tokens,
                 "total_tokens": usage.total_tokens,
-                "input_token_details": {"cache_read": usage.cached_tokens},
+                "input_token_details": token_details(usage),
             },
             chunk_position="last",
         )
@@ -675,7 +675,7 @@ def _from_completion(completion: Completion) -> ChatResult:
             "input_tokens": usage.prompt_tokens,
             "output_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
-            "input_token_details": {"cache_read": usage.cached_tokens},
+            "input_token_details": token_details(usage),
         },
     )
     return ChatResult(generations=[ChatGeneration(message=message)])

@@ -707,6 +707,37 @@ def test_a_streamed_call_costs_what_the_same_call_not_streamed_costs(server, can
 
 
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_claudes_cache_writes_are_billed_at_their_price(server, mode):
+    """ChatAnthropic reports prompt-cache writes by lifetime in `input_token_details`; they
+    cost 1.25x (2x for an hour) the input price. They were billed as plain input."""
+    server.models[ANTHROPIC_NAME].default = Reply(
+        "Hi",
+        prompt_tokens=1000,
+        completion_tokens=10,
+        cached_tokens=200,
+        cache_write_tokens=500,
+        cache_write_1h_tokens=100,
+    )
+    prices = {"input": 3.0, "output": 15.0, "cached_input": 0.3, "cache_write": 3.75}
+    llm = RoutingChatModel(
+        models=[openai_candidate(), anthropic_candidate()],
+        specs={
+            **SPECS,
+            ANTHROPIC_NAME: {**SPECS[ANTHROPIC_NAME], "pricing": {**prices, "cache_write_1h": 6.0}},
+        },
+        hints={"model": ANTHROPIC_NAME},
+    )
+    message = llm.invoke("hi") if mode == "invoke" else sum(llm.stream("hi"), AIMessageChunk(""))
+    decision = message.response_metadata["langroute"]
+    expected = (300 * 3.0 + 200 * 0.3 + 400 * 3.75 + 100 * 6.0 + 10 * 15.0) / 1e6
+    assert decision["actual_cost_usd"] == pytest.approx(expected)
+    details = message.usage_metadata["input_token_details"]
+    by_lifetime = ("cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
+    assert details["cache_read"] == 200 and sum(details.get(k, 0) for k in by_lifetime) == 500
+    assert message.usage_metadata["input_tokens"] == 1000
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
 def test_a_cascade_escalates_a_claude_answer_cut_off_by_max_tokens(server, mode):
     """ChatAnthropic says `stop_reason: max_tokens` where OpenAI says `length`: the finish
     reason is now put in OpenAI's words, so the cascade's "truncated" sign fires for it."""

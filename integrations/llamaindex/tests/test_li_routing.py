@@ -672,6 +672,29 @@ def test_usage_and_cost_are_counted_once(server, candidate, make):
     assert decision["actual_cost_usd"] == pytest.approx(attempt["cost_usd"])
 
 
+@pytest.mark.parametrize("method", ["chat", "stream_chat"])
+def test_claudes_cache_writes_are_billed_at_their_price(server, method):
+    """LlamaIndex's Anthropic leaves the prompt-cache writes in its raw usage; they were not
+    counted at all (neither as prompt tokens nor in the cost). Claude Haiku 4.5's catalog
+    prices: input 1.0, read 0.1, write 1.25 (2.0 for an hour), output 5.0."""
+    server.models[STRONG].default = Reply(
+        "Hi",
+        prompt_tokens=1000,
+        completion_tokens=10,
+        cached_tokens=200,
+        cache_write_tokens=500,
+        cache_write_1h_tokens=100,
+    )
+    llm = router(hints={"model": STRONG})
+    if method == "chat":
+        response = llm.chat(USER)
+    else:
+        *_, response = llm.stream_chat(USER)
+    decision = response.additional_kwargs["langroute"]
+    expected = (300 * 1.0 + 200 * 0.1 + 400 * 1.25 + 100 * 2.0 + 10 * 5.0) / 1e6
+    assert decision["actual_cost_usd"] == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("candidate", [CHEAP, STRONG])
 def test_a_streamed_call_costs_what_the_same_call_not_streamed_costs(server, candidate):
     """LlamaIndex's `OpenAI` streams without usage: the router billed such a call $0 (and

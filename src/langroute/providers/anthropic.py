@@ -175,10 +175,13 @@ def _usage(data: dict[str, Any] | None) -> Usage:
         return Usage()
     cached = int(data.get("cache_read_input_tokens") or 0)
     created = int(data.get("cache_creation_input_tokens") or 0)
+    by_ttl = data.get("cache_creation") or {}
     return Usage(
         prompt_tokens=int(data.get("input_tokens") or 0) + cached + created,
         completion_tokens=int(data.get("output_tokens") or 0),
         cached_tokens=cached,
+        cache_write_tokens=created,
+        cache_write_1h_tokens=int(by_ttl.get("ephemeral_1h_input_tokens") or 0),
     )
 
 
@@ -361,10 +364,8 @@ class _StreamState:
             if finish == "content_filter":
                 raise ContentFiltered("the model refused (stop_reason=refusal)", **self.where)
             out = _usage(event.get("usage"))
-            usage = Usage(
-                prompt_tokens=self.prompt_usage.prompt_tokens,
-                completion_tokens=out.completion_tokens,
-                cached_tokens=self.prompt_usage.cached_tokens,
+            usage = self.prompt_usage.model_copy(
+                update={"completion_tokens": out.completion_tokens}
             )
             return self._chunk(finish_reason=finish, usage=usage)
         elif kind == "message_stop":

@@ -100,7 +100,9 @@ def _usage(data: dict[str, Any] | None) -> Usage:
     return Usage(
         prompt_tokens=int(data.get("prompt_tokens") or 0),
         completion_tokens=int(data.get("completion_tokens") or 0),
-        cached_tokens=int(details.get("cached_tokens") or 0),
+        # DeepSeek reports its (default-on) cache hits in a field of its own
+        cached_tokens=int(details.get("cached_tokens") or data.get("prompt_cache_hit_tokens") or 0),
+        cache_write_tokens=int(details.get("cache_write_tokens") or 0),  # gateways to Claude
     )
 
 

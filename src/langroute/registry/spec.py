@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from langroute.types import Usage
 
 TaskDomain = Literal["code", "math", "reasoning", "creative", "extraction", "chat"]
 DOMAINS: tuple[TaskDomain, ...] = ("code", "math", "reasoning", "creative", "extraction", "chat")
@@ -22,20 +25,64 @@ class Pricing(_Config):
     input: float = Field(ge=0, description="USD per 1M prompt tokens")
     output: float = Field(ge=0, description="USD per 1M completion tokens")
     cached_input: float | None = Field(default=None, ge=0, description="USD per 1M cached tokens")
+    cache_write: float | None = Field(
+        default=None,
+        ge=0,
+        description="USD per 1M prompt tokens written to the provider's prompt cache (Anthropic: "
+        "1.25x input for its 5-minute cache); the input price when unset",
+    )
+    cache_write_1h: float | None = Field(
+        default=None,
+        ge=0,
+        description="the same for a 1-hour cache (Anthropic: 2x input); cache_write when unset",
+    )
     batch_input: float | None = Field(default=None, ge=0)
     batch_output: float | None = Field(default=None, ge=0)
     source: str | None = None
     as_of: dt.date | None = None
 
-    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
-        """USD for one call; cached prompt tokens at the cached price when there is one."""
+    def cost(
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cached_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
+    ) -> float:
+        """USD for one call: prompt tokens read from the cache at the cached price and those
+        written to it at the write prices, when the model has them."""
         cached = min(cached_tokens, prompt_tokens)
+        written = min(cache_write_tokens, prompt_tokens - cached)
+        hour = min(cache_write_1h_tokens, written)
         cached_price = self.input if self.cached_input is None else self.cached_input
+        write_price = self.input if self.cache_write is None else self.cache_write
+        hour_price = write_price if self.cache_write_1h is None else self.cache_write_1h
         return (
-            (prompt_tokens - cached) * self.input
+            (prompt_tokens - cached - written) * self.input
             + cached * cached_price
+            + (written - hour) * write_price
+            + hour * hour_price
             + completion_tokens * self.output
         ) / 1_000_000
+
+    def most_for(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """The most a call with these counts can cost: every prompt token at the highest
+        prompt price the model lists (written to its longest-lived cache)."""
+        write = self.input if self.cache_write is None else self.cache_write
+        hour = write if self.cache_write_1h is None else self.cache_write_1h
+        return (
+            prompt_tokens * max(self.input, write, hour) + completion_tokens * self.output
+        ) / 1_000_000
+
+    def cost_of(self, usage: Usage) -> float:
+        """USD for one call's reported usage."""
+        return self.cost(
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.cached_tokens,
+            usage.cache_write_tokens,
+            usage.cache_write_1h_tokens,
+        )
 
 
 class Capabilities(_Config):

@@ -33,6 +33,11 @@ class Reply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    """Of the prompt, written to the prompt cache (Anthropic's `cache_creation_input_tokens`;
+    OpenAI-shaped gateways' `prompt_tokens_details.cache_write_tokens`)."""
+    cache_write_1h_tokens: int = 0
+    """Of those, written for an hour (Anthropic's `cache_creation.ephemeral_1h_input_tokens`)."""
     finish_reason: str | None = None
     """Defaults to `stop`, or `tool_calls` when there are tool calls."""
     logprob: float = -0.05

@@ -35,6 +35,10 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
+Tokens = tuple[int, int, int, int, int]
+"""prompt, completion, read from cache, written to it, written for an hour"""
+
+
 class _Drop(Exception):
     """Raised inside the app to make the server cut the connection."""
 
@@ -395,6 +399,8 @@ class ScriptedServer:
             if behaviour.completion_tokens is not None
             else _estimate(text),
             behaviour.cached_tokens,
+            behaviour.cache_write_tokens,
+            behaviour.cache_write_1h_tokens,
         )
         if api == "anthropic":
             message = _Anthropic.complete(name, text, behaviour, usage, body)
@@ -503,6 +509,8 @@ class ScriptedServer:
             if behaviour.completion_tokens is not None
             else _estimate(text),
             behaviour.cached_tokens,
+            behaviour.cache_write_tokens,
+            behaviour.cache_write_1h_tokens,
         )
         render = _OpenAI if api == "openai" else _Anthropic
         if stream:
@@ -573,17 +581,18 @@ def _tool_id(call: Any, i: int) -> str:
 
 class _OpenAI:
     @staticmethod
-    def _usage(usage: tuple[int, int, int]) -> dict[str, Any]:
+    def _usage(usage: Tokens) -> dict[str, Any]:
         return {
             "prompt_tokens": usage[0],
             "completion_tokens": usage[1],
             "total_tokens": usage[0] + usage[1],
-            "prompt_tokens_details": {"cached_tokens": usage[2]},
+            "prompt_tokens_details": {"cached_tokens": usage[2]}
+            | ({"cache_write_tokens": usage[3]} if usage[3] else {}),
         }
 
     @staticmethod
     def complete(
-        name: str, text: str, reply: Reply, usage: tuple[int, int, int], body: dict[str, Any]
+        name: str, text: str, reply: Reply, usage: Tokens, body: dict[str, Any]
     ) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": text or None}
         if reply.tool_calls:
@@ -622,7 +631,7 @@ class _OpenAI:
         name: str,
         text: str,
         reply: Reply,
-        usage: tuple[int, int, int],
+        usage: Tokens,
         body: dict[str, Any],
         drop_after: int | None,
     ) -> None:
@@ -722,6 +731,24 @@ class _OpenAI:
 
 
 class _Anthropic:
+    @staticmethod
+    def usage(usage: Tokens, output_tokens: int) -> dict[str, Any]:
+        """The Messages API's usage: `input_tokens` leaves out what was read from or
+        written to the prompt cache."""
+        prompt, _, read, written, hour = usage
+        shown: dict[str, Any] = {
+            "input_tokens": prompt - read - written,
+            "output_tokens": output_tokens,
+            "cache_read_input_tokens": read,
+        }
+        if written:
+            shown["cache_creation_input_tokens"] = written
+            shown["cache_creation"] = {
+                "ephemeral_5m_input_tokens": written - hour,
+                "ephemeral_1h_input_tokens": hour,
+            }
+        return shown
+
     STOP = {
         "stop": "end_turn",
         "length": "max_tokens",
@@ -736,7 +763,7 @@ class _Anthropic:
 
     @staticmethod
     def complete(
-        name: str, text: str, reply: Reply, usage: tuple[int, int, int], body: dict[str, Any]
+        name: str, text: str, reply: Reply, usage: Tokens, body: dict[str, Any]
     ) -> dict[str, Any]:
         content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
         content += [
@@ -751,11 +778,7 @@ class _Anthropic:
             "content": content,
             "stop_reason": _Anthropic._stop(reply),
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": usage[0] - usage[2],
-                "output_tokens": usage[1],
-                "cache_read_input_tokens": usage[2],
-            },
+            "usage": _Anthropic.usage(usage, usage[1]),
         }
 
     @staticmethod
@@ -764,7 +787,7 @@ class _Anthropic:
         name: str,
         text: str,
         reply: Reply,
-        usage: tuple[int, int, int],
+        usage: Tokens,
         body: dict[str, Any],
         drop_after: int | None,
     ) -> None:
@@ -791,11 +814,7 @@ class _Anthropic:
                     "model": name,
                     "content": [],
                     "stop_reason": None,
-                    "usage": {
-                        "input_tokens": usage[0] - usage[2],
-                        "output_tokens": 1,
-                        "cache_read_input_tokens": usage[2],
-                    },
+                    "usage": _Anthropic.usage(usage, 1),
                 }
             },
         )
@@ -846,11 +865,7 @@ class _Anthropic:
                 "delta": {"stop_reason": _Anthropic._stop(reply), "stop_sequence": None},
                 # cumulative, as the Messages API now sends it (langchain-anthropic reads
                 # the prompt's tokens from here, not from message_start)
-                "usage": {
-                    "input_tokens": usage[0] - usage[2],
-                    "cache_read_input_tokens": usage[2],
-                    "output_tokens": usage[1],
-                },
+                "usage": _Anthropic.usage(usage, usage[1]),
             },
         )
         await event("message_stop", {})

@@ -109,13 +109,25 @@ def usage_from_raw(raw: Any) -> Usage | None:
         value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
         return int(value or 0)
 
-    if get("prompt_tokens") or get("completion_tokens"):
-        return Usage(prompt_tokens=get("prompt_tokens"), completion_tokens=get("completion_tokens"))
-    cached = get("cache_read_input_tokens")
-    return Usage(
-        prompt_tokens=get("input_tokens") + cached,
+    if get("prompt_tokens") or get("completion_tokens"):  # OpenAI's shape
+        details = _field(usage, "prompt_tokens_details")
+        cached = _field(details, "cached_tokens") if details is not None else None
+        written = _field(details, "cache_write_tokens") if details is not None else None
+        return Usage(
+            prompt_tokens=get("prompt_tokens"),
+            completion_tokens=get("completion_tokens"),
+            cached_tokens=int(cached or 0) or get("prompt_cache_hit_tokens"),  # DeepSeek's
+            cache_write_tokens=int(written or 0),
+        )
+    cached, written = get("cache_read_input_tokens"), get("cache_creation_input_tokens")
+    by_ttl = _field(usage, "cache_creation")
+    hour = _field(by_ttl, "ephemeral_1h_input_tokens") if by_ttl is not None else None
+    return Usage(  # Anthropic's: input_tokens leaves out what was read from or written to cache
+        prompt_tokens=get("input_tokens") + cached + written,
         completion_tokens=get("output_tokens"),
         cached_tokens=cached,
+        cache_write_tokens=written,
+        cache_write_1h_tokens=int(hour or 0),
     )
 
 
