@@ -204,9 +204,10 @@ class ClientPool:
         """A new client for `loop`, closed when the loop shuts down. Each `asyncio.run` (a
         task queue's worker, a script) and each thread that calls the sync API has a loop
         of its own: a client left open with its loop would keep its sockets for good."""
-        for gone in [other for other in self._clients if other.is_closed()]:
-            del self._clients[gone]  # closed without shutting down: the collector ends it
-            self._closers.pop(gone, None)
+        for other in list(self._clients):  # a copy: other threads' loops open clients too
+            if other.is_closed():  # closed without shutting down: the collector ends it
+                self._clients.pop(other, None)
+                self._closers.pop(other, None)
         client = httpx.AsyncClient(**self._kwargs)
         self._clients[loop] = client
         self._closers[loop] = _closed_at_shutdown(client)
