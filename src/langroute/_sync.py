@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import contextvars
 import os
 import queue
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -139,6 +140,34 @@ def _background_loop() -> asyncio.AbstractEventLoop:
             thread.start()
             _loop = loop
         return _loop
+
+
+def run_detached(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T] | asyncio.Task[T]:
+    """Start `coro` off the caller's response path and return its future. On a sync
+    caller's private loop, which runs only during that thread's calls (a thread of
+    LangChain's `batch` makes none after it ends), it goes to the shared background loop,
+    in a context of its own (so it may not block that loop). Elsewhere it is a task on the
+    running loop, where blocking calls go to threads of their own (`loop_kept_free`)."""
+    if _own_loop.get():
+        return contextvars.Context().run(asyncio.run_coroutine_threadsafe, coro, _background_loop())
+    with loop_kept_free():
+        return asyncio.get_running_loop().create_task(coro)
+
+
+async def wait_for_detached(
+    futures: Iterable[concurrent.futures.Future[Any] | asyncio.Future[Any]],
+) -> bool:
+    """Wait for those of `futures` this loop can wait for (the background loop's, and its
+    own); False when there were none."""
+    loop = asyncio.get_running_loop()
+    waits = [
+        asyncio.wrap_future(f) if isinstance(f, concurrent.futures.Future) else f
+        for f in futures
+        if not f.done() and (isinstance(f, concurrent.futures.Future) or f.get_loop() is loop)
+    ]
+    if waits:
+        await asyncio.gather(*waits, return_exceptions=True)
+    return bool(waits)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -16,6 +16,7 @@ false alarm takes on the order of 1/α observations on average.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import math
 import re
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from langroute._sync import loop_kept_free
+from langroute._sync import run_detached, wait_for_detached
 from langroute.errors import ConfigError, LangrouteError
 from langroute.features import RoutingRequest
 from langroute.types import Completion
@@ -279,7 +280,7 @@ class ShadowEvaluator:
         self.skipped = 0
         """Samples dropped because `max_in_flight` shadow calls were already running."""
         self.failed = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None] | concurrent.futures.Future[None]] = set()
 
     def sampled(self, request_id: str) -> bool:
         """Deterministic per request id, so a retried request is sampled the same way."""
@@ -296,12 +297,7 @@ class ShadowEvaluator:
         if len(self._tasks) >= self.max_in_flight:
             self.skipped += 1
             return
-        # Kept off the caller's loop: on a sync caller's own loop a framework reference
-        # model's blocking client would otherwise run before the caller gets its answer.
-        with loop_kept_free():
-            task = asyncio.get_running_loop().create_task(
-                self._compare(request, answer, self.route(decision))
-            )
+        task = run_detached(self._compare(request, answer, self.route(decision)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -324,6 +320,7 @@ class ShadowEvaluator:
         self.monitor.observe(route, score)
 
     async def drain(self) -> None:
-        """Wait for the shadow comparisons in flight."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait for the shadow comparisons in flight (those of other async loops run, and
+        are waited for, on their own loops)."""
+        while await wait_for_detached(list(self._tasks)):
+            pass

@@ -1225,6 +1225,25 @@ def test_a_sync_calls_shadow_comparison_runs_off_its_response_path(server):
     assert (shadow.compared, shadow.failed) == (1, 0)
 
 
+def test_shadow_comparisons_of_a_batch_are_all_made(server):
+    """`batch` calls from threads that end with it: their comparisons waited for those
+    threads' loops to run again, which never happened, and `drain` then failed on tasks of
+    other loops. They now run on the shared background loop."""
+    from langroute._sync import run_sync
+    from langroute.shadow import ShadowEvaluator
+
+    server.add("reference-model", Reply("Paris.", ttft_s=0.2))
+    reference = RoutingChatModel(
+        models=[openai_candidate("reference-model")],
+        specs={"reference-model": SPECS[OPENAI_NAME]},
+    )
+    shadow = ShadowEvaluator(reference.router, sample_rate=1.0)
+    llm = router(shadow=shadow)
+    assert len(llm.batch([f"question {i}" for i in range(6)])) == 6
+    run_sync(llm.router.drain())
+    assert (shadow.compared, shadow.failed) == (6, 0)
+
+
 # --- budgets, response cache and audit through the adapter --------------------------------
 
 
