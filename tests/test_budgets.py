@@ -298,6 +298,36 @@ async def test_an_async_stream_closed_early_frees_its_hold_when_closed(
     await router.aclose()
 
 
+def test_a_thread_that_ends_finishes_its_settlements_first(
+    server: ScriptedServer, tmp_path
+) -> None:
+    """A sync call settles its hold off the response path (a worker thread of its loop).
+    When the calling thread ended first, as LangChain's `batch` threads do, the settlement
+    still ran but was never marked done: its future stayed in `PENDING` for good."""
+    import threading
+    import time
+
+    from langroute.state.calls import PENDING
+
+    class SlowToSettle(SQLiteBudgets):
+        def settle(self, lines, rid, amount) -> None:  # type: ignore[no-untyped-def]
+            time.sleep(0.2)
+            super().settle(lines, rid, amount)
+
+    budgets = Budgets([Budget(limit_usd=100, per="tenant")], SlowToSettle(tmp_path / "b.db"))
+    server.add("metered", Reply("ok"))
+    router = make_router(server, [priced()], budgets=budgets)
+    features = router.request("hi", tenant="t").features
+    before = set(PENDING)
+    for _ in range(3):
+        thread = threading.Thread(target=router.chat, args=("hi",), kwargs={"tenant": "t"})
+        thread.start()
+        thread.join()
+    assert set(PENDING) <= before
+    [state] = budgets.states(features, ["metered"])
+    assert state.held_usd == 0 and state.spent_usd > 0
+
+
 async def test_the_policy_turns_to_cheaper_models_near_the_cap(aserver: ScriptedServer) -> None:
     cheap, strong = (
         spec("cheap", price=(0.1, 0.1), quality=0.5),

@@ -71,15 +71,17 @@ class _PrivateLoop:
 
     def close(self) -> None:
         """Shut its async generators down (the providers' HTTP clients close with them, an
-        abandoned stream runs its `finally`), then close it."""
+        abandoned stream runs its `finally`), wait for its executor's work (state updates
+        such as budget settlements, then marked done), then close it."""
         loop = self.loop
         if self.pid != os.getpid():  # inherited by a forked child
             _inherited.append(loop)
             return
         if loop.is_closed() or loop.is_running():
             return
-        with contextlib.suppress(Exception):
-            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), 5.0))
+        for shutdown in (loop.shutdown_asyncgens, loop.shutdown_default_executor):
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(asyncio.wait_for(shutdown(), 5.0))
         with contextlib.suppress(Exception):
             loop.close()
 
