@@ -1206,19 +1206,25 @@ def test_a_sync_ensemble_asks_its_members_at_once_and_keeps_its_deadline(server,
     assert abs(first.at - second.at) < 0.5, "both members were asked before either answered"
 
 
-def test_a_sync_calls_shadow_comparison_runs_off_its_response_path(server):
-    """The shadow reference is a LangChain model that takes 3 s: the sync call returns
-    without waiting for it (before, its blocking client ran on the caller's loop first)."""
-    from langroute._sync import run_sync
+def shadowed(server: ScriptedServer, reference_takes_s: float) -> tuple[RoutingChatModel, Any]:
+    """A router whose every answer is compared with a LangChain reference model's."""
     from langroute.shadow import ShadowEvaluator
 
-    server.add("reference-model", Reply("Paris.", ttft_s=3.0))
+    server.add("reference-model", Reply("Paris.", ttft_s=reference_takes_s))
     reference = RoutingChatModel(
         models=[openai_candidate("reference-model")],
         specs={"reference-model": SPECS[OPENAI_NAME]},
     )
     shadow = ShadowEvaluator(reference.router, sample_rate=1.0)
-    llm = router(shadow=shadow)
+    return router(shadow=shadow), shadow
+
+
+def test_a_sync_calls_shadow_comparison_runs_off_its_response_path(server):
+    """The shadow reference is a LangChain model that takes 3 s: the sync call returns
+    without waiting for it (before, its blocking client ran on the caller's loop first)."""
+    from langroute._sync import run_sync
+
+    llm, shadow = shadowed(server, 3.0)
     assert llm.invoke("Capital of France?").content
     assert (shadow.compared, shadow.failed) == (0, 0), "the comparison is still running"
     run_sync(llm.router.drain())
@@ -1230,15 +1236,8 @@ def test_shadow_comparisons_of_a_batch_are_all_made(server):
     threads' loops to run again, which never happened, and `drain` then failed on tasks of
     other loops. They now run on the shared background loop."""
     from langroute._sync import run_sync
-    from langroute.shadow import ShadowEvaluator
 
-    server.add("reference-model", Reply("Paris.", ttft_s=0.2))
-    reference = RoutingChatModel(
-        models=[openai_candidate("reference-model")],
-        specs={"reference-model": SPECS[OPENAI_NAME]},
-    )
-    shadow = ShadowEvaluator(reference.router, sample_rate=1.0)
-    llm = router(shadow=shadow)
+    llm, shadow = shadowed(server, 0.2)
     assert len(llm.batch([f"question {i}" for i in range(6)])) == 6
     run_sync(llm.router.drain())
     assert (shadow.compared, shadow.failed) == (6, 0)
