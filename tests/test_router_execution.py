@@ -403,6 +403,23 @@ def test_over_targets_maps_names_to_the_catalog_or_asks_for_specs():
         )
 
 
+def test_a_misspelt_candidate_name_in_specs_is_pointed_out(caplog):
+    """A specs entry for another name is allowed (one table for several routers), but one
+    close to a candidate that has none is that candidate misspelt: its prices would not
+    apply, silently."""
+    from langroute import ConfigError, Router
+
+    table = {"gpt-4o-mnii": {"pricing": {"input": 0.1, "output": 0.2}}, "claude-haiku-4-5": {}}
+    with caplog.at_level("WARNING", logger="langroute.router"):
+        router = Router.over_targets({"gpt-4o-mini": EchoTarget()}, specs=table)
+    assert router.registry.get("gpt-4o-mini").pricing.input == 0.15, "the catalog's applies"
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "specs['gpt-4o-mnii'] names no candidate" in warning
+    assert "did you mean 'gpt-4o-mini'?" in warning
+    with pytest.raises(ConfigError, match=r"\(specs has 'my-lm': did you mean that name\?\)"):
+        Router.over_targets({"my-llm": EchoTarget()}, specs={"my-lm": {"pricing": {}}})
+
+
 def test_candidates_calling_one_model_are_not_silently_merged():
     from langroute import ConfigError
     from langroute.router import named_candidates

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import functools
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -62,6 +64,9 @@ if TYPE_CHECKING:
     from langroute.config import RouterConfig
 
 MessagesInput = Sequence[Message | Mapping[str, Any]] | str
+
+
+logger = logging.getLogger(__name__)
 
 
 class Router:
@@ -220,6 +225,8 @@ class Router:
                         given = f", and specs[{name!r}] has no 'pricing'" + (
                             f" (unknown keys: {', '.join(wrong)})" if wrong else ""
                         )
+                    elif near := difflib.get_close_matches(name, list(specs or {}), 1, 0.8):
+                        given = f" (specs has {near[0]!r}: did you mean that name?)"
                     raise ConfigError(
                         f"candidate {name!r} is not in the model catalog{given}; describe it "
                         f"in specs={{{name!r}: {{'pricing': {{'input': ..., 'output': ...}}, "
@@ -239,6 +246,7 @@ class Router:
             )
             registry.override(name, fields, where=f"specs[{name!r}]")
             providers[target.name] = target
+        _warn_of_misspelt_specs(specs or {}, targets)
         return cls(
             list(targets),
             registry=registry,
@@ -650,6 +658,25 @@ def named_candidates(
     if not named:
         raise ConfigError(f"models is empty: give {owner} at least one model")
     return named
+
+
+def _warn_of_misspelt_specs(specs: Mapping[str, object], targets: Mapping[str, object]) -> None:
+    """Entries for other names are allowed (one table for several routers), but one whose
+    name is close to a candidate that has no entry is most likely that candidate misspelt:
+    its prices and limits would silently not apply."""
+    bare = [name for name in targets if name not in specs]
+    for name in specs:
+        if name in targets:
+            continue
+        near = difflib.get_close_matches(name, bare, n=1, cutoff=0.8)
+        if near:
+            logger.warning(
+                "specs[%r] names no candidate of this router, and candidate %r has no entry: "
+                "did you mean %r? (its catalog entry or defaults apply meanwhile)",
+                name,
+                near[0],
+                near[0],
+            )
 
 
 def repr_args_without_candidates(
