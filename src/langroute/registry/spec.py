@@ -55,8 +55,7 @@ class Pricing(_Config):
         written = min(cache_write_tokens, prompt_tokens - cached)
         hour = min(cache_write_1h_tokens, written)
         cached_price = self.input if self.cached_input is None else self.cached_input
-        write_price = self.input if self.cache_write is None else self.cache_write
-        hour_price = write_price if self.cache_write_1h is None else self.cache_write_1h
+        write_price, hour_price = self._write_prices()
         return (
             (prompt_tokens - cached - written) * self.input
             + cached * cached_price
@@ -68,11 +67,13 @@ class Pricing(_Config):
     def most_for(self, prompt_tokens: int, completion_tokens: int) -> float:
         """The most a call with these counts can cost: every prompt token at the highest
         prompt price the model lists (written to its longest-lived cache)."""
+        highest = max(self.input, *self._write_prices())
+        return (prompt_tokens * highest + completion_tokens * self.output) / 1_000_000
+
+    def _write_prices(self) -> tuple[float, float]:
+        """The prices of cache writes, 5-minute and 1-hour, with their fallbacks filled in."""
         write = self.input if self.cache_write is None else self.cache_write
-        hour = write if self.cache_write_1h is None else self.cache_write_1h
-        return (
-            prompt_tokens * max(self.input, write, hour) + completion_tokens * self.output
-        ) / 1_000_000
+        return write, write if self.cache_write_1h is None else self.cache_write_1h
 
     def cost_of(self, usage: Usage) -> float:
         """USD for one call's reported usage."""
