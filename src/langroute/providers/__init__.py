@@ -21,6 +21,7 @@ def provider_from_spec(name: str, spec: ProviderSpec) -> Provider:
         base_url_env=None,
         api_key_env=spec.api_key_env,
         request_fields=spec.request_fields,
+        send_cache_control=spec.send_cache_control,
     )
 
 

@@ -22,6 +22,7 @@ from langroute.providers._http import (
 from langroute.providers.answers import finish_reason
 from langroute.types import (
     AssistantMessage,
+    CacheControl,
     ChatParams,
     Completion,
     FunctionCall,
@@ -33,6 +34,7 @@ from langroute.types import (
     ToolCall,
     ToolCallDelta,
     ToolMessage,
+    ToolSpec,
     Usage,
     text_of,
 )
@@ -55,6 +57,10 @@ def _image_block(part: ImagePart) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
+def _cache_control(control: CacheControl) -> dict[str, str]:
+    return control.model_dump(exclude_none=True)
+
+
 def _blocks(content: str | list[Any] | None) -> list[dict[str, Any]]:
     if content is None:
         return []
@@ -62,32 +68,65 @@ def _blocks(content: str | list[Any] | None) -> list[dict[str, Any]]:
         return [{"type": "text", "text": content}] if content else []
     out: list[dict[str, Any]] = []
     for part in content:
+        block: dict[str, Any] | None = None
         if isinstance(part, TextPart):
             if part.text:  # Anthropic refuses empty text blocks
-                out.append({"type": "text", "text": part.text})
+                block = {"type": "text", "text": part.text}
         elif isinstance(part, ImagePart):
-            out.append(_image_block(part))
+            block = _image_block(part)
+        if block is not None:
+            out.append(block)
+        if part.cache_control is not None:
+            if out:  # an empty part's breakpoint marks the same prefix on the part before it
+                out[-1]["cache_control"] = _cache_control(part.cache_control)
+            else:
+                not_sent("anthropic", "a cache breakpoint on empty text", "nothing precedes it")
     return out
 
 
-def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]]]:
+def _system(contents: list[str | list[TextPart]]) -> str | list[dict[str, Any]] | None:
+    """The `system` field: the system messages' text joined, or text blocks when one of them
+    marks a cache breakpoint (only blocks carry `cache_control`)."""
+    if not contents:
+        return None
+    marked = any(
+        isinstance(content, list) and any(p.cache_control is not None for p in content)
+        for content in contents
+    )
+    if not marked:
+        return "\n\n".join(text_of(content) for content in contents)
+    return [block for content in contents for block in _blocks(content)]
+
+
+def _tool_result(message: ToolMessage) -> dict[str, Any]:
+    """A tool result block; a breakpoint on its content goes on the block itself, the only
+    place the Messages API takes it."""
+    block: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": message.tool_call_id,
+        "content": text_of(message.content),
+    }
+    if isinstance(message.content, list):
+        marks = [p.cache_control for p in message.content if p.cache_control is not None]
+        if marks:
+            block["cache_control"] = _cache_control(marks[-1])
+    return block
+
+
+def convert_messages(
+    messages: Sequence[Message],
+) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
     """OpenAI-shaped messages → (system, Anthropic messages), merging same-role neighbours
     and leaving out messages with nothing in them, which the Messages API refuses."""
-    system_parts: list[str] = []
+    system_contents: list[str | list[TextPart]] = []
     out: list[dict[str, Any]] = []
     for message in messages:
         if isinstance(message, SystemMessage):
-            system_parts.append(text_of(message.content))
+            system_contents.append(message.content)
             continue
         if isinstance(message, ToolMessage):
             role = "user"
-            blocks: list[dict[str, Any]] = [
-                {
-                    "type": "tool_result",
-                    "tool_use_id": message.tool_call_id,
-                    "content": text_of(message.content),
-                }
-            ]
+            blocks: list[dict[str, Any]] = [_tool_result(message)]
         elif isinstance(message, AssistantMessage):
             role = "assistant"
             blocks = _blocks(message.content)
@@ -108,7 +147,7 @@ def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict
             out[-1]["content"].extend(blocks)
         else:
             out.append({"role": role, "content": blocks})
-    return ("\n\n".join(system_parts) if system_parts else None), out
+    return _system(system_contents), out
 
 
 def _tool_choice(choice: str) -> dict[str, Any]:
@@ -119,6 +158,17 @@ def _tool_choice(choice: str) -> dict[str, Any]:
     if choice == "none":
         return {"type": "none"}
     return {"type": "tool", "name": choice}
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    shaped: dict[str, Any] = {
+        "name": tool.function.name,
+        "description": tool.function.description or "",
+        "input_schema": tool.function.parameters,
+    }
+    if tool.cache_control is not None:
+        shaped["cache_control"] = _cache_control(tool.cache_control)
+    return shaped
 
 
 def request_body(
@@ -138,14 +188,7 @@ def request_body(
     if system:
         body["system"] = system
     if params.tools:
-        body["tools"] = [
-            {
-                "name": t.function.name,
-                "description": t.function.description or "",
-                "input_schema": t.function.parameters,
-            }
-            for t in params.tools
-        ]
+        body["tools"] = [_tool(t) for t in params.tools]
         choice = _tool_choice(params.tool_choice or "auto")
         if params.parallel_tool_calls is False and choice["type"] != "none":
             choice["disable_parallel_tool_use"] = True

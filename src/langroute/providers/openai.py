@@ -55,17 +55,46 @@ def is_reasoning_model(model_id: str) -> bool:
     return bool(_REASONING_ID.match(model_id.rsplit("/", 1)[-1]))
 
 
+def _without_breakpoints(shapes: list[dict[str, Any]], provider: str) -> None:
+    """Take the prompt-cache breakpoints (`cache_control`) out of dumped messages or tools."""
+    dropped = False
+    for shape in shapes:
+        dropped |= shape.pop("cache_control", None) is not None
+        content = shape.get("content")
+        if isinstance(content, list):
+            for part in content:
+                dropped |= part.pop("cache_control", None) is not None
+    if dropped:
+        not_sent(
+            provider,
+            "cache breakpoints (cache_control)",
+            "OpenAI-compatible servers cache long prompts on their own, and strict ones refuse "
+            "the field; give the provider send_cache_control=True for a gateway to Claude",
+        )
+
+
 def request_body(
-    model_id: str, messages: Sequence[Message], params: ChatParams, *, stream: bool
+    model_id: str,
+    messages: Sequence[Message],
+    params: ChatParams,
+    *,
+    stream: bool,
+    cache_control: bool = False,
+    provider: str = "openai",
 ) -> dict[str, Any]:
-    """The JSON body of a `/chat/completions` call."""
+    """The JSON body of a `/chat/completions` call; with `cache_control`, the prompt-cache
+    breakpoints are sent too (for gateways that pass them on to Claude)."""
     body: dict[str, Any] = {
         "model": model_id,
         "messages": [m.model_dump(exclude_none=True, by_alias=True) for m in messages],
     }
+    if not cache_control:
+        _without_breakpoints(body["messages"], provider)
     p = params
     if p.tools:
         body["tools"] = [t.model_dump(exclude_none=True) for t in p.tools]
+        if not cache_control:
+            _without_breakpoints(body["tools"], provider)
         if p.tool_choice is not None:
             body["tool_choice"] = _tool_choice(p.tool_choice)
         if p.parallel_tool_calls is not None:
@@ -90,6 +119,8 @@ def request_body(
         body["stream_options"] = {"include_usage": True}
     if p.extra_body:
         body.update(p.extra_body)
+        if not cache_control:  # Anthropic's top-level form, as ChatAnthropic takes it
+            _without_breakpoints([body], provider)
     return body
 
 
@@ -138,7 +169,12 @@ class OpenAIProvider(HTTPChatProvider):
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         request_fields: Mapping[str, str] | None = None,
+        send_cache_control: bool = False,
     ) -> None:
+        self.send_cache_control = send_cache_control
+        """Send prompt-cache breakpoints (`cache_control` on message parts and tools), for
+        a gateway that passes them on to Claude (OpenRouter, LiteLLM's proxy); off, they are
+        left out, as OpenAI caches on its own and strict servers refuse them."""
         self.request_fields = dict(request_fields or {})
         """Body fields this server names otherwise, or (`""`) refuses: Mistral's
         `{"seed": "random_seed", "stream_options": ""}`."""
@@ -157,7 +193,14 @@ class OpenAIProvider(HTTPChatProvider):
     def _body(
         self, model_id: str, messages: Sequence[Message], params: ChatParams, stream: bool
     ) -> dict[str, Any]:
-        body = request_body(model_id, messages, params, stream=stream)
+        body = request_body(
+            model_id,
+            messages,
+            params,
+            stream=stream,
+            cache_control=self.send_cache_control,
+            provider=self.name,
+        )
         for field, name in self.request_fields.items():
             if field in body:
                 value = body.pop(field)

@@ -233,9 +233,13 @@ class ProviderSpec(_Config):
     request_fields: dict[str, str] = Field(default_factory=dict)
     """For an OpenAI-compatible server that names a request field otherwise, or refuses it
     (`""`): Mistral's `{seed = "random_seed", stream_options = ""}`."""
+    send_cache_control: bool = False
+    """For an OpenAI-compatible gateway that passes prompt-cache breakpoints on to Claude
+    (OpenRouter): send them. Anthropic providers always do; OpenAI's caches on its own."""
 
     @model_validator(mode="after")
     def _fields_only_for_openai(self) -> ProviderSpec:
-        if self.request_fields and self.kind != "openai":
-            raise ValueError("request_fields applies to kind = 'openai' providers only")
+        for field in ("request_fields", "send_cache_control"):
+            if getattr(self, field) and self.kind != "openai":
+                raise ValueError(f"{field} applies to kind = 'openai' providers only")
         return self

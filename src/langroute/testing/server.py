@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from langroute.testing.prompt_cache import PromptCache, estimate_tokens
 from langroute.testing.script import (
     Behaviour,
     CallInfo,
@@ -71,8 +72,7 @@ def _multipart_file(content_type: str, raw: bytes) -> bytes:
     return b""
 
 
-def _estimate(text: str) -> int:
-    return max(1, -(-len(text) // 4)) if text else 0
+_estimate = estimate_tokens
 
 
 def _content_text(content: Any) -> str:
@@ -125,6 +125,10 @@ class ScriptedServer:
         """Batches (OpenAI `/v1/batches`, Anthropic `/v1/messages/batches`) report
         in progress until this long after they were created."""
         self.batches: dict[str, dict[str, Any]] = {}
+        self.prompt_cache = PromptCache()
+        """Anthropic's prompt cache, for calls that mark breakpoints (`cache_control`) and
+        whose reply scripts no cache figures: set `prompt_cache.min_tokens` to cache
+        shorter prompts than the API's 1,024 tokens."""
         self._files: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -156,8 +160,10 @@ class ScriptedServer:
             )
 
     def reset(self) -> None:
+        """Forget the calls received, and what the prompt cache holds."""
         with self._lock:
             self.calls.clear()
+        self.prompt_cache.clear()
 
     # --- addresses ------------------------------------------------------------------
 
@@ -445,6 +451,10 @@ class ScriptedServer:
                 "context_length_exceeded",
             )
             return
+        if api == "anthropic" and (refused := self.prompt_cache.refusal(body)) is not None:
+            self._record(name, api, stream, "bad-request", 400, body, headers)
+            await self._error(send, api, 400, refused, "invalid_request_error")
+            return
         call = CallInfo(name, api, stream, _last_user(body.get("messages", [])), body)
         behaviour = model.next(call)
         record: Callable[..., None] = self._record
@@ -512,6 +522,15 @@ class ScriptedServer:
             behaviour.cache_write_tokens,
             behaviour.cache_write_1h_tokens,
         )
+        scripted = behaviour.cached_tokens or behaviour.cache_write_tokens
+        if api == "anthropic" and not scripted:
+            cache = self.prompt_cache.use(name, body)
+            if cache is not None:
+                prompt_tokens = behaviour.prompt_tokens or cache.prompt_tokens
+                read = min(cache.read, prompt_tokens)
+                written = min(cache.written, prompt_tokens - read)
+                hour = min(cache.written_1h, written)
+                usage = (prompt_tokens, usage[1], read, written, hour)
         render = _OpenAI if api == "openai" else _Anthropic
         if stream:
             await render.stream(send, name, text, behaviour, usage, body, drop_after)
