@@ -40,10 +40,10 @@ def _text(message: BaseMessage) -> str:
     return message.text if isinstance(message.text, str) else str(message.content)
 
 
-def _text_only(message: BaseMessage, whole: bool, what: str) -> str:
+def _text_only(message: BaseMessage, whole: bool, what: str) -> str | list[TextPart]:
     """A system message's or tool result's text. With `whole` (a native candidate sends
     it, and its neutral form holds text only there) any other block is an error rather than
-    left out."""
+    left out, and text blocks that mark a prompt-cache breakpoint stay blocks."""
     if whole and not isinstance(message.content, str):
         for block in message.content:
             kind = block.get("type", "text") if isinstance(block, dict) else "text"
@@ -52,7 +52,27 @@ def _text_only(message: BaseMessage, whole: bool, what: str) -> str:
                     f"a native candidate cannot send a {kind!r} block in {what}; put only "
                     "text there, or route this call to LangChain chat models only"
                 )
+        if _marked(message.content):
+            return _text_parts(message.content)
     return _text(message)
+
+
+def _marked(content: str | list[Any]) -> bool:
+    """Whether a content list marks a prompt-cache breakpoint (`cache_control`)."""
+    return not isinstance(content, str) and any(
+        isinstance(block, dict) and block.get("cache_control") for block in content
+    )
+
+
+def _text_parts(content: list[Any]) -> list[TextPart]:
+    """The text blocks of a content list, with their cache breakpoints."""
+    return [
+        TextPart(text=block)
+        if isinstance(block, str)
+        else TextPart(text=str(block.get("text", "")), cache_control=block.get("cache_control"))
+        for block in content
+        if isinstance(block, str) or block.get("type", "text") == "text"
+    ]
 
 
 def _image_url(block: dict[str, Any]) -> str | None:
@@ -89,15 +109,16 @@ def _user_content(message: BaseMessage, whole: bool) -> str | list[Any]:
             parts.append(TextPart(text=block))
             continue
         kind = block.get("type") if isinstance(block, dict) else None
+        cache_control = block.get("cache_control") if isinstance(block, dict) else None
         if kind == "text":
-            parts.append(TextPart(text=str(block.get("text", ""))))
+            parts.append(TextPart(text=str(block.get("text", "")), cache_control=cache_control))
             continue
         url = None
         if kind in _IMAGE_TYPES:
             # routing only needs to know an image is there; a native candidate sends it
             url = _image_url(block) if whole else "image"
         if url is not None:
-            parts.append(ImagePart(image_url=ImageURL(url=url)))
+            parts.append(ImagePart(image_url=ImageURL(url=url), cache_control=cache_control))
         elif whole:
             raise ConfigError(
                 f"a native candidate cannot send a {kind!r} content block; send text and "
@@ -125,7 +146,10 @@ def to_neutral_messages(messages: Sequence[BaseMessage], *, whole: bool = False)
                 )
                 for i, call in enumerate(message.tool_calls)
             ]
-            out.append(AssistantMessage(content=_text(message) or None, tool_calls=calls or None))
+            content: str | list[TextPart] | None = _text(message) or None
+            if whole and _marked(message.content):
+                content = _text_parts(list(message.content))
+            out.append(AssistantMessage(content=content, tool_calls=calls or None))
         elif isinstance(message, ToolMessage):
             content = _text_only(message, whole, "a tool result")
             out.append(NeutralTool(content=content, tool_call_id=message.tool_call_id))
@@ -166,9 +190,13 @@ def from_neutral_messages(messages: Sequence[Message]) -> list[BaseMessage]:
 
 def to_tool_specs(tools: Sequence[Any], strict: bool | None = None) -> list[ToolSpec]:
     """OpenAI-format specs of LangChain tools (BaseTool, functions, pydantic, dicts);
-    `strict` as `bind_tools(strict=...)` gives it."""
+    `strict` as `bind_tools(strict=...)` gives it. A prompt-cache breakpoint set as
+    ChatAnthropic takes it (`cache_control` in an Anthropic-format dict, or in a tool's
+    `extras`) is kept."""
     specs = []
     for tool in tools:
+        extras = tool if isinstance(tool, Mapping) else getattr(tool, "extras", None)
+        cache_control = extras.get("cache_control") if isinstance(extras, Mapping) else None
         spec = convert_to_openai_tool(tool, strict=strict)
         if spec.get("type") != "function":  # provider built-in tools: name only
             spec = {"type": "function", "function": {"name": str(spec.get("name", "tool"))}}
@@ -184,6 +212,7 @@ def to_tool_specs(tools: Sequence[Any], strict: bool | None = None) -> list[Tool
                         or {"type": "object", "properties": {}},
                         "strict": function.get("strict"),
                     },
+                    "cache_control": cache_control,
                 }
             )
         )

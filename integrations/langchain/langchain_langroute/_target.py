@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -46,12 +46,70 @@ class LangChainCall:
     """The `RoutingChatModel`'s own rate limiter, which LangChain already waited on for
     this call (a candidate sharing it does not take a second slot)."""
 
+    def for_model(self, model: BaseChatModel) -> LangChainCall:
+        """This call as `model` can take it: prompt-cache breakpoints (`cache_control` on
+        content blocks, tools, or as a keyword) are left out for a model that does not speak
+        Anthropic's API, as LangChain's own `ModelFallbackMiddleware` does; strict
+        OpenAI-compatible servers refuse them."""
+        if takes_cache_control(model):
+            return self
+        messages = [_unmarked_message(m) for m in self.messages]
+        tools = [_unmarked_tool(t) for t in self.tools] if self.tools else self.tools
+        changed = any(a is not b for a, b in zip(messages, self.messages, strict=True)) or (
+            tools is not None
+            and self.tools is not None
+            and any(a is not b for a, b in zip(tools, self.tools, strict=True))
+        )
+        if not changed and "cache_control" not in self.kwargs:
+            return self
+        kwargs = {k: v for k, v in self.kwargs.items() if k != "cache_control"}
+        return replace(self, messages=messages, tools=tools, kwargs=kwargs)
+
     def kwargs_for(self, model: BaseChatModel) -> dict[str, Any]:
         """The call kwargs for `model`: its own formatting of the tools, then the rest."""
         if not self.tools:
             return dict(self.kwargs)
         bound = model.bind_tools(self.tools, **self.tool_kwargs)
         return {**self.kwargs, **getattr(bound, "kwargs", {})}
+
+
+ANTHROPIC_LLM_TYPES = frozenset(
+    {"anthropic-chat", "anthropic-bedrock-chat", "anthropic-chat-vertexai", "langroute"}
+)
+"""The `_llm_type`s of LangChain chat models that take Anthropic's `cache_control` (as in
+LangChain's `ModelFallbackMiddleware`), and a nested `RoutingChatModel`, which routes them."""
+
+
+def takes_cache_control(model: BaseChatModel) -> bool:
+    llm_type = getattr(model, "_llm_type", None)
+    return isinstance(llm_type, str) and llm_type in ANTHROPIC_LLM_TYPES
+
+
+def _unmarked(payload: Any) -> Any:
+    if isinstance(payload, dict) and "cache_control" in payload:
+        return {k: v for k, v in payload.items() if k != "cache_control"}
+    return payload
+
+
+def _unmarked_message(message: BaseMessage) -> BaseMessage:
+    """The message without breakpoints on its content blocks (itself when it has none)."""
+    content = message.content
+    if isinstance(content, str):
+        return message
+    blocks = [_unmarked(block) for block in content]
+    if all(a is b for a, b in zip(blocks, content, strict=True)):
+        return message
+    return message.model_copy(update={"content": blocks})
+
+
+def _unmarked_tool(tool: Any) -> Any:
+    """A tool without its breakpoint: a dict's own, or a `BaseTool`'s `extras`."""
+    if isinstance(tool, dict):
+        return _unmarked(tool)
+    extras = getattr(tool, "extras", None)
+    if isinstance(extras, dict) and "cache_control" in extras:
+        return tool.model_copy(update={"extras": _unmarked(extras) or None})
+    return tool
 
 
 def call_of(request: RoutingRequest) -> LangChainCall:
@@ -82,7 +140,7 @@ class LangChainTarget:
         return None if limiter is call.waited_on else limiter
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
-        call = call_of(request)
+        call = call_of(request).for_model(self.model)
         where = {"model": model_id, "provider": self.name}
         kwargs = self._refused.left_out(call.kwargs_for(self.model))
         try:
@@ -177,7 +235,7 @@ class LangChainTarget:
         )
 
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
-        call = call_of(request)
+        call = call_of(request).for_model(self.model)
         where = {"model": model_id, "provider": self.name}
         kwargs = self._refused.left_out(call.kwargs_for(self.model))
         if not self._streams(call, kwargs):

@@ -467,8 +467,12 @@ class RoutingChatModel(BaseChatModel):
             sync=sync,
             waited_on=self.rate_limiter,
         )
+        try:
+            neutral = to_neutral_messages(messages, whole=self._native)
+        except ValidationError as exc:
+            raise invalid_input("messages", exc) from None
         return RoutingRequest.build(
-            to_neutral_messages(messages, whole=self._native),
+            neutral,
             params,
             hints=hints,
             tenant=tenant,

@@ -1380,3 +1380,84 @@ def test_two_candidates_calling_one_model_are_refused_not_merged(server: Scripte
         specs={**SPECS, "second": {"pricing": {"input": 0.15, "output": 0.6}}},
     )
     assert set(both.candidates) == {OPENAI_NAME, "second"}
+
+
+# --- prompt caching -----------------------------------------------------------------------
+
+HOUSE_RULES = "Answer as the house style guide says. " * 160  # ~1,520 tokens on the server
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def cached_conversation(question: str) -> list[Any]:
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    return [
+        SystemMessage(content=[{"type": "text", "text": HOUSE_RULES, "cache_control": EPHEMERAL}]),
+        HumanMessage(content=[{"type": "text", "text": question}]),
+    ]
+
+
+CACHE_TOOL = {
+    "name": "lookup",
+    "description": "Look a word up.",
+    "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
+    "cache_control": EPHEMERAL,
+}
+
+
+def test_a_native_claude_candidate_caches_the_prompt_chat_anthropic_style(server):
+    """Breakpoints set as ChatAnthropic takes them (on content blocks, on an Anthropic tool
+    dict) reach a native Anthropic candidate; its second call reads the cached prefix and is
+    billed at the cached price. They were dropped, so nothing was ever cached."""
+    from langroute import AnthropicProvider
+
+    server.prompt_cache.clear()
+    prices = {"input": 3.0, "output": 15.0, "cached_input": 0.3, "cache_write": 3.75}
+    llm = RoutingChatModel(
+        models=[ANTHROPIC_NAME],
+        specs={ANTHROPIC_NAME: {**SPECS[ANTHROPIC_NAME], "provider": "claude", "pricing": prices}},
+        providers={
+            "claude": AnthropicProvider(name="claude", base_url=server.anthropic_url, api_key=KEY)
+        },
+    ).bind_tools([CACHE_TOOL])
+    first = llm.invoke(cached_conversation("What is our tone?"))
+    body = server.calls[-1].body
+    assert body["system"][0]["cache_control"] == EPHEMERAL
+    assert body["tools"][0]["cache_control"] == EPHEMERAL
+    second = sum(llm.stream(cached_conversation("And spelling?")), AIMessageChunk(""))
+    written = first.usage_metadata["input_token_details"]["cache_creation"]
+    assert written > 1024 and first.usage_metadata["input_token_details"]["cache_read"] == 0
+    assert second.usage_metadata["input_token_details"]["cache_read"] == written
+    paid = [m.response_metadata["langroute"]["actual_cost_usd"] for m in (first, second)]
+    assert paid[1] < paid[0] / 3
+
+
+@pytest.mark.parametrize("candidate", ["ChatOpenAI", "native OpenAI"])
+def test_breakpoints_reach_claude_and_stay_out_of_openai_compatible_calls(server, candidate):
+    """As LangChain's `ModelFallbackMiddleware` does, `cache_control` (on blocks, on tools,
+    as a keyword) goes to ChatAnthropic only: a router may send the same call to an OpenAI
+    candidate, and strict OpenAI-compatible servers refuse the field."""
+    import json
+
+    llm = (router if candidate == "ChatOpenAI" else native_router)().bind_tools([CACHE_TOOL])
+    server.prompt_cache.clear()
+    for name in (OPENAI_NAME, ANTHROPIC_NAME):
+        llm.invoke(cached_conversation("hi"), model=name, cache_control=EPHEMERAL)
+        body = server.calls[-1].body
+        assert body["model"] == name
+        if name == OPENAI_NAME:
+            assert "cache_control" not in json.dumps(body)
+        else:
+            assert body["system"][0]["cache_control"] == EPHEMERAL
+            assert body["tools"][0]["cache_control"] == EPHEMERAL
+            assert body["cache_control"] == EPHEMERAL
+
+
+def test_a_bad_breakpoint_is_an_error_that_names_it(server):
+    from langchain_core.messages import HumanMessage
+
+    bad = HumanMessage(content=[{"type": "text", "text": "hi", "cache_control": {"type": "x"}}])
+    with pytest.raises(
+        ConfigError, match=r"invalid messages: cache_control\.type: Input should be 'ephemeral'"
+    ):
+        native_router().invoke([bad], model=OPENAI_NAME)
