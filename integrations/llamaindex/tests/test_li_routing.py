@@ -976,3 +976,114 @@ def test_two_candidates_calling_one_model_are_refused_not_merged(server):
         specs={**SPECS, "second": {"pricing": {"input": 0.15, "output": 0.6}}},
     )
     assert set(both.candidates) == {CHEAP, "second"}
+
+
+# --- prompt caching -----------------------------------------------------------------------
+
+HOUSE_RULES = "Answer as the house style guide says. " * 160  # ~1,520 tokens on the server
+
+
+def cached_conversation(question: str, role: str = "system") -> list[ChatMessage]:
+    from llama_index.core.base.llms.types import CacheControl, CachePoint, TextBlock
+
+    return [
+        ChatMessage(
+            role=role,
+            blocks=[
+                TextBlock(text=HOUSE_RULES),
+                CachePoint(cache_control=CacheControl(type="ephemeral")),
+            ],
+        ),
+        ChatMessage(role="user", content=question),
+    ]
+
+
+@pytest.mark.parametrize("method", ["chat", "stream_chat"])
+def test_a_native_claude_candidate_caches_the_prompt_at_its_cache_point(server, method):
+    """A `CachePoint` marks the block before it, as LlamaIndex's Anthropic LLM reads it; a
+    native Anthropic candidate now sends it (it refused the block), and its second call reads
+    the cached prefix at the cached price (Claude Haiku 4.5: 0.1 against 1.0 input)."""
+    from langroute import AnthropicProvider
+
+    server.prompt_cache.clear()
+    native = "claude-native"
+    llm = RoutingLLM(
+        models=[STRONG],
+        specs={
+            STRONG: {
+                **SPECS[STRONG],
+                "provider": native,
+                "deployments": [{"provider": native, "model_id": STRONG}],
+            }
+        },
+        providers={
+            native: AnthropicProvider(name=native, base_url=server.anthropic_url, api_key=KEY)
+        },
+    )
+
+    def ask(question: str) -> Any:
+        if method == "chat":
+            return llm.chat(cached_conversation(question))
+        *_, last = llm.stream_chat(cached_conversation(question))
+        return last
+
+    first = ask("What is our tone?")
+    assert server.calls[-1].body["system"] == [
+        {"type": "text", "text": HOUSE_RULES, "cache_control": {"type": "ephemeral", "ttl": "5m"}}
+    ]
+    second = ask("And spelling?")
+    paid = [r.additional_kwargs["langroute"]["actual_cost_usd"] for r in (first, second)]
+    assert paid[1] < paid[0] / 3
+
+
+@pytest.mark.parametrize("cheap", ["OpenAI", "native OpenAI"])
+def test_cache_points_reach_claude_and_stay_out_of_openai_calls(server, cheap):
+    """LlamaIndex's `OpenAI` raises on a `CachePoint` block, and strict OpenAI-compatible
+    servers refuse `cache_control`: the point is left out for them, kept for Anthropic's
+    LLM (which reads cache points in user messages, not in system ones)."""
+    import json
+
+    llm = router() if cheap == "OpenAI" else native_router()
+    server.prompt_cache.clear()
+    for name in (CHEAP, STRONG):
+        llm.chat(cached_conversation("hi", role="user"), hints={"model": name})
+        body = server.calls[-1].body
+        assert body["model"] == name
+        if name == CHEAP:
+            assert "cache_control" not in json.dumps(body)
+            assert HOUSE_RULES in json.dumps(body["messages"][0])
+        else:
+            assert body["messages"][0]["content"][0]["cache_control"]["type"] == "ephemeral"
+
+
+def test_a_cache_point_with_nothing_before_it_is_an_error(server):
+    """As with any block a native candidate cannot send, the call fails naming it (every
+    candidate was asked: a LlamaIndex LLM would refuse it too)."""
+    from llama_index.core.base.llms.types import CacheControl, CachePoint
+
+    from langroute import AllModelsFailed
+
+    first = ChatMessage(
+        role="user", blocks=[CachePoint(cache_control=CacheControl(type="ephemeral"))]
+    )
+    with pytest.raises(AllModelsFailed, match="a cache point must follow a text or image block"):
+        native_router(hints={"model": CHEAP}).chat([first])
+    wrong = ChatMessage(role="user", content="hi", additional_kwargs={"cache_control": {"ttl": 5}})
+    with pytest.raises(AllModelsFailed, match=r"invalid cache point in a user message: ttl"):
+        native_router(hints={"model": CHEAP}).chat([wrong])
+
+
+@pytest.mark.parametrize("method", ["chat", "stream_chat"])
+def test_a_native_candidates_cache_reads_are_billed_at_the_cached_price(server, method):
+    """A native candidate's answer carried only prompt and answer tokens in its `raw`, so
+    OpenAI's cache hits (automatic on long prompts) were billed as plain input."""
+    server.models[CHEAP].default = Reply(
+        "Hi", prompt_tokens=1000, completion_tokens=10, cached_tokens=600
+    )
+    llm = native_router(hints={"model": CHEAP})
+    if method == "chat":
+        response = llm.chat(USER)
+    else:
+        *_, response = llm.stream_chat(USER)
+    expected = (400 * 0.15 + 600 * 0.075 + 10 * 0.60) / 1e6
+    assert response.additional_kwargs["langroute"]["actual_cost_usd"] == pytest.approx(expected)

@@ -113,11 +113,13 @@ def usage_from_raw(raw: Any) -> Usage | None:
         details = _field(usage, "prompt_tokens_details")
         cached = _field(details, "cached_tokens") if details is not None else None
         written = _field(details, "cache_write_tokens") if details is not None else None
+        hour = _field(details, "cache_write_1h_tokens") if details is not None else None
         return Usage(
             prompt_tokens=get("prompt_tokens"),
             completion_tokens=get("completion_tokens"),
             cached_tokens=int(cached or 0) or get("prompt_cache_hit_tokens"),  # DeepSeek's
             cache_write_tokens=int(written or 0),
+            cache_write_1h_tokens=int(hour or 0),  # a native candidate's (its `raw`)
         )
     cached, written = get("cache_read_input_tokens"), get("cache_creation_input_tokens")
     by_ttl = _field(usage, "cache_creation")

@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import (
+    CachePoint,
     ChatMessage,
     ChatResponse,
     ChatResponseAsyncGen,
@@ -34,6 +35,7 @@ from langroute.features import RoutingRequest
 from langroute.providers.base import Provider
 from langroute.types import (
     AssistantMessage,
+    CacheControl,
     ChatParams,
     Completion,
     ImagePart,
@@ -230,6 +232,13 @@ def assistant_message(text: str, calls: Sequence[dict[str, str]]) -> ChatMessage
 
 
 def _raw(usage: Usage, model: str, finish_reason: str | None) -> dict[str, Any]:
+    """A native answer's `raw`: OpenAI's usage shape, with the prompt-cache reads and
+    writes (and, langroute's own field, the writes for an hour) in its details."""
+    details = {
+        "cached_tokens": usage.cached_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+    }
     return {
         "model": model,
         "finish_reason": finish_reason,
@@ -237,6 +246,7 @@ def _raw(usage: Usage, model: str, finish_reason: str | None) -> dict[str, Any]:
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
+            "prompt_tokens_details": {k: v for k, v in details.items() if v},
         },
     }
 
@@ -265,23 +275,14 @@ def _image_url(block: ImageBlock) -> str:
 
 def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
     """A LlamaIndex conversation, whole, for a native provider: text, images, tool calls
-    (whichever candidate made them) and tool results. A block no native provider can send
-    (audio, documents) is an error, not dropped."""
+    (whichever candidate made them), tool results and prompt-cache breakpoints (a
+    `CachePoint` marks the block before it; `additional_kwargs["cache_control"]` the
+    message's last block, as LlamaIndex's Anthropic LLM reads them). A block no native
+    provider can send (audio, documents) is an error, not dropped."""
     out: list[Message] = []
     for message in messages:
         role = message.role
-        parts: list[Any] = []
-        for block in message.blocks:
-            if isinstance(block, TextBlock):
-                parts.append(TextPart(text=block.text))
-            elif isinstance(block, ImageBlock):
-                parts.append(ImagePart(image_url=ImageURL(url=_image_url(block))))
-            elif not isinstance(block, ToolCallBlock | ThinkingBlock):
-                raise ConfigError(
-                    f"a native candidate cannot send a {type(block).__name__} (in a "
-                    f"{role.value} message); send text and images, or route this call to "
-                    "a LlamaIndex LLM that takes it"
-                )
+        parts = _parts(message)
         text = "".join(p.text for p in parts if isinstance(p, TextPart))
         images = any(isinstance(p, ImagePart) for p in parts)
         if images and role != MessageRole.USER:
@@ -290,11 +291,13 @@ def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
                 "user messages carry images); route this call to a LlamaIndex LLM that "
                 "takes it"
             )
+        marked = any(p.cache_control is not None for p in parts)
+        content: Any = parts if marked or images else text
         if role in (MessageRole.SYSTEM, MessageRole.DEVELOPER):
-            out.append(SystemMessage(content=text))
+            out.append(SystemMessage(content=content))
         elif role in (MessageRole.ASSISTANT, MessageRole.MODEL, MessageRole.CHATBOT):
             calls = tool_calls_of(message)
-            out.append(AssistantMessage(content=text or None, tool_calls=calls or None))
+            out.append(AssistantMessage(content=content or None, tool_calls=calls or None))
         elif role in (MessageRole.TOOL, MessageRole.FUNCTION):
             call_id = message.additional_kwargs.get("tool_call_id")
             if not call_id:
@@ -302,7 +305,43 @@ def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
                     "a tool message needs additional_kwargs['tool_call_id'] for a native "
                     "candidate: the id of the tool call it answers"
                 )
-            out.append(ToolMessage(content=text, tool_call_id=str(call_id)))
+            out.append(ToolMessage(content=content, tool_call_id=str(call_id)))
         else:
-            out.append(UserMessage(content=parts if images else text))
+            out.append(UserMessage(content=content))
     return out
+
+
+def _parts(message: ChatMessage) -> list[TextPart | ImagePart]:
+    """A message's text and images, with the breakpoints its cache points mark."""
+    parts: list[TextPart | ImagePart] = []
+    for block in message.blocks:
+        if isinstance(block, TextBlock):
+            parts.append(TextPart(text=block.text))
+        elif isinstance(block, ImageBlock):
+            parts.append(ImagePart(image_url=ImageURL(url=_image_url(block))))
+        elif isinstance(block, CachePoint):
+            _mark_last(parts, block.cache_control.model_dump(), message)
+        elif not isinstance(block, ToolCallBlock | ThinkingBlock):
+            raise ConfigError(
+                f"a native candidate cannot send a {type(block).__name__} (in a "
+                f"{message.role.value} message); send text and images, or route this call to "
+                "a LlamaIndex LLM that takes it"
+            )
+    if (control := message.additional_kwargs.get("cache_control")) is not None:
+        _mark_last(parts, control, message)
+    return parts
+
+
+def _mark_last(parts: list[TextPart | ImagePart], control: Any, message: ChatMessage) -> None:
+    if not parts:
+        raise ConfigError(
+            f"a cache point must follow a text or image block (in a {message.role.value} "
+            "message): it marks the prompt up to the block before it"
+        )
+    try:
+        mark = CacheControl.model_validate(control)
+    except ValidationError as exc:
+        advice = "use {'type': 'ephemeral'}, with 'ttl': '1h' for an hour's cache"
+        where = f"cache point in a {message.role.value} message"
+        raise invalid_input(where, exc, advice=advice) from None
+    parts[-1] = parts[-1].model_copy(update={"cache_control": mark})

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+from llama_index.core.base.llms.types import CachePoint, ChatMessage, ChatResponse
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
 from llama_index.core.llms import LLM
 from llama_index.core.tools import BaseTool
@@ -54,15 +54,44 @@ class LlamaIndexCall:
     waits on a candidate's own in its decorated methods)."""
 
     def chat_kwargs_for(self, llm: LLM) -> dict[str, Any]:
-        """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools."""
+        """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools, and the
+        messages without prompt-cache points when it cannot take them."""
+        messages = self.messages if takes_cache_points(llm) else unmarked(self.messages)
         if not self.tools:
-            return {"messages": self.messages, **self.kwargs}
+            return {"messages": messages, **self.kwargs}
         prepare = llm._prepare_chat_with_tools_compat  # type: ignore[attr-defined]
         return dict(
-            prepare(
-                self.tools, chat_history=list(self.messages), **self.tool_options, **self.kwargs
-            )
+            prepare(self.tools, chat_history=list(messages), **self.tool_options, **self.kwargs)
         )
+
+
+CACHE_POINT_MODULES = (
+    "llama_index.llms.anthropic",
+    "llama_index.llms.bedrock_converse",
+    "llama_index.llms.langroute",
+)
+"""Where the LlamaIndex LLMs that take `CachePoint` blocks live: Anthropic's, Bedrock's
+Converse, and langroute's own (native candidates, a nested `RoutingLLM`)."""
+
+
+def takes_cache_points(llm: LLM) -> bool:
+    return type(llm).__module__.startswith(CACHE_POINT_MODULES)
+
+
+def unmarked(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """The messages without prompt-cache points (`CachePoint` blocks, `cache_control` in
+    `additional_kwargs`), for an LLM that would refuse them (LlamaIndex's OpenAI raises on
+    an unknown block); the same list when none has one."""
+    out = []
+    for message in messages:
+        blocks = [b for b in message.blocks if not isinstance(b, CachePoint)]
+        marked = "cache_control" in message.additional_kwargs
+        if len(blocks) == len(message.blocks) and not marked:
+            out.append(message)
+            continue
+        extra = {k: v for k, v in message.additional_kwargs.items() if k != "cache_control"}
+        out.append(message.model_copy(update={"blocks": blocks, "additional_kwargs": extra}))
+    return out if any(a is not b for a, b in zip(out, messages, strict=True)) else messages
 
 
 def call_of(request: RoutingRequest) -> LlamaIndexCall:
