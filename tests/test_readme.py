@@ -135,6 +135,10 @@ def _check(namespace: dict[str, Any], printed: str, server: ScriptedServer) -> N
         assert namespace["answer"].content
         namespace["router"].audit.flush()
         assert '"tenant":"acme"' in Path("audit.jsonl").read_text(), "the call was audited"
+    if "STYLE_GUIDE" in namespace:  # prompt caching: the second call read the first's write
+        first, second = namespace["first"], namespace["second"]
+        assert first.usage.cache_write_tokens == second.usage.cached_tokens > 1024
+        assert second.cost_usd < first.cost_usd / 3
     if "policy" in namespace and "router" in namespace:
         decision = namespace["router"].route("Prove theorem 4 rigorously")
         assert decision.plan.policy == "learned"
