@@ -74,6 +74,27 @@ def _multipart_file(content_type: str, raw: bytes) -> bytes:
 
 _estimate = estimate_tokens
 
+_NOT_ANTHROPIC = frozenset(
+    {
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "n",
+        "parallel_tool_calls",
+        "presence_penalty",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "response_format",
+        "seed",
+        "stream_options",
+        "top_logprobs",
+        "user",
+    }
+)
+"""OpenAI's request fields the Messages API refuses (HTTP 400, "Extra inputs are not
+permitted"), as the scripted server does: a client that sends one to Claude is caught."""
+
 
 def _content_text(content: Any) -> str:
     if isinstance(content, str):
@@ -450,6 +471,11 @@ class ScriptedServer:
                 f"This model's maximum context length is {model.context_window} tokens",
                 "context_length_exceeded",
             )
+            return
+        if api == "anthropic" and (foreign := sorted(_NOT_ANTHROPIC.intersection(body))):
+            self._record(name, api, stream, "bad-request", 400, body, headers)
+            message = f"{foreign[0]}: Extra inputs are not permitted"
+            await self._error(send, api, 400, message, "invalid_request_error")
             return
         if api == "anthropic" and (refused := self.prompt_cache.refusal(body)) is not None:
             self._record(name, api, stream, "bad-request", 400, body, headers)
