@@ -226,3 +226,31 @@ async def test_more_than_four_breakpoints_are_refused_as_the_api_does(aserver):
     with pytest.raises(BadRequest, match="A maximum of 4 blocks with cache_control"):
         await provider.chat("claude-m", msgs({"role": "user", "content": parts}), ChatParams())
     await provider.aclose()
+
+
+async def test_openais_cache_settings_go_to_openai_compatible_servers_only(aserver, caplog):
+    aserver.add("gpt-m", Reply("ok"))
+    aserver.add("claude-m", Reply("ok"))
+    params = ChatParams(prompt_cache_key="user-42", prompt_cache_retention="24h")
+    gpt = OpenAIProvider(name="o", base_url=aserver.openai_url, api_key=TEST_KEY)
+    claude = AnthropicProvider(name="c", base_url=aserver.anthropic_url, api_key=TEST_KEY)
+    hi = msgs({"role": "user", "content": "hi"})
+    await gpt.chat("gpt-m", hi, params)
+    sent = aserver.calls[-1].body
+    assert (sent["prompt_cache_key"], sent["prompt_cache_retention"]) == ("user-42", "24h")
+    with caplog.at_level(logging.WARNING, logger="langroute.providers"):
+        await claude.chat("claude-m", hi, params)
+    assert not {"prompt_cache_key", "prompt_cache_retention"}.intersection(aserver.calls[-1].body)
+    assert "anthropic call without OpenAI's prompt cache settings" in caplog.text
+    await gpt.aclose()
+    await claude.aclose()
+
+
+async def test_the_scripted_messages_api_refuses_openais_fields(aserver):
+    """As the real one does: a client that sends Claude an OpenAI-only field is caught."""
+    aserver.add("claude-m", Reply("ok"))
+    claude = AnthropicProvider(name="c", base_url=aserver.anthropic_url, api_key=TEST_KEY)
+    hi = msgs({"role": "user", "content": "hi"})
+    with pytest.raises(BadRequest, match="prompt_cache_key: Extra inputs are not permitted"):
+        await claude.chat("claude-m", hi, ChatParams(extra_body={"prompt_cache_key": "x"}))
+    await claude.aclose()

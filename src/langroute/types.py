@@ -186,6 +186,12 @@ class ChatParams(_Shape):
     seed: int | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    prompt_cache_key: str | None = None
+    """OpenAI's key for calls that share a long prompt prefix (one per user or task), so
+    they reach a server that holds it cached; only OpenAI-compatible providers send it."""
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    """OpenAI's extended prompt caching (`"24h"`); only OpenAI-compatible providers send
+    it. Claude caches at `cache_control` breakpoints instead."""
     extra_body: dict[str, Any] | None = None
 
     @field_validator("stop", mode="before")

@@ -47,12 +47,19 @@ class LangChainCall:
     this call (a candidate sharing it does not take a second slot)."""
 
     def for_model(self, model: BaseChatModel) -> LangChainCall:
-        """This call as `model` can take it: prompt-cache breakpoints (`cache_control` on
-        content blocks, tools, or as a keyword) are left out for a model that does not speak
-        Anthropic's API, as LangChain's own `ModelFallbackMiddleware` does; strict
-        OpenAI-compatible servers refuse them."""
-        if takes_cache_control(model):
-            return self
+        """This call as `model` can take it, as LangChain's own `ModelFallbackMiddleware`
+        decides (by `_llm_type`): prompt-cache breakpoints (`cache_control` on content
+        blocks, tools, or as a keyword) only for a model that speaks Anthropic's API, and
+        OpenAI's `prompt_cache_key` / `prompt_cache_retention` only for one that speaks
+        OpenAI's; the other APIs refuse them."""
+        call = self
+        if not _speaks(model, OPENAI_CACHE_KEY_LLM_TYPES):
+            kept = {k: v for k, v in self.kwargs.items() if k not in OPENAI_CACHE_SETTINGS}
+            if len(kept) != len(self.kwargs):
+                call = replace(self, kwargs=kept)
+        return call if _speaks(model, ANTHROPIC_LLM_TYPES) else call._without_breakpoints()
+
+    def _without_breakpoints(self) -> LangChainCall:
         messages = [_unmarked_message(m) for m in self.messages]
         tools = [_unmarked_tool(t) for t in self.tools] if self.tools else self.tools
         changed = any(a is not b for a, b in zip(messages, self.messages, strict=True)) or (
@@ -80,9 +87,17 @@ ANTHROPIC_LLM_TYPES = frozenset(
 LangChain's `ModelFallbackMiddleware`), and a nested `RoutingChatModel`, which routes them."""
 
 
-def takes_cache_control(model: BaseChatModel) -> bool:
+OPENAI_CACHE_KEY_LLM_TYPES = frozenset(
+    {"openai-chat", "azure-openai-chat", "fireworks-chat", "langroute"}
+)
+"""The `_llm_type`s of LangChain chat models that take OpenAI's prompt cache settings (as in
+`ModelFallbackMiddleware`), and a nested `RoutingChatModel`, which routes them."""
+OPENAI_CACHE_SETTINGS = ("prompt_cache_key", "prompt_cache_retention")
+
+
+def _speaks(model: BaseChatModel, llm_types: frozenset[str]) -> bool:
     llm_type = getattr(model, "_llm_type", None)
-    return isinstance(llm_type, str) and llm_type in ANTHROPIC_LLM_TYPES
+    return isinstance(llm_type, str) and llm_type in llm_types
 
 
 def _unmarked(payload: Any) -> Any:

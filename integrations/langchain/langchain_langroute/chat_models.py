@@ -685,7 +685,14 @@ def _from_completion(completion: Completion) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-_NEUTRAL_KWARGS = ("top_p", "seed", "logprobs", "top_logprobs")
+_NEUTRAL_KWARGS = (
+    "top_p",
+    "seed",
+    "logprobs",
+    "top_logprobs",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+)
 _NOT_FOR_THE_BODY = ("temperature", "max_tokens", "max_completion_tokens", "timeout")
 
 

@@ -1433,21 +1433,27 @@ def test_a_native_claude_candidate_caches_the_prompt_chat_anthropic_style(server
 
 
 @pytest.mark.parametrize("candidate", ["ChatOpenAI", "native OpenAI"])
-def test_breakpoints_reach_claude_and_stay_out_of_openai_compatible_calls(server, candidate):
+def test_each_apis_cache_settings_reach_it_and_no_other(server, candidate):
     """As LangChain's `ModelFallbackMiddleware` does, `cache_control` (on blocks, on tools,
-    as a keyword) goes to ChatAnthropic only: a router may send the same call to an OpenAI
-    candidate, and strict OpenAI-compatible servers refuse the field."""
+    as a keyword) goes to ChatAnthropic only, and `prompt_cache_key` /
+    `prompt_cache_retention` to OpenAI only: a router may send the same call to either, and
+    each API refuses the other's (ChatAnthropic raised TypeError on `prompt_cache_key`)."""
     import json
 
     llm = (router if candidate == "ChatOpenAI" else native_router)().bind_tools([CACHE_TOOL])
     server.prompt_cache.clear()
+    openai_settings = {"prompt_cache_key": "user-42", "prompt_cache_retention": "24h"}
     for name in (OPENAI_NAME, ANTHROPIC_NAME):
-        llm.invoke(cached_conversation("hi"), model=name, cache_control=EPHEMERAL)
+        llm.invoke(
+            cached_conversation("hi"), model=name, cache_control=EPHEMERAL, **openai_settings
+        )
         body = server.calls[-1].body
         assert body["model"] == name
         if name == OPENAI_NAME:
             assert "cache_control" not in json.dumps(body)
+            assert {k: body[k] for k in openai_settings} == openai_settings
         else:
+            assert not set(openai_settings).intersection(body)
             assert body["system"][0]["cache_control"] == EPHEMERAL
             assert body["tools"][0]["cache_control"] == EPHEMERAL
             assert body["cache_control"] == EPHEMERAL

@@ -1046,13 +1046,19 @@ def test_cache_points_reach_claude_and_stay_out_of_openai_calls(server, cheap):
     llm = router() if cheap == "OpenAI" else native_router()
     server.prompt_cache.clear()
     for name in (CHEAP, STRONG):
-        llm.chat(cached_conversation("hi", role="user"), hints={"model": name})
+        llm.chat(
+            cached_conversation("hi", role="user"),
+            hints={"model": name},
+            prompt_cache_key="user-42",  # OpenAI's: Anthropic's SDK raised TypeError on it
+        )
         body = server.calls[-1].body
         assert body["model"] == name
         if name == CHEAP:
             assert "cache_control" not in json.dumps(body)
             assert HOUSE_RULES in json.dumps(body["messages"][0])
+            assert body["prompt_cache_key"] == "user-42"
         else:
+            assert "prompt_cache_key" not in body
             assert body["messages"][0]["content"][0]["cache_control"]["type"] == "ephemeral"
 
 

@@ -202,6 +202,8 @@ def request_body(
         not_sent("anthropic", "seed", "the Messages API has none")
     if params.logprobs:
         not_sent("anthropic", "logprobs", "the Messages API returns none")
+    if params.prompt_cache_key is not None or params.prompt_cache_retention is not None:
+        not_sent("anthropic", "OpenAI's prompt cache settings", "Claude caches at breakpoints")
     if params.top_p is not None:
         body["top_p"] = params.top_p
     if params.stop:

@@ -114,6 +114,10 @@ def request_body(
                 not_sent("openai", f"{key} for reasoning models", "they refuse it")
                 continue
         body[key] = value
+    if p.prompt_cache_key is not None:
+        body["prompt_cache_key"] = p.prompt_cache_key
+    if p.prompt_cache_retention is not None:
+        body["prompt_cache_retention"] = p.prompt_cache_retention
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -23,10 +23,20 @@ from langroute.errors import (
 from langroute.providers._http import error_from_exception, error_from_status, not_sent
 
 OPTIONAL_ARGUMENTS = frozenset(
-    {"seed", "logprobs", "top_logprobs", "frequency_penalty", "presence_penalty", "logit_bias"}
+    {
+        "seed",
+        "logprobs",
+        "top_logprobs",
+        "frequency_penalty",
+        "presence_penalty",
+        "logit_bias",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+    }
 )
-"""Sampling arguments some APIs do not take (Anthropic's: none of these): a native provider
-leaves them out, with a log line, rather than fail the call."""
+"""Sampling arguments and OpenAI's prompt cache settings, which some APIs do not take
+(Anthropic's: none of these): a native provider leaves them out, with a log line, rather
+than fail the call (left out, a cache setting costs a cache hit at most)."""
 T = TypeVar("T")
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 

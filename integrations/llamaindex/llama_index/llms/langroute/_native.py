@@ -51,7 +51,16 @@ from langroute.types import (
 from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_tool_specs, tool_calls_of
 
-_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "response_format")
+_PARAMS = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stop",
+    "seed",
+    "response_format",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+)
 _NOT_FOR_THE_BODY = ("verbose", "timeout")
 
 
