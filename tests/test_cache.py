@@ -151,3 +151,19 @@ def test_cache_configuration_is_validated() -> None:
         ResponseCache(threshold=1.5)
     with pytest.raises(ConfigError, match="ttl_s must be positive"):
         ResponseCache(ttl_s=0)
+
+
+async def test_prompt_cache_hints_do_not_change_the_key(aserver: ScriptedServer) -> None:
+    """Breakpoints and OpenAI's cache settings change what a call costs, not its answer: the
+    same question asked with and without them is one entry."""
+    aserver.add("m", Reply("Paris."))
+    router = make_router(aserver, [spec("m")], cache=ResponseCache(InMemoryCache()))
+    marked = [
+        {"role": "system", "content": [{"type": "text", "text": "Be brief.", "cache_control": {}}]},
+        {"role": "user", "content": "Capital of France?"},
+    ]
+    plain = [{"role": "system", "content": [{"type": "text", "text": "Be brief."}]}, marked[1]]
+    await router.achat(marked, temperature=0, prompt_cache_key="user-1")
+    await router.drain()
+    again = await router.achat(plain, temperature=0)
+    assert again.decision.cache == "exact" and aserver.count("m") == 1

@@ -34,12 +34,27 @@ if TYPE_CHECKING:
 CacheHit = Literal["exact", "semantic"]
 
 
+_PROMPT_CACHE_SETTINGS = {"prompt_cache_key", "prompt_cache_retention"}
+
+
 def _canonical(request: RoutingRequest, messages: Sequence[object], scope: str) -> str:
-    payload = {
-        "scope": scope,
-        "messages": [m.model_dump(mode="json", exclude_none=True) for m in messages],  # type: ignore[attr-defined]
-        "params": request.params.model_dump(mode="json", exclude_none=True, by_alias=True),
-    }
+    """The key of a request's answer: its scope, messages and parameters, without the
+    provider prompt-cache hints (breakpoints, OpenAI's cache settings), which change what
+    a call costs, never what it answers."""
+    dumped = [m.model_dump(mode="json", exclude_none=True) for m in messages]  # type: ignore[attr-defined]
+    params = request.params.model_dump(
+        mode="json", exclude_none=True, by_alias=True, exclude=_PROMPT_CACHE_SETTINGS
+    )
+    for shape in (*dumped, *params.get("tools", ())):
+        shape.pop("cache_control", None)
+        if isinstance(content := shape.get("content"), list):
+            for part in content:
+                part.pop("cache_control", None)
+    if "extra_body" in params:
+        params["extra_body"].pop("cache_control", None)
+        if not params["extra_body"]:
+            del params["extra_body"]
+    payload = {"scope": scope, "messages": dumped, "params": params}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
