@@ -101,3 +101,16 @@ def test_a_chain_scorer_cascade_trusts_agreement():
     assert "agrees with 1 of 1 earlier" in agree and "mid 0.9" in agree
     assert differ.startswith("small says A, mid says B → large:")
     assert "agrees with 0 of 1 earlier" in differ and "large unscored kept" in differ
+
+
+def test_the_agents_answer_step_reads_the_prompt_the_first_run_cached():
+    steps = [
+        line.split()
+        for line in run("langchain_prompt_caching.py").splitlines()
+        if line.startswith("step")
+    ]
+    assert [s[2] for s in steps] == ["small-model", "large-model"] * 2
+    wrote, read = int(steps[1][6].rstrip(",")), int(steps[3][8])  # the answer steps
+    assert wrote > 1024 and read == wrote and steps[3][6] == "0,"
+    cost = [float(s[-1].lstrip("$")) for s in steps]
+    assert cost[3] < cost[1] / 5
