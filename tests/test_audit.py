@@ -198,3 +198,36 @@ async def test_cost_reports_show_provider_arbitrage(aserver: ScriptedServer, tmp
     assert set(summary.by_provider) == {"local"}
     assert "provider arbitrage saved $0.0042" in summary.table()
     await router.aclose()
+
+
+async def test_prompt_cache_savings_are_reported_and_not_taken_for_arbitrage(
+    aserver: ScriptedServer, tmp_path
+) -> None:
+    """One provider at list price, a cached system prompt read on the second call: the
+    report said provider arbitrage saved what the cache saved (its list cost ignored cache
+    reads and writes); it now says arbitrage saved nothing and caching saved the reads less
+    the writes' premium."""
+    from langroute.registry.spec import Pricing
+
+    path = tmp_path / "audit.jsonl"
+    claude = spec("claude-m", provider="claude", context_window=200_000).model_copy(
+        update={"pricing": Pricing(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75)}
+    )
+    aserver.add("claude-m", Reply("ok"))
+    router = make_router(aserver, [claude], audit=AuditLog(JSONLAuditSink(path)))
+    rules = [{"type": "text", "text": "Follow the house style. " * 300, "cache_control": {}}]
+    for question in ("Tone?", "Spelling?"):
+        await router.achat(
+            [{"role": "system", "content": rules}, {"role": "user", "content": question}]
+        )
+    await router.drain()
+    first, second = read_records(path)
+    written = first.cache_write_tokens
+    assert written > 1024 and second.cached_tokens == written
+    assert first.prompt_cache_saved_usd == pytest.approx(-written * 0.75 / 1e6)
+    assert second.prompt_cache_saved_usd == pytest.approx(written * 2.7 / 1e6)
+    summary = summarise(read_records(path))
+    assert summary.arbitrage_usd == pytest.approx(0.0)
+    assert summary.total.prompt_cache_saved_usd == pytest.approx(written * 1.95 / 1e6)
+    assert "prompt caching saved $0.00" in summary.table()
+    await router.aclose()

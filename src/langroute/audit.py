@@ -113,6 +113,10 @@ class AuditAttempt(BaseModel):
     error: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    """Of the prompt, read from the provider's prompt cache."""
+    cache_write_tokens: int = 0
+    """Of the prompt, written to the provider's prompt cache."""
     cost_usd: float = 0.0
 
 
@@ -150,8 +154,16 @@ class AuditRecord(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     list_cost_usd: float = 0.0
-    """What the answering attempts would have cost at their models' list prices (the
-    difference to `cost_usd` is what provider arbitrage saved)."""
+    """What the answering attempts would have cost at their models' list prices, with the
+    same prompt-cache reads and writes (the difference to `cost_usd` is what provider
+    arbitrage saved)."""
+    cached_tokens: int = 0
+    """Of the prompt, read from the provider's prompt cache."""
+    cache_write_tokens: int = 0
+    """Of the prompt, written to the provider's prompt cache."""
+    prompt_cache_saved_usd: float = 0.0
+    """What the attempts' prompt-cache reads saved, less what their writes cost above the
+    input price, at the models' list prices (negative while a cache is being filled)."""
     premium_model: str | None = None
     premium_cost_usd: float = 0.0
     """What the same tokens would have cost on the plan's most expensive candidate."""
@@ -408,16 +420,19 @@ def build_record(
             error=a.error,
             prompt_tokens=a.usage.prompt_tokens if a.usage else 0,
             completion_tokens=a.usage.completion_tokens if a.usage else 0,
+            cached_tokens=a.usage.cached_tokens if a.usage else 0,
+            cache_write_tokens=a.usage.cache_write_tokens if a.usage else 0,
             cost_usd=a.cost_usd,
         )
         for a in decision.attempts
     ]
     answer = next((a for a in reversed(decision.attempts) if a.outcome == "ok"), None)
-    list_cost = sum(
-        registry.get(a.model).cost(a.usage.prompt_tokens, a.usage.completion_tokens)
-        for a in decision.attempts
-        if a.usage is not None and a.model in registry
-    )
+    list_cost = uncached_cost = 0.0
+    for a in decision.attempts:
+        if a.usage is not None and a.model in registry:
+            pricing = registry.get(a.model).pricing
+            list_cost += pricing.cost_of(a.usage)
+            uncached_cost += pricing.cost(a.usage.prompt_tokens, a.usage.completion_tokens)
     tokens = usage or (answer.usage if answer is not None else None)
     premium_cost = (
         premium.cost(tokens.prompt_tokens, tokens.completion_tokens)
@@ -453,6 +468,9 @@ def build_record(
         completion_tokens=tokens.completion_tokens if tokens is not None else 0,
         cost_usd=decision.actual_cost_usd,
         list_cost_usd=list_cost,
+        cached_tokens=tokens.cached_tokens if tokens is not None else 0,
+        cache_write_tokens=tokens.cache_write_tokens if tokens is not None else 0,
+        prompt_cache_saved_usd=uncached_cost - list_cost,
         premium_model=premium.name if premium is not None else None,
         premium_cost_usd=premium_cost,
         latency_ms=round(latency_ms, 2),
@@ -474,6 +492,7 @@ class SpendLine(BaseModel):
     cost_usd: float = 0.0
     premium_cost_usd: float = 0.0
     list_cost_usd: float = 0.0
+    prompt_cache_saved_usd: float = 0.0
 
     def add(self, record: AuditRecord) -> None:
         self.calls += 1
@@ -482,6 +501,7 @@ class SpendLine(BaseModel):
         self.cost_usd += record.cost_usd
         self.premium_cost_usd += record.premium_cost_usd if record.outcome == "ok" else 0.0
         self.list_cost_usd += record.list_cost_usd
+        self.prompt_cache_saved_usd += record.prompt_cache_saved_usd
 
     @property
     def savings_usd(self) -> float:
@@ -520,6 +540,8 @@ class AuditSummary(BaseModel):
             f"${t.premium_cost_usd:.4f}: routing saved ${t.savings_usd:.4f} "
             f"({self.savings_share:.1%})",
             f"provider arbitrage saved ${self.arbitrage_usd:.4f} against list prices",
+            f"prompt caching saved ${t.prompt_cache_saved_usd:.4f} (cache reads at the cached "
+            "price, less cache writes above the input price)",
         ]
         for title, groups in (
             ("model", self.by_model),
