@@ -114,3 +114,11 @@ def test_the_agents_answer_step_reads_the_prompt_the_first_run_cached():
     assert wrote > 1024 and read == wrote and steps[3][6] == "0,"
     cost = [float(s[-1].lstrip("$")) for s in steps]
     assert cost[3] < cost[1] / 5
+
+
+def test_a_documents_second_hard_question_reads_it_from_claudes_cache():
+    lines = [line.split() for line in run("llamaindex_prompt_caching.py").splitlines()]
+    assert [line[0] for line in lines] == ["small-model", "claude-haiku-4-5", "claude-haiku-4-5"]
+    wrote, read = int(lines[1][3].rstrip(",")), int(lines[2][5])
+    assert wrote > 1024 and read == wrote and lines[0][3] == "0,"
+    assert float(lines[2][-1].lstrip("$")) < float(lines[1][-1].lstrip("$")) / 5
