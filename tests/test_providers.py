@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -649,3 +650,27 @@ def test_framework_finish_reasons_are_read_in_openais_words(said, meant, refused
     assert (error is not None) == refused
     if error is not None:
         assert said in str(error) and error.model == "m"
+
+
+async def test_openais_own_fields_are_left_out_for_claude_and_logged(aserver, caplog):
+    """Extra keywords meant for any model of a router (`frequency_penalty`,
+    `reasoning_effort`, `store`, …) reached the Messages API, which answers 400 to them;
+    they are left out for Claude, each said once, and other extra fields still go."""
+    aserver.add("m", Reply("ok"))
+    extra = {
+        "frequency_penalty": 0.1,
+        "reasoning_effort": "low",
+        "store": True,
+        "metadata": {"user_id": "u-1"},
+    }
+    p = anthropic(aserver)
+    with caplog.at_level(logging.WARNING, logger="langroute.providers"):
+        answer = await p.chat(
+            "m", msgs({"role": "user", "content": "hi"}), ChatParams(extra_body=extra)
+        )
+    assert answer.content == "ok"
+    body = aserver.calls[-1].body
+    assert body["metadata"] == {"user_id": "u-1"}
+    assert not {"frequency_penalty", "reasoning_effort", "store"}.intersection(body)
+    assert "anthropic call without reasoning_effort: the Messages API refuses it" in caplog.text
+    await p.aclose()

@@ -1467,3 +1467,22 @@ def test_a_bad_breakpoint_is_an_error_that_names_it(server):
         ConfigError, match=r"invalid messages: cache_control\.type: Input should be 'ephemeral'"
     ):
         native_router().invoke([bad], model=OPENAI_NAME)
+
+
+def test_openais_own_keywords_do_not_fail_a_call_routed_to_claude(server):
+    """`frequency_penalty`, `reasoning_effort`, `store` … passed for whichever model
+    answers: a native Claude candidate sent them and the Messages API answered 400, so the
+    call failed (ChatAnthropic already left out those its client refuses)."""
+    from langroute import AnthropicProvider
+
+    llm = RoutingChatModel(
+        models=[ANTHROPIC_NAME],
+        specs={ANTHROPIC_NAME: {**SPECS[ANTHROPIC_NAME], "provider": "claude"}},
+        providers={
+            "claude": AnthropicProvider(name="claude", base_url=server.anthropic_url, api_key=KEY)
+        },
+    )
+    answer = llm.invoke("hi", frequency_penalty=0.1, reasoning_effort="low", store=True)
+    assert answer.text and not {"frequency_penalty", "reasoning_effort", "store"}.intersection(
+        server.calls[-1].body
+    )

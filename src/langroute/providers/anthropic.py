@@ -44,6 +44,27 @@ if TYPE_CHECKING:
 
 API_VERSION = "2023-06-01"
 
+OPENAI_ONLY_FIELDS = frozenset(
+    {
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "presence_penalty",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "reasoning_effort",
+        "safety_identifier",
+        "seed",
+        "store",
+        "stream_options",
+        "top_logprobs",
+        "verbosity",
+    }
+)
+"""Request fields of OpenAI's chat completions that the Messages API refuses (HTTP 400),
+and whose absence loses no answer: passed as extra keywords for any model of a router,
+they are left out of a call to Claude, with a log line."""
+
 
 def _image_block(part: ImagePart) -> dict[str, Any]:
     url = part.image_url.url
@@ -211,7 +232,12 @@ def request_body(
     if stream:
         body["stream"] = True
     if params.extra_body:
-        body.update(params.extra_body)
+        extra = params.extra_body
+        if foreign := OPENAI_ONLY_FIELDS.intersection(extra):
+            for name in sorted(foreign):
+                not_sent("anthropic", name, "the Messages API refuses it (it is OpenAI's)")
+            extra = {k: v for k, v in extra.items() if k not in foreign}
+        body.update(extra)
     return body
 
 

@@ -32,11 +32,16 @@ OPTIONAL_ARGUMENTS = frozenset(
         "logit_bias",
         "prompt_cache_key",
         "prompt_cache_retention",
+        "reasoning_effort",
+        "safety_identifier",
+        "store",
+        "verbosity",
     }
 )
-"""Sampling arguments and OpenAI's prompt cache settings, which some APIs do not take
-(Anthropic's: none of these): a native provider leaves them out, with a log line, rather
-than fail the call (left out, a cache setting costs a cache hit at most)."""
+"""Sampling arguments and OpenAI's own settings (prompt cache, reasoning effort, storage),
+which some APIs do not take (Anthropic's: none of these): a native provider leaves them
+out, with a log line, rather than fail the call, and so does a framework candidate whose
+client refuses one."""
 T = TypeVar("T")
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 

@@ -85,11 +85,15 @@ _NOT_ANTHROPIC = frozenset(
         "presence_penalty",
         "prompt_cache_key",
         "prompt_cache_retention",
+        "reasoning_effort",
         "response_format",
+        "safety_identifier",
         "seed",
+        "store",
         "stream_options",
         "top_logprobs",
         "user",
+        "verbosity",
     }
 )
 """OpenAI's request fields the Messages API refuses (HTTP 400, "Extra inputs are not
