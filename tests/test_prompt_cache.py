@@ -247,10 +247,17 @@ async def test_openais_cache_settings_go_to_openai_compatible_servers_only(aserv
 
 
 async def test_the_scripted_messages_api_refuses_openais_fields(aserver):
-    """As the real one does: a client that sends Claude an OpenAI-only field is caught."""
+    """As the real one does: a client that sends Claude an OpenAI-only field is caught (the
+    providers themselves leave these out)."""
+    import httpx
+
     aserver.add("claude-m", Reply("ok"))
-    claude = AnthropicProvider(name="c", base_url=aserver.anthropic_url, api_key=TEST_KEY)
-    hi = msgs({"role": "user", "content": "hi"})
-    with pytest.raises(BadRequest, match="prompt_cache_key: Extra inputs are not permitted"):
-        await claude.chat("claude-m", hi, ChatParams(extra_body={"prompt_cache_key": "x"}))
-    await claude.aclose()
+    body = {"model": "claude-m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    async with httpx.AsyncClient(base_url=aserver.anthropic_url) as client:
+        sent = await client.post(
+            "/v1/messages", json={**body, "prompt_cache_key": "x"}, headers={"x-api-key": TEST_KEY}
+        )
+        fine = await client.post("/v1/messages", json=body, headers={"x-api-key": TEST_KEY})
+    assert sent.status_code == 400
+    assert sent.json()["error"]["message"] == "prompt_cache_key: Extra inputs are not permitted"
+    assert fine.status_code == 200
