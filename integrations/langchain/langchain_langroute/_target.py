@@ -61,16 +61,13 @@ class LangChainCall:
 
     def _without_breakpoints(self) -> LangChainCall:
         messages = [_unmarked_message(m) for m in self.messages]
-        tools = [_unmarked_tool(t) for t in self.tools] if self.tools else self.tools
-        changed = any(a is not b for a, b in zip(messages, self.messages, strict=True)) or (
-            tools is not None
-            and self.tools is not None
-            and any(a is not b for a, b in zip(tools, self.tools, strict=True))
-        )
-        if not changed and "cache_control" not in self.kwargs:
+        tools = [_unmarked_tool(t) for t in self.tools or ()]
+        before = [*self.messages, *(self.tools or ())]
+        unchanged = all(a is b for a, b in zip([*messages, *tools], before, strict=True))
+        if unchanged and "cache_control" not in self.kwargs:
             return self
         kwargs = {k: v for k, v in self.kwargs.items() if k != "cache_control"}
-        return replace(self, messages=messages, tools=tools, kwargs=kwargs)
+        return replace(self, messages=messages, tools=tools or self.tools, kwargs=kwargs)
 
     def kwargs_for(self, model: BaseChatModel) -> dict[str, Any]:
         """The call kwargs for `model`: its own formatting of the tools, then the rest."""

@@ -47,6 +47,29 @@ _FILTER_MARKERS = ("content_filter", "content_policy", "content management polic
 
 _SAID: set[tuple[str, str]] = set()
 
+OPTIONAL_ARGUMENTS = frozenset(
+    {
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "presence_penalty",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "reasoning_effort",
+        "safety_identifier",
+        "seed",
+        "store",
+        "stream_options",
+        "top_logprobs",
+        "verbosity",
+    }
+)
+"""OpenAI's sampling arguments and own settings (prompt cache, reasoning effort, storage)
+that other APIs refuse (Anthropic's: all of these), and whose absence loses no answer:
+passed for whichever model of a router answers, they are left out where refused, with a
+log line, rather than fail the call (by the Anthropic provider, and for a framework
+candidate whose client refuses one as an unexpected keyword)."""
+
 
 def not_sent(provider: str, what: str, why: str) -> None:
     """Say once per process that an asked parameter could not be sent as asked: a router

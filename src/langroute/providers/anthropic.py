@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from langroute.errors import ContentFiltered, MalformedResponse, ProviderError
 from langroute.providers._http import (
     DEFAULT_TIMEOUT,
+    OPTIONAL_ARGUMENTS,
     HTTPChatProvider,
     batch_results,
     normalised_errors,
@@ -43,27 +44,6 @@ if TYPE_CHECKING:
     from langroute.features import RoutingRequest
 
 API_VERSION = "2023-06-01"
-
-OPENAI_ONLY_FIELDS = frozenset(
-    {
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        "presence_penalty",
-        "prompt_cache_key",
-        "prompt_cache_retention",
-        "reasoning_effort",
-        "safety_identifier",
-        "seed",
-        "store",
-        "stream_options",
-        "top_logprobs",
-        "verbosity",
-    }
-)
-"""Request fields of OpenAI's chat completions that the Messages API refuses (HTTP 400),
-and whose absence loses no answer: passed as extra keywords for any model of a router,
-they are left out of a call to Claude, with a log line."""
 
 
 def _image_block(part: ImagePart) -> dict[str, Any]:
@@ -233,7 +213,7 @@ def request_body(
         body["stream"] = True
     if params.extra_body:
         extra = params.extra_body
-        if foreign := OPENAI_ONLY_FIELDS.intersection(extra):
+        if foreign := OPTIONAL_ARGUMENTS.intersection(extra):
             for name in sorted(foreign):
                 not_sent("anthropic", name, "the Messages API refuses it (it is OpenAI's)")
             extra = {k: v for k, v in extra.items() if k not in foreign}

@@ -20,28 +20,13 @@ from langroute.errors import (
     ProviderError,
     Timeout,
 )
-from langroute.providers._http import error_from_exception, error_from_status, not_sent
-
-OPTIONAL_ARGUMENTS = frozenset(
-    {
-        "seed",
-        "logprobs",
-        "top_logprobs",
-        "frequency_penalty",
-        "presence_penalty",
-        "logit_bias",
-        "prompt_cache_key",
-        "prompt_cache_retention",
-        "reasoning_effort",
-        "safety_identifier",
-        "store",
-        "verbosity",
-    }
+from langroute.providers._http import (
+    OPTIONAL_ARGUMENTS,
+    error_from_exception,
+    error_from_status,
+    not_sent,
 )
-"""Sampling arguments and OpenAI's own settings (prompt cache, reasoning effort, storage),
-which some APIs do not take (Anthropic's: none of these): a native provider leaves them
-out, with a log line, rather than fail the call, and so does a framework candidate whose
-client refuses one."""
+
 T = TypeVar("T")
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 

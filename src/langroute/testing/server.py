@@ -72,8 +72,6 @@ def _multipart_file(content_type: str, raw: bytes) -> bytes:
     return b""
 
 
-_estimate = estimate_tokens
-
 _NOT_ANTHROPIC = frozenset(
     {
         "frequency_penalty",
@@ -425,10 +423,10 @@ class ScriptedServer:
         usage = (
             behaviour.prompt_tokens
             if behaviour.prompt_tokens is not None
-            else _estimate(_prompt_text(body)),
+            else estimate_tokens(_prompt_text(body)),
             behaviour.completion_tokens
             if behaviour.completion_tokens is not None
-            else _estimate(text),
+            else estimate_tokens(text),
             behaviour.cached_tokens,
             behaviour.cache_write_tokens,
             behaviour.cache_write_1h_tokens,
@@ -466,7 +464,7 @@ class ScriptedServer:
             await self._error(send, api, 404, f"model {name!r} does not exist", "model_not_found")
             return
         prompt = _prompt_text(body)
-        if model.context_window is not None and _estimate(prompt) > model.context_window:
+        if model.context_window is not None and estimate_tokens(prompt) > model.context_window:
             self._record(name, api, stream, "context", 400, body, headers)
             await self._error(
                 send,
@@ -544,10 +542,12 @@ class ScriptedServer:
         assert isinstance(behaviour, Reply)
         text = behaviour.text(call.last_user_text) if callable(behaviour.text) else behaviour.text
         usage = (
-            behaviour.prompt_tokens if behaviour.prompt_tokens is not None else _estimate(prompt),
+            behaviour.prompt_tokens
+            if behaviour.prompt_tokens is not None
+            else estimate_tokens(prompt),
             behaviour.completion_tokens
             if behaviour.completion_tokens is not None
-            else _estimate(text),
+            else estimate_tokens(text),
             behaviour.cached_tokens,
             behaviour.cache_write_tokens,
             behaviour.cache_write_1h_tokens,
@@ -619,7 +619,7 @@ def _default_code(status: int, api: str) -> str:
 async def _pace(reply: Reply, text: str) -> None:
     delay = reply.ttft_s
     if reply.tokens_per_s:
-        delay += _estimate(text) / reply.tokens_per_s
+        delay += estimate_tokens(text) / reply.tokens_per_s
     if delay > 0:
         await asyncio.sleep(delay)
 
