@@ -443,6 +443,41 @@ async def test_timeout_and_unreachable(aserver, provider_kind):
         await dead.chat("m", msgs({"role": "user", "content": "x"}), ChatParams())
 
 
+def test_each_event_loop_gets_a_client_without_reloading_the_ca_bundle(server, monkeypatch):
+    """Each `asyncio.run` (a task queue's worker) and each thread's loop opens a client of
+    its own; httpx built each one a verifying SSL context, reading certifi's CA bundle from
+    disk (~20 ms a client, encode/httpx#2298). The context is now built once per CA setting
+    ($SSL_CERT_FILE / $SSL_CERT_DIR, read as httpx reads them)."""
+    import asyncio
+    import ssl
+
+    import certifi
+
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args or kwargs)
+        load(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    server.add("m", Reply("x"))
+    p = openai(server)
+
+    async def call() -> str:
+        return (await p.chat("m", msgs({"role": "user", "content": "x"}), ChatParams())).content
+
+    for _ in range(4):
+        assert asyncio.run(call()) == "x"
+    assert len(loads) <= 1  # none when an earlier test built the default context
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    for _ in range(3):
+        assert asyncio.run(call()) == "x"
+    assert loads[-1][0] == certifi.where() and len(loads) <= 2  # type: ignore[index]
+
+
 async def test_wrong_key_is_auth_error_and_never_echoed(aserver, provider_kind):
     aserver.add("m", Reply("x"))
     secret = "sk-wrong-key-abcdef123456"

@@ -7,6 +7,9 @@ import contextlib
 import email.utils
 import json
 import logging
+import os
+import ssl
+import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -174,6 +177,23 @@ def error_from_exception(exc: Exception, **where: Any) -> ProviderError:
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64)
 
+_ssl_contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+_ssl_lock = threading.Lock()
+
+
+def verifying_ssl_context() -> ssl.SSLContext:
+    """httpx's default context (certifi's CA bundle, or `$SSL_CERT_FILE` / `$SSL_CERT_DIR`),
+    built once per process and shared: httpx builds one per client, reading the CA bundle
+    from disk (~20 ms, encode/httpx#2298), and each event loop opens a client of its own."""
+    key = (os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+    context = _ssl_contexts.get(key)
+    if context is None:
+        with _ssl_lock:
+            context = _ssl_contexts.get(key)
+            if context is None:
+                context = _ssl_contexts[key] = httpx.create_ssl_context()
+    return context
+
 
 @contextmanager
 def normalised_errors(where: Mapping[str, Any]) -> Iterator[None]:
@@ -231,7 +251,7 @@ class ClientPool:
             if other.is_closed():  # closed without shutting down: the collector ends it
                 self._clients.pop(other, None)
                 self._closers.pop(other, None)
-        client = httpx.AsyncClient(**self._kwargs)
+        client = httpx.AsyncClient(**self._kwargs, verify=verifying_ssl_context())
         self._clients[loop] = client
         self._closers[loop] = _closed_at_shutdown(client)
         return client
