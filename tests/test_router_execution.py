@@ -13,6 +13,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -470,8 +471,9 @@ def _open_files() -> int:
 def test_threads_and_loops_that_end_leave_no_sockets_open(server):
     """Each thread that calls the sync API, and each `asyncio.run` (a task queue's worker),
     has a loop of its own with an HTTP client of its own. Before, each left its sockets open
-    for good when it ended, and a thread's loop waited for the collector."""
-    from langroute._sync import _thread_loop
+    for good when it ended, and a thread's loop waited for the collector. Now an ended
+    thread's loop is kept for the next thread, and only `IDLE_LOOPS_KEPT` of them."""
+    from langroute import _sync
 
     router = two_models(server)
     router.chat("warm up")
@@ -480,7 +482,9 @@ def test_threads_and_loops_that_end_leave_no_sockets_open(server):
 
     def call(i: int) -> None:
         router.chat(f"hello {i}")
-        loops.append(_thread_loop())
+        private = _sync._thread_loop()
+        assert private is not None
+        loops.append(private.loop)
 
     for i in range(20):
         thread = threading.Thread(target=call, args=(i,))
@@ -489,8 +493,81 @@ def test_threads_and_loops_that_end_leave_no_sockets_open(server):
     for i in range(20):
         asyncio.run(router.achat(f"hello {i}"))
     gc.collect()
-    assert len(loops) == 20 and all(loop.is_closed() for loop in loops)
+    assert len(loops) == 20 and len(set(loops)) == 1  # one after the other: one loop
     assert _open_files() - before < 10
+    together = threading.Barrier(_sync.IDLE_LOOPS_KEPT + 8)
+
+    def call_together(i: int) -> None:
+        together.wait()  # each thread is running when the others call: a loop each
+        call(i)
+
+    many = [threading.Thread(target=call_together, args=(i,)) for i in range(together.parties)]
+    for thread in many:
+        thread.start()
+    for thread in many:
+        thread.join()
+    gc.collect()
+    assert len(_sync._idle) == _sync.IDLE_LOOPS_KEPT
+    assert sum(loop.is_closed() for loop in set(loops)) >= 8
+
+
+def test_short_lived_threads_reuse_the_connections_of_ended_ones(server):
+    """Sync calls from threads that start and end (LangChain's `batch`, `RunnableParallel`,
+    a thread per web request) each opened a new connection — a TLS handshake against a real
+    provider — and built a new client (~20 ms, most of it loading the CA bundle). Now a new
+    thread runs on a loop an ended thread left, with its connections."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    router = two_models(server)
+    router.chat("warm up")
+    server.reset()
+    for i in range(10):
+        thread = threading.Thread(target=router.chat, args=(f"hello {i}",))
+        thread.start()
+        thread.join()
+    assert server.count() == 10 and server.connections() == 1
+    server.reset()
+
+    def call(barrier: threading.Barrier) -> str:
+        barrier.wait()  # four calls at once: four connections
+        return router.chat("hello").content
+
+    for _ in range(3):
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            assert list(pool.map(call, [threading.Barrier(4)] * 4)) == ["cheap answer"] * 4
+    assert server.count() == 12 and server.connections() == 4
+
+
+def test_a_sync_stream_is_read_to_its_end_from_any_thread(server):
+    """A sync stream ran on its caller thread's loop. Read from another thread (Starlette
+    reads a sync `StreamingResponse` from any of its workers), it failed with "This event
+    loop is already running" while its first thread made another call, and with "Event loop
+    is closed" once that thread had ended (after four tracebacks printed at its end)."""
+    router = two_models(server)
+    server.add("cheap", Reply(" ".join(f"w{i}" for i in range(12)), tokens_per_s=400))
+    chunks: list[Any] = []
+    first = threading.Event()
+    answers: list[str] = []
+
+    def begin_then_keep_calling() -> None:
+        chunks.append(router.stream("hello"))
+        chunks.append(next(chunks[0]))
+        first.set()
+        answers.extend(router.chat(f"more {i}").content for i in range(4))
+
+    thread = threading.Thread(target=begin_then_keep_calling)
+    thread.start()
+    first.wait(10)
+    rest = [c.content for c in chunks[0]]  # meanwhile its first thread calls again
+    thread.join()
+    text = chunks[1].content + "".join(rest)
+    assert text == " ".join(f"w{i}" for i in range(12))
+    assert len(answers) == 4
+
+    half = threading.Thread(target=lambda: chunks.__setitem__(0, router.stream("hello")))
+    half.start()
+    half.join()  # began (not read) by a thread that has ended
+    assert "".join(c.content for c in chunks[0]) == text
 
 
 def test_a_script_that_calls_the_sync_api_exits_with_everything_closed(tmp_path):

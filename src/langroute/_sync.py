@@ -4,7 +4,10 @@ A sync call runs on its own thread's private event loop (kept for the thread's n
 so it costs no thread hop and adapters may call a model's blocking sync client directly
 (`blocking_allowed()`) — except where the loop must stay free (`loop_kept_free()`: a time
 limit runs, ensemble members answer at once), when blocking calls go to threads of their
-own. When the calling thread already runs a loop (notebooks, sync code called from async
+own. When a thread ends, its loop waits, with its open connections, for the next new
+thread: LangChain's `batch`, `RunnableParallel` and thread-per-request servers start
+threads for each call, and would otherwise open a connection (a TLS handshake) each time.
+When the calling thread already runs a loop (notebooks, sync code called from async
 code), the call goes to one shared background loop instead, where nothing may block.
 """
 
@@ -59,26 +62,34 @@ parent's selector — and their connections are the parent's."""
 
 
 class _PrivateLoop:
-    """A thread's private loop, shut down when the thread ends: its sockets are not left for
-    the garbage collector (a thread pool's threads come and go with each `batch`), nor
-    closed by it at exit after the sockets, which prints a traceback."""
+    """A private loop: a thread's (`_Lease`), or a sync stream's. Shut down when it is no
+    longer kept: its sockets are not left for the garbage collector, nor closed by it at
+    exit after the sockets, which prints a traceback."""
 
-    __slots__ = ("loop", "pid")
+    __slots__ = ("loop", "pid", "stream")
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.pid = os.getpid()
+        self.stream: AsyncIterator[Any] | None = None
+        """The sync stream it runs, until the stream ends or is closed."""
 
     def close(self) -> None:
-        """Shut its async generators down (the providers' HTTP clients close with them, an
-        abandoned stream runs its `finally`), wait for its executor's work (state updates
-        such as budget settlements, then marked done), then close it."""
+        """Close a stream it still runs (which closes what it streams from, in order), shut
+        its async generators down (the providers' HTTP clients close with them), wait for
+        its executor's work (state updates such as budget settlements, then marked done),
+        then close it."""
         loop = self.loop
         if self.pid != os.getpid():  # inherited by a forked child
             _inherited.append(loop)
             return
         if loop.is_closed() or loop.is_running():
             return
+        stream, self.stream = self.stream, None
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(asyncio.wait_for(aclose(), 5.0))
         for shutdown in (loop.shutdown_asyncgens, loop.shutdown_default_executor):
             with contextlib.suppress(Exception):
                 loop.run_until_complete(asyncio.wait_for(shutdown(), 5.0))
@@ -89,27 +100,88 @@ class _PrivateLoop:
         self.close()
 
 
-def _thread_loop() -> asyncio.AbstractEventLoop | None:
-    """This thread's private loop, or None when a loop is already running in this thread."""
+IDLE_LOOPS_KEPT = 32
+"""How many loops no longer in use wait for new threads and streams (as many as the busiest
+thread pool of LangChain's by default: `min(32, CPUs + 4)` workers); more are shut down."""
+
+_idle: list[_PrivateLoop] = []
+_streaming: set[_PrivateLoop] = set()
+_idle_lock = threading.RLock()  # re-entrant: a `_Lease` may be collected while it is held
+
+
+class _Lease:
+    """A thread's hold on its private loop; when the thread ends, the loop is given back."""
+
+    __slots__ = ("private",)
+
+    def __init__(self, private: _PrivateLoop) -> None:
+        self.private = private
+
+    def __del__(self) -> None:
+        _give_back(self.private)
+
+
+def _give_back(private: _PrivateLoop) -> None:
+    """Keep a loop no longer in use (its thread ended, its stream was read), with its
+    connections, for the next new thread or stream — once the state updates it started are
+    done, as when it closed. One still running a stream or in use elsewhere, or one of a
+    forked parent, is shut down instead."""
+    loop = private.loop
+    free = private.stream is None and not loop.is_running()
+    if private.pid == os.getpid() and free and not loop.is_closed():
+        from langroute.state.calls import PENDING  # the state package imports every store
+
+        mine = [f for f in list(PENDING) if f.get_loop() is loop and not f.done()]
+        if mine:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(
+                    asyncio.wait_for(asyncio.gather(*mine, return_exceptions=True), 5.0)
+                )
+        with _idle_lock:
+            if len(_idle) < IDLE_LOOPS_KEPT:
+                _idle.append(private)
+                return
+    private.close()
+
+
+def _idle_loop() -> _PrivateLoop | None:
+    """The loop an ended thread left most recently (its connections are the freshest)."""
+    with _idle_lock:
+        while _idle:
+            private = _idle.pop()
+            if not private.loop.is_closed():
+                return private
+    return None
+
+
+def _loop_running_here() -> bool:
     try:
         asyncio.get_running_loop()
-        return None
+        return True
     except RuntimeError:
-        pass
-    private: _PrivateLoop | None = getattr(_local, "private", None)
-    if private is None or private.loop.is_closed():
-        private = _PrivateLoop()
-        _local.private = private
-    return private.loop
+        return False
+
+
+def _thread_loop() -> _PrivateLoop | None:
+    """This thread's private loop, or None when a loop is already running in this thread."""
+    if _loop_running_here():
+        return None
+    lease: _Lease | None = getattr(_local, "lease", None)
+    if lease is None or lease.private.loop.is_closed():
+        lease = _Lease(_idle_loop() or _PrivateLoop())
+        _local.lease = lease
+    return lease.private
 
 
 def _start_afresh_after_fork() -> None:
     """In a forked child (gunicorn, Celery, multiprocessing): new loops on first use. The
     parent's private loops and clients share its sockets, and its background loop's thread
     did not survive the fork (a call sent there would wait for ever)."""
-    global _local, _loop, _lock
+    global _local, _loop, _lock, _idle, _idle_lock, _streaming
     if _loop is not None:
         _inherited.append(_loop)
+    _inherited.extend(private.loop for private in [*_idle, *_streaming])
+    _idle, _idle_lock, _streaming = [], threading.RLock(), set()
     _loop, _lock, _local = None, threading.Lock(), threading.local()
 
 
@@ -117,11 +189,15 @@ os.register_at_fork(after_in_child=_start_afresh_after_fork)
 
 
 @atexit.register
-def _close_main_threads_loop() -> None:
-    """The main thread's private loop outlives its calls; close it before the interpreter
-    tears down the sockets it holds."""
-    private: _PrivateLoop | None = getattr(_local, "private", None)
-    if private is not None:
+def _close_kept_loops() -> None:
+    """The main thread's private loop and the ended threads' loops outlive their calls;
+    close them before the interpreter tears down the sockets they hold."""
+    lease: _Lease | None = getattr(_local, "lease", None)
+    with _idle_lock:
+        kept = [*_streaming, *_idle, *([lease.private] if lease is not None else [])]
+        _idle.clear()
+        _streaming.clear()
+    for private in kept:
         private.close()
 
 
@@ -174,16 +250,21 @@ async def wait_for_detached(
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run `coro` to completion from sync code and return its result."""
-    loop = _thread_loop()
-    if loop is not None:
-        return _run_own(loop, coro)
+    private = _thread_loop()
+    if private is not None:
+        return _run_own(private.loop, coro)
     return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
 
 
 def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
-    """Iterate an async iterator from sync code, one item at a time."""
-    own = _thread_loop()
-    if own is not None:
+    """Iterate an async iterator from sync code, one item at a time, on a private loop of
+    the stream's own: its items may be asked for from other threads (Starlette reads a
+    sync `StreamingResponse` from any of its workers), and its thread may end before it."""
+    if not _loop_running_here():
+        private = _idle_loop() or _PrivateLoop()
+        own, private.stream = private.loop, agen
+        with _idle_lock:
+            _streaming.add(private)
         try:
             while True:
                 try:
@@ -191,9 +272,16 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
                 except StopAsyncIteration:
                     return
         finally:
-            aclose = getattr(agen, "aclose", None)
-            if aclose is not None:
-                _run_own(own, aclose())
+            with _idle_lock:
+                _streaming.discard(private)
+            if private.stream is agen and not own.is_closed() and not _loop_running_here():
+                private.stream = None  # not closed already (at exit)
+                aclose = getattr(agen, "aclose", None)
+                try:
+                    if aclose is not None:
+                        _run_own(own, aclose())
+                finally:
+                    _give_back(private)
         return
     loop = _background_loop()
 

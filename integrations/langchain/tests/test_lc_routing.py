@@ -1243,6 +1243,21 @@ def test_shadow_comparisons_of_a_batch_are_all_made(server):
     assert (shadow.compared, shadow.failed) == (6, 0)
 
 
+def test_batches_with_a_native_candidate_reuse_their_connections(server):
+    """`batch` runs its calls in threads that end with it. A native candidate opened a new
+    connection (a TLS handshake against a real provider) and built a new HTTP client in each
+    of them, for every `batch`; ChatOpenAI shares one client between threads."""
+    llm = native_router()
+    assert llm.invoke("warm up").content
+    server.reset()
+    for _ in range(3):
+        answers = llm.batch([f"question {i}" for i in range(4)], {"max_concurrency": 4})
+        assert [a.response_metadata["langroute"]["answered_by"] for a in answers] == [
+            OPENAI_NAME
+        ] * 4
+    assert server.count(OPENAI_NAME) == 12 and server.connections() <= 4
+
+
 # --- budgets, response cache and audit through the adapter --------------------------------
 
 

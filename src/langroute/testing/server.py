@@ -153,6 +153,7 @@ class ScriptedServer:
         whose reply scripts no cache figures: set `prompt_cache.min_tokens` to cache
         shorter prompts than the API's 1,024 tokens."""
         self._files: dict[str, bytes] = {}
+        self._clients: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._server: Any = None
@@ -182,10 +183,17 @@ class ScriptedServer:
                 if (model is None or c.model == model) and (status is None or c.status == status)
             )
 
+    def connections(self) -> int:
+        """TCP connections that sent requests (since `reset`): a client that reuses its
+        connections opens one per concurrent call, not one per call."""
+        with self._lock:
+            return len(self._clients)
+
     def reset(self) -> None:
-        """Forget the calls received, and what the prompt cache holds."""
+        """Forget the calls and connections received, and what the prompt cache holds."""
         with self._lock:
             self.calls.clear()
+            self._clients.clear()
         self.prompt_cache.clear()
 
     # --- addresses ------------------------------------------------------------------
@@ -264,6 +272,10 @@ class ScriptedServer:
     async def _app(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        client = scope.get("client")
+        if client:
+            with self._lock:
+                self._clients.add((client[0], client[1]))
         chunks = []
         while True:
             message = await receive()
