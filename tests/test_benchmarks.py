@@ -50,7 +50,14 @@ def test_core_benchmark_runs_and_reports_every_figure(tmp_path):
 
 @pytest.mark.parametrize(
     ("script", "labels"),
-    [("bench_langchain.py", ("invoke", "ainvoke")), ("bench_llamaindex.py", ("chat", "achat"))],
+    [
+        ("bench_langchain.py", ("invoke", "ainvoke")),
+        ("bench_llamaindex.py", ("chat", "achat")),
+        (
+            "bench_threads.py",
+            ("batch4-framework", "thread-framework", "batch4-native", "thread-native"),
+        ),
+    ],
 )
 def test_adapter_benchmark_runs(tmp_path, script, labels):
     report, _ = run_benchmark(script, tmp_path / "figures.json", "--calls", "3")
