@@ -608,6 +608,20 @@ async def test_eight_concurrent_agent_runs_do_not_mix_decisions(server, make):
         assert [c.tool_kwargs for c in result.tool_calls] == [{"city": city}]
 
 
+def test_a_chat_engines_streamed_answers_reuse_one_connection(server):
+    """A chat engine's `stream_chat` reads the model's stream in a thread it starts for each
+    answer. A native candidate opened a new connection (a TLS handshake against a real
+    provider) and built a new HTTP client in each of those threads."""
+    from llama_index.core.chat_engine import SimpleChatEngine
+
+    engine = SimpleChatEngine.from_defaults(llm=native_router())
+    assert engine.chat("warm up").response
+    server.reset()
+    for i in range(5):
+        assert "".join(engine.stream_chat(f"question {i}").response_gen)
+    assert server.count(CHEAP) == 5 and server.connections() == 1
+
+
 def test_settings_llm_with_a_query_engine(server):
     previous = Settings._llm
     try:
