@@ -328,6 +328,44 @@ def test_a_thread_that_ends_finishes_its_settlements_first(
     assert state.held_usd == 0 and state.spent_usd > 0
 
 
+def test_a_sync_stream_ends_without_waiting_for_its_settlement(
+    server: ScriptedServer, tmp_path
+) -> None:
+    """A sync stream runs on a loop of its own, kept for the next stream or thread when it
+    ends. Its budget settlement still runs off the response path: the stream ends while a
+    slow store settles, and the settlement is then made and marked done."""
+    import threading
+    import time
+
+    from langroute._sync import run_sync
+    from langroute.state.calls import PENDING
+
+    released = threading.Event()
+
+    class HeldSettlement(SQLiteBudgets):
+        def settle(self, lines, rid, amount) -> None:  # type: ignore[no-untyped-def]
+            released.wait(10)
+            super().settle(lines, rid, amount)
+
+    budgets = Budgets([Budget(limit_usd=100, per="tenant")], HeldSettlement(tmp_path / "b.db"))
+    server.add("metered", Reply("one two three"))
+    router = make_router(server, [priced()], budgets=budgets)
+    features = router.request("hi", tenant="t").features
+    started = time.monotonic()
+    assert "".join(c.content for c in router.stream("hi", tenant="t")) == "one two three"
+    assert time.monotonic() - started < 5  # it waited up to 5 s for the held settlement
+    [state] = budgets.states(features, ["metered"])
+    assert state.held_usd > 0 and state.spent_usd == 0  # still settling
+    released.set()
+    thread = threading.Thread(target=router.chat, args=("again",), kwargs={"tenant": "t"})
+    thread.start()  # runs on the stream's kept loop, and waits for its updates when it ends
+    thread.join()
+    run_sync(asyncio.sleep(0))
+    [state] = budgets.states(features, ["metered"])
+    assert state.held_usd == 0 and state.spent_usd > 0
+    assert not [f for f in PENDING if not f.done()]
+
+
 async def test_the_policy_turns_to_cheaper_models_near_the_cap(aserver: ScriptedServer) -> None:
     cheap, strong = (
         spec("cheap", price=(0.1, 0.1), quality=0.5),

@@ -500,6 +500,7 @@ def test_threads_and_loops_that_end_leave_no_sockets_open(server):
     def call_together(i: int) -> None:
         together.wait()  # each thread is running when the others call: a loop each
         call(i)
+        together.wait()  # none ends (giving its loop back) before all have called
 
     many = [threading.Thread(target=call_together, args=(i,)) for i in range(together.parties)]
     for thread in many:

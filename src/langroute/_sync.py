@@ -121,18 +121,19 @@ class _Lease:
         _give_back(self.private)
 
 
-def _give_back(private: _PrivateLoop) -> None:
+def _give_back(private: _PrivateLoop, *, settle: bool = True) -> None:
     """Keep a loop no longer in use (its thread ended, its stream was read), with its
-    connections, for the next new thread or stream — once the state updates it started are
-    done, as when it closed. One still running a stream or in use elsewhere, or one of a
-    forked parent, is shut down instead."""
+    connections, for the next new thread or stream. An ended thread's loop first waits for
+    the state updates it started, as when it closed (they would be marked done only when it
+    next runs); a stream's does not, as its reader is still waiting. One still running a
+    stream or in use elsewhere, or one of a forked parent, is shut down instead."""
     loop = private.loop
     free = private.stream is None and not loop.is_running()
     if private.pid == os.getpid() and free and not loop.is_closed():
         from langroute.state.calls import PENDING  # the state package imports every store
 
         mine = [f for f in list(PENDING) if f.get_loop() is loop and not f.done()]
-        if mine:
+        if mine and settle:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(
                     asyncio.wait_for(asyncio.gather(*mine, return_exceptions=True), 5.0)
@@ -281,7 +282,7 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
                     if aclose is not None:
                         _run_own(own, aclose())
                 finally:
-                    _give_back(private)
+                    _give_back(private, settle=False)
         return
     loop = _background_loop()
 
