@@ -235,6 +235,9 @@ class ClientPool:
         }
         self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
         self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
+        if transport is None:  # the first client's one-off costs, paid now, off the event loop:
+            verifying_ssl_context()  # reading the CA bundle
+            import httpcore  # noqa: F401  # httpx imports its transport on first use
 
     def get(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
