@@ -9,6 +9,8 @@ import math
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -298,6 +300,18 @@ async def test_an_async_stream_closed_early_frees_its_hold_when_closed(
     await router.aclose()
 
 
+def settling_after(wait: Callable[[], object], path: Path) -> Budgets:
+    """A $100-per-tenant budget in SQLite whose store runs `wait()` before each settlement:
+    a slow or held store, to see what waits for it."""
+
+    class SlowToSettle(SQLiteBudgets):
+        def settle(self, lines, rid, amount) -> None:  # type: ignore[no-untyped-def]
+            wait()
+            super().settle(lines, rid, amount)
+
+    return Budgets([Budget(limit_usd=100, per="tenant")], SlowToSettle(path))
+
+
 def test_a_thread_that_ends_finishes_its_settlements_first(
     server: ScriptedServer, tmp_path
 ) -> None:
@@ -309,12 +323,7 @@ def test_a_thread_that_ends_finishes_its_settlements_first(
 
     from langroute.state.calls import PENDING
 
-    class SlowToSettle(SQLiteBudgets):
-        def settle(self, lines, rid, amount) -> None:  # type: ignore[no-untyped-def]
-            time.sleep(0.2)
-            super().settle(lines, rid, amount)
-
-    budgets = Budgets([Budget(limit_usd=100, per="tenant")], SlowToSettle(tmp_path / "b.db"))
+    budgets = settling_after(lambda: time.sleep(0.2), tmp_path / "b.db")
     server.add("metered", Reply("ok"))
     router = make_router(server, [priced()], budgets=budgets)
     features = router.request("hi", tenant="t").features
@@ -341,13 +350,7 @@ def test_a_sync_stream_ends_without_waiting_for_its_settlement(
     from langroute.state.calls import PENDING
 
     released = threading.Event()
-
-    class HeldSettlement(SQLiteBudgets):
-        def settle(self, lines, rid, amount) -> None:  # type: ignore[no-untyped-def]
-            released.wait(10)
-            super().settle(lines, rid, amount)
-
-    budgets = Budgets([Budget(limit_usd=100, per="tenant")], HeldSettlement(tmp_path / "b.db"))
+    budgets = settling_after(lambda: released.wait(10), tmp_path / "b.db")
     server.add("metered", Reply("one two three"))
     router = make_router(server, [priced()], budgets=budgets)
     features = router.request("hi", tenant="t").features

@@ -125,11 +125,10 @@ def _give_back(private: _PrivateLoop, *, settle: bool = True) -> None:
     """Keep a loop no longer in use (its thread ended, its stream was read), with its
     connections, for the next new thread or stream. An ended thread's loop first waits for
     the state updates it started, as when it closed (they would be marked done only when it
-    next runs); a stream's does not, as its reader is still waiting. One still running a
-    stream or in use elsewhere, or one of a forked parent, is shut down instead."""
+    next runs); a stream's does not, as its reader is still waiting. One in use elsewhere,
+    or one of a forked parent, is shut down instead."""
     loop = private.loop
-    free = private.stream is None and not loop.is_running()
-    if private.pid == os.getpid() and free and not loop.is_closed():
+    if private.pid == os.getpid() and not loop.is_running() and not loop.is_closed():
         from langroute.state.calls import PENDING  # the state package imports every store
 
         mine = [f for f in list(PENDING) if f.get_loop() is loop and not f.done()]
