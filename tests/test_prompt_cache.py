@@ -261,3 +261,22 @@ async def test_the_scripted_messages_api_refuses_openais_fields(aserver):
     assert sent.status_code == 400
     assert sent.json()["error"]["message"] == "prompt_cache_key: Extra inputs are not permitted"
     assert fine.status_code == 200
+
+
+async def test_the_scripted_server_caches_openai_calls_as_openai_does(aserver):
+    """`prompt_cache.automatic`: every prompt of 1,024 tokens or more is cached without
+    breakpoints, and a later call that starts the same way reads it in 128-token steps."""
+    aserver.prompt_cache.automatic = True
+    aserver.add("m", Reply("ok"))
+    provider = OpenAIProvider(name="local", base_url=aserver.openai_url, api_key=TEST_KEY)
+    long = msgs({"role": "system", "content": RULES}, {"role": "user", "content": "Hi?"})
+    first = await provider.chat("m", long, ChatParams())
+    longer = [*long, *msgs({"role": "user", "content": "More?"})]
+    again = await provider.chat("m", longer, ChatParams())
+    short = msgs({"role": "user", "content": "Hi?"})
+    answers = [await provider.chat("m", short, ChatParams()) for _ in range(2)]
+    await provider.aclose()
+    assert first.usage.cached_tokens == 0
+    assert 1024 <= again.usage.cached_tokens <= first.usage.prompt_tokens
+    assert (again.usage.cached_tokens - 1024) % 128 == 0
+    assert [a.usage.cached_tokens for a in answers] == [0, 0]

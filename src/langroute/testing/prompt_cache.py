@@ -1,11 +1,12 @@
-"""The scripted server's Anthropic prompt cache: a call's breakpoints (`cache_control` on a
+"""The scripted server's prompt caches. Anthropic's: a call's breakpoints (`cache_control` on a
 tool, a system block or a message block, or at the top level for the last block) write the
 prompt up to them; a later call to the same model that starts the same way reads it.
 
 As the Messages API does, it caches tools, then system, then messages; looks for an earlier
 hit up to 20 blocks before each breakpoint; caches nothing shorter than `min_tokens`;
-refuses more than 4 breakpoints, and one inside a tool result's content. Token counts are
-the server's estimate (a token per 4 characters)."""
+refuses more than 4 breakpoints, and one inside a tool result's content. OpenAI's, when
+`automatic` is set: every prompt of `min_tokens` or more, without breakpoints. Token counts
+are the server's estimate (a token per 4 characters)."""
 
 from __future__ import annotations
 
@@ -88,8 +89,10 @@ def _pieces(body: dict[str, Any]) -> list[tuple[str, Any]]:
 class PromptCache:
     """Prompt prefixes cached per model, with their expiry (see the module docstring)."""
 
-    def __init__(self, min_tokens: int = 1024) -> None:
+    def __init__(self, min_tokens: int = 1024, *, automatic: bool = False) -> None:
         self.min_tokens = min_tokens
+        self.automatic = automatic
+        """Cache OpenAI-API calls as OpenAI does, without breakpoints (`use_automatic`)."""
         self._expiry: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
@@ -170,6 +173,32 @@ class PromptCache:
                     written_1h += block.tokens - point
                 point = block.tokens
         return CacheUse(blocks[-1].tokens, read, written, written_1h)
+
+    def use_automatic(self, model: str, body: dict[str, Any]) -> CacheUse | None:
+        """OpenAI's automatic caching: read the longest cached prefix of this prompt (in
+        128-token steps from `min_tokens`), then hold every prefix of it that ends a block,
+        for 5 minutes (a day with `prompt_cache_retention="24h"`); None when the prompt is
+        shorter than `min_tokens`."""
+        blocks = self._blocks(body)
+        if not blocks or blocks[-1].tokens < self.min_tokens:
+            return None
+        ttl = 86400.0 if body.get("prompt_cache_retention") == "24h" else TTL_S["5m"]
+        now = time.monotonic()
+        with self._lock:
+            hit = next(
+                (
+                    block.tokens
+                    for block in reversed(blocks)
+                    if block.tokens >= self.min_tokens
+                    and self._expiry.get((model, block.digest), 0) > now
+                ),
+                0,
+            )
+            for block in blocks:
+                if block.tokens >= self.min_tokens:
+                    self._expiry[(model, block.digest)] = now + ttl
+        read = hit and self.min_tokens + (hit - self.min_tokens) // 128 * 128
+        return CacheUse(blocks[-1].tokens, read, 0, 0)
 
     def clear(self) -> None:
         with self._lock:

@@ -151,7 +151,8 @@ class ScriptedServer:
         self.prompt_cache = PromptCache()
         """Anthropic's prompt cache, for calls that mark breakpoints (`cache_control`) and
         whose reply scripts no cache figures: set `prompt_cache.min_tokens` to cache
-        shorter prompts than the API's 1,024 tokens."""
+        shorter prompts than the API's 1,024 tokens, and `prompt_cache.automatic` to cache
+        OpenAI-API calls as OpenAI does, without breakpoints."""
         self._files: dict[str, bytes] = {}
         self._clients: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
@@ -565,8 +566,12 @@ class ScriptedServer:
             behaviour.cache_write_1h_tokens,
         )
         scripted = behaviour.cached_tokens or behaviour.cache_write_tokens
-        if api == "anthropic" and not scripted:
-            cache = self.prompt_cache.use(name, body)
+        if not scripted and (api == "anthropic" or self.prompt_cache.automatic):
+            cache = (
+                self.prompt_cache.use(name, body)
+                if api == "anthropic"
+                else self.prompt_cache.use_automatic(name, body)
+            )
             if cache is not None:
                 prompt_tokens = behaviour.prompt_tokens or cache.prompt_tokens
                 read = min(cache.read, prompt_tokens)
