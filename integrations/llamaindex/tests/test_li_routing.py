@@ -712,15 +712,28 @@ def test_claudes_cache_writes_are_billed_at_their_price(server, method):
 @pytest.mark.parametrize("candidate", [CHEAP, STRONG])
 def test_a_streamed_call_costs_what_the_same_call_not_streamed_costs(server, candidate):
     """LlamaIndex's `OpenAI` streams without usage: the router billed such a call $0 (and
-    settled its budget hold at $0). It now estimates what the provider did not report."""
+    settled its budget hold at $0), then estimated it. It now asks for the usage, as
+    OpenAI's API needs (`stream_options`), and bills what the server reports; a candidate
+    that reports none (an `OpenAILike` server) is still estimated."""
     question = [ChatMessage(role="user", content="hello there, how are you doing today")]
     llm = router(hints={"model": candidate})
     chatted = llm.chat(question).additional_kwargs["langroute"]["actual_cost_usd"]
     streamed = list(llm.stream_chat(question))[-1].additional_kwargs["langroute"]
-    if candidate == STRONG:  # reported: exactly the same
-        assert streamed["actual_cost_usd"] == pytest.approx(chatted)
-    else:  # estimated (the scripted server counts characters / 4, not tokens)
-        assert 0.5 * chatted <= streamed["actual_cost_usd"] <= 1.5 * chatted
+    assert streamed["actual_cost_usd"] == pytest.approx(chatted)
+    if candidate == CHEAP:
+        assert server.calls[-1].body["stream_options"] == {"include_usage": True}
+
+
+def test_a_streamed_call_of_a_candidate_that_reports_no_usage_is_estimated(server):
+    """An `OpenAILike` server is not asked for usage (some refuse the option): its streamed
+    call is billed from an estimate (the scripted server counts characters / 4)."""
+    priced = {**SPECS[LOCAL], "pricing": {"input": 1.0, "output": 2.0}}
+    llm = RoutingLLM(models=[local_llm()], specs={LOCAL: priced})
+    question = [ChatMessage(role="user", content="hello there, how are you doing today")]
+    chatted = llm.chat(question).additional_kwargs["langroute"]["actual_cost_usd"]
+    streamed = list(llm.stream_chat(question))[-1].additional_kwargs["langroute"]
+    assert "stream_options" not in server.calls[-1].body
+    assert 0.5 * chatted <= streamed["actual_cost_usd"] <= 1.5 * chatted
 
 
 @pytest.mark.parametrize("mode", ["chat", "stream_chat"])

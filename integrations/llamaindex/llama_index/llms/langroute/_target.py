@@ -170,6 +170,15 @@ def _has_tool_calls(response: ChatResponse) -> bool:
     )
 
 
+def _streams_usage_when_asked(llm: LLM) -> bool:
+    """Whether `llm` is LlamaIndex's own `OpenAI`, which streams without usage unless
+    asked (`stream_options`), as OpenAI's API does: without it a streamed call's cost was
+    estimated, its prompt-cache reads billed at the full price. Its subclasses for other
+    servers (`OpenAILike`, Azure) are left as they are, as some refuse the option."""
+    kind = type(llm)
+    return kind.__name__ == "OpenAI" and kind.__module__.startswith("llama_index.llms.openai.")
+
+
 class LlamaIndexTarget:
     """Runs one LlamaIndex LLM for the core's runner, mapping its SDK's errors."""
 
@@ -240,6 +249,8 @@ class LlamaIndexTarget:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
         kwargs = self._refused.left_out(call.chat_kwargs_for(llm))
+        if _streams_usage_when_asked(llm) and "stream_options" not in kwargs:
+            kwargs["stream_options"] = {"include_usage": True}
         where = {"model": model_id, "provider": self.name}
         manager = handlers_to_call(call, llm)
         event = None
