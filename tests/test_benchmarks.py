@@ -48,6 +48,23 @@ def test_core_benchmark_runs_and_reports_every_figure(tmp_path):
     assert "ratio" in stdout
 
 
+def test_prompt_caching_benchmark_runs_and_reports_every_figure(tmp_path):
+    report, stdout = run_benchmark(
+        "bench_prompt_caching.py",
+        tmp_path / "caching.json",
+        "--conversations",
+        "3",
+        "--rounds",
+        "20",
+    )
+    for label in ("five models", "the whole catalog"):
+        figures = report[label]
+        assert figures["cache_aware"]["calls"] == figures["list_prices"]["calls"] > 0
+        assert figures["list_prices"]["cost_usd"] > 0
+    assert set(report["plan_time"]) == {"0_turns", "12_turns"}
+    assert "saved" in stdout
+
+
 @pytest.mark.parametrize(
     ("script", "labels"),
     [

@@ -386,6 +386,9 @@ class RouterConfig(_Section):
     budgets: BudgetsConfig | None = None
     cache: CacheConfig | None = None
     audit: AuditConfig | None = None
+    cache_aware: bool = True
+    """Price what a model holds in its provider's prompt cache at the cached price when
+    planning (false: list prices only)."""
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, where: str = "router config") -> RouterConfig:
@@ -453,6 +456,7 @@ class RouterConfig(_Section):
             budgets=budgets,
             cache=self.cache.build(state) if self.cache else None,
             audit=self.audit.build() if self.audit else None,
+            cache_aware=self.cache_aware,
         )
 
 

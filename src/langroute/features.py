@@ -104,6 +104,9 @@ class RequestFeatures(BaseModel):
     """A fingerprint of the caller's API key (for per-key budgets), never the key."""
     tags: tuple[str, ...] = ()
     hints: CallerHints = CallerHints()
+    message_tokens: tuple[int, ...] = Field(default=(), exclude=True, repr=False)
+    """Each message's share of `prompt_tokens`, in order (the tools' share is the rest):
+    where the prompt's prefixes end, for pricing the part a provider holds cached."""
 
     @property
     def needs_tools(self) -> bool:
@@ -149,8 +152,10 @@ def extract_features(
     last_user = ""
     depth = 0
     has_tool_results = False
+    message_tokens: list[int] = []
     for message in messages:
         tokens, images = _message_tokens(message)
+        message_tokens.append(tokens)
         prompt_tokens += tokens
         has_images = has_images or images
         if isinstance(message, UserMessage):
@@ -196,6 +201,7 @@ def extract_features(
         api_key_id=api_key_id,
         tags=(tags,) if isinstance(tags, str) else tuple(tags),
         hints=hints or NO_HINTS,
+        message_tokens=tuple(message_tokens),
     )
 
 

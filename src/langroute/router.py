@@ -59,6 +59,7 @@ from langroute.types import (
     Usage,
 )
 from langroute.versions import Versions
+from langroute.warm_caches import WarmCaches, with_call_prices
 
 if TYPE_CHECKING:
     from langroute.config import RouterConfig
@@ -99,6 +100,7 @@ class Router:
         shadow: ShadowEvaluator | None = None,
         feedback: FeedbackLog | None = None,
         compressor: PromptCompressor | None = None,
+        cache_aware: bool = True,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -140,6 +142,9 @@ class Router:
         """Exact/semantic response cache, per tenant (None: every call goes to a model)."""
         self.compressor = compressor
         """Shortens prompts before routing (native providers only; None: sent as given)."""
+        self.warm_caches = WarmCaches() if cache_aware else None
+        """The prompt prefixes each model's provider holds cached, as this router's calls
+        showed: plans price them at the cached price (None: list prices only)."""
         self.shadow = shadow
         """Sampled calls re-run on a reference model off the response path, judged, and
         tracked per route with a regression alert (None: no shadow evaluation)."""
@@ -334,9 +339,13 @@ class Router:
         estimates, rejected = eligible(self._specs, features, profile)
         if not estimates:
             raise NoCandidateError("no model can serve this request", rejected)
+        warm = self.warm_caches
+        priced = warm.reprice(request, estimates) if warm is not None else None
         plan = self.policy.rank(PlanContext(features, profile, estimates, rejected))
         if not plan.candidates:
             raise NoCandidateError(f"policy {plan.policy!r} left no candidate", rejected)
+        if priced:
+            plan = with_call_prices(plan, priced)
         return construct(
             Decision,
             request_id=request.request_id,
@@ -624,6 +633,7 @@ ADAPTER_OPTIONS = (
     "hedge_after_ms",
     "shadow",
     "feedback",
+    "cache_aware",
 )
 """The `Router` arguments the framework adapters take as fields of the same names."""
 

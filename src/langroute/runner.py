@@ -351,6 +351,9 @@ class Runner:
             budgets.observe_prompt(
                 spec.name, self._request.features.prompt_tokens, usage.prompt_tokens
             )
+        warm = self._router.warm_caches
+        if warm is not None and error is None and usage is not None:
+            warm.observe(self._request, spec, usage)
         health = self._router.health
         if health is not None:
             key = deployment_key(spec, dep)

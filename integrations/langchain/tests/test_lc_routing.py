@@ -1501,3 +1501,49 @@ def test_openais_own_keywords_do_not_fail_a_call_routed_to_claude(server):
     assert answer.text and not {"frequency_penalty", "reasoning_effort", "store"}.intersection(
         server.calls[-1].body
     )
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_conversation_stays_with_the_candidate_that_holds_its_prompt_cached(server, mode):
+    """Two ChatOpenAI candidates; the server caches long prompts as OpenAI does. The one
+    that answered the first turn holds the prompt, so the next turns cost less there than
+    on the one cheapest at list price: the router keeps the conversation where it is."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    def priced(input_price: float) -> dict[str, Any]:
+        prices = {"input": input_price, "cached_input": input_price / 10, "output": 1.0}
+        return {**SPECS[OPENAI_NAME], "pricing": prices}
+
+    for name in ("lc-cheap", "lc-keeper"):
+        server.add(name, Reply("Noted."))
+    server.prompt_cache.automatic = True
+    try:
+        llm = RoutingChatModel(
+            models=[openai_candidate("lc-cheap"), openai_candidate("lc-keeper")],
+            specs={"lc-cheap": priced(1.0), "lc-keeper": priced(1.2)},
+        )
+        history: list[Any] = [SystemMessage(content=HOUSE_RULES * 3)]
+        chosen, cached = [], []
+        for turn in range(3):
+            asked = [*history, HumanMessage(content=f"Question {turn}?")]
+            kwargs: dict[str, Any] = {"hints": {"model": "lc-keeper"}} if turn == 0 else {}
+            if mode == "invoke":
+                answer = llm.invoke(asked, **kwargs)
+            else:
+                answer = sum(llm.stream(asked, **kwargs), AIMessageChunk(""))
+            chosen.append(answered_by(answer))
+            cached.append(answer.usage_metadata["input_token_details"].get("cache_read", 0))
+            history = [*asked, answer]
+        assert chosen == ["lc-keeper"] * 3
+        assert cached[0] == 0 and min(cached[1:]) > 1024
+        reasons = answer.response_metadata["langroute"]["reasons"]
+        assert any(r.startswith("prompt cache warm") for r in reasons)
+        listed = RoutingChatModel(
+            models=[openai_candidate("lc-cheap"), openai_candidate("lc-keeper")],
+            specs={"lc-cheap": priced(1.0), "lc-keeper": priced(1.2)},
+            cache_aware=False,
+        )
+        assert answered_by(listed.invoke([*history, HumanMessage(content="More?")])) == "lc-cheap"
+    finally:
+        server.prompt_cache.automatic = False
+        server.prompt_cache.clear()

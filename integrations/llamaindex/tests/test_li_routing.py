@@ -42,6 +42,7 @@ from langroute import (
 from langroute.testing import DropStream, Fail, Hang, Reply, smart_reply
 from li_helpers import (
     CHEAP,
+    DOMAINS,
     KEY,
     LOCAL,
     NATIVE_SPECS,
@@ -1120,3 +1121,53 @@ def test_a_native_candidates_cache_reads_are_billed_at_the_cached_price(server, 
         *_, response = llm.stream_chat(USER)
     expected = (400 * 0.15 + 600 * 0.075 + 10 * 0.60) / 1e6
     assert response.additional_kwargs["langroute"]["actual_cost_usd"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("method", ["chat", "stream_chat"])
+def test_a_conversation_stays_with_the_candidate_that_holds_its_prompt_cached(server, method):
+    """Two LlamaIndex `OpenAI` candidates; the server caches long prompts as OpenAI does.
+    The one that answered the first turn holds the prompt, so the next turns cost less
+    there than on the one cheapest at list price: the router keeps the conversation."""
+    from llama_index.llms.openai import OpenAI
+
+    keeper = "gpt-4.1-mini"
+    server.add(keeper, Reply("Noted."))
+    server.models[CHEAP].default = Reply("Noted.")
+
+    def priced(input_price: float) -> dict[str, Any]:
+        prices = {"input": input_price, "cached_input": input_price / 10, "output": 1.0}
+        return {"quality": dict.fromkeys(DOMAINS, 0.8), "pricing": prices}
+
+    server.prompt_cache.automatic = True
+    try:
+        candidate = OpenAI(model=keeper, api_base=server.openai_url, api_key=KEY, max_retries=0)
+        llm = RoutingLLM(
+            models=[cheap_llm(), candidate], specs={CHEAP: priced(1.0), keeper: priced(1.2)}
+        )
+        rules = "Answer as the house style guide says. " * 500
+        history = [ChatMessage(role="system", content=rules)]
+        chosen, costs = [], []
+        for turn in range(3):
+            asked = [*history, ChatMessage(role="user", content=f"Question {turn}?")]
+            kwargs: dict[str, Any] = {"hints": {"model": keeper}} if turn == 0 else {}
+            if method == "chat":
+                response = llm.chat(asked, **kwargs)
+            else:
+                *_, response = llm.stream_chat(asked, **kwargs)
+            decision = response.additional_kwargs["langroute"]
+            chosen.append(decision["answered_by"])
+            costs.append(decision["actual_cost_usd"])  # streamed: billed from its usage
+            history = [*asked, response.message]
+        assert chosen == [keeper] * 3
+        assert max(costs[1:]) < costs[0] / 3  # the prompt read from the cache
+        assert any(r.startswith("prompt cache warm") for r in decision["reasons"])
+        listed = RoutingLLM(
+            models=[cheap_llm(), candidate],
+            specs={CHEAP: priced(1.0), keeper: priced(1.2)},
+            cache_aware=False,
+        )
+        more = [*history, ChatMessage(role="user", content="More?")]
+        assert listed.chat(more).additional_kwargs["langroute"]["answered_by"] == CHEAP
+    finally:
+        server.prompt_cache.automatic = False
+        server.prompt_cache.clear()

@@ -167,6 +167,11 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
     )
     shadow: Any = Field(default=None, exclude=True, description="langroute.shadow.ShadowEvaluator")
     feedback: Any = Field(default=None, exclude=True, description="a langroute feedback store")
+    cache_aware: bool = Field(
+        default=True,
+        description="price the prompt prefix a candidate's provider holds cached at the "
+        "cached price when choosing (False: list prices only)",
+    )
 
     _router: Router = PrivateAttr()
     _candidates: dict[str, LLM] = PrivateAttr()

@@ -1,0 +1,282 @@
+"""Plans that know which models hold the prompt in their provider's cache (`cache_aware`),
+over the scripted server, which caches as OpenAI (on its own) and Claude (at breakpoints)
+do."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from langroute import ModelSpec, OpenAIProvider, RouterConfig
+from langroute.testing import Reply, ScriptedServer
+from langroute.types import (
+    AssistantMessage,
+    CacheControl,
+    Message,
+    SystemMessage,
+    TextPart,
+    UserMessage,
+)
+from langroute.warm_caches import GIVE_UP_AFTER_MISSES, WarmCaches
+from tests.conftest import TEST_KEY, make_router
+
+SYSTEM = "You answer questions for the ACME support desk, politely and briefly. " * 300
+"""~4,000 tokens: long enough for any provider to cache."""
+
+
+def priced(
+    name: str, price: tuple[float, float, float], provider: str = "local", **pricing: float
+) -> ModelSpec:
+    """A spec priced (input, cached input, output) USD per 1M tokens, of equal quality."""
+    return ModelSpec(
+        name=name,
+        provider=provider,
+        pricing={"input": price[0], "cached_input": price[1], "output": price[2], **pricing},
+        quality=dict.fromkeys(("code", "math", "reasoning", "creative", "extraction", "chat"), 0.8),
+        context_window=100_000,
+        max_output_tokens=1000,
+    )
+
+
+CHEAP = priced("cheap", (1.0, 0.1, 1.0))
+"""Cheapest at list price."""
+KEEPER = priced("keeper", (1.2, 0.12, 1.0))
+"""Dearer at list price, cheaper than `CHEAP` while it holds the prompt and `CHEAP` does not."""
+
+THRIFTY = priced("cheap", (1.0, 0.1, 0.5))
+PRICEY = priced("keeper", (1.1, 0.5, 1.0))
+"""Dearer than `THRIFTY` even while it holds the prompt and `THRIFTY` does not: worth a
+switch once the prompt is used often enough to pay `THRIFTY`'s first write back."""
+
+
+@pytest.fixture
+def caching_server():
+    with ScriptedServer(api_key=TEST_KEY) as server:
+        server.prompt_cache.automatic = True
+        for name in ("cheap", "keeper", "claude-m"):
+            server.add(name, Reply("All done."))
+        yield server
+
+
+def converse(router: Any, turns: int, first_model: str, **kwargs: Any) -> list[Any]:
+    """A conversation under `SYSTEM`, its first call forced to `first_model`."""
+    messages: list[Message] = [SystemMessage(content=SYSTEM)]
+    answers = []
+    for turn in range(turns):
+        hints = {"model": first_model} if turn == 0 else None
+        answer = router.chat([*messages, UserMessage(content=f"Question {turn}?")], hints=hints)
+        answers.append(answer)
+        messages += [UserMessage(content=f"Question {turn}?"), AssistantMessage(content="ok")]
+    return answers
+
+
+def test_a_conversation_stays_with_the_model_that_holds_its_prompt_cached(caching_server):
+    aware = converse(make_router(caching_server, [CHEAP, KEEPER]), 4, "keeper")
+    caching_server.reset()
+    listed = converse(make_router(caching_server, [CHEAP, KEEPER], cache_aware=False), 4, "keeper")
+
+    assert [a.decision.answered_by for a in aware] == ["keeper"] * 4
+    assert [a.decision.answered_by for a in listed] == ["keeper", "cheap", "cheap", "cheap"]
+    second = aware[1].decision.plan
+    assert second.models == ["keeper", "cheap"]
+    assert "prompt cache warm" in second.chosen.reasons[-1]
+    assert "prompt cache cold" in second.candidates[1].reasons[-1]
+    # the warm model's estimate is what the call costs, not the list price
+    keeper_cold = listed[0].decision.plan.chosen.expected_cost_usd
+    assert second.chosen.expected_cost_usd < keeper_cold / 3
+    assert aware[1].cost_usd < keeper_cold / 3
+    # the cold model's estimate is still the call's own cost, though it was ranked lower
+    cheap_cold = listed[1].decision.plan.chosen.expected_cost_usd
+    assert second.candidates[1].expected_cost_usd == pytest.approx(cheap_cold, rel=0.01)
+    assert aware[1].usage.cached_tokens > 1024 and listed[1].usage.cached_tokens == 0
+    assert sum(a.cost_usd for a in aware) < 0.8 * sum(a.cost_usd for a in listed)
+
+
+def test_a_model_cheaper_once_warm_is_switched_to_when_the_prefix_has_paid_for_it(
+    caching_server,
+):
+    """Ski rental: the switch to a model whose warm price is lower is made once the prefix
+    has been used about as often as the switch costs in extra steps — not at once (the
+    conversation may end), and not never (a router that stays with any warm model would
+    pay the dearer warm price for good)."""
+    router = make_router(caching_server, [THRIFTY, PRICEY])
+    answers = converse(router, 6, "keeper")
+    assert [a.decision.answered_by for a in answers] == ["keeper"] * 2 + ["cheap"] * 4
+    assert "prompt cache cold" in answers[1].decision.plan.candidates[1].reasons[-1]
+    assert "over the 2 calls" in answers[1].decision.plan.candidates[1].reasons[-1]
+    assert "prompt cache warm" in answers[3].decision.plan.chosen.reasons[-1]
+
+
+def test_a_prefix_many_conversations_share_pays_a_switch_back_sooner(caching_server):
+    """A new conversation under a system prompt that earlier calls sent: the calls to come
+    are expected to be as many as those that used it so far."""
+    router = make_router(caching_server, [THRIFTY, PRICEY])
+    chosen = []
+    for n in range(3):
+        question = [SystemMessage(content=SYSTEM), UserMessage(content=f"Order {n}?")]
+        chosen.append(router.route(question).plan.chosen.model)
+        router.chat(question, hints={"model": "keeper"})
+    assert chosen == ["cheap", "keeper", "cheap"]
+
+
+def test_warm_caches_are_kept_apart_per_tenant_and_api_key(caching_server):
+    router = make_router(caching_server, [CHEAP, KEEPER])
+    question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
+    router.chat(question, hints={"model": "keeper"}, tenant="acme")
+    assert router.route(question, tenant="acme").plan.chosen.model == "keeper"
+    assert router.route(question, tenant="globex").plan.chosen.model == "cheap"
+    assert router.route(question).plan.chosen.model == "cheap"
+    byok = router.route(question, tenant="acme", api_key="sk-their-own-key-0123456789")
+    assert byok.plan.chosen.model == "cheap"
+
+
+def test_claude_is_priced_warm_only_for_calls_that_mark_a_breakpoint(caching_server):
+    claude = priced("claude-m", (1.2, 0.12, 1.0), provider="claude", cache_write=1.5)
+    router = make_router(caching_server, [CHEAP, claude])
+    mark = CacheControl()
+    rules = SystemMessage(content=[TextPart(text=SYSTEM, cache_control=mark)])
+    first = router.chat([rules, UserMessage(content="Hi?")], hints={"model": "claude-m"})
+    assert first.usage.cache_write_tokens > 1024
+    marked = router.route([rules, UserMessage(content="And then?")])
+    assert marked.plan.chosen.model == "claude-m"
+    assert "prompt cache warm" in marked.plan.chosen.reasons[-1]
+    unmarked = router.route([SystemMessage(content=SYSTEM), UserMessage(content="And then?")])
+    assert unmarked.plan.chosen.model == "cheap"  # the same prompt, but nothing is read
+    assert not any("prompt cache" in r for c in unmarked.plan.candidates for r in c.reasons)
+    second = router.chat([rules, UserMessage(content="And then?")])
+    assert second.decision.answered_by == "claude-m"
+    assert second.usage.cached_tokens == first.usage.cache_write_tokens
+    # only what was written is held: the rules, not the question after their breakpoint
+    longer = [rules, UserMessage(content="And then?"), AssistantMessage(content="ok")]
+    later = router.route([*longer, UserMessage(content=[TextPart(text="So?", cache_control=mark)])])
+    rules_tokens = later.features.message_tokens[0]
+    assert later.plan.chosen.reasons[-1].startswith(f"prompt cache warm: {rules_tokens} of")
+
+
+def test_only_what_the_answer_says_was_cached_is_priced_warm(caching_server):
+    """A breakpoint the provider did not cache (a prompt under its minimum for that model:
+    Claude Haiku's is 2,048 tokens) is no reason to price it warm."""
+    claude = priced("claude-m", (1.2, 0.12, 1.0), provider="claude", cache_write=1.5)
+    router = make_router(caching_server, [CHEAP, claude])
+    caching_server.prompt_cache.min_tokens = 100_000
+    rules = SystemMessage(content=[TextPart(text=SYSTEM, cache_control=CacheControl())])
+    first = router.chat([rules, UserMessage(content="Hi?")], hints={"model": "claude-m"})
+    assert first.usage.cache_write_tokens == first.usage.cached_tokens == 0
+    assert router.route([rules, UserMessage(content="And then?")]).plan.chosen.model == "cheap"
+
+
+def test_a_model_whose_answers_read_nothing_cached_stops_being_priced_warm(caching_server):
+    """A model priced with a cached price whose provider does not in fact cache (here the
+    server's OpenAI-style caching is off) is priced warm on trust, then no more."""
+    caching_server.prompt_cache.automatic = False
+    router = make_router(caching_server, [CHEAP, KEEPER])
+    question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
+    chosen = []
+    for _ in range(GIVE_UP_AFTER_MISSES + 2):
+        answer = router.chat(question, hints={"model": "keeper"})
+        assert answer.usage.cached_tokens == 0
+        chosen.append(router.route(question).plan.chosen.model)
+    assert chosen == ["keeper"] * GIVE_UP_AFTER_MISSES + ["cheap"] * 2
+
+
+def test_a_prefix_unused_for_its_time_to_live_is_cold(caching_server):
+    router = make_router(caching_server, [CHEAP, KEEPER])
+    router.warm_caches = WarmCaches(ttl_s=0.3)
+    question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
+    router.chat(question, hints={"model": "keeper"})
+    assert router.route(question).plan.chosen.model == "keeper"
+    time.sleep(0.4)
+    assert router.route(question).plan.chosen.model == "cheap"
+
+
+def test_short_prompts_and_list_price_routers_keep_no_record(caching_server):
+    router = make_router(caching_server, [CHEAP, KEEPER])
+    router.chat("Where is my order?", hints={"model": "keeper"})
+    assert router.warm_caches is not None and not router.warm_caches._entries
+    assert router.route("Where is my order?").plan.chosen.model == "cheap"
+    off = RouterConfig.from_data({"models": ["gpt-4.1-mini"], "cache_aware": False}).build()
+    assert off.warm_caches is None
+    assert RouterConfig.from_data({"models": ["gpt-4.1-mini"]}).build().warm_caches is not None
+
+
+def test_a_changed_tool_or_earlier_message_is_a_different_prefix(caching_server):
+    router = make_router(caching_server, [CHEAP, KEEPER])
+    tool = {"name": "lookup", "description": "Find an order", "parameters": {"type": "object"}}
+    question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
+    router.chat(question, tools=[tool], hints={"model": "keeper"})
+    assert router.route(question, tools=[tool]).plan.chosen.model == "keeper"
+    other = {**tool, "description": "Find an order by its number"}
+    assert router.route(question, tools=[other]).plan.chosen.model == "cheap"
+    edited = [SystemMessage(content=SYSTEM + " Be terse."), question[1]]
+    assert router.route(edited, tools=[tool]).plan.chosen.model == "cheap"
+
+
+NO_CALLS = {"local": OpenAIProvider(name="local", base_url="http://127.0.0.1:9", api_key="x")}
+"""Plans only: nothing is called."""
+PRICE = st.floats(min_value=0.01, max_value=50.0, allow_nan=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    prices=st.lists(st.tuples(PRICE, st.floats(0.0, 1.0), PRICE), min_size=2, max_size=4),
+    warm=st.sets(st.integers(0, 3), min_size=1),
+    turns=st.integers(0, 6),
+)
+def test_cache_prices_stay_between_the_cached_and_the_list_price(prices, warm, turns):
+    """Whatever the prices: a warm model is never priced above its list price nor below
+    its price with the whole prompt cached; a cold one is ranked between its fully cached
+    and its list price, and its plan figure stays the list price; models without a cheaper
+    cached price are left alone."""
+    from langroute import Router
+
+    specs = [priced(f"m{i}", (inp, inp * share, out)) for i, (inp, share, out) in enumerate(prices)]
+    router = Router([s.name for s in specs], registry=_registry(specs), providers=NO_CALLS)
+    messages: list[Message] = [SystemMessage(content=SYSTEM)]
+    for turn in range(turns):
+        messages += [UserMessage(content=f"Q{turn}"), AssistantMessage(content="A")]
+    messages.append(UserMessage(content="Last?"))
+    request = router.request(messages)
+    assert router.warm_caches is not None
+    for i in warm:
+        if i < len(specs):
+            used = request.features.prompt_tokens
+            router.warm_caches.observe(request, specs[i], _usage(used))
+    listed = {e.spec.name: e.cost_usd for e in _estimates(router, request)}
+    estimates = _estimates(router, request)
+    notes = router.warm_caches.reprice(request, estimates)
+    for est in estimates:
+        name, spec = est.spec.name, est.spec
+        full = spec.billed_prompt_tokens(request.features.prompt_tokens)
+        floor = listed[name] - full * (spec.pricing.input - spec.pricing.cached_input) / 1e6
+        if spec.pricing.cached_input >= spec.pricing.input:
+            assert name not in notes and est.cost_usd == listed[name]
+            continue
+        assert floor - 1e-12 <= est.cost_usd <= listed[name] + 1e-12
+        if name in notes and "cold" in notes[name][1]:
+            assert notes[name][0] == listed[name]
+
+
+def _registry(specs: list[ModelSpec]) -> Any:
+    from langroute import Registry
+
+    registry = Registry()
+    for s in specs:
+        registry.register(s)
+    return registry
+
+
+def _usage(prompt_tokens: int) -> Any:
+    from langroute.types import Usage
+
+    return Usage(prompt_tokens=prompt_tokens, completion_tokens=5)
+
+
+def _estimates(router: Any, request: Any) -> list[Any]:
+    from langroute.policy import eligible
+
+    profile = router.classifier.classify(request.features)
+    return eligible(router._specs, request.features, profile)[0]
