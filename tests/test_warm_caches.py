@@ -222,20 +222,27 @@ PRICE = st.floats(min_value=0.01, max_value=50.0, allow_nan=False)
 
 @settings(max_examples=150, deadline=None)
 @given(
-    prices=st.lists(st.tuples(PRICE, st.floats(0.0, 1.0), PRICE), min_size=2, max_size=4),
+    prices=st.lists(
+        st.tuples(PRICE, st.floats(0.0, 1.0), PRICE, st.booleans()), min_size=2, max_size=4
+    ),
     warm=st.sets(st.integers(0, 3), min_size=1),
     turns=st.integers(0, 6),
+    marked=st.booleans(),
 )
-def test_cache_prices_stay_between_the_cached_and_the_list_price(prices, warm, turns):
-    """Whatever the prices: a warm model is never priced above its list price nor below
-    its price with the whole prompt cached; a cold one is ranked between its fully cached
-    and its list price, and its plan figure stays the list price; models without a cheaper
-    cached price are left alone."""
+def test_cache_prices_stay_between_the_cached_and_the_list_price(prices, warm, turns, marked):
+    """Whatever the prices: a model is never priced below its price with the whole prompt
+    cached, nor above its list price plus, for one that writes at breakpoints (Claude), the
+    write's premium on the whole prompt; a cold one's plan figure is its call's own cost,
+    at least its list price; models without a cheaper cached price are left alone."""
     from langroute import Router
 
-    specs = [priced(f"m{i}", (inp, inp * share, out)) for i, (inp, share, out) in enumerate(prices)]
+    specs = [
+        priced(f"m{i}", (inp, inp * share, out), **({"cache_write": inp * 1.25} if writes else {}))
+        for i, (inp, share, out, writes) in enumerate(prices)
+    ]
     router = Router([s.name for s in specs], registry=_registry(specs), providers=NO_CALLS)
-    messages: list[Message] = [SystemMessage(content=SYSTEM)]
+    mark = CacheControl() if marked else None
+    messages: list[Message] = [SystemMessage(content=[TextPart(text=SYSTEM, cache_control=mark)])]
     for turn in range(turns):
         messages += [UserMessage(content=f"Q{turn}"), AssistantMessage(content="A")]
     messages.append(UserMessage(content="Last?"))
@@ -243,21 +250,23 @@ def test_cache_prices_stay_between_the_cached_and_the_list_price(prices, warm, t
     assert router.warm_caches is not None
     for i in warm:
         if i < len(specs):
-            used = request.features.prompt_tokens
-            router.warm_caches.observe(request, specs[i], _usage(used))
+            used, system = request.features.prompt_tokens, request.features.message_tokens[0]
+            usage = _usage(used, system if marked else 0)
+            router.warm_caches.observe(request, specs[i], usage)
     listed = {e.spec.name: e.cost_usd for e in _estimates(router, request)}
     estimates = _estimates(router, request)
     notes = router.warm_caches.reprice(request, estimates)
     for est in estimates:
-        name, spec = est.spec.name, est.spec
-        full = spec.billed_prompt_tokens(request.features.prompt_tokens)
-        floor = listed[name] - full * (spec.pricing.input - spec.pricing.cached_input) / 1e6
-        if spec.pricing.cached_input >= spec.pricing.input:
+        name, pricing = est.spec.name, est.spec.pricing
+        full = est.spec.billed_prompt_tokens(request.features.prompt_tokens)
+        floor = listed[name] - full * (pricing.input - pricing.cached_input) / 1e6
+        ceiling = listed[name] + full * ((pricing.cache_write or 0) - pricing.input) / 1e6
+        if pricing.cached_input >= pricing.input:
             assert name not in notes and est.cost_usd == listed[name]
             continue
-        assert floor - 1e-12 <= est.cost_usd <= listed[name] + 1e-12
+        assert floor - 1e-12 <= est.cost_usd <= max(listed[name], ceiling) + 1e-12
         if name in notes and "cold" in notes[name][1]:
-            assert notes[name][0] == listed[name]
+            assert listed[name] - 1e-12 <= notes[name][0] <= max(listed[name], ceiling) + 1e-12
 
 
 def _registry(specs: list[ModelSpec]) -> Any:
@@ -269,10 +278,10 @@ def _registry(specs: list[ModelSpec]) -> Any:
     return registry
 
 
-def _usage(prompt_tokens: int) -> Any:
+def _usage(prompt_tokens: int, written: int = 0) -> Any:
     from langroute.types import Usage
 
-    return Usage(prompt_tokens=prompt_tokens, completion_tokens=5)
+    return Usage(prompt_tokens=prompt_tokens, completion_tokens=5, cache_write_tokens=written)
 
 
 def _estimates(router: Any, request: Any) -> list[Any]:
@@ -280,3 +289,51 @@ def _estimates(router: Any, request: Any) -> list[Any]:
 
     profile = router.classifier.classify(request.features)
     return eligible(router._specs, request.features, profile)[0]
+
+
+def test_a_call_that_writes_claudes_cache_is_expected_to_cost_the_write(caching_server):
+    """Claude bills what a call writes at its breakpoints at 1.25x the input price (2x for
+    an hour): the plan's expected cost counts it, and only what is not cached already."""
+    claude = priced(
+        "claude-m", (1.2, 0.12, 1.0), provider="claude", cache_write=1.5, cache_write_1h=2.4
+    )
+    router = make_router(caching_server, [claude])
+
+    def expected(*messages: Message) -> tuple[float, tuple[str, ...]]:
+        chosen = router.route(list(messages)).plan.chosen
+        return chosen.expected_cost_usd, chosen.reasons
+
+    def rules(ttl: str | None = None) -> SystemMessage:
+        mark = CacheControl(ttl=ttl) if ttl else CacheControl()
+        return SystemMessage(content=[TextPart(text=SYSTEM, cache_control=mark)])
+
+    question = UserMessage(content="Hi?")
+    plain, _ = expected(SystemMessage(content=SYSTEM), question)
+    marked, reasons = expected(rules(), question)
+    hour, _ = expected(rules("1h"), question)
+    written = router.request([rules(), question]).features.message_tokens[0]
+    assert marked - plain == pytest.approx(written * 0.3 / 1e6)
+    assert hour - plain == pytest.approx(written * 1.2 / 1e6)
+    assert "more to write its cache" in reasons[-1]
+    first = router.chat([rules(), question])
+    assert first.usage.cache_write_tokens > 1024
+    again, reasons = expected(rules(), UserMessage(content="And then?"))
+    assert again < plain and "prompt cache warm" in reasons[-1]
+    assert "to write" not in reasons[-1]
+
+
+def test_a_breakpoint_before_the_models_minimum_is_expected_to_write_nothing(caching_server):
+    """Claude Haiku 4.5 caches nothing shorter than 4,096 tokens (`cache_min_tokens`)."""
+    from langroute import Registry
+
+    assert Registry.builtin().get("claude-haiku-4-5").pricing.cache_min_tokens == 4096
+    assert Registry.builtin().get("claude-sonnet-4-5").pricing.cache_min_tokens == 1024
+    fussy = priced(
+        "claude-m", (1.2, 0.12, 1.0), provider="claude", cache_write=1.5, cache_min_tokens=50_000
+    )
+    router = make_router(caching_server, [fussy])
+    rules = SystemMessage(content=[TextPart(text=SYSTEM, cache_control=CacheControl())])
+    marked = router.route([rules, UserMessage(content="Hi?")]).plan.chosen
+    plain = router.route([SystemMessage(content=SYSTEM), UserMessage(content="Hi?")]).plan.chosen
+    assert marked.expected_cost_usd == plain.expected_cost_usd
+    assert not any("write" in r for r in marked.reasons)

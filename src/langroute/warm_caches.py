@@ -91,6 +91,37 @@ def _marked(request: RoutingRequest) -> bool:
     return False
 
 
+def _write_premium(spec: ModelSpec, ttl: str) -> float:
+    """USD per prompt token written to the cache beyond the input price."""
+    write, write_1h = spec.pricing.write_prices()
+    return ((write_1h if ttl == "1h" else write) - spec.pricing.input) / 1_000_000
+
+
+def _is_marked(request: RoutingRequest, warmth: Warmth | None) -> bool:
+    if warmth is not None and warmth.marked is not None:
+        return warmth.marked
+    return _marked(request)
+
+
+def _last_breakpoint(request: RoutingRequest) -> tuple[int, str] | None:
+    """Prompt tokens up to the call's last breakpoint that ends a message (or the tools),
+    and its lifetime ("5m" or "1h"); None when there is none."""
+    features = request.features
+    tokens = features.prompt_tokens - sum(features.message_tokens)
+    found: tuple[int, str] | None = None
+    tools = request.params.tools
+    if tools and (control := tools[-1].cache_control) is not None:
+        found = tokens, control.ttl or "5m"
+    for message, share in zip(request.messages, features.message_tokens, strict=True):
+        tokens += share
+        content = message.content
+        if isinstance(content, list) and content:
+            control = content[-1].cache_control
+            if control is not None:
+                found = tokens, control.ttl or "5m"
+    return found
+
+
 def _breakpoint_ends(request: RoutingRequest) -> set[int]:
     """The indexes, in `prefixes(request)`, of the prefixes that end at a breakpoint: the
     tools when the last one is marked, a message when its last part is."""
@@ -281,44 +312,61 @@ class WarmCaches:
     def reprice(
         self, request: RoutingRequest, estimates: Sequence[Estimate]
     ) -> dict[str, tuple[float, str]]:
-        """Adjust `estimates` (in place) for this prompt's warm caches: a warm model's cost
-        becomes what the call is expected to cost; a cold model that could cache is ranked
-        by its cost once warm plus its first write spread over the calls expected. Returns,
-        per adjusted model, what the call itself is expected to cost and why."""
-        warmth = self.warmth(request, (e.spec for e in estimates))
-        if warmth is None:
-            return {}
-        notes: dict[str, tuple[float, str]] = {}
+        """Adjust `estimates` (in place) for this prompt's caches: a warm model's cost
+        becomes what the call is expected to cost, and so does that of a model that will
+        write its breakpoints (Claude: 1.25x the input price, 2x for an hour); a cold model
+        that could cache is ranked by its cost once warm plus its first write spread over
+        the calls expected. Returns, per adjusted model, what the call itself is expected to
+        cost and why."""
         prompt = request.features.prompt_tokens
-        longest = max(warmth.warm.values())
-        spread = 1 - 1 / warmth.calls
+        if prompt < MIN_CACHED_TOKENS:
+            return {}
+        warmth = self.warmth(request, (e.spec for e in estimates))
+        looked, mark = False, None
+        notes: dict[str, tuple[float, str]] = {}
         for est in estimates:
             spec = est.spec
             discount = _cache_discount(spec)
             if discount == 0.0:
                 continue
-            tokens = warmth.warm.get(spec.name)
+            tokens = warmth.warm.get(spec.name) if warmth is not None else None
+            saved = spec.billed_prompt_tokens(min(tokens, prompt)) * discount if tokens else 0.0
+            written = 0.0
+            if spec.pricing.cache_write is not None:
+                if not looked:
+                    looked, mark = True, _last_breakpoint(request)
+                if (
+                    mark is not None
+                    and spec.billed_prompt_tokens(mark[0]) >= spec.pricing.cache_min_tokens
+                    and mark[0] > (tokens or 0)
+                ):
+                    written = spec.billed_prompt_tokens(mark[0] - (tokens or 0)) * (
+                        _write_premium(spec, mark[1])
+                    )
+            call = max(0.0, est.cost_usd - saved + written)
+            writes = f", {usd(written)} more to write its cache" if written else ""
             if tokens is not None:
-                est.cost_usd = max(
-                    0.0, est.cost_usd - spec.billed_prompt_tokens(min(tokens, prompt)) * discount
-                )
+                est.cost_usd = call
                 notes[spec.name] = (
-                    est.cost_usd,
+                    call,
                     f"prompt cache warm: {tokens} of {prompt} prompt tokens at the cached "
-                    f"price, expected cost {usd(est.cost_usd)}",
+                    f"price{writes}, expected cost {usd(call)}",
                 )
-            elif spread > 0 and (
-                caches_on_its_own(spec)
-                or (warmth.marked if warmth.marked is not None else _marked(request))
-            ):
-                call = est.cost_usd
-                est.cost_usd = call - spec.billed_prompt_tokens(longest) * discount * spread
+                continue
+            spread = 1 - 1 / warmth.calls if warmth is not None else 0.0
+            if spread > 0 and (caches_on_its_own(spec) or _is_marked(request, warmth)):
+                assert warmth is not None
+                longest = spec.billed_prompt_tokens(max(warmth.warm.values()))
+                est.cost_usd = call - (longest * discount + written) * spread
                 notes[spec.name] = (
                     call,
                     f"prompt cache cold: ranked at {usd(est.cost_usd)}, its first write "
                     f"spread over the {warmth.calls} calls this conversation is expected to "
-                    f"make (this one: {usd(call)})",
+                    f"make (this one: {usd(call)}{writes})",
                 )
+            elif written:
+                est.cost_usd = call
+                notes[spec.name] = (call, f"expected cost {usd(call)}{writes}")
         return notes
 
     def clear(self) -> None:

@@ -36,6 +36,12 @@ class Pricing(_Config):
         ge=0,
         description="the same for a 1-hour cache (Anthropic: 2x input); cache_write when unset",
     )
+    cache_min_tokens: int = Field(
+        default=1024,
+        ge=1,
+        description="the shortest prompt prefix the provider caches, in its tokens (Claude "
+        "Haiku 4.5: 4,096): a breakpoint before it writes nothing",
+    )
     batch_input: float | None = Field(default=None, ge=0)
     batch_output: float | None = Field(default=None, ge=0)
     source: str | None = None
@@ -55,7 +61,7 @@ class Pricing(_Config):
         written = min(cache_write_tokens, prompt_tokens - cached)
         hour = min(cache_write_1h_tokens, written)
         cached_price = self.input if self.cached_input is None else self.cached_input
-        write_price, hour_price = self._write_prices()
+        write_price, hour_price = self.write_prices()
         return (
             (prompt_tokens - cached - written) * self.input
             + cached * cached_price
@@ -67,10 +73,10 @@ class Pricing(_Config):
     def most_for(self, prompt_tokens: int, completion_tokens: int) -> float:
         """The most a call with these counts can cost: every prompt token at the highest
         prompt price the model lists (written to its longest-lived cache)."""
-        highest = max(self.input, *self._write_prices())
+        highest = max(self.input, *self.write_prices())
         return (prompt_tokens * highest + completion_tokens * self.output) / 1_000_000
 
-    def _write_prices(self) -> tuple[float, float]:
+    def write_prices(self) -> tuple[float, float]:
         """The prices of cache writes, 5-minute and 1-hour, with their fallbacks filled in."""
         write = self.input if self.cache_write is None else self.cache_write
         return write, write if self.cache_write_1h is None else self.cache_write_1h
