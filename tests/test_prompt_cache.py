@@ -219,6 +219,20 @@ async def test_a_prompt_below_the_minimum_is_not_cached(aserver):
     await provider.aclose()
 
 
+async def test_each_model_caches_from_its_own_minimum_as_the_api_does(aserver):
+    """Claude Haiku 4.5 caches nothing shorter than 4,096 tokens, Sonnet 4.5 from 1,024: a
+    ~1,500-token breakpoint writes on one and silently not on the other."""
+    provider = AnthropicProvider(name="c", base_url=aserver.anthropic_url, api_key=TEST_KEY)
+    written = {}
+    for model in ("claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"):
+        aserver.add(model, Reply("ok"))
+        answer = await provider.chat(model, cached_rules("Hi?"), ChatParams())
+        written[model] = answer.usage.cache_write_tokens
+    await provider.aclose()
+    assert written["claude-haiku-4-5-20251001"] == 0
+    assert written["claude-sonnet-4-5-20250929"] > 1024
+
+
 async def test_more_than_four_breakpoints_are_refused_as_the_api_does(aserver):
     aserver.add("claude-m", Reply("ok"))
     provider = AnthropicProvider(name="c", base_url=aserver.anthropic_url, api_key=TEST_KEY)

@@ -3,7 +3,8 @@ tool, a system block or a message block, or at the top level for the last block)
 prompt up to them; a later call to the same model that starts the same way reads it.
 
 As the Messages API does, it caches tools, then system, then messages; looks for an earlier
-hit up to 20 blocks before each breakpoint; caches nothing shorter than `min_tokens`;
+hit up to 20 blocks before each breakpoint; caches nothing shorter than `min_tokens` (or the
+model's own minimum, `MODEL_MIN_TOKENS`: 4,096 tokens for Claude Haiku 4.5);
 refuses more than 4 breakpoints, and one inside a tool result's content. OpenAI's, when
 `automatic` is set: every prompt of `min_tokens` or more, without breakpoints. Token counts
 are the server's estimate (a token per 4 characters)."""
@@ -18,6 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_BREAKPOINTS = 4
+MODEL_MIN_TOKENS = {
+    "claude-haiku-4-5": 4096,
+    "claude-opus-4-5": 4096,
+    "claude-opus-4-6": 4096,
+    "claude-3-5-haiku": 2048,
+    "claude-3-haiku": 2048,
+}
+"""The Messages API's shortest cacheable prompt for these models (by model-id prefix), where
+it is not 1,024 tokens: a breakpoint before it writes nothing, and no error says so."""
 LOOKBACK_BLOCKS = 20
 TTL_S = {"5m": 300.0, "1h": 3600.0}
 
@@ -91,10 +101,19 @@ class PromptCache:
 
     def __init__(self, min_tokens: int = 1024, *, automatic: bool = False) -> None:
         self.min_tokens = min_tokens
+        self.model_min_tokens = dict(MODEL_MIN_TOKENS)
+        """Per model-id prefix, the minimum that replaces `min_tokens` for Anthropic calls."""
         self.automatic = automatic
         """Cache OpenAI-API calls as OpenAI does, without breakpoints (`use_automatic`)."""
         self._expiry: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
+
+    def minimum(self, model: str) -> int:
+        """The shortest prompt prefix an Anthropic call to `model` caches."""
+        for prefix, tokens in self.model_min_tokens.items():
+            if model.startswith(prefix):
+                return tokens
+        return self.min_tokens
 
     def refusal(self, body: dict[str, Any]) -> str | None:
         """The Messages API's error for breakpoints it refuses, None when they are fine."""
@@ -147,6 +166,7 @@ class PromptCache:
         marks = [i for i, block in enumerate(blocks) if block.ttl is not None]
         if not marks:
             return None
+        minimum = self.minimum(model)
         now = time.monotonic()
         looked = sorted(
             {j for i in marks for j in range(max(0, i - LOOKBACK_BLOCKS + 1), i + 1)},
@@ -164,7 +184,7 @@ class PromptCache:
             point = read
             for i in marks:
                 block = blocks[i]
-                if block.tokens <= point or block.tokens < self.min_tokens:
+                if block.tokens <= point or block.tokens < minimum:
                     continue
                 assert block.ttl is not None
                 self._expiry[(model, block.digest)] = now + TTL_S[block.ttl]
