@@ -9,7 +9,7 @@ do (OpenAI, Gemini and DeepSeek on their own, Claude at the breakpoints the app 
 Reported: the billed cost of the whole run, the mean quality prior of the chosen models,
 switches between models inside a conversation, and the decision time the cache lookup adds
 for a long conversation and a short prompt (p50, ratio against list-price routing in the
-same run).
+same run; and with the look-up in a SQLite store workers share).
 
     python3 -m uv run python benchmarks/bench_prompt_caching.py [--conversations 40]
 """
@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import tempfile
 import time
 from collections import Counter
 from typing import Any
 
 from langroute import AnthropicProvider, OpenAIProvider, Registry, Router
 from langroute.cli import _demo_prompts
+from langroute.state import SQLiteWarmStore
 from langroute.testing import Reply, ScriptedServer
 from langroute.types import (
     AssistantMessage,
@@ -110,11 +113,11 @@ def run(models: list[str] | None, aware: bool, talks: list[list[str]], latency_m
     }
 
 
-def plan_time(aware: bool, turns: int, rounds: int) -> tuple[float, int]:
+def plan_time(aware: Any, turns: int, rounds: int) -> tuple[float, int]:
     """p50 µs of `Router.plan` for a conversation of `turns` turns under the long system
     prompt, with its prefix cached by one model (0 turns: a short prompt alone), and the
     prompt's tokens."""
-    router = Router(FIVE, cache_aware=aware)
+    router = Router(FIVE, cache_aware=aware)  # True, False or a shared store
     messages: list[Message] = [SystemMessage(content=SYSTEM)] if turns else []
     for prompt in _demo_prompts()[:turns]:
         messages += [UserMessage(content=prompt), AssistantMessage(content=ANSWER)]
@@ -176,6 +179,11 @@ def main() -> None:
             f"prices (ratio {on / off:.2f})",
             end="",
         )
+    with tempfile.TemporaryDirectory() as folder:
+        shared = SQLiteWarmStore(os.path.join(folder, "warm.db"))
+        on, tokens = plan_time(shared, 12, max(20, args.rounds // 10))
+    timing["12_turns"]["sqlite_us"] = on
+    print(f"; with a SQLite store workers share: {on:.1f} us", end="")
     print()
     report["plan_time"] = timing
     if args.json:

@@ -53,6 +53,25 @@ PRICEY = priced("keeper", (1.1, 0.5, 1.0))
 switch once the prompt is used often enough to pay `THRIFTY`'s first write back."""
 
 
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Any:
+    """Where the router keeps what it saw cached: this process (`cache_aware=True`), a
+    SQLite file or Redis — the same tests run on each. The shared stores are called inline
+    here (`blocking = False`), so a test reads right after it writes; the router calls
+    them from worker threads (`test_two_routers_sharing_a_store_price_each_others_calls`)."""
+    from langroute.state import RedisWarmStore, SQLiteWarmStore
+
+    if request.param == "memory":
+        return True
+    if request.param == "sqlite":
+        shared: Any = SQLiteWarmStore(tmp_path / "warm.db")
+    else:
+        url = request.getfixturevalue("redis_url")
+        shared = RedisWarmStore(url, namespace=f"t{time.time_ns()}")
+    shared.blocking = False
+    return shared
+
+
 @pytest.fixture
 def caching_server():
     with ScriptedServer(api_key=TEST_KEY) as server:
@@ -74,8 +93,8 @@ def converse(router: Any, turns: int, first_model: str, **kwargs: Any) -> list[A
     return answers
 
 
-def test_a_conversation_stays_with_the_model_that_holds_its_prompt_cached(caching_server):
-    aware = converse(make_router(caching_server, [CHEAP, KEEPER]), 4, "keeper")
+def test_a_conversation_stays_with_the_model_that_holds_its_prompt_cached(caching_server, store):
+    aware = converse(make_router(caching_server, [CHEAP, KEEPER], cache_aware=store), 4, "keeper")
     caching_server.reset()
     listed = converse(make_router(caching_server, [CHEAP, KEEPER], cache_aware=False), 4, "keeper")
 
@@ -93,17 +112,22 @@ def test_a_conversation_stays_with_the_model_that_holds_its_prompt_cached(cachin
     cheap_cold = listed[1].decision.plan.chosen.expected_cost_usd
     assert second.candidates[1].expected_cost_usd == pytest.approx(cheap_cold, rel=0.01)
     assert aware[1].usage.cached_tokens > 1024 and listed[1].usage.cached_tokens == 0
+    # priced on the longest prefix held: the last turn's whole prompt, not the system's
+    third = aware[2].decision
+    held = int(third.plan.chosen.reasons[-1].split()[3])  # "prompt cache warm: N of …"
+    assert third.features.message_tokens[0] < held <= third.features.prompt_tokens
     assert sum(a.cost_usd for a in aware) < 0.8 * sum(a.cost_usd for a in listed)
 
 
 def test_a_model_cheaper_once_warm_is_switched_to_when_the_prefix_has_paid_for_it(
     caching_server,
+    store,
 ):
     """Ski rental: the switch to a model whose warm price is lower is made once the prefix
     has been used about as often as the switch costs in extra steps — not at once (the
     conversation may end), and not never (a router that stays with any warm model would
     pay the dearer warm price for good)."""
-    router = make_router(caching_server, [THRIFTY, PRICEY])
+    router = make_router(caching_server, [THRIFTY, PRICEY], cache_aware=store)
     answers = converse(router, 6, "keeper")
     assert [a.decision.answered_by for a in answers] == ["keeper"] * 2 + ["cheap"] * 4
     assert "prompt cache cold" in answers[1].decision.plan.candidates[1].reasons[-1]
@@ -111,10 +135,10 @@ def test_a_model_cheaper_once_warm_is_switched_to_when_the_prefix_has_paid_for_i
     assert "prompt cache warm" in answers[3].decision.plan.chosen.reasons[-1]
 
 
-def test_a_prefix_many_conversations_share_pays_a_switch_back_sooner(caching_server):
+def test_a_prefix_many_conversations_share_pays_a_switch_back_sooner(caching_server, store):
     """A new conversation under a system prompt that earlier calls sent: the calls to come
     are expected to be as many as those that used it so far."""
-    router = make_router(caching_server, [THRIFTY, PRICEY])
+    router = make_router(caching_server, [THRIFTY, PRICEY], cache_aware=store)
     chosen = []
     for n in range(3):
         question = [SystemMessage(content=SYSTEM), UserMessage(content=f"Order {n}?")]
@@ -123,8 +147,8 @@ def test_a_prefix_many_conversations_share_pays_a_switch_back_sooner(caching_ser
     assert chosen == ["cheap", "keeper", "cheap"]
 
 
-def test_warm_caches_are_kept_apart_per_tenant_and_api_key(caching_server):
-    router = make_router(caching_server, [CHEAP, KEEPER])
+def test_warm_caches_are_kept_apart_per_tenant_and_api_key(caching_server, store):
+    router = make_router(caching_server, [CHEAP, KEEPER], cache_aware=store)
     question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
     router.chat(question, hints={"model": "keeper"}, tenant="acme")
     assert router.route(question, tenant="acme").plan.chosen.model == "keeper"
@@ -134,9 +158,9 @@ def test_warm_caches_are_kept_apart_per_tenant_and_api_key(caching_server):
     assert byok.plan.chosen.model == "cheap"
 
 
-def test_claude_is_priced_warm_only_for_calls_that_mark_a_breakpoint(caching_server):
+def test_claude_is_priced_warm_only_for_calls_that_mark_a_breakpoint(caching_server, store):
     claude = priced("claude-m", (1.2, 0.12, 1.0), provider="claude", cache_write=1.5)
-    router = make_router(caching_server, [CHEAP, claude])
+    router = make_router(caching_server, [CHEAP, claude], cache_aware=store)
     mark = CacheControl()
     rules = SystemMessage(content=[TextPart(text=SYSTEM, cache_control=mark)])
     first = router.chat([rules, UserMessage(content="Hi?")], hints={"model": "claude-m"})
@@ -157,11 +181,11 @@ def test_claude_is_priced_warm_only_for_calls_that_mark_a_breakpoint(caching_ser
     assert later.plan.chosen.reasons[-1].startswith(f"prompt cache warm: {rules_tokens} of")
 
 
-def test_only_what_the_answer_says_was_cached_is_priced_warm(caching_server):
+def test_only_what_the_answer_says_was_cached_is_priced_warm(caching_server, store):
     """A breakpoint the provider did not cache (a prompt under its minimum for that model:
     Claude Haiku's is 2,048 tokens) is no reason to price it warm."""
     claude = priced("claude-m", (1.2, 0.12, 1.0), provider="claude", cache_write=1.5)
-    router = make_router(caching_server, [CHEAP, claude])
+    router = make_router(caching_server, [CHEAP, claude], cache_aware=store)
     caching_server.prompt_cache.min_tokens = 100_000
     rules = SystemMessage(content=[TextPart(text=SYSTEM, cache_control=CacheControl())])
     first = router.chat([rules, UserMessage(content="Hi?")], hints={"model": "claude-m"})
@@ -183,9 +207,9 @@ def test_a_model_whose_answers_read_nothing_cached_stops_being_priced_warm(cachi
     assert chosen == ["keeper"] * GIVE_UP_AFTER_MISSES + ["cheap"] * 2
 
 
-def test_a_prefix_unused_for_its_time_to_live_is_cold(caching_server):
-    router = make_router(caching_server, [CHEAP, KEEPER])
-    router.warm_caches = WarmCaches(ttl_s=0.3)
+def test_a_prefix_unused_for_its_time_to_live_is_cold(caching_server, store):
+    router = make_router(caching_server, [CHEAP, KEEPER], cache_aware=store)
+    router.warm_caches = WarmCaches(router.warm_caches.store, ttl_s=0.3)
     question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
     router.chat(question, hints={"model": "keeper"})
     assert router.route(question).plan.chosen.model == "keeper"
@@ -193,18 +217,21 @@ def test_a_prefix_unused_for_its_time_to_live_is_cold(caching_server):
     assert router.route(question).plan.chosen.model == "cheap"
 
 
-def test_short_prompts_and_list_price_routers_keep_no_record(caching_server):
+def test_short_prompts_and_list_price_routers_keep_no_record(caching_server, tmp_path):
     router = make_router(caching_server, [CHEAP, KEEPER])
     router.chat("Where is my order?", hints={"model": "keeper"})
-    assert router.warm_caches is not None and not router.warm_caches._entries
+    assert router.warm_caches is not None and not router.warm_caches.store._entries
     assert router.route("Where is my order?").plan.chosen.model == "cheap"
     off = RouterConfig.from_data({"models": ["gpt-4.1-mini"], "cache_aware": False}).build()
     assert off.warm_caches is None
     assert RouterConfig.from_data({"models": ["gpt-4.1-mini"]}).build().warm_caches is not None
+    db = f"sqlite:{tmp_path / 'state.db'}"
+    shared = RouterConfig.from_data({"models": ["gpt-4.1-mini"], "state": db}).build()
+    assert type(shared.warm_caches.store).__name__ == "SQLiteWarmStore"
 
 
-def test_a_changed_tool_or_earlier_message_is_a_different_prefix(caching_server):
-    router = make_router(caching_server, [CHEAP, KEEPER])
+def test_a_changed_tool_or_earlier_message_is_a_different_prefix(caching_server, store):
+    router = make_router(caching_server, [CHEAP, KEEPER], cache_aware=store)
     tool = {"name": "lookup", "description": "Find an order", "parameters": {"type": "object"}}
     question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
     router.chat(question, tools=[tool], hints={"model": "keeper"})
@@ -255,7 +282,8 @@ def test_cache_prices_stay_between_the_cached_and_the_list_price(prices, warm, t
             router.warm_caches.observe(request, specs[i], usage)
     listed = {e.spec.name: e.cost_usd for e in _estimates(router, request)}
     estimates = _estimates(router, request)
-    notes = router.warm_caches.reprice(request, estimates)
+    warmth = router.warm_caches.lookup(request, specs)
+    notes = router.warm_caches.reprice(request, estimates, warmth)
     for est in estimates:
         name, pricing = est.spec.name, est.spec.pricing
         full = est.spec.billed_prompt_tokens(request.features.prompt_tokens)
@@ -337,3 +365,32 @@ def test_a_breakpoint_before_the_models_minimum_is_expected_to_write_nothing(cac
     plain = router.route([SystemMessage(content=SYSTEM), UserMessage(content="Hi?")]).plan.chosen
     assert marked.expected_cost_usd == plain.expected_cost_usd
     assert not any("write" in r for r in marked.reasons)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_two_routers_sharing_a_store_price_each_others_calls(caching_server, kind, request):
+    """Two workers (two routers, each with its own process state) and one SQLite file or
+    Redis: the turn one served is priced warm by the other, which reads and writes the
+    store from worker threads, off the event loop. A router of its own knows nothing."""
+    from langroute._sync import run_sync
+    from langroute.state import RedisWarmStore, SQLiteWarmStore
+
+    def shared() -> Any:
+        if kind == "sqlite":
+            return SQLiteWarmStore(request.getfixturevalue("tmp_path") / "warm.db")
+        url = request.getfixturevalue("redis_url")
+        return RedisWarmStore(url, namespace=f"shared{id(request)}")
+
+    first = make_router(caching_server, [CHEAP, KEEPER], cache_aware=shared())
+    second = make_router(caching_server, [CHEAP, KEEPER], cache_aware=shared())
+    alone = make_router(caching_server, [CHEAP, KEEPER])
+    assert first.warm_caches is not None and first.warm_caches.store.blocking
+    question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
+    turn = first.chat(question, hints={"model": "keeper"})
+    run_sync(first.drain())  # the store is written off the response path
+    follow_up = [*question, AssistantMessage(content=turn.content), UserMessage(content="And?")]
+    answer = second.chat(follow_up)
+    assert answer.decision.answered_by == "keeper"
+    assert "prompt cache warm" in answer.decision.plan.chosen.reasons[-1]
+    assert answer.usage.cached_tokens > 1024
+    assert alone.route(follow_up).plan.chosen.model == "cheap"

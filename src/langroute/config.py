@@ -250,6 +250,7 @@ def store_for(url: str, kind: str) -> Any:
         "limits": ("InMemoryRateLimits", "SQLiteRateLimits", "RedisRateLimits"),
         "budgets": ("InMemoryBudgets", "SQLiteBudgets", "RedisBudgets"),
         "cache": ("InMemoryCache", "SQLiteCache", "RedisCache"),
+        "warm": ("InMemoryWarmStore", "SQLiteWarmStore", "RedisWarmStore"),
     }[kind]
     if url == "memory":
         return getattr(state, classes[0])()
@@ -388,7 +389,7 @@ class RouterConfig(_Section):
     audit: AuditConfig | None = None
     cache_aware: bool = True
     """Price what a model holds in its provider's prompt cache at the cached price when
-    planning (false: list prices only)."""
+    planning, kept in the router's `state` when it has one (false: list prices only)."""
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, where: str = "router config") -> RouterConfig:
@@ -456,7 +457,9 @@ class RouterConfig(_Section):
             budgets=budgets,
             cache=self.cache.build(state) if self.cache else None,
             audit=self.audit.build() if self.audit else None,
-            cache_aware=self.cache_aware,
+            cache_aware=store_for(self.state, "warm")
+            if self.cache_aware and self.state
+            else self.cache_aware,
         )
 
 

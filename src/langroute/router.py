@@ -47,6 +47,7 @@ from langroute.side import side_calls_until, side_models
 from langroute.state.calls import PENDING, ask, tell
 from langroute.state.health import HealthStore
 from langroute.state.ratelimit import RateLimitStore
+from langroute.state.warm import WarmStore
 from langroute.strategies import FallbackChain, Strategy
 from langroute.strategies.base import completion_chunks
 from langroute.types import (
@@ -59,7 +60,7 @@ from langroute.types import (
     Usage,
 )
 from langroute.versions import Versions
-from langroute.warm_caches import WarmCaches, with_call_prices
+from langroute.warm_caches import WarmCaches, Warmth, with_call_prices
 
 if TYPE_CHECKING:
     from langroute.config import RouterConfig
@@ -100,7 +101,7 @@ class Router:
         shadow: ShadowEvaluator | None = None,
         feedback: FeedbackLog | None = None,
         compressor: PromptCompressor | None = None,
-        cache_aware: bool = True,
+        cache_aware: bool | WarmStore = True,
     ) -> None:
         self.registry = registry.copy() if registry is not None else Registry.builtin()
         names: list[str] = []
@@ -142,9 +143,14 @@ class Router:
         """Exact/semantic response cache, per tenant (None: every call goes to a model)."""
         self.compressor = compressor
         """Shortens prompts before routing (native providers only; None: sent as given)."""
-        self.warm_caches = WarmCaches() if cache_aware else None
-        """The prompt prefixes each model's provider holds cached, as this router's calls
-        showed: plans price them at the cached price (None: list prices only)."""
+        self.warm_caches = (
+            None
+            if cache_aware is False
+            else WarmCaches(None if cache_aware is True else cache_aware)
+        )
+        """The prompt prefixes each model's provider holds cached, as the router's calls
+        showed, in this process (`cache_aware=True`) or in a store processes share (a
+        `WarmStore`): plans price them at the cached price (None: list prices only)."""
         self.shadow = shadow
         """Sampled calls re-run on a reference model off the response path, judged, and
         tracked per route with a regression alert (None: no shadow evaluation)."""
@@ -313,17 +319,26 @@ class Router:
 
     def plan(self, request: RoutingRequest) -> Decision:
         """Classify and rank for `request`, without calling any model (an LLM classifier,
-        if configured, is the one exception)."""
+        if configured, is the one exception; a shared warm-cache store is read)."""
         self._check_forced(request.features)
-        return self._decide(request, self.classifier.classify(request.features))
+        warm = self.warm_caches
+        warmth = None
+        if warm is not None and warm.worth_looking(request, self._specs):
+            warmth = warm.lookup(request, self._specs)
+        return self._decide(request, self.classifier.classify(request.features), warmth)
 
     async def aplan(self, request: RoutingRequest) -> Decision:
-        """`plan` on the event loop: awaits a classifier that does I/O (`aclassify`)."""
+        """`plan` on the event loop: awaits a classifier that does I/O (`aclassify`), and
+        reads a shared warm-cache store from a worker thread."""
         self._check_forced(request.features)
+        warm = self.warm_caches
+        warmth = None
+        if warm is not None and warm.worth_looking(request, self._specs):
+            warmth = await ask(warm.store, warm.lookup, request, self._specs)
         aclassify = getattr(self.classifier, "aclassify", None)
         if aclassify is None:
-            return self._decide(request, self.classifier.classify(request.features))
-        return self._decide(request, await aclassify(request.features))
+            return self._decide(request, self.classifier.classify(request.features), warmth)
+        return self._decide(request, await aclassify(request.features), warmth)
 
     def _check_forced(self, features: RequestFeatures) -> None:
         forced = features.hints.model
@@ -334,13 +349,15 @@ class Router:
                 f"hints.model {forced!r} is not one of this router's models: {self.models}"
             )
 
-    def _decide(self, request: RoutingRequest, profile: TaskProfile) -> Decision:
+    def _decide(
+        self, request: RoutingRequest, profile: TaskProfile, warmth: Warmth | None = None
+    ) -> Decision:
         features = request.features
         estimates, rejected = eligible(self._specs, features, profile)
         if not estimates:
             raise NoCandidateError("no model can serve this request", rejected)
         warm = self.warm_caches
-        priced = warm.reprice(request, estimates) if warm is not None else None
+        priced = warm.reprice(request, estimates, warmth) if warm is not None else None
         plan = self.policy.rank(PlanContext(features, profile, estimates, rejected))
         if not plan.candidates:
             raise NoCandidateError(f"policy {plan.policy!r} left no candidate", rejected)

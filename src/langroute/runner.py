@@ -353,7 +353,7 @@ class Runner:
             )
         warm = self._router.warm_caches
         if warm is not None and error is None and usage is not None:
-            warm.observe(self._request, spec, usage)
+            tell(warm.store, warm.observe, self._request, spec, usage)
         health = self._router.health
         if health is not None:
             key = deployment_key(spec, dep)

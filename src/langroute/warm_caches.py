@@ -15,15 +15,17 @@ What a provider caches is read from what each answer reports: the prompt tokens 
 from and wrote to the cache (Claude, at `cache_control` breakpoints); a model priced with
 a cached price but no cache-write price (OpenAI, Gemini, DeepSeek) caches every prompt of
 `MIN_CACHED_TOKENS` or more on its own. Caches are kept apart per tenant and API key, and
-forgotten after `ttl_s` without use. A model priced warm whose answers read nothing from
-the cache `GIVE_UP_AFTER_MISSES` times in a row is no longer priced warm.
+forgotten after `ttl_s` without use, in a `WarmStore`: this process's, or one that workers
+share (SQLite, Redis), so a conversation whose turns reach different workers is priced
+warm by each. A model priced warm whose answers read nothing from the cache
+`GIVE_UP_AFTER_MISSES` times in a row is no longer priced warm by this process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,23 +33,15 @@ from dataclasses import dataclass
 from langroute.features import RoutingRequest
 from langroute.policy.base import Estimate, RoutePlan, usd
 from langroute.registry.spec import ModelSpec
+from langroute.state.warm import InMemoryWarmStore, Key, WarmStore
 from langroute.types import AssistantMessage, ImagePart, Message, TextPart, ToolMessage, Usage
 
 MIN_CACHED_TOKENS = 1024
 """The shortest prompt a provider caches (OpenAI's and Claude's minimum)."""
 GIVE_UP_AFTER_MISSES = 3
+_KEYS_LOOKED_UP = 100
 _TTL_1H_S = 3600.0
 _TTL_24H_S = 86400.0
-_Scope = tuple[str | None, str | None]
-
-
-@dataclass(slots=True)
-class _Entry:
-    tokens: int
-    """Prompt tokens (the router's count) up to the end of this prefix."""
-    expires: float
-    uses: int
-    """Calls that sent this prefix to the model while it was cached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +133,8 @@ def _breakpoint_ends(request: RoutingRequest) -> set[int]:
     return ends
 
 
-def _message_key(message: Message) -> int:
-    """What a provider's cache matches of one message (breakpoints are not part of it), as
-    a hash: Python keeps a string's hash, so a conversation's earlier messages cost
-    next to nothing to hash again on its next call."""
+def _message_key(message: Message) -> tuple[object, ...]:
+    """What a provider's cache matches of one message (breakpoints are not part of it)."""
     content = message.content
     if isinstance(content, str) or content is None:
         text: object = content
@@ -158,20 +150,36 @@ def _message_key(message: Message) -> int:
     if isinstance(message, AssistantMessage) and message.tool_calls:
         calls = tuple((c.id, c.function.name, c.function.arguments) for c in message.tool_calls)
     called = message.tool_call_id if isinstance(message, ToolMessage) else None
-    return hash((message.role, text, calls, called))
+    return message.role, text, calls, called
 
 
-def prefixes(request: RoutingRequest) -> list[tuple[int, int]]:
+def prefixes(request: RoutingRequest, *, stable: bool = False) -> list[tuple[Key, int]]:
     """The request's prompt prefixes a provider may hold, shortest first: a key for each,
-    ending after the tools and after every message, with its prompt tokens. Keys are
-    this process's (Python's string hashing is salted per process), as is what they key."""
+    ending after the tools and after every message, with its prompt tokens.
+
+    Keys are Python hashes, salted per process: cheap, as Python keeps a string's hash, so
+    a conversation's earlier messages cost next to nothing to hash again. `stable` keys,
+    for a store other processes share, are BLAKE2 digests of the same content."""
     features = request.features
     tokens = features.prompt_tokens - sum(features.message_tokens)
-    out: list[tuple[int, int]] = []
-    running = 0
+    out: list[tuple[Key, int]] = []
     tools = request.params.tools
-    if tools:
-        running = hash(json.dumps([t.function.model_dump() for t in tools], sort_keys=True))
+    described = (
+        json.dumps([t.function.model_dump() for t in tools], sort_keys=True) if tools else None
+    )
+    if stable:
+        digest = hashlib.blake2b(digest_size=16)
+        if described is not None:
+            digest.update(described.encode())
+            out.append((digest.hexdigest(), tokens))
+        for message, share in zip(request.messages, features.message_tokens, strict=True):
+            digest.update(json.dumps(_message_key(message)).encode())
+            tokens += share
+            out.append((digest.hexdigest(), tokens))
+        return out
+    running = 0
+    if described is not None:
+        running = hash(described)
         out.append((running, tokens))
     for message, share in zip(request.messages, features.message_tokens, strict=True):
         running = hash((running, _message_key(message)))
@@ -199,35 +207,50 @@ def with_call_prices(plan: RoutePlan, priced: Mapping[str, tuple[float, str]]) -
 
 class WarmCaches:
     """The prompt prefixes each model's provider holds cached, per tenant and API key, as
-    this router's calls have shown (in this process; see the module docstring)."""
+    the router's calls have shown (see the module docstring), kept in `store`: this
+    process's by default, or one that processes share (`SQLiteWarmStore`, `RedisWarmStore`)."""
 
-    def __init__(self, *, ttl_s: float = 300.0, max_entries: int = 20_000) -> None:
+    def __init__(self, store: WarmStore | None = None, *, ttl_s: float = 300.0) -> None:
+        self.store: WarmStore = store if store is not None else InMemoryWarmStore()
         self.ttl_s = ttl_s
         """How long a prefix stays cached after its last use (providers keep 5 minutes at
         least; a 1-hour write is kept an hour, OpenAI's 24-hour retention a day)."""
-        self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[_Scope, str, int], _Entry] = OrderedDict()
-        self._models: dict[_Scope, set[str]] = {}
+        self._stable = bool(getattr(self.store, "stable_keys", False))
+        self._seen: dict[str, set[str]] = {}
+        """Per scope, the models this process saw hold a prefix: with a store of its own
+        only, a call to another model needs no look-up."""
         self._misses: dict[str, int] = {}
+        self._priced_warm: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
-    def _scope(request: RoutingRequest) -> _Scope:
-        return request.features.tenant, request.features.api_key_id
+    def _scope(request: RoutingRequest) -> str:
+        features = request.features
+        return f"{features.tenant or ''}\x00{features.api_key_id or ''}"
 
-    def warmth(self, request: RoutingRequest, specs: Iterable[ModelSpec]) -> Warmth | None:
+    def worth_looking(self, request: RoutingRequest, specs: Iterable[ModelSpec]) -> bool:
+        """Whether `lookup` could find anything: a long prompt, a model with a cached price,
+        and (with a store of this process only) a model seen holding a prefix."""
+        if request.features.prompt_tokens < MIN_CACHED_TOKENS:
+            return False
+        if not self._stable and not self._seen.get(self._scope(request)):
+            return False
+        return any(_cache_discount(spec) for spec in specs)
+
+    def lookup(self, request: RoutingRequest, specs: Iterable[ModelSpec]) -> Warmth | None:
         """Which of `specs` are expected to read part of this prompt from their cache, None
-        when none is (the plan then prices every model at its list price)."""
-        if request.features.prompt_tokens < MIN_CACHED_TOKENS or not self._entries:
+        when none is (the plan then prices every model at its list price). Reads the store:
+        call it from a worker thread when the store does I/O."""
+        if request.features.prompt_tokens < MIN_CACHED_TOKENS:
             return None
         scope = self._scope(request)
-        seen = self._models.get(scope)
-        if not seen:
-            return None
+        seen = None if self._stable else self._seen.get(scope, set())
         marked: bool | None = None
         candidates: list[str] = []
         for spec in specs:
-            if spec.name not in seen or self._misses.get(spec.name, 0) >= GIVE_UP_AFTER_MISSES:
+            if _cache_discount(spec) == 0.0 or (seen is not None and spec.name not in seen):
+                continue
+            if self._misses.get(spec.name, 0) >= GIVE_UP_AFTER_MISSES:
                 continue
             if not caches_on_its_own(spec):
                 marked = _marked(request) if marked is None else marked
@@ -236,81 +259,69 @@ class WarmCaches:
             candidates.append(spec.name)
         if not candidates:
             return None
-        warm: dict[str, int] = {}
-        uses = 0
-        now = time.monotonic()
-        found = reversed(prefixes(request))
-        with self._lock:
-            for digest, tokens in found:
-                if tokens < MIN_CACHED_TOKENS:
-                    break
-                for name in candidates:
-                    if name in warm:
-                        continue
-                    entry = self._entries.get((scope, name, digest))
-                    if entry is not None and entry.expires > now:
-                        warm[name] = entry.tokens
-                        uses = max(uses, entry.uses)
-                if len(warm) == len(candidates):
-                    break
-        if not warm:
+        keys = [
+            key
+            for key, tokens in reversed(prefixes(request, stable=self._stable))
+            if tokens >= MIN_CACHED_TOKENS
+        ]
+        if len(keys) > 2 * _KEYS_LOOKED_UP:  # a long run: its latest turns and its start
+            keys = keys[:_KEYS_LOOKED_UP] + keys[-_KEYS_LOOKED_UP:]
+        held = self.store.held(scope, candidates, keys) if keys else {}
+        if not held:
             return None
         steps = sum(isinstance(m, AssistantMessage) for m in request.messages)
+        uses = max(h.uses for h in held.values())
+        warm = {name: h.tokens for name, h in held.items()}
         return Warmth(warm, marked, max(steps, uses) + 1)
 
     def observe(self, request: RoutingRequest, spec: ModelSpec, usage: Usage) -> None:
         """Note what a call's answer shows its model's provider now holds cached: the prefix
-        it read and wrote, or the whole prompt for a model that caches on its own."""
+        it read and wrote (up to a breakpoint), or the whole prompt for a model that caches
+        on its own. Writes the store: call it from a worker thread when it does I/O."""
         features = request.features
+        name = spec.name
+        with self._lock:
+            priced_warm = name in self._priced_warm.pop(request.request_id, frozenset())
         if features.prompt_tokens < MIN_CACHED_TOKENS or _cache_discount(spec) == 0.0:
             return
+        if usage.cached_tokens > 0:
+            self._misses.pop(name, None)
+        elif priced_warm:
+            self._misses[name] = self._misses.get(name, 0) + 1
         held = usage.cached_tokens + usage.cache_write_tokens
         automatic = caches_on_its_own(spec)
         if automatic and usage.prompt_tokens >= MIN_CACHED_TOKENS:
             held = usage.prompt_tokens
         if held <= 0 or usage.prompt_tokens <= 0:
-            upto = 0
-        else:  # the provider's tokens, in the router's count, with a little slack
-            upto = round(held * features.prompt_tokens / usage.prompt_tokens * 1.02) + 8
+            return
+        # the provider's tokens, in the router's count, with a little slack
+        upto = round(held * features.prompt_tokens / usage.prompt_tokens * 1.02) + 8
         ttl = self.ttl_s
         if usage.cache_write_1h_tokens:
             ttl = max(ttl, _TTL_1H_S)
         if automatic and request.params.prompt_cache_retention == "24h":
             ttl = max(ttl, _TTL_24H_S)
-        scope, name = self._scope(request), spec.name
-        now = time.monotonic()
-        found = prefixes(request)
-        readable = automatic or _marked(request)
-        ends = None if automatic else _breakpoint_ends(request)
+        ends = None if automatic else _breakpoint_ends(request)  # Claude: up to a breakpoint
+        kept = [
+            (key, tokens)
+            for i, (key, tokens) in enumerate(prefixes(request, stable=self._stable))
+            if MIN_CACHED_TOKENS <= tokens <= upto and (ends is None or i in ends)
+        ]
+        if not kept:
+            return
+        self.store.hold(self._scope(request), name, kept, ttl)
         with self._lock:
-            expected = readable and any(
-                (e := self._entries.get((scope, name, digest))) is not None and e.expires > now
-                for digest, tokens in found
-                if tokens >= MIN_CACHED_TOKENS
-            )
-            if usage.cached_tokens > 0:
-                self._misses.pop(name, None)
-            elif expected:
-                self._misses[name] = self._misses.get(name, 0) + 1
-            for i, (digest, tokens) in enumerate(found):
-                if tokens > upto:
-                    break
-                if tokens < MIN_CACHED_TOKENS:
-                    continue
-                key = (scope, name, digest)
-                old = self._entries.get(key)
-                held_before = old is not None and old.expires > now
-                if ends is not None and not held_before and i not in ends:
-                    continue  # Claude caches up to a breakpoint, not beyond
-                uses = old.uses + 1 if old is not None and held_before else 1
-                self._entries[key] = _Entry(tokens, now + ttl, uses)
-                self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-            self._models.setdefault(scope, set()).add(name)
+            self._seen.setdefault(self._scope(request), set()).add(name)
+
+    def _remember_priced_warm(self, request: RoutingRequest, models: frozenset[str]) -> None:
+        """Which models this call was priced warm on, so its answers tell a miss."""
+        with self._lock:
+            self._priced_warm[request.request_id] = models
+            while len(self._priced_warm) > 10_000:
+                self._priced_warm.popitem(last=False)
 
     def reprice(
-        self, request: RoutingRequest, estimates: Sequence[Estimate]
+        self, request: RoutingRequest, estimates: Sequence[Estimate], warmth: Warmth | None
     ) -> dict[str, tuple[float, str]]:
         """Adjust `estimates` (in place) for this prompt's caches: a warm model's cost
         becomes what the call is expected to cost, and so does that of a model that will
@@ -321,7 +332,8 @@ class WarmCaches:
         prompt = request.features.prompt_tokens
         if prompt < MIN_CACHED_TOKENS:
             return {}
-        warmth = self.warmth(request, (e.spec for e in estimates))
+        if warmth is not None:
+            self._remember_priced_warm(request, frozenset(warmth.warm))
         looked, mark = False, None
         notes: dict[str, tuple[float, str]] = {}
         for est in estimates:
@@ -368,10 +380,3 @@ class WarmCaches:
                 est.cost_usd = call
                 notes[spec.name] = (call, f"expected cost {usd(call)}{writes}")
         return notes
-
-    def clear(self) -> None:
-        """Forget every cached prefix (as after the providers' caches expired)."""
-        with self._lock:
-            self._entries.clear()
-            self._models.clear()
-            self._misses.clear()

@@ -190,10 +190,12 @@ class RoutingChatModel(BaseChatModel):
     router, off the response path, and watches quality per route."""
     feedback: Any = Field(default=None, exclude=True)
     """`langroute.feedback` store for `llm.router.feedback(request_id, score)` ratings."""
-    cache_aware: bool = True
+    cache_aware: Any = Field(default=True, exclude=True)
     """Price the prompt prefix a candidate's provider holds cached (as its earlier answers
     showed) at the cached price when choosing, so a conversation is not moved off the
-    model that holds it when staying costs less (False: list prices only)."""
+    model that holds it when staying costs less: True (kept in this process), a
+    `langroute.state` warm store that workers share (`SQLiteWarmStore`, `RedisWarmStore`),
+    or False (list prices only)."""
     tenant: str | None = None
     """Default tenant of every call (per call: `invoke(..., tenant=...)`): budgets and the
     response cache are kept per tenant."""

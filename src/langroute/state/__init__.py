@@ -1,4 +1,5 @@
-"""Shared state: one protocol per concern — health, rate limits and budgets — each kept in this
+"""Shared state: one protocol per concern — health, rate limits, budgets, the response cache
+and the prompt prefixes models hold cached — each kept in this
 process (`InMemoryHealth`, `InMemoryRateLimits`) or in a SQLite file shared by the host's
 processes and kept across restarts (`SQLiteHealth`, `SQLiteRateLimits`), or in Redis for
 many hosts (`RedisHealth`, `RedisRateLimits`, the `redis` extra)."""
@@ -17,9 +18,17 @@ from langroute.state.redis import (
     RedisCache,
     RedisHealth,
     RedisRateLimits,
+    RedisWarmStore,
     StateUnavailable,
 )
-from langroute.state.sqlite import SQLiteBudgets, SQLiteCache, SQLiteHealth, SQLiteRateLimits
+from langroute.state.sqlite import (
+    SQLiteBudgets,
+    SQLiteCache,
+    SQLiteHealth,
+    SQLiteRateLimits,
+    SQLiteWarmStore,
+)
+from langroute.state.warm import InMemoryWarmStore, WarmStore
 
 __all__ = [
     "BudgetStore",
@@ -31,14 +40,18 @@ __all__ = [
     "InMemoryCache",
     "InMemoryHealth",
     "InMemoryRateLimits",
+    "InMemoryWarmStore",
     "RateLimitStore",
     "RedisBudgets",
     "RedisCache",
     "RedisHealth",
     "RedisRateLimits",
+    "RedisWarmStore",
     "SQLiteBudgets",
     "SQLiteCache",
     "SQLiteHealth",
     "SQLiteRateLimits",
+    "SQLiteWarmStore",
     "StateUnavailable",
+    "WarmStore",
 ]

@@ -36,6 +36,7 @@ from langroute.state.health import (
     _Tx,
 )
 from langroute.state.ratelimit import InMemoryRateLimits
+from langroute.state.warm import Held, Key
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -465,3 +466,64 @@ class RedisCache:
             return out
 
         return self._guard.run(remote, lambda: self._local.vectors(namespace))
+
+
+class RedisWarmStore:
+    """The prompt prefixes models' providers hold cached, in Redis, shared by every process
+    on every host; each prefix a key with its time to live. When Redis is unreachable the
+    process prices from what it saw itself (`on_unavailable="local"`, the default: this is
+    a pricing hint, not a limit)."""
+
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+    stable_keys = True
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        namespace: str = "langroute",
+        timeout_s: float = 0.25,
+        on_unavailable: Literal["fail", "local"] = "local",
+    ) -> None:
+        from langroute.state.warm import InMemoryWarmStore
+
+        self._redis = _client(url, timeout_s)
+        self._ns = namespace
+        self._local = InMemoryWarmStore()
+        self._guard = _Guard(on_unavailable, "warm prompt caches")
+
+    def _name(self, scope: str, model: str, key: Key) -> str:
+        import hashlib
+
+        where = hashlib.blake2b(scope.encode(), digest_size=8).hexdigest()
+        return f"{self._ns}:warm:{where}:{model}:{key}"
+
+    def held(self, scope: str, models: Sequence[str], keys: Sequence[Key]) -> dict[str, Held]:
+        def remote() -> dict[str, Held]:
+            pairs = [(model, key) for key in keys for model in models]
+            if not pairs:
+                return {}
+            values = self._redis.mget([self._name(scope, m, k) for m, k in pairs])
+            found: dict[str, Held] = {}
+            for (model, key), value in zip(pairs, values, strict=True):
+                if value is not None and model not in found:
+                    tokens, uses = value.split(":")
+                    found[model] = Held(key, int(tokens), int(uses))
+            return found
+
+        return self._guard.run(remote, lambda: self._local.held(scope, models, keys))
+
+    def hold(
+        self, scope: str, model: str, prefixes: Sequence[tuple[Key, int]], ttl_s: float
+    ) -> None:
+        def remote() -> None:
+            names = [self._name(scope, model, key) for key, _ in prefixes]
+            before = self._redis.mget(names)
+            pipe = self._redis.pipeline(transaction=False)
+            for name, (_, tokens), value in zip(names, prefixes, before, strict=True):
+                uses = int(value.split(":")[1]) + 1 if value else 1
+                pipe.set(name, f"{tokens}:{uses}", px=max(1, int(ttl_s * 1000)))
+            pipe.execute()
+
+        self._guard.run(remote, lambda: self._local.hold(scope, model, prefixes, ttl_s))

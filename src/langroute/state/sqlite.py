@@ -24,6 +24,7 @@ from pathlib import Path
 from langroute.state.budget import BudgetLine, Refusal
 from langroute.state.health import HealthConfig, _Breakers, _Entry, _Tx
 from langroute.state.ratelimit import _Bucket, _refill, _settled, _take
+from langroute.state.warm import Held, Key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS health (key TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -37,6 +38,10 @@ CREATE TABLE IF NOT EXISTS cache_vectors (
     PRIMARY KEY (ns, key)
 );
 CREATE TABLE IF NOT EXISTS budget_spent (key TEXT PRIMARY KEY, spent INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS warm_prefixes (
+    scope TEXT NOT NULL, model TEXT NOT NULL, key TEXT NOT NULL, tokens INTEGER NOT NULL,
+    uses INTEGER NOT NULL, expires REAL NOT NULL, PRIMARY KEY (scope, model, key)
+);
 CREATE TABLE IF NOT EXISTS budget_holds (
     key TEXT NOT NULL, rid TEXT NOT NULL, amount INTEGER NOT NULL, expires REAL NOT NULL,
     PRIMARY KEY (key, rid)
@@ -315,3 +320,54 @@ class SQLiteCache:
                 (namespace, self._clock()),
             ).fetchall()
         return [(k, bytes(v)) for k, v in rows]
+
+
+class SQLiteWarmStore:
+    """The prompt prefixes models' providers hold cached, in a SQLite file shared by the
+    host's processes: a conversation whose turns reach different workers is priced as warm
+    by each. Expired rows are skipped, and swept now and then."""
+
+    blocking = True
+    """Does I/O: the router calls it from a worker thread, never on the event loop."""
+    stable_keys = True
+
+    def __init__(
+        self, path: str | os.PathLike[str], clock: Callable[[], float] = time.time
+    ) -> None:
+        self._clock = clock
+        self._db = _Connections(path)
+        self._holds = 0
+
+    def held(self, scope: str, models: Sequence[str], keys: Sequence[Key]) -> dict[str, Held]:
+        if not models or not keys:
+            return {}
+        rank = {str(key): i for i, key in enumerate(keys)}
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT model, key, tokens, uses FROM warm_prefixes WHERE scope = ? AND "
+                f"expires > ? AND model IN ({','.join('?' * len(models))}) "
+                f"AND key IN ({','.join('?' * len(rank))})",
+                (scope, self._clock(), *models, *rank),
+            ).fetchall()
+        found: dict[str, Held] = {}
+        for model, key, tokens, uses in rows:
+            best = found.get(model)
+            if best is None or rank[key] < rank[str(best.key)]:
+                found[model] = Held(key, tokens, uses)
+        return found
+
+    def hold(
+        self, scope: str, model: str, prefixes: Sequence[tuple[Key, int]], ttl_s: float
+    ) -> None:
+        now = self._clock()
+        with self._db.immediate() as conn:
+            conn.executemany(
+                "INSERT INTO warm_prefixes (scope, model, key, tokens, uses, expires) "
+                "VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (scope, model, key) DO UPDATE SET "
+                "tokens = excluded.tokens, expires = excluded.expires, uses = CASE WHEN "
+                "warm_prefixes.expires > ? THEN warm_prefixes.uses + 1 ELSE 1 END",
+                [(scope, model, str(key), tokens, now + ttl_s, now) for key, tokens in prefixes],
+            )
+            self._holds += 1
+            if self._holds % 100 == 1:
+                conn.execute("DELETE FROM warm_prefixes WHERE expires <= ?", (now,))

@@ -167,10 +167,12 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
     )
     shadow: Any = Field(default=None, exclude=True, description="langroute.shadow.ShadowEvaluator")
     feedback: Any = Field(default=None, exclude=True, description="a langroute feedback store")
-    cache_aware: bool = Field(
+    cache_aware: Any = Field(
         default=True,
+        exclude=True,
         description="price the prompt prefix a candidate's provider holds cached at the "
-        "cached price when choosing (False: list prices only)",
+        "cached price when choosing: True (this process), a warm store workers share "
+        "(langroute.state.SQLiteWarmStore, RedisWarmStore), or False (list prices only)",
     )
 
     _router: Router = PrivateAttr()
