@@ -367,15 +367,20 @@ def test_a_breakpoint_before_the_models_minimum_is_expected_to_write_nothing(cac
     assert not any("write" in r for r in marked.reasons)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
 def test_two_routers_sharing_a_store_price_each_others_calls(caching_server, kind, request):
     """Two workers (two routers, each with its own process state) and one SQLite file or
     Redis: the turn one served is priced warm by the other, which reads and writes the
-    store from worker threads, off the event loop. A router of its own knows nothing."""
+    store from worker threads, off the event loop. Two routers of one process may share an
+    `InMemoryWarmStore` too. A router with a store of its own knows nothing of theirs."""
     from langroute._sync import run_sync
-    from langroute.state import RedisWarmStore, SQLiteWarmStore
+    from langroute.state import InMemoryWarmStore, RedisWarmStore, SQLiteWarmStore
+
+    one = InMemoryWarmStore()
 
     def shared() -> Any:
+        if kind == "memory":
+            return one
         if kind == "sqlite":
             return SQLiteWarmStore(request.getfixturevalue("tmp_path") / "warm.db")
         url = request.getfixturevalue("redis_url")
@@ -384,7 +389,8 @@ def test_two_routers_sharing_a_store_price_each_others_calls(caching_server, kin
     first = make_router(caching_server, [CHEAP, KEEPER], cache_aware=shared())
     second = make_router(caching_server, [CHEAP, KEEPER], cache_aware=shared())
     alone = make_router(caching_server, [CHEAP, KEEPER])
-    assert first.warm_caches is not None and first.warm_caches.store.blocking
+    assert first.warm_caches is not None
+    assert getattr(first.warm_caches.store, "blocking", False) == (kind != "memory")
     question = [SystemMessage(content=SYSTEM), UserMessage(content="Where is my order?")]
     turn = first.chat(question, hints={"model": "keeper"})
     run_sync(first.drain())  # the store is written off the response path

@@ -216,9 +216,10 @@ class WarmCaches:
         """How long a prefix stays cached after its last use (providers keep 5 minutes at
         least; a 1-hour write is kept an hour, OpenAI's 24-hour retention a day)."""
         self._stable = bool(getattr(self.store, "stable_keys", False))
+        self._own = store is None
         self._seen: dict[str, set[str]] = {}
-        """Per scope, the models this process saw hold a prefix: with a store of its own
-        only, a call to another model needs no look-up."""
+        """Per scope, the models this router saw hold a prefix: with a store of its own,
+        which nothing else writes, a call to another model needs no look-up."""
         self._misses: dict[str, int] = {}
         self._priced_warm: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -233,7 +234,7 @@ class WarmCaches:
         and (with a store of this process only) a model seen holding a prefix."""
         if request.features.prompt_tokens < MIN_CACHED_TOKENS:
             return False
-        if not self._stable and not self._seen.get(self._scope(request)):
+        if self._own and not self._seen.get(self._scope(request)):
             return False
         return any(_cache_discount(spec) for spec in specs)
 
@@ -244,7 +245,7 @@ class WarmCaches:
         if request.features.prompt_tokens < MIN_CACHED_TOKENS:
             return None
         scope = self._scope(request)
-        seen = None if self._stable else self._seen.get(scope, set())
+        seen = self._seen.get(scope, set()) if self._own else None
         marked: bool | None = None
         candidates: list[str] = []
         for spec in specs:
