@@ -400,3 +400,26 @@ def test_two_routers_sharing_a_store_price_each_others_calls(caching_server, kin
     assert "prompt cache warm" in answer.decision.plan.chosen.reasons[-1]
     assert answer.usage.cached_tokens > 1024
     assert alone.route(follow_up).plan.chosen.model == "cheap"
+
+
+def test_a_top_level_breakpoint_marks_the_whole_prompt(caching_server):
+    """Claude's automatic caching: `cache_control` on the call (LangChain's
+    `invoke(..., cache_control=...)`) puts the breakpoint on the last block, so the call
+    writes its whole prompt, and the next turn is priced warm on it."""
+    claude = priced("claude-m", (1.2, 0.12, 1.0), provider="claude", cache_write=1.5)
+    router = make_router(caching_server, [CHEAP, claude])
+    automatic = {"cache_control": {"type": "ephemeral"}}
+    question = [SystemMessage(content=SYSTEM), UserMessage(content="Hi?")]
+    plain = router.route(question).plan.candidates
+    marked = router.route(question, extra_body=automatic).plan.candidates
+    by_name = {c.model: c.expected_cost_usd for c in plain}
+    assert {c.model: c.expected_cost_usd for c in marked}["claude-m"] > by_name["claude-m"]
+    first = router.chat(question, hints={"model": "claude-m"}, extra_body=automatic)
+    assert first.usage.cache_write_tokens > 1024
+    follow_up = [*question, AssistantMessage(content="ok"), UserMessage(content="And?")]
+    later = router.route(follow_up, extra_body=automatic).plan.chosen
+    assert later.model == "claude-m"
+    assert later.reasons[-1].startswith(
+        f"prompt cache warm: {sum(first.decision.features.message_tokens)} of"
+    )
+    assert router.route(follow_up).plan.chosen.model == "cheap"  # no breakpoint: no read

@@ -73,8 +73,20 @@ def _cache_discount(spec: ModelSpec) -> float:
     return (pricing.input - pricing.cached_input) / 1_000_000
 
 
+def _top_level_mark(request: RoutingRequest) -> str | None:
+    """The lifetime of the call's top-level `cache_control` (Claude's automatic caching: a
+    breakpoint on the last block), None when it has none."""
+    extra = request.params.extra_body
+    control = extra.get("cache_control") if extra else None
+    if not isinstance(control, Mapping):
+        return None
+    return "1h" if control.get("ttl") == "1h" else "5m"
+
+
 def _marked(request: RoutingRequest) -> bool:
     """Whether the call carries a prompt-cache breakpoint (`cache_control`) anywhere."""
+    if _top_level_mark(request) is not None:
+        return True
     for tool in request.params.tools or ():
         if tool.cache_control is not None:
             return True
@@ -98,8 +110,9 @@ def _is_marked(request: RoutingRequest, warmth: Warmth | None) -> bool:
 
 
 def _last_breakpoint(request: RoutingRequest) -> tuple[int, str] | None:
-    """Prompt tokens up to the call's last breakpoint that ends a message (or the tools),
-    and its lifetime ("5m" or "1h"); None when there is none."""
+    """Prompt tokens up to the call's last breakpoint that ends a message (or the tools, or
+    the whole prompt for a top-level one), and its lifetime ("5m" or "1h"); None when there
+    is none."""
     features = request.features
     tokens = features.prompt_tokens - sum(features.message_tokens)
     found: tuple[int, str] | None = None
@@ -113,12 +126,15 @@ def _last_breakpoint(request: RoutingRequest) -> tuple[int, str] | None:
             control = content[-1].cache_control
             if control is not None:
                 found = tokens, control.ttl or "5m"
+    if (ttl := _top_level_mark(request)) is not None:
+        found = tokens, ttl
     return found
 
 
 def _breakpoint_ends(request: RoutingRequest) -> set[int]:
     """The indexes, in `prefixes(request)`, of the prefixes that end at a breakpoint: the
-    tools when the last one is marked, a message when its last part is."""
+    tools when the last one is marked, a message when its last part is, and the whole
+    prompt for a top-level `cache_control`."""
     ends: set[int] = set()
     tools = request.params.tools
     offset = 0
@@ -130,6 +146,8 @@ def _breakpoint_ends(request: RoutingRequest) -> set[int]:
         content = message.content
         if isinstance(content, list) and content and content[-1].cache_control is not None:
             ends.add(i + offset)
+    if _top_level_mark(request) is not None:
+        ends.add(len(request.messages) - 1 + offset)
     return ends
 
 

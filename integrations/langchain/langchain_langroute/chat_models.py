@@ -457,6 +457,8 @@ class RoutingChatModel(BaseChatModel):
         }
         if self._native:
             fields |= _native_fields(kwargs, stop, tool_kwargs)
+        elif isinstance(kwargs.get("cache_control"), dict):  # for pricing the cache write
+            fields["extra_body"] = {"cache_control": kwargs["cache_control"]}
         set_ = {k: v for k, v in fields.items() if v is not None}
         try:
             params = ChatParams(**set_) if set_ else NO_PARAMS

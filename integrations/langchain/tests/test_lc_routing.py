@@ -1547,3 +1547,27 @@ def test_a_conversation_stays_with_the_candidate_that_holds_its_prompt_cached(se
     finally:
         server.prompt_cache.automatic = False
         server.prompt_cache.clear()
+
+
+def test_a_call_keyword_breakpoint_is_priced_as_claudes_cache_write(server):
+    """`invoke(..., cache_control=...)` (Claude's automatic caching) writes the whole prompt
+    to ChatAnthropic's cache at 1.25x the input price: the plan counts it, and prices the
+    next turn warm once the answer shows the write."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    prices = {"input": 3.0, "output": 15.0, "cached_input": 0.3, "cache_write": 3.75}
+    llm = RoutingChatModel(
+        models=[anthropic_candidate()],
+        specs={ANTHROPIC_NAME: {**SPECS[ANTHROPIC_NAME], "pricing": prices}},
+    )
+    server.models[ANTHROPIC_NAME].default = Reply("Noted.")
+    server.prompt_cache.clear()
+    asked = [SystemMessage(content=HOUSE_RULES * 3), HumanMessage(content="Hi?")]
+    first = llm.invoke(asked, cache_control=EPHEMERAL)
+    assert "more to write its cache" in first.response_metadata["langroute"]["reasons"][-1]
+    details = first.usage_metadata["input_token_details"]  # ChatAnthropic splits by lifetime
+    assert details.get("cache_creation", 0) + details.get("ephemeral_5m_input_tokens", 0) > 1024
+    later = llm.invoke([*asked, first, HumanMessage(content="And?")], cache_control=EPHEMERAL)
+    reasons = later.response_metadata["langroute"]["reasons"]
+    assert reasons[-1].startswith("prompt cache warm")
+    assert later.usage_metadata["input_token_details"]["cache_read"] > 1024
