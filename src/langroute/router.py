@@ -60,7 +60,7 @@ from langroute.types import (
     Usage,
 )
 from langroute.versions import Versions
-from langroute.warm_caches import WarmCaches, Warmth, with_call_prices
+from langroute.warm_caches import MIN_CACHED_TOKENS, WarmCaches, Warmth, with_call_prices
 
 if TYPE_CHECKING:
     from langroute.config import RouterConfig
@@ -323,7 +323,7 @@ class Router:
         self._check_forced(request.features)
         warm = self.warm_caches
         warmth = None
-        if warm is not None and warm.worth_looking(request, self._specs):
+        if warm is not None and long_enough(request) and warm.worth_looking(request, self._specs):
             warmth = warm.lookup(request, self._specs)
         return self._decide(request, self.classifier.classify(request.features), warmth)
 
@@ -333,7 +333,7 @@ class Router:
         self._check_forced(request.features)
         warm = self.warm_caches
         warmth = None
-        if warm is not None and warm.worth_looking(request, self._specs):
+        if warm is not None and long_enough(request) and warm.worth_looking(request, self._specs):
             warmth = await ask(warm.store, warm.lookup, request, self._specs)
         aclassify = getattr(self.classifier, "aclassify", None)
         if aclassify is None:
@@ -357,7 +357,9 @@ class Router:
         if not estimates:
             raise NoCandidateError("no model can serve this request", rejected)
         warm = self.warm_caches
-        priced = warm.reprice(request, estimates, warmth) if warm is not None else None
+        priced = None
+        if warm is not None and features.prompt_tokens >= MIN_CACHED_TOKENS:
+            priced = warm.reprice(request, estimates, warmth)
         plan = self.policy.rank(PlanContext(features, profile, estimates, rejected))
         if not plan.candidates:
             raise NoCandidateError(f"policy {plan.policy!r} left no candidate", rejected)
@@ -653,6 +655,11 @@ ADAPTER_OPTIONS = (
     "cache_aware",
 )
 """The `Router` arguments the framework adapters take as fields of the same names."""
+
+
+def long_enough(request: RoutingRequest) -> bool:
+    """Whether a prompt is long enough for a provider to cache any of it."""
+    return request.features.prompt_tokens >= MIN_CACHED_TOKENS
 
 
 def adapter_options(adapter: Any) -> dict[str, Any]:

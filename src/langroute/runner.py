@@ -34,6 +34,7 @@ from langroute.retry import RetryPolicy
 from langroute.state.calls import ask, tell
 from langroute.tokens import count_tokens
 from langroute.types import Completion, StreamChunk, Usage
+from langroute.warm_caches import MIN_CACHED_TOKENS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -352,7 +353,12 @@ class Runner:
                 spec.name, self._request.features.prompt_tokens, usage.prompt_tokens
             )
         warm = self._router.warm_caches
-        if warm is not None and error is None and usage is not None:
+        if (
+            warm is not None
+            and usage is not None
+            and error is None
+            and self._request.features.prompt_tokens >= MIN_CACHED_TOKENS
+        ):
             tell(warm.store, warm.observe, self._request, spec, usage)
         health = self._router.health
         if health is not None:

@@ -298,10 +298,12 @@ class WarmCaches:
         it read and wrote (up to a breakpoint), or the whole prompt for a model that caches
         on its own. Writes the store: call it from a worker thread when it does I/O."""
         features = request.features
+        if features.prompt_tokens < MIN_CACHED_TOKENS:
+            return  # nothing cached, nothing priced warm
         name = spec.name
         with self._lock:
             priced_warm = name in self._priced_warm.pop(request.request_id, frozenset())
-        if features.prompt_tokens < MIN_CACHED_TOKENS or _cache_discount(spec) == 0.0:
+        if _cache_discount(spec) == 0.0:
             return
         if usage.cached_tokens > 0:
             self._misses.pop(name, None)
