@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langroute import ModelSpec, OpenAIProvider, RouterConfig
+from langroute import ConfigError, ModelSpec, OpenAIProvider, RouterConfig
 from langroute.testing import Reply, ScriptedServer
 from langroute.types import (
     AssistantMessage,
@@ -225,6 +225,8 @@ def test_short_prompts_and_list_price_routers_keep_no_record(caching_server, tmp
     off = RouterConfig.from_data({"models": ["gpt-4.1-mini"], "cache_aware": False}).build()
     assert off.warm_caches is None
     assert RouterConfig.from_data({"models": ["gpt-4.1-mini"]}).build().warm_caches is not None
+    with pytest.raises(ConfigError, match=r"cache_aware must be True, False or a warm-cache store"):
+        make_router(caching_server, [CHEAP], cache_aware="redis://127.0.0.1:6379/0")
     db = f"sqlite:{tmp_path / 'state.db'}"
     shared = RouterConfig.from_data({"models": ["gpt-4.1-mini"], "state": db}).build()
     assert type(shared.warm_caches.store).__name__ == "SQLiteWarmStore"

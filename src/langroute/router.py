@@ -143,6 +143,14 @@ class Router:
         """Exact/semantic response cache, per tenant (None: every call goes to a model)."""
         self.compressor = compressor
         """Shortens prompts before routing (native providers only; None: sent as given)."""
+        if not isinstance(cache_aware, bool) and not (
+            callable(getattr(cache_aware, "held", None))
+            and callable(getattr(cache_aware, "hold", None))
+        ):
+            raise ConfigError(
+                "cache_aware must be True, False or a warm-cache store such as "
+                f"SQLiteWarmStore(path) or RedisWarmStore(url); got {type(cache_aware).__name__}"
+            )
         self.warm_caches = (
             None
             if cache_aware is False
