@@ -329,24 +329,30 @@ class Router:
         """Classify and rank for `request`, without calling any model (an LLM classifier,
         if configured, is the one exception; a shared warm-cache store is read)."""
         self._check_forced(request.features)
-        warm = self.warm_caches
-        warmth = None
-        if warm is not None and long_enough(request) and warm.worth_looking(request, self._specs):
-            warmth = warm.lookup(request, self._specs)
+        warm = self._warm_for(request)
+        warmth = warm.lookup(request, self._specs) if warm is not None else None
         return self._decide(request, self.classifier.classify(request.features), warmth)
 
     async def aplan(self, request: RoutingRequest) -> Decision:
         """`plan` on the event loop: awaits a classifier that does I/O (`aclassify`), and
         reads a shared warm-cache store from a worker thread."""
         self._check_forced(request.features)
-        warm = self.warm_caches
+        warm = self._warm_for(request)
         warmth = None
-        if warm is not None and long_enough(request) and warm.worth_looking(request, self._specs):
+        if warm is not None:
             warmth = await ask(warm.store, warm.lookup, request, self._specs)
         aclassify = getattr(self.classifier, "aclassify", None)
         if aclassify is None:
             return self._decide(request, self.classifier.classify(request.features), warmth)
         return self._decide(request, await aclassify(request.features), warmth)
+
+    def _warm_for(self, request: RoutingRequest) -> WarmCaches | None:
+        """The warm caches to look this request up in, None when nothing can be found (the
+        common short prompt costs one comparison)."""
+        warm = self.warm_caches
+        if warm is None or request.features.prompt_tokens < MIN_CACHED_TOKENS:
+            return None
+        return warm if warm.worth_looking(request, self._specs) else None
 
     def _check_forced(self, features: RequestFeatures) -> None:
         forced = features.hints.model
@@ -663,11 +669,6 @@ ADAPTER_OPTIONS = (
     "cache_aware",
 )
 """The `Router` arguments the framework adapters take as fields of the same names."""
-
-
-def long_enough(request: RoutingRequest) -> bool:
-    """Whether a prompt is long enough for a provider to cache any of it."""
-    return request.features.prompt_tokens >= MIN_CACHED_TOKENS
 
 
 def adapter_options(adapter: Any) -> dict[str, Any]:

@@ -34,7 +34,15 @@ from langroute.features import RoutingRequest
 from langroute.policy.base import Estimate, RoutePlan, usd
 from langroute.registry.spec import ModelSpec
 from langroute.state.warm import InMemoryWarmStore, Key, WarmStore
-from langroute.types import AssistantMessage, ImagePart, Message, TextPart, ToolMessage, Usage
+from langroute.types import (
+    AssistantMessage,
+    CacheControl,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolMessage,
+    Usage,
+)
 
 MIN_CACHED_TOKENS = 1024
 """The shortest prompt a provider caches (OpenAI's and Claude's minimum)."""
@@ -50,8 +58,6 @@ class Warmth:
 
     warm: Mapping[str, int]
     """Model name → prompt tokens (the router's count) it is expected to read cached."""
-    marked: bool | None
-    """Whether the call marks a breakpoint (None: not looked at yet)."""
     calls: int
     """Calls the prefix is expected to serve, this one included: as many as have used it
     so far (the conversation's steps, or the calls that shared its prefix), plus this one.
@@ -103,54 +109,6 @@ def _write_premium(spec: ModelSpec, ttl: str) -> float:
     return ((write_1h if ttl == "1h" else write) - spec.pricing.input) / 1_000_000
 
 
-def _is_marked(request: RoutingRequest, warmth: Warmth | None) -> bool:
-    if warmth is not None and warmth.marked is not None:
-        return warmth.marked
-    return _marked(request)
-
-
-def _last_breakpoint(request: RoutingRequest) -> tuple[int, str] | None:
-    """Prompt tokens up to the call's last breakpoint that ends a message (or the tools, or
-    the whole prompt for a top-level one), and its lifetime ("5m" or "1h"); None when there
-    is none."""
-    features = request.features
-    tokens = features.prompt_tokens - sum(features.message_tokens)
-    found: tuple[int, str] | None = None
-    tools = request.params.tools
-    if tools and (control := tools[-1].cache_control) is not None:
-        found = tokens, control.ttl or "5m"
-    for message, share in zip(request.messages, features.message_tokens, strict=True):
-        tokens += share
-        content = message.content
-        if isinstance(content, list) and content:
-            control = content[-1].cache_control
-            if control is not None:
-                found = tokens, control.ttl or "5m"
-    if (ttl := _top_level_mark(request)) is not None:
-        found = tokens, ttl
-    return found
-
-
-def _breakpoint_ends(request: RoutingRequest) -> set[int]:
-    """The indexes, in `prefixes(request)`, of the prefixes that end at a breakpoint: the
-    tools when the last one is marked, a message when its last part is, and the whole
-    prompt for a top-level `cache_control`."""
-    ends: set[int] = set()
-    tools = request.params.tools
-    offset = 0
-    if tools:
-        offset = 1
-        if tools[-1].cache_control is not None:
-            ends.add(0)
-    for i, message in enumerate(request.messages):
-        content = message.content
-        if isinstance(content, list) and content and content[-1].cache_control is not None:
-            ends.add(i + offset)
-    if _top_level_mark(request) is not None:
-        ends.add(len(request.messages) - 1 + offset)
-    return ends
-
-
 def _message_key(message: Message) -> tuple[object, ...]:
     """What a provider's cache matches of one message (breakpoints are not part of it)."""
     content = message.content
@@ -171,38 +129,68 @@ def _message_key(message: Message) -> tuple[object, ...]:
     return message.role, text, calls, called
 
 
+def _lifetime(control: CacheControl | None) -> str | None:
+    return None if control is None else control.ttl or "5m"
+
+
+def _ends(request: RoutingRequest) -> list[tuple[int, str | None]]:
+    """Where the prompt's prefixes end, in the order a provider caches it — after the
+    tools, then after each message: the prompt tokens of each piece, and the lifetime of a
+    breakpoint at its end ("5m", "1h"; None: none). A top-level `cache_control` (Claude's
+    automatic caching) is a breakpoint after the last message."""
+    features = request.features
+    ends: list[tuple[int, str | None]] = []
+    tools = request.params.tools
+    if tools:
+        tools_tokens = features.prompt_tokens - sum(features.message_tokens)
+        ends.append((tools_tokens, _lifetime(tools[-1].cache_control)))
+    for message, share in zip(request.messages, features.message_tokens, strict=True):
+        content = message.content
+        control = content[-1].cache_control if isinstance(content, list) and content else None
+        ends.append((share, _lifetime(control)))
+    if (ttl := _top_level_mark(request)) is not None:
+        ends[-1] = ends[-1][0], ttl
+    return ends
+
+
+def _last_breakpoint(request: RoutingRequest) -> tuple[int, str] | None:
+    """Prompt tokens up to the call's last breakpoint that ends a message (or the tools),
+    and its lifetime ("5m" or "1h"); None when there is none."""
+    tokens, found = 0, None
+    for share, ttl in _ends(request):
+        tokens += share
+        if ttl is not None:
+            found = tokens, ttl
+    return found
+
+
 def prefixes(request: RoutingRequest, *, stable: bool = False) -> list[tuple[Key, int]]:
     """The request's prompt prefixes a provider may hold, shortest first: a key for each,
-    ending after the tools and after every message, with its prompt tokens.
+    ending after the tools and after every message (as `_ends` lists them), with its
+    prompt tokens.
 
     Keys are Python hashes, salted per process: cheap, as Python keeps a string's hash, so
     a conversation's earlier messages cost next to nothing to hash again. `stable` keys,
     for a store other processes share, are BLAKE2 digests of the same content."""
     features = request.features
-    tokens = features.prompt_tokens - sum(features.message_tokens)
-    out: list[tuple[Key, int]] = []
     tools = request.params.tools
-    described = (
-        json.dumps([t.function.model_dump() for t in tools], sort_keys=True) if tools else None
-    )
-    if stable:
-        digest = hashlib.blake2b(digest_size=16)
-        if described is not None:
-            digest.update(described.encode())
-            out.append((digest.hexdigest(), tokens))
-        for message, share in zip(request.messages, features.message_tokens, strict=True):
-            digest.update(json.dumps(_message_key(message)).encode())
-            tokens += share
-            out.append((digest.hexdigest(), tokens))
-        return out
-    running = 0
-    if described is not None:
-        running = hash(described)
-        out.append((running, tokens))
-    for message, share in zip(request.messages, features.message_tokens, strict=True):
-        running = hash((running, _message_key(message)))
+    pieces: list[object] = [_message_key(m) for m in request.messages]
+    shares = list(features.message_tokens)
+    if tools:
+        pieces.insert(0, json.dumps([t.function.model_dump() for t in tools], sort_keys=True))
+        shares.insert(0, features.prompt_tokens - sum(features.message_tokens))
+    digest = hashlib.blake2b(digest_size=16) if stable else None
+    running, tokens = 0, 0
+    out: list[tuple[Key, int]] = []
+    for piece, share in zip(pieces, shares, strict=True):
         tokens += share
-        out.append((running, tokens))
+        key: Key
+        if digest is not None:
+            digest.update(json.dumps(piece).encode())
+            key = digest.hexdigest()
+        else:
+            key = running = hash((running, piece))
+        out.append((key, tokens))
     return out
 
 
@@ -291,7 +279,7 @@ class WarmCaches:
         steps = sum(isinstance(m, AssistantMessage) for m in request.messages)
         uses = max(h.uses for h in held.values())
         warm = {name: h.tokens for name, h in held.items()}
-        return Warmth(warm, marked, max(steps, uses) + 1)
+        return Warmth(warm, max(steps, uses) + 1)
 
     def observe(self, request: RoutingRequest, spec: ModelSpec, usage: Usage) -> None:
         """Note what a call's answer shows its model's provider now holds cached: the prefix
@@ -322,12 +310,13 @@ class WarmCaches:
             ttl = max(ttl, _TTL_1H_S)
         if automatic and request.params.prompt_cache_retention == "24h":
             ttl = max(ttl, _TTL_24H_S)
-        ends = None if automatic else _breakpoint_ends(request)  # Claude: up to a breakpoint
+        found = prefixes(request, stable=self._stable)
+        marks = [ttl for _, ttl in _ends(request)] if not automatic else [None] * len(found)
         kept = [
             (key, tokens)
-            for i, (key, tokens) in enumerate(prefixes(request, stable=self._stable))
-            if MIN_CACHED_TOKENS <= tokens <= upto and (ends is None or i in ends)
-        ]
+            for (key, tokens), mark in zip(found, marks, strict=True)
+            if MIN_CACHED_TOKENS <= tokens <= upto and (automatic or mark is not None)
+        ]  # Claude caches up to a breakpoint, not beyond
         if not kept:
             return
         self.store.hold(self._scope(request), name, kept, ttl)
@@ -387,7 +376,7 @@ class WarmCaches:
                 )
                 continue
             spread = 1 - 1 / warmth.calls if warmth is not None else 0.0
-            if spread > 0 and (caches_on_its_own(spec) or _is_marked(request, warmth)):
+            if spread > 0 and (caches_on_its_own(spec) or _marked(request)):
                 assert warmth is not None
                 longest = spec.billed_prompt_tokens(max(warmth.warm.values()))
                 est.cost_usd = call - (longest * discount + written) * spread
