@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from langroute.errors import ConfigError
 from langroute.tokens import count_tokens
@@ -79,7 +80,7 @@ class PromptCompressor:
         return out
 
     def _tidy(self, message: Message) -> Message:
-        content = message.content
+        content: Any = message.content
         if isinstance(message, ToolMessage) and self.max_tool_result_tokens is not None:
             content = _clip(text_of(content), self.max_tool_result_tokens)
         if self.whitespace and content is not None:

@@ -507,7 +507,7 @@ class Router:
                 yield chunk
             return
         recorded = False
-        text: list[str] = []
+        seen: list[StreamChunk] = []
         tools = False
         try:
             runner = Runner(self, request, decision, started)
@@ -517,14 +517,15 @@ class Router:
                         chunk.cost_usd = decision.actual_cost_usd
                         answer = None
                         if self.cache is not None or self.shadow is not None:
-                            answer = _assembled(chunk, "".join(text))
+                            answer = Completion.from_chunks([*seen, chunk])
+                            answer.decision = None
                             if not tools:
                                 self._to_cache(request, decision, answer)
                         self._record(decision, started, "ok", usage=chunk.usage)
                         self._after(request, decision, answer)
                         recorded = True
                     else:
-                        text.append(chunk.content)
+                        seen.append(chunk)
                         tools = tools or bool(chunk.tool_calls)
                     yield chunk
         except LangrouteError as exc:
@@ -749,17 +750,3 @@ def _with_decision(exc: LangrouteError, decision: Decision) -> LangrouteError:
             error = refused[0]
     error.decision = decision  # type: ignore[attr-defined]
     return error
-
-
-def _assembled(last: StreamChunk, text: str) -> Completion:
-    """A streamed answer as one completion, to cache it."""
-    return Completion(
-        id=last.decision.request_id if last.decision is not None else "stream",
-        model=last.model,
-        provider=last.provider,
-        provider_model=last.model,
-        content=text,
-        finish_reason=last.finish_reason,
-        usage=last.usage or Usage(),
-        cost_usd=last.cost_usd or 0.0,
-    )

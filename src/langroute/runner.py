@@ -29,6 +29,7 @@ from langroute.errors import (
 )
 from langroute.features import RoutingRequest
 from langroute.policy.balance import BALANCERS
+from langroute.providers._http import not_sent
 from langroute.registry import Deployment, ModelSpec
 from langroute.retry import RetryPolicy
 from langroute.state.calls import ask, tell
@@ -453,10 +454,11 @@ class Runner:
         started = time.perf_counter()
         try:
             limit = self._time_limit(spec, dep)
+            req = self._request_for(spec)
             if limit is None:
-                result = await provider.complete(dep.model_id, self._request)
+                result = await provider.complete(dep.model_id, req)
             else:
-                result = await self._within(limit, provider.complete(dep.model_id, self._request))
+                result = await self._within(limit, provider.complete(dep.model_id, req))
         except asyncio.CancelledError:
             # An ensemble's deadline or a hedge's winner stopped it: the prompt is billed.
             self._record_aborted(spec, dep, started, "", None)
@@ -520,10 +522,22 @@ class Runner:
             raise self._circuit_open(spec)
         raise last
 
+    def _request_for(self, spec: ModelSpec) -> RoutingRequest:
+        """The request as `spec` takes it: without Claude's `thinking` setting for a model
+        whose capabilities say it refuses it (it answers without thinking, as any model
+        that cannot think does)."""
+        req = self._request
+        thinking = req.params.thinking
+        if thinking is None or not thinking.on or spec.capabilities.thinking:
+            return req
+        not_sent(spec.name, "Claude's thinking setting", "this model cannot think")
+        params = req.params.model_copy(update={"thinking": None})
+        return req.model_copy(update={"params": params})
+
     async def stream(self, model: str) -> AsyncIterator[StreamChunk]:
         self._limited = False
         spec = self.spec(model)
-        req = self._request
+        req = self._request_for(spec)
         last: ProviderError | None = None
         for dep in await self._deployments(spec):
             provider = self._router.provider(dep.provider)
@@ -534,7 +548,7 @@ class Runner:
                     break  # its half-open probe is out on another call
                 started = time.perf_counter()
                 delivered: list[str] = []
-                arguments: list[str] = []  # tool calls', to estimate unreported usage
+                arguments: list[str] = []  # tool calls' and reasoning, to estimate usage
                 started_output = False
                 usage: Usage | None = None
                 finish: str | None = None
@@ -555,6 +569,8 @@ class Runner:
                             delivered.append(chunk.content)
                             if chunk.tool_calls:
                                 arguments.extend(d.arguments or "" for d in chunk.tool_calls)
+                            if chunk.thinking:
+                                arguments.extend(d.thinking for d in chunk.thinking)
                         elif chunk.raw is None:
                             continue  # nothing for the caller (an adapter gets its raw objects)
                         yield construct(
@@ -563,6 +579,7 @@ class Runner:
                             provider=dep.provider,
                             content=chunk.content,
                             tool_calls=chunk.tool_calls,
+                            thinking=chunk.thinking,
                             finish_reason=None,
                             usage=None,
                             logprobs=chunk.logprobs,
@@ -614,6 +631,7 @@ class Runner:
                     provider=dep.provider,
                     content="",
                     tool_calls=[],
+                    thinking=[],
                     finish_reason=finish,
                     usage=usage,
                     logprobs=None,

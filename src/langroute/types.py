@@ -5,7 +5,7 @@ Every provider and adapter translates to and from these; nothing here knows a fr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
@@ -56,6 +56,34 @@ class ImagePart(_Shape):
 ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 
+class ThinkingPart(_Shape):
+    """A model's reasoning before its answer: Claude's `thinking` block (with the
+    `signature` Anthropic checks when the block is sent back), or the `reasoning_content`
+    of OpenAI-compatible reasoning models (DeepSeek's, vLLM's; no signature).
+
+    Claude with extended thinking refuses the next step of a tool loop unless the assistant
+    message that called the tools starts with its thinking blocks, sent back unchanged;
+    `Completion.message()` keeps them. APIs without such blocks are sent the text only."""
+
+    type: Literal["thinking"] = "thinking"
+    thinking: str
+    signature: str | None = None
+
+
+class RedactedThinkingPart(_Shape):
+    """Reasoning the provider returned encrypted (Claude's `redacted_thinking`): opaque,
+    sent back as it came."""
+
+    type: Literal["redacted_thinking"] = "redacted_thinking"
+    data: str
+
+
+Reasoning = Annotated[ThinkingPart | RedactedThinkingPart, Field(discriminator="type")]
+AssistantPart = Annotated[
+    TextPart | ThinkingPart | RedactedThinkingPart, Field(discriminator="type")
+]
+
+
 class FunctionCall(_Shape):
     """The function a model asks to call, arguments as the JSON text the model wrote."""
 
@@ -85,7 +113,9 @@ class UserMessage(_Shape):
 
 class AssistantMessage(_Shape):
     role: Literal["assistant"] = "assistant"
-    content: str | list[TextPart] | None = None
+    content: str | list[AssistantPart] | None = None
+    """Text, or parts: text, and the reasoning a model returned before it (kept for Claude,
+    which needs it back in a tool loop with extended thinking)."""
     tool_calls: list[ToolCall] | None = None
     name: str | None = None
 
@@ -103,8 +133,11 @@ Message = Annotated[
 MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
 
 
-def text_of(content: str | list[TextPart] | list[ContentPart] | None) -> str:
-    """The text of a message's content, parts joined by newlines; images are skipped."""
+def text_of(
+    content: str | list[TextPart] | list[ContentPart] | list[AssistantPart] | None,
+) -> str:
+    """The text of a message's content, parts joined by newlines; images and reasoning are
+    skipped."""
     if content is None:
         return ""
     if isinstance(content, str):
@@ -172,6 +205,35 @@ class ResponseFormat(_Shape):
     json_schema: JsonSchemaFormat | None = None
 
 
+class ThinkingConfig(BaseModel):
+    """Claude's extended thinking (the Messages API's `thinking`): `enabled` with a
+    `budget_tokens` of at least 1,024, `adaptive`, or `disabled`. Other fields the API may
+    add pass through as given.
+
+    Only Claude is sent it: a router may send the call to a model that cannot think, which
+    answers without (and says so once in the log). OpenAI-compatible reasoning models take
+    `reasoning_effort` instead (in `extra_body`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: Literal["enabled", "adaptive", "disabled"]
+    budget_tokens: int | None = Field(default=None, ge=1024)
+
+    @model_validator(mode="after")
+    def _budget_when_enabled(self) -> ThinkingConfig:
+        if self.type == "enabled" and self.budget_tokens is None:
+            raise ValueError(
+                "thinking of type 'enabled' needs budget_tokens (at least 1024), e.g. "
+                "{'type': 'enabled', 'budget_tokens': 2048}"
+            )
+        return self
+
+    @property
+    def on(self) -> bool:
+        """Whether the model is asked to think."""
+        return self.type != "disabled"
+
+
 class ChatParams(_Shape):
     """Everything besides the messages that shapes one chat call."""
 
@@ -192,6 +254,8 @@ class ChatParams(_Shape):
     prompt_cache_retention: Literal["in_memory", "24h"] | None = None
     """OpenAI's extended prompt caching (`"24h"`); only OpenAI-compatible providers send
     it. Claude caches at `cache_control` breakpoints instead."""
+    thinking: ThinkingConfig | None = None
+    """Claude's extended thinking; see `ThinkingConfig`."""
     extra_body: dict[str, Any] | None = None
 
     @field_validator("stop", mode="before")
@@ -270,10 +334,77 @@ class Completion(BaseModel):
     """Why this model answered: plan, reasons, every attempt (set by the Router)."""
     raw: Any = Field(default=None, exclude=True, repr=False)
     """The target's own answer object (e.g. a LangChain `ChatResult`), for adapters."""
+    thinking: list[Reasoning] = Field(default_factory=list)
+    """The model's reasoning before its answer, in order, when its API returns any (Claude
+    with `thinking` enabled, DeepSeek's reasoner). Billed as output tokens."""
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[StreamChunk]) -> Completion:
+        """A streamed answer as one completion: text joined, tool calls and reasoning
+        blocks put together by index, and the last chunk's finish reason, usage, cost and
+        decision. Append its `message()` to the conversation for the next turn."""
+        text: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        thoughts: dict[int, dict[str, Any]] = {}
+        last: StreamChunk | None = None
+        finish: FinishReason | None = None
+        for chunk in chunks:
+            last = chunk
+            finish = chunk.finish_reason or finish
+            text.append(chunk.content)
+            for d in chunk.tool_calls:
+                call = calls.setdefault(d.index, {"id": "", "name": "", "arguments": ""})
+                call["id"] = d.id or call["id"]
+                call["name"] = d.name or call["name"]
+                call["arguments"] += d.arguments
+            for t in chunk.thinking:
+                block = thoughts.setdefault(t.index, {"thinking": ""})
+                block["thinking"] += t.thinking
+                for key in ("signature", "redacted"):
+                    if getattr(t, key) is not None:
+                        block[key] = getattr(t, key)
+        if last is None:
+            raise ValueError("no chunks: a stream ends with at least its closing chunk")
+        decision = last.decision
+        return cls(
+            id=decision.request_id if decision is not None else "stream",
+            model=last.model,
+            provider=last.provider,
+            provider_model=last.model,
+            content="".join(text),
+            tool_calls=[
+                ToolCall(
+                    id=c["id"] or f"call_{i}",
+                    function=FunctionCall(name=c["name"], arguments=c["arguments"] or "{}"),
+                )
+                for i, c in sorted(calls.items())
+            ],
+            finish_reason=finish,
+            usage=last.usage or Usage(),
+            cost_usd=last.cost_usd or 0.0,
+            decision=decision,
+            thinking=[
+                RedactedThinkingPart(data=b["redacted"])
+                if "redacted" in b
+                else ThinkingPart(thinking=b["thinking"], signature=b.get("signature"))
+                for _, b in sorted(thoughts.items())
+            ],
+        )
+
+    @property
+    def reasoning_text(self) -> str:
+        """The readable reasoning, blocks joined by newlines ("" when there is none)."""
+        return "\n".join(p.thinking for p in self.thinking if isinstance(p, ThinkingPart))
 
     def message(self) -> AssistantMessage:
-        """This answer as an assistant message, ready to append to a conversation."""
-        return AssistantMessage(content=self.content, tool_calls=self.tool_calls or None)
+        """This answer as an assistant message, ready to append to a conversation: its
+        reasoning blocks come first, as Claude needs them back in a tool loop."""
+        if not self.thinking:
+            return AssistantMessage(content=self.content, tool_calls=self.tool_calls or None)
+        parts: list[TextPart | ThinkingPart | RedactedThinkingPart] = list(self.thinking)
+        if self.content:
+            parts.append(TextPart(text=self.content))
+        return AssistantMessage(content=parts, tool_calls=self.tool_calls or None)
 
 
 class ToolCallDelta(_Shape):
@@ -283,6 +414,16 @@ class ToolCallDelta(_Shape):
     id: str | None = None
     name: str | None = None
     arguments: str = ""
+
+
+class ThinkingDelta(_Shape):
+    """A fragment of streamed reasoning; fragments with the same index form one block: its
+    text, then (Claude) its signature. A redacted block comes whole, as `redacted`."""
+
+    index: int
+    thinking: str = ""
+    signature: str | None = None
+    redacted: str | None = None
 
 
 class StreamChunk(BaseModel):
@@ -306,8 +447,11 @@ class StreamChunk(BaseModel):
     """Set on the last chunk only, with its `usage` and `cost_usd`."""
     raw: Any = Field(default=None, exclude=True, repr=False)
     """The target's own chunk object (e.g. a LangChain `ChatGenerationChunk`), for adapters."""
+    thinking: list[ThinkingDelta] = Field(default_factory=list)
+    """Reasoning fragments (see `ThinkingDelta`), streamed before the answer they lead to."""
 
     @property
     def has_payload(self) -> bool:
-        """Whether this chunk carries anything a caller would see (text or tool-call data)."""
-        return bool(self.content or self.tool_calls)
+        """Whether this chunk carries anything a caller would see (text, reasoning or
+        tool-call data)."""
+        return bool(self.content or self.tool_calls or self.thinking)

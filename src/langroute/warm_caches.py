@@ -89,6 +89,11 @@ def _top_level_mark(request: RoutingRequest) -> str | None:
     return "1h" if control.get("ttl") == "1h" else "5m"
 
 
+def _mark_of(part: object) -> CacheControl | None:
+    """A content part's breakpoint (reasoning parts carry none)."""
+    return getattr(part, "cache_control", None)
+
+
 def _marked(request: RoutingRequest) -> bool:
     """Whether the call carries a prompt-cache breakpoint (`cache_control`) anywhere."""
     if _top_level_mark(request) is not None:
@@ -98,7 +103,7 @@ def _marked(request: RoutingRequest) -> bool:
             return True
     for message in request.messages:
         content = message.content
-        if isinstance(content, list) and any(p.cache_control is not None for p in content):
+        if isinstance(content, list) and any(_mark_of(p) is not None for p in content):
             return True
     return False
 
@@ -146,7 +151,7 @@ def _ends(request: RoutingRequest) -> list[tuple[int, str | None]]:
         ends.append((tools_tokens, _lifetime(tools[-1].cache_control)))
     for message, share in zip(request.messages, features.message_tokens, strict=True):
         content = message.content
-        control = content[-1].cache_control if isinstance(content, list) and content else None
+        control = _mark_of(content[-1]) if isinstance(content, list) and content else None
         ends.append((share, _lifetime(control)))
     if (ttl := _top_level_mark(request)) is not None:
         ends[-1] = ends[-1][0], ttl

@@ -29,9 +29,13 @@ from langroute.types import (
     FunctionCall,
     ImagePart,
     Message,
+    Reasoning,
+    RedactedThinkingPart,
     StreamChunk,
     SystemMessage,
     TextPart,
+    ThinkingDelta,
+    ThinkingPart,
     ToolCall,
     ToolCallDelta,
     ToolMessage,
@@ -75,6 +79,10 @@ def _blocks(content: str | list[Any] | None) -> list[dict[str, Any]]:
                 block = {"type": "text", "text": part.text}
         elif isinstance(part, ImagePart):
             block = _image_block(part)
+        elif isinstance(part, ThinkingPart | RedactedThinkingPart):
+            if isinstance(part, RedactedThinkingPart) or part.signature is not None:
+                out.append(_thinking_block(part))
+            continue  # unsigned reasoning (another API's) is not Claude's to read
         if block is not None:
             out.append(block)
         if part.cache_control is not None:
@@ -83,6 +91,13 @@ def _blocks(content: str | list[Any] | None) -> list[dict[str, Any]]:
             else:
                 not_sent("anthropic", "a cache breakpoint on empty text", "nothing precedes it")
     return out
+
+
+def _thinking_block(part: ThinkingPart | RedactedThinkingPart) -> dict[str, Any]:
+    """Claude's own reasoning block, sent back unchanged (its signature is checked)."""
+    if isinstance(part, RedactedThinkingPart):
+        return {"type": "redacted_thinking", "data": part.data}
+    return {"type": "thinking", "thinking": part.thinking, "signature": part.signature}
 
 
 def _system(contents: list[str | list[TextPart]]) -> str | list[dict[str, Any]] | None:
@@ -114,6 +129,9 @@ def _tool_result(message: ToolMessage) -> dict[str, Any]:
     return block
 
 
+_THINKING_BLOCKS = ("thinking", "redacted_thinking")
+
+
 def convert_messages(
     messages: Sequence[Message],
 ) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
@@ -131,6 +149,8 @@ def convert_messages(
         elif isinstance(message, AssistantMessage):
             role = "assistant"
             blocks = _blocks(message.content)
+            # Claude needs a tool-calling turn's reasoning back first, as it returned it
+            blocks.sort(key=lambda b: b["type"] not in _THINKING_BLOCKS)
             for call in message.tool_calls or []:
                 try:
                     args = json.loads(call.function.arguments or "{}")
@@ -195,7 +215,14 @@ def request_body(
             choice["disable_parallel_tool_use"] = True
         if params.tool_choice is not None or "disable_parallel_tool_use" in choice:
             body["tool_choice"] = choice
-    if params.temperature is not None:
+    thinking = params.thinking is not None and params.thinking.on
+    if params.thinking is not None:
+        body["thinking"] = params.thinking.model_dump(exclude_none=True)
+        if thinking and params.max_tokens is None and params.thinking.budget_tokens:
+            body["max_tokens"] += params.thinking.budget_tokens  # room for the answer too
+    if thinking:
+        _fit_for_thinking(body, params)
+    elif params.temperature is not None:
         if params.temperature > 1.0:
             not_sent("anthropic", "temperature above 1.0", "it was sent as 1.0, its maximum")
         body["temperature"] = min(params.temperature, 1.0)
@@ -205,7 +232,7 @@ def request_body(
         not_sent("anthropic", "logprobs", "the Messages API returns none")
     if params.prompt_cache_key is not None or params.prompt_cache_retention is not None:
         not_sent("anthropic", "OpenAI's prompt cache settings", "Claude caches at breakpoints")
-    if params.top_p is not None:
+    if params.top_p is not None and not thinking:
         body["top_p"] = params.top_p
     if params.stop:
         body["stop_sequences"] = params.stop
@@ -219,6 +246,23 @@ def request_body(
             extra = {k: v for k, v in extra.items() if k not in foreign}
         body.update(extra)
     return body
+
+
+def _fit_for_thinking(body: dict[str, Any], params: ChatParams) -> None:
+    """Leave out what Claude refuses beside extended thinking, rather than fail a call a
+    router may have meant for any model: a temperature other than 1, a top_p under 0.95,
+    and a forced tool choice (sent as "auto": the model may then answer in text)."""
+    if params.temperature is not None and params.temperature != 1:
+        not_sent("anthropic", "temperature with thinking", "Claude takes only 1 when thinking")
+    if params.top_p is not None:
+        if params.top_p >= 0.95:
+            body["top_p"] = params.top_p
+        else:
+            not_sent("anthropic", "top_p under 0.95 with thinking", "Claude refuses it")
+    choice = body.get("tool_choice")
+    if choice is not None and choice["type"] in ("any", "tool"):
+        not_sent("anthropic", "a forced tool choice with thinking", "it was sent as auto")
+        body["tool_choice"] = {k: v for k, v in choice.items() if k != "name"} | {"type": "auto"}
 
 
 def _usage(data: dict[str, Any] | None) -> Usage:
@@ -286,9 +330,16 @@ class AnthropicProvider(HTTPChatProvider):
         """A Messages API response body as a `Completion`."""
         text: list[str] = []
         calls: list[ToolCall] = []
+        thinking: list[Reasoning] = []
         for block in data["content"]:
             if block["type"] == "text":
                 text.append(block["text"])
+            elif block["type"] == "thinking":
+                thinking.append(
+                    ThinkingPart(thinking=block["thinking"], signature=block.get("signature"))
+                )
+            elif block["type"] == "redacted_thinking":
+                thinking.append(RedactedThinkingPart(data=block["data"]))
             elif block["type"] == "tool_use":
                 arguments = json.dumps(block.get("input") or {})
                 calls.append(
@@ -311,6 +362,7 @@ class AnthropicProvider(HTTPChatProvider):
             tool_calls=calls,
             finish_reason=finish,
             usage=_usage(data.get("usage")),
+            thinking=thinking,
         )
 
     # --- Message Batches: half price, answers within 24 h ------------------------------
@@ -383,6 +435,7 @@ class _StreamState:
         self.where = where
         self.prompt_usage = Usage()
         self.tool_index: dict[int, int] = {}
+        self.thinking_index: dict[int, int] = {}
         self.stopped = False
 
     def _chunk(self, **fields: Any) -> StreamChunk:
@@ -400,10 +453,30 @@ class _StreamState:
                 return self._chunk(tool_calls=[delta])
             if block["type"] == "text" and block.get("text"):
                 return self._chunk(content=block["text"])
+            if block["type"] in _THINKING_BLOCKS:
+                index = self.thinking_index.setdefault(event["index"], len(self.thinking_index))
+                if block["type"] == "redacted_thinking":
+                    return self._chunk(
+                        thinking=[ThinkingDelta(index=index, redacted=block["data"])]
+                    )
+                if block.get("thinking"):
+                    return self._chunk(
+                        thinking=[ThinkingDelta(index=index, thinking=block["thinking"])]
+                    )
         elif kind == "content_block_delta":
             delta = event["delta"]
             if delta["type"] == "text_delta":
                 return self._chunk(content=delta["text"])
+            if delta["type"] == "thinking_delta":
+                index = self.thinking_index[event["index"]]
+                return self._chunk(
+                    thinking=[ThinkingDelta(index=index, thinking=delta["thinking"])]
+                )
+            if delta["type"] == "signature_delta":
+                index = self.thinking_index[event["index"]]
+                return self._chunk(
+                    thinking=[ThinkingDelta(index=index, signature=delta["signature"])]
+                )
             if delta["type"] == "input_json_delta":
                 index = self.tool_index[event["index"]]
                 return self._chunk(

@@ -27,6 +27,8 @@ from langroute.types import (
     FunctionCall,
     Message,
     StreamChunk,
+    ThinkingDelta,
+    ThinkingPart,
     TokenLogprob,
     ToolCall,
     ToolCallDelta,
@@ -73,6 +75,19 @@ def _without_breakpoints(shapes: list[dict[str, Any]], provider: str) -> None:
         )
 
 
+def _without_reasoning(messages: list[dict[str, Any]]) -> None:
+    """Take reasoning blocks out of dumped assistant messages: chat-completions APIs have
+    no place for them (DeepSeek refuses its own `reasoning_content` sent back), and a
+    model reads the answer the reasoning led to."""
+    for message in messages:
+        content = message.get("content")
+        if message["role"] != "assistant" or not isinstance(content, list):
+            continue
+        kept = [part for part in content if part.get("type") == "text"]
+        if len(kept) < len(content):
+            message["content"] = kept or (None if message.get("tool_calls") else "")
+
+
 def request_body(
     model_id: str,
     messages: Sequence[Message],
@@ -90,6 +105,7 @@ def request_body(
     }
     if not cache_control:
         _without_breakpoints(body["messages"], provider)
+    _without_reasoning(body["messages"])
     p = params
     if p.tools:
         body["tools"] = [t.model_dump(exclude_none=True) for t in p.tools]
@@ -118,6 +134,8 @@ def request_body(
         body["prompt_cache_key"] = p.prompt_cache_key
     if p.prompt_cache_retention is not None:
         body["prompt_cache_retention"] = p.prompt_cache_retention
+    if p.thinking is not None and p.thinking.on:
+        not_sent(provider, "Claude's thinking setting", "give reasoning_effort for these APIs")
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
@@ -139,6 +157,13 @@ def _usage(data: dict[str, Any] | None) -> Usage:
         cached_tokens=int(details.get("cached_tokens") or data.get("prompt_cache_hit_tokens") or 0),
         cache_write_tokens=int(details.get("cache_write_tokens") or 0),  # gateways to Claude
     )
+
+
+def _reasoning_of(message: dict[str, Any]) -> str | None:
+    """The reasoning an OpenAI-compatible reasoning model returned beside its answer:
+    `reasoning_content` (DeepSeek, vLLM, Qwen) or `reasoning` (OpenRouter, Ollama)."""
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    return reasoning if isinstance(reasoning, str) and reasoning else None
 
 
 def _logprobs(choice: dict[str, Any]) -> list[TokenLogprob] | None:
@@ -233,6 +258,7 @@ class OpenAIProvider(HTTPChatProvider):
             )
             for tc in message.get("tool_calls") or []
         ]
+        reasoning = _reasoning_of(message)
         return Completion(
             id=str(data.get("id") or uuid.uuid4().hex),
             model=model_id,
@@ -243,6 +269,7 @@ class OpenAIProvider(HTTPChatProvider):
             finish_reason=finish,
             usage=_usage(data.get("usage")),
             logprobs=_logprobs(choice),
+            thinking=[ThinkingPart(thinking=reasoning)] if reasoning else [],
         )
 
     # --- the Batch API (files + /batches): half price, answers within 24 h -----------
@@ -354,6 +381,7 @@ class OpenAIProvider(HTTPChatProvider):
             )
             for tc in delta.get("tool_calls") or []
         ]
+        reasoning = _reasoning_of(delta)
         return StreamChunk(
             model=model_id,
             provider=self.name,
@@ -362,4 +390,5 @@ class OpenAIProvider(HTTPChatProvider):
             finish_reason=choice.get("finish_reason"),
             usage=usage,
             logprobs=_logprobs(choice),
+            thinking=[ThinkingDelta(index=0, thinking=reasoning)] if reasoning else [],
         )

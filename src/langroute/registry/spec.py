@@ -101,6 +101,10 @@ class Capabilities(_Config):
     structured_output: bool = False
     """Schema-constrained output (OpenAI `json_schema`, or tool-forced schemas)."""
     streaming: bool = True
+    thinking: bool = True
+    """Takes Claude's `thinking` setting (only Anthropic's API is sent it). False for a
+    Claude model that refuses it: such a call reaches it without, and it answers without
+    thinking, as models of other APIs do."""
 
 
 class LatencyPrior(_Config):

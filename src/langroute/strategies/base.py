@@ -10,7 +10,13 @@ from langroute.errors import ConfigError, ProviderError
 from langroute.features import RoutingRequest
 from langroute.policy.base import RoutePlan
 from langroute.registry.spec import ModelSpec
-from langroute.types import Completion, StreamChunk, ToolCallDelta
+from langroute.types import (
+    Completion,
+    RedactedThinkingPart,
+    StreamChunk,
+    ThinkingDelta,
+    ToolCallDelta,
+)
 
 if TYPE_CHECKING:
     from langroute.decision import Decision
@@ -47,8 +53,9 @@ class ModelRunner(Protocol):
 
 
 def completion_chunks(completion: Completion) -> Iterator[StreamChunk]:
-    """A finished answer as a stream: its text and tool calls in one chunk, then the closing
-    chunk with usage, cost and decision (an ensemble's kept answer, a cached answer)."""
+    """A finished answer as a stream: its reasoning, text and tool calls in one chunk, then
+    the closing chunk with usage, cost and decision (an ensemble's kept answer, a cached
+    answer)."""
     common = {
         "model": completion.model,
         "provider": completion.provider,
@@ -64,6 +71,12 @@ def completion_chunks(completion: Completion) -> Iterator[StreamChunk]:
             )
             for i, call in enumerate(completion.tool_calls)
         ],
+        thinking=[
+            ThinkingDelta(index=i, redacted=part.data)
+            if isinstance(part, RedactedThinkingPart)
+            else ThinkingDelta(index=i, thinking=part.thinking, signature=part.signature)
+            for i, part in enumerate(completion.thinking)
+        ],
         finish_reason=None,
         usage=None,
         cost_usd=None,
@@ -74,6 +87,7 @@ def completion_chunks(completion: Completion) -> Iterator[StreamChunk]:
         StreamChunk,
         content="",
         tool_calls=[],
+        thinking=[],
         finish_reason=completion.finish_reason,
         usage=completion.usage,
         cost_usd=completion.cost_usd,

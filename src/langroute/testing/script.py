@@ -42,6 +42,10 @@ class Reply:
     """Defaults to `stop`, or `tool_calls` when there are tool calls."""
     logprob: float = -0.05
     """Each token's logprob, when the request asks for logprobs (-0.05: confident)."""
+    reasoning: str | None = None
+    """The model's reasoning before its answer: Claude sends it as a signed `thinking` block
+    when the call enables `thinking` (None: a line about the question), an OpenAI-shaped
+    model as `reasoning_content` (None: no reasoning), as DeepSeek's reasoner does."""
 
 
 @dataclass(frozen=True)

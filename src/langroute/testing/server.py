@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from langroute.testing import thinking
 from langroute.testing.prompt_cache import PromptCache, estimate_tokens
 from langroute.testing.script import (
     Behaviour,
@@ -492,7 +493,12 @@ class ScriptedServer:
             message = f"{foreign[0]}: Extra inputs are not permitted"
             await self._error(send, api, 400, message, "invalid_request_error")
             return
-        if api == "anthropic" and (refused := self.prompt_cache.refusal(body)) is not None:
+        refused = (
+            self.prompt_cache.refusal(body) or thinking.refusal(body)
+            if api == "anthropic"
+            else ("thinking" in body and "Unrecognized request argument supplied: thinking")
+        )
+        if refused:
             self._record(name, api, stream, "bad-request", 400, body, headers)
             await self._error(send, api, 400, refused, "invalid_request_error")
             return
@@ -578,12 +584,20 @@ class ScriptedServer:
                 written = min(cache.written, prompt_tokens - read)
                 hour = min(cache.written_1h, written)
                 usage = (prompt_tokens, usage[1], read, written, hour)
+        reasoning = behaviour.reasoning
+        if api == "anthropic":
+            reasoning = (
+                thinking.thoughts(reasoning, call.last_user_text) if thinking.thinks(body) else None
+            )
+        if reasoning and behaviour.completion_tokens is None:
+            usage = (usage[0], usage[1] + estimate_tokens(reasoning), *usage[2:])
         render = _OpenAI if api == "openai" else _Anthropic
         if stream:
-            await render.stream(send, name, text, behaviour, usage, body, drop_after)
+            await render.stream(send, name, text, behaviour, usage, body, drop_after, reasoning)
         else:
             await _pace(behaviour, text)
-            await self._json(send, 200, render.complete(name, text, behaviour, usage, body))
+            answer = render.complete(name, text, behaviour, usage, body, reasoning)
+            await self._json(send, 200, answer)
 
     @staticmethod
     async def _start(
@@ -658,9 +672,16 @@ class _OpenAI:
 
     @staticmethod
     def complete(
-        name: str, text: str, reply: Reply, usage: Tokens, body: dict[str, Any]
+        name: str,
+        text: str,
+        reply: Reply,
+        usage: Tokens,
+        body: dict[str, Any],
+        reasoning: str | None = None,
     ) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if reasoning:
+            message["reasoning_content"] = reasoning
         if reply.tool_calls:
             message["tool_calls"] = [
                 {
@@ -700,6 +721,7 @@ class _OpenAI:
         usage: Tokens,
         body: dict[str, Any],
         drop_after: int | None,
+        reasoning: str | None = None,
     ) -> None:
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         base = {
@@ -734,6 +756,9 @@ class _OpenAI:
             }
         )
         gap = 1 / reply.tokens_per_s if reply.tokens_per_s else 0
+        for piece in _pieces(reasoning or ""):
+            delta = {"content": None, "reasoning_content": piece}
+            await event({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
         for n, piece in enumerate(_pieces(text)):
             if drop_after is not None and n >= drop_after:
                 raise _Drop("scripted mid-stream drop")
@@ -829,9 +854,18 @@ class _Anthropic:
 
     @staticmethod
     def complete(
-        name: str, text: str, reply: Reply, usage: Tokens, body: dict[str, Any]
+        name: str,
+        text: str,
+        reply: Reply,
+        usage: Tokens,
+        body: dict[str, Any],
+        reasoning: str | None = None,
     ) -> dict[str, Any]:
-        content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+        content: list[dict[str, Any]] = []
+        if reasoning is not None:
+            signed = thinking.signature(reasoning)
+            content.append({"type": "thinking", "thinking": reasoning, "signature": signed})
+        content += [{"type": "text", "text": text}] if text else []
         content += [
             {"type": "tool_use", "id": _tool_id(c, i), "name": c.name, "input": c.arguments}
             for i, c in enumerate(reply.tool_calls)
@@ -856,6 +890,7 @@ class _Anthropic:
         usage: Tokens,
         body: dict[str, Any],
         drop_after: int | None,
+        reasoning: str | None = None,
     ) -> None:
         async def event(kind: str, data: dict[str, Any]) -> None:
             payload = json.dumps({"type": kind, **data})
@@ -886,9 +921,20 @@ class _Anthropic:
         )
         index = 0
         gap = 1 / reply.tokens_per_s if reply.tokens_per_s else 0
+        if reasoning is not None:
+            block = {"type": "thinking", "thinking": "", "signature": ""}
+            await event("content_block_start", {"index": 0, "content_block": block})
+            for piece in _pieces(reasoning):
+                delta = {"type": "thinking_delta", "thinking": piece}
+                await event("content_block_delta", {"index": 0, "delta": delta})
+            signed = {"type": "signature_delta", "signature": thinking.signature(reasoning)}
+            await event("content_block_delta", {"index": 0, "delta": signed})
+            await event("content_block_stop", {"index": 0})
+            index = 1
         if text:
             await event(
-                "content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}
+                "content_block_start",
+                {"index": index, "content_block": {"type": "text", "text": ""}},
             )
             for n, piece in enumerate(_pieces(text)):
                 if drop_after is not None and n >= drop_after:
@@ -897,10 +943,10 @@ class _Anthropic:
                     await asyncio.sleep(gap)
                 await event(
                     "content_block_delta",
-                    {"index": 0, "delta": {"type": "text_delta", "text": piece}},
+                    {"index": index, "delta": {"type": "text_delta", "text": piece}},
                 )
-            await event("content_block_stop", {"index": 0})
-            index = 1
+            await event("content_block_stop", {"index": index})
+            index += 1
         for i, call in enumerate(reply.tool_calls):
             await event(
                 "content_block_start",
