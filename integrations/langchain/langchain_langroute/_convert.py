@@ -19,11 +19,15 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langroute.errors import ConfigError
 from langroute.types import (
     AssistantMessage,
+    AssistantPart,
     FunctionCall,
     ImagePart,
     ImageURL,
     Message,
+    Reasoning,
+    RedactedThinkingPart,
     TextPart,
+    ThinkingPart,
     ToolCall,
     ToolSpec,
     Usage,
@@ -72,6 +76,57 @@ def _text_parts(content: list[Any]) -> list[TextPart]:
         else TextPart(text=str(block.get("text", "")), cache_control=block.get("cache_control"))
         for block in content
         if isinstance(block, str) or block.get("type", "text") == "text"
+    ]
+
+
+def _reasoning_part(block: Any) -> ThinkingPart | RedactedThinkingPart | None:
+    """Claude's reasoning in an AI message's content, as ChatAnthropic and the router
+    return it (a signed `thinking` block, a `redacted_thinking` one) or as LangChain's
+    standard `reasoning` block carries it (the signature in `extras`)."""
+    if not isinstance(block, dict):
+        return None
+    kind = block.get("type")
+    if kind == "redacted_thinking" and isinstance(block.get("data"), str):
+        return RedactedThinkingPart(data=block["data"])
+    if kind == "thinking":
+        signature = block.get("signature")
+        text = block.get("thinking", "")
+    elif kind == "reasoning":
+        signature = block.get("signature") or (block.get("extras") or {}).get("signature")
+        text = block.get("reasoning", "")
+    else:
+        return None
+    if not isinstance(signature, str) or not signature:
+        return None  # unsigned reasoning: no API takes it back
+    return ThinkingPart(thinking=str(text or ""), signature=signature)
+
+
+def _assistant_content(message: AIMessage, whole: bool) -> str | list[AssistantPart] | None:
+    """An AI message's text; for a native candidate, with Claude's signed reasoning blocks
+    first (Claude needs them back in a tool loop) and text blocks that mark a breakpoint."""
+    text = _text(message) or None
+    if not whole or isinstance(message.content, str):
+        return text
+    reasoning = [p for p in map(_reasoning_part, message.content) if p is not None]
+    if not reasoning and not _marked(message.content):
+        return text
+    parts: list[AssistantPart] = list(reasoning)
+    if _marked(message.content):
+        parts += _text_parts(list(message.content))
+    elif text:
+        parts.append(TextPart(text=text))
+    return parts
+
+
+def reasoning_blocks(thinking: Sequence[Reasoning]) -> list[dict[str, Any]]:
+    """Signed reasoning as ChatAnthropic puts it in an AI message's content (so it goes back
+    unchanged to Claude, and LangChain's `content_blocks` reads it as `reasoning`)."""
+    return [
+        {"type": "redacted_thinking", "data": p.data}
+        if isinstance(p, RedactedThinkingPart)
+        else {"type": "thinking", "thinking": p.thinking, "signature": p.signature}
+        for p in thinking
+        if isinstance(p, RedactedThinkingPart) or p.signature
     ]
 
 
@@ -146,10 +201,11 @@ def to_neutral_messages(messages: Sequence[BaseMessage], *, whole: bool = False)
                 )
                 for i, call in enumerate(message.tool_calls)
             ]
-            content: str | list[TextPart] | None = _text(message) or None
-            if whole and _marked(message.content):
-                content = _text_parts(list(message.content))
-            out.append(AssistantMessage(content=content, tool_calls=calls or None))
+            out.append(
+                AssistantMessage(
+                    content=_assistant_content(message, whole), tool_calls=calls or None
+                )
+            )
         elif isinstance(message, ToolMessage):
             content = _text_only(message, whole, "a tool result")
             out.append(NeutralTool(content=content, tool_call_id=message.tool_call_id))

@@ -19,7 +19,7 @@ from langroute._streams import closing
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
-from langroute.providers.sdk_errors import RefusedArguments, normalise_exception
+from langroute.providers.sdk_errors import RefusedArguments, normalise_exception, not_sent
 from langroute.types import (
     Completion,
     FunctionCall,
@@ -49,14 +49,19 @@ class LangChainCall:
     def for_model(self, model: BaseChatModel) -> LangChainCall:
         """This call as `model` can take it, as LangChain's own `ModelFallbackMiddleware`
         decides (by `_llm_type`): prompt-cache breakpoints (`cache_control` on content
-        blocks, tools, or as a keyword) only for a model that speaks Anthropic's API, and
+        blocks, tools, or as a keyword) and extended `thinking` only for a model that speaks
+        Anthropic's API, and
         OpenAI's `prompt_cache_key` / `prompt_cache_retention` only for one that speaks
         OpenAI's; the other APIs refuse them."""
         call = self
-        if not _speaks(model, OPENAI_CACHE_KEY_LLM_TYPES):
-            kept = {k: v for k, v in self.kwargs.items() if k not in OPENAI_CACHE_SETTINGS}
-            if len(kept) != len(self.kwargs):
-                call = replace(self, kwargs=kept)
+        refused = (
+            OPENAI_CACHE_SETTINGS if not _speaks(model, OPENAI_CACHE_KEY_LLM_TYPES) else ()
+        ) + (("thinking",) if not _speaks(model, ANTHROPIC_LLM_TYPES) else ())
+        kept = {k: v for k, v in self.kwargs.items() if k not in refused}
+        if len(kept) != len(self.kwargs):
+            if "thinking" in self.kwargs and "thinking" not in kept:
+                not_sent(type(model).__name__, "Claude's thinking setting", "its API refuses it")
+            call = replace(self, kwargs=kept)
         return call if _speaks(model, ANTHROPIC_LLM_TYPES) else call._without_breakpoints()
 
     def _without_breakpoints(self) -> LangChainCall:

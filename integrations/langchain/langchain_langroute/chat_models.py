@@ -21,9 +21,14 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from langchain_langroute._convert import to_neutral_messages, to_tool_specs, token_details
+from langchain_langroute._convert import (
+    reasoning_blocks,
+    to_neutral_messages,
+    to_tool_specs,
+    token_details,
+)
 from langchain_langroute._target import LangChainCall, LangChainTarget
-from langroute import Decision, Registry, Router
+from langroute import AnthropicProvider, Decision, Registry, Router
 from langroute._streams import closing
 from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError, invalid_input, refuse_unknown_arguments
@@ -38,6 +43,7 @@ from langroute.types import (
     Completion,
     ResponseFormat,
     StreamChunk,
+    ThinkingPart,
     Usage,
 )
 
@@ -490,8 +496,11 @@ class RoutingChatModel(BaseChatModel):
 
     def _metadata(self, decision: Decision, provider_name: str) -> dict[str, Any]:
         answered = decision.answered_by or decision.chosen
+        model_provider = self._model_providers[answered] or provider_name
+        if isinstance(self._router.provider(provider_name), AnthropicProvider):
+            model_provider = "anthropic"  # LangChain reads Claude's blocks by this name
         return {
-            "model_provider": self._model_providers[answered] or provider_name,
+            "model_provider": model_provider,
             "langroute": decision.summary(),
         }
 
@@ -550,6 +559,7 @@ class RoutingChatModel(BaseChatModel):
 
     async def _run_stream(self, request: RoutingRequest) -> AsyncIterator[ChatGenerationChunk]:
         seen: set[str] = set()  # metadata keys already streamed: LangChain concatenates repeats
+        native = _NativeChunks()
         chunk: StreamChunk
         async with closing(self._router.execute_stream(request)) as chunks:
             async for chunk in chunks:
@@ -559,17 +569,10 @@ class RoutingChatModel(BaseChatModel):
                     yield chunk.raw
                 elif chunk.decision is not None:
                     yield self._last_chunk(chunk, chunk.decision, seen)
-                elif chunk.content or chunk.tool_calls:
+                elif chunk.has_payload:
                     # a native candidate's chunk, or a core-made one (an ensemble's kept answer)
-                    yield ChatGenerationChunk(
-                        message=AIMessageChunk(
-                            content=chunk.content,
-                            tool_call_chunks=[
-                                {"name": d.name, "args": d.arguments, "id": d.id, "index": d.index}
-                                for d in chunk.tool_calls
-                            ],
-                        )
-                    )
+                    claude = isinstance(self._router.provider(chunk.provider), AnthropicProvider)
+                    yield native.chunk(chunk, claude)
 
     def _last_chunk(
         self, chunk: StreamChunk, decision: Decision, seen: set[str]
@@ -656,6 +659,47 @@ class RoutingChatModel(BaseChatModel):
         )
 
 
+class _NativeChunks:
+    """Native chunks as LangChain streams them: Claude's reasoning as ChatAnthropic does
+    (indexed `thinking` blocks, then the text as an indexed block after them, so the
+    chunks add up to the blocks Claude needs back), other APIs' reasoning in
+    `additional_kwargs["reasoning_content"]`, as ChatDeepSeek does."""
+
+    def __init__(self) -> None:
+        self.blocks = 0  # Claude's reasoning blocks so far
+
+    def chunk(self, chunk: StreamChunk, claude: bool) -> ChatGenerationChunk:
+        content: str | list[str | dict[str, Any]] = chunk.content
+        extra: dict[str, Any] = {}
+        if chunk.thinking and not claude:
+            extra["reasoning_content"] = "".join(d.thinking for d in chunk.thinking)
+        elif chunk.thinking or (self.blocks and chunk.content):
+            parts: list[str | dict[str, Any]] = []
+            for d in chunk.thinking:
+                self.blocks = max(self.blocks, d.index + 1)
+                block: dict[str, Any] = (
+                    {"type": "redacted_thinking", "data": d.redacted}
+                    if d.redacted is not None
+                    else {"type": "thinking", "thinking": d.thinking}
+                )
+                if d.signature is not None:
+                    block["signature"] = d.signature
+                parts.append(block | {"index": d.index})
+            if chunk.content:
+                parts.append({"type": "text", "text": chunk.content, "index": self.blocks})
+            content = parts
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content=content,
+                additional_kwargs=extra,
+                tool_call_chunks=[
+                    {"name": d.name, "args": d.arguments, "id": d.id, "index": d.index}
+                    for d in chunk.tool_calls
+                ],
+            )
+        )
+
+
 def _from_completion(completion: Completion) -> ChatResult:
     """A LangChain result for an answer in neutral form: a native candidate's, or one the
     core's response cache gave (no model call)."""
@@ -678,8 +722,15 @@ def _from_completion(completion: Completion) -> ChatResult:
     metadata: dict[str, Any] = {}
     if completion.logprobs is not None:
         metadata["logprobs"] = {"content": [t.model_dump() for t in completion.logprobs]}
+    content: str | list[str | dict[str, Any]] = completion.content or ""
+    if blocks := reasoning_blocks(completion.thinking):
+        content = [*blocks, *([{"type": "text", "text": content}] if content else [])]
+    unsigned = [
+        p.thinking for p in completion.thinking if isinstance(p, ThinkingPart) and not p.signature
+    ]
     message = AIMessage(
-        content=completion.content or "",
+        content=content,
+        additional_kwargs={"reasoning_content": "\n".join(unsigned)} if unsigned else {},
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         response_metadata=metadata,
@@ -710,11 +761,16 @@ def _native_fields(
     """What a native candidate needs of a call besides what routing reads: the stop
     sequences, the other sampling settings, and any other keyword argument, sent in the
     request body (`extra_body`) rather than dropped."""
-    extra = {k: v for k, v in kwargs.items() if k not in _NEUTRAL_KWARGS + _NOT_FOR_THE_BODY}
+    extra = {
+        k: v
+        for k, v in kwargs.items()
+        if k not in _NEUTRAL_KWARGS + _NOT_FOR_THE_BODY and k != "thinking"
+    }
     return {
         "stop": stop or None,
         "parallel_tool_calls": tool_kwargs.get("parallel_tool_calls"),
         **{k: kwargs.get(k) for k in _NEUTRAL_KWARGS},
+        "thinking": kwargs.get("thinking"),  # Claude's only: other APIs refuse it
         "extra_body": extra or None,
     }
 
