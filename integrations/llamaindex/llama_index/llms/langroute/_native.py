@@ -43,6 +43,8 @@ from langroute.types import (
     Message,
     SystemMessage,
     TextPart,
+    ThinkingDelta,
+    ThinkingPart,
     ToolCallDelta,
     ToolMessage,
     Usage,
@@ -60,6 +62,7 @@ _PARAMS = (
     "response_format",
     "prompt_cache_key",
     "prompt_cache_retention",
+    "thinking",
 )
 _NOT_FOR_THE_BODY = ("verbose", "timeout")
 
@@ -112,19 +115,23 @@ class NativeLLM(CompletionsFromChat, FunctionCallingLLM):
         async def responses() -> AsyncGenerator[ChatResponse, None]:
             text = ""
             calls: dict[int, dict[str, str]] = {}
+            thoughts: dict[int, dict[str, str]] = {}
             usage = Usage()
             for_usage = False
             async with closing(chunks):
                 async for chunk in chunks:
                     text += chunk.content
                     add_tool_deltas(calls, chunk.tool_calls)
+                    add_thinking_deltas(thoughts, chunk.thinking)
                     if chunk.usage is not None:
                         usage = usage + chunk.usage
                         for_usage = True
-                    if chunk.content or chunk.tool_calls or for_usage:
+                    if chunk.has_payload or for_usage:
                         for_usage = False
                         yield ChatResponse(
-                            message=assistant_message(text, list(calls.values())),
+                            message=assistant_message(
+                                text, list(calls.values()), list(thoughts.values())
+                            ),
                             delta=chunk.content,
                             raw=_raw(usage, chunk.model, chunk.finish_reason),
                         )
@@ -215,11 +222,34 @@ def add_tool_deltas(calls: dict[int, dict[str, str]], deltas: Sequence[ToolCallD
         call["arguments"] += delta.arguments
 
 
-def assistant_message(text: str, calls: Sequence[dict[str, str]]) -> ChatMessage:
-    """An answer as LlamaIndex gives it: its text, then a `ToolCallBlock` per tool call;
-    the calls also in OpenAI's shape under `additional_kwargs["tool_calls"]`, where
-    LlamaIndex's streaming structured output looks for them."""
-    blocks: list[Any] = [TextBlock(text=text)]
+def add_thinking_deltas(
+    thoughts: dict[int, dict[str, str]], deltas: Sequence[ThinkingDelta]
+) -> None:
+    """Merge streamed reasoning fragments into `thoughts` (by index: text, signature)."""
+    for delta in deltas:
+        if delta.redacted is not None:
+            continue  # LlamaIndex has no block for redacted reasoning
+        block = thoughts.setdefault(delta.index, {"thinking": "", "signature": ""})
+        block["thinking"] += delta.thinking
+        block["signature"] = delta.signature or block["signature"]
+
+
+def assistant_message(
+    text: str, calls: Sequence[dict[str, str]], thoughts: Sequence[dict[str, str]] = ()
+) -> ChatMessage:
+    """An answer as LlamaIndex gives it: its reasoning as `ThinkingBlock`s (the signature
+    in `additional_information`, as LlamaIndex's Anthropic LLM keeps it, for Claude to get
+    back), its text, then a `ToolCallBlock` per tool call; the calls also in OpenAI's shape
+    under `additional_kwargs["tool_calls"]`, where LlamaIndex's streaming structured output
+    looks for them."""
+    blocks: list[Any] = [
+        ThinkingBlock(
+            content=t["thinking"],
+            additional_information={"signature": t["signature"]} if t.get("signature") else {},
+        )
+        for t in thoughts
+    ]
+    blocks.append(TextBlock(text=text))
     for call in calls:
         try:
             arguments: Any = json.loads(call["arguments"] or "{}")
@@ -268,8 +298,13 @@ def chat_response(completion: Completion) -> ChatResponse:
         for c in completion.tool_calls
     ]
     raw = _raw(completion.usage, completion.provider_model, completion.finish_reason)
+    thoughts = [
+        {"thinking": p.thinking, "signature": p.signature or ""}
+        for p in completion.thinking
+        if isinstance(p, ThinkingPart)  # LlamaIndex has no block for redacted reasoning
+    ]
     return ChatResponse(
-        message=assistant_message(completion.content or "", calls),
+        message=assistant_message(completion.content or "", calls, thoughts),
         raw=raw,
         additional_kwargs=dict(raw["usage"]),
     )
@@ -306,6 +341,8 @@ def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
             out.append(SystemMessage(content=content))
         elif role in (MessageRole.ASSISTANT, MessageRole.MODEL, MessageRole.CHATBOT):
             calls = tool_calls_of(message)
+            if thoughts := _signed_thinking(message):
+                content = [*thoughts, *(parts if marked else [TextPart(text=text)] if text else [])]
             out.append(AssistantMessage(content=content or None, tool_calls=calls or None))
         elif role in (MessageRole.TOOL, MessageRole.FUNCTION):
             call_id = message.additional_kwargs.get("tool_call_id")
@@ -318,6 +355,19 @@ def to_native_messages(messages: Sequence[ChatMessage]) -> list[Message]:
         else:
             out.append(UserMessage(content=content))
     return out
+
+
+def _signed_thinking(message: ChatMessage) -> list[ThinkingPart]:
+    """Claude's reasoning in an assistant message, as LlamaIndex's Anthropic LLM and native
+    candidates keep it (`ThinkingBlock`s with a signature), to send back first; reasoning
+    without a signature (another API's) is not sent."""
+    return [
+        ThinkingPart(thinking=block.content or "", signature=signature)
+        for block in message.blocks
+        if isinstance(block, ThinkingBlock)
+        and isinstance(signature := block.additional_information.get("signature"), str)
+        and signature
+    ]
 
 
 def _parts(message: ChatMessage) -> list[TextPart | ImagePart]:

@@ -25,7 +25,7 @@ from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.base import Provider
-from langroute.providers.sdk_errors import RefusedArguments, normalise_exception
+from langroute.providers.sdk_errors import RefusedArguments, normalise_exception, not_sent
 from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import (
     finish_reason_from_raw,
@@ -57,12 +57,14 @@ class LlamaIndexCall:
         """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools, and the
         messages without prompt-cache points when it cannot take them."""
         messages = self.messages if takes_cache_points(llm) else unmarked(self.messages)
+        kwargs = self.kwargs
+        if "thinking" in kwargs and not takes_thinking(llm):
+            not_sent(type(llm).__name__, "Claude's thinking setting", "its API refuses it")
+            kwargs = {k: v for k, v in kwargs.items() if k != "thinking"}
         if not self.tools:
-            return {"messages": messages, **self.kwargs}
+            return {"messages": messages, **kwargs}
         prepare = llm._prepare_chat_with_tools_compat  # type: ignore[attr-defined]
-        return dict(
-            prepare(self.tools, chat_history=list(messages), **self.tool_options, **self.kwargs)
-        )
+        return dict(prepare(self.tools, chat_history=list(messages), **self.tool_options, **kwargs))
 
 
 CACHE_POINT_MODULES = (
@@ -76,6 +78,15 @@ Converse, and langroute's own (native candidates, a nested `RoutingLLM`)."""
 
 def takes_cache_points(llm: LLM) -> bool:
     return type(llm).__module__.startswith(CACHE_POINT_MODULES)
+
+
+THINKING_MODULES = ("llama_index.llms.anthropic", "llama_index.llms.langroute")
+"""Where the LlamaIndex LLMs that take Claude's `thinking` argument per call live:
+Anthropic's, and langroute's own (a native candidate sends it to Claude only)."""
+
+
+def takes_thinking(llm: LLM) -> bool:
+    return type(llm).__module__.startswith(THINKING_MODULES)
 
 
 def unmarked(messages: list[ChatMessage]) -> list[ChatMessage]:

@@ -32,6 +32,7 @@ from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
 from llama_index.llms.langroute._native import (
     NativeLLM,
+    add_thinking_deltas,
     add_tool_deltas,
     assistant_message,
     chat_response,
@@ -332,14 +333,18 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         last: ChatResponse | None = None
         text = ""
         calls: dict[int, dict[str, str]] = {}
+        thoughts: dict[int, dict[str, str]] = {}
         async with closing(self._router.execute_stream(request)) as chunks:
             async for chunk in chunks:
                 if chunk.raw is None and chunk.has_payload:
                     # a core-made chunk (an ensemble's kept answer, a cached one): no native object
                     text += chunk.content
                     add_tool_deltas(calls, chunk.tool_calls)
+                    add_thinking_deltas(thoughts, chunk.thinking)
                     last = ChatResponse(
-                        message=assistant_message(text, list(calls.values())),
+                        message=assistant_message(
+                            text, list(calls.values()), list(thoughts.values())
+                        ),
                         delta=chunk.content,
                         additional_kwargs={"langroute": {"answered_by": chunk.model}},
                     )
