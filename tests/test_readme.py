@@ -139,6 +139,16 @@ def _check(namespace: dict[str, Any], printed: str, server: ScriptedServer) -> N
         first, second = namespace["first"], namespace["second"]
         assert first.usage.cache_write_tokens == second.usage.cached_tokens > 1024
         assert second.cost_usd < first.cost_usd / 3
+    if "thinking" in namespace and "step" in namespace:  # a tool loop with thinking on
+        step = namespace["step"]
+        assert step.tool_calls and step.thinking and step.thinking[0].signature
+        assert step.reasoning_text in printed
+        last = server.calls[-1]  # the next step, routed on its own
+        if "claude" in last.model:
+            assert last.body["thinking"] == namespace["thinking"]
+            assert last.body["messages"][1]["content"][0]["type"] == "thinking"
+        else:
+            assert "thinking" not in last.body and "signature" not in str(last.body)
     if "policy" in namespace and "router" in namespace:
         decision = namespace["router"].route("Prove theorem 4 rigorously")
         assert decision.plan.policy == "learned"
