@@ -294,3 +294,41 @@ async def test_a_claude_model_that_cannot_think_is_called_without_the_setting(as
 
     assert not Registry.builtin().get("claude-3-5-haiku").capabilities.thinking
     assert Registry.builtin().get("claude-haiku-4-5").capabilities.thinking
+
+
+def test_plans_count_the_thinking_tokens_claude_bills(server):
+    """Claude bills its thinking as output tokens: a plan that left them out would send a
+    thinking call to Claude as if it cost what the answer alone costs."""
+    router = make_router(
+        server,
+        [
+            spec("claude-t", provider="claude", price=(1.0, 10.0)),
+            spec("gpt-t", price=(4.0, 12.0)),
+        ],
+    )
+    plain = router.route("Explain briefly why the sky is blue.")
+    assert plain.chosen == "claude-t"
+    thinking = router.route("Explain briefly why the sky is blue.", thinking=THINK)
+    assert thinking.chosen == "gpt-t"
+    claude = next(c for c in thinking.plan.candidates if c.model == "claude-t")
+    before = next(c for c in plain.plan.candidates if c.model == "claude-t")
+    assert claude.expected_cost_usd == pytest.approx(before.expected_cost_usd + 2048 * 10e-6)
+    assert any(r.startswith("thinking: up to 2048 more output tokens") for r in claude.reasons)
+    gpt = next(c for c in thinking.plan.candidates if c.model == "gpt-t")
+    assert not any("thinking" in r for r in gpt.reasons)  # it is not sent the setting
+    # a max_cost hint is checked with the thinking counted
+    assert max(c.expected_cost_usd for c in plain.plan.candidates) < 0.01
+    capped = router.route(
+        "Explain briefly why the sky is blue.",
+        thinking=THINK,
+        hints={"max_cost_usd": 0.01},  # above both without thinking
+    )
+    assert capped.plan.models == ["gpt-t"]
+    (refused,) = capped.plan.rejected
+    assert refused.model == "claude-t" and "with thinking > max_cost" in refused.reason
+    # a model that cannot think is not counted
+    old = make_router(
+        server, [spec("claude-old", provider="claude", capabilities={"thinking": False})]
+    )
+    (only,) = old.route("hi", thinking=THINK).plan.candidates
+    assert not any("thinking" in r for r in only.reasons)

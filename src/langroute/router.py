@@ -37,6 +37,7 @@ from langroute.policy import CostOptimized, PlanContext, Policy, eligible
 from langroute.policy.balance import BALANCERS, Balance
 from langroute.policy.base import named_models
 from langroute.policy.budget import budget_aware
+from langroute.policy.filters import with_thinking
 from langroute.providers import Provider, provider_from_spec
 from langroute.registry import ModelSpec, Registry
 from langroute.registry.registry import unknown_keys
@@ -193,6 +194,23 @@ class Router:
                         f"neither passed in providers= nor in the registry's providers "
                         f"({', '.join(sorted(self.registry.providers))})"
                     )
+        self._thinkers = frozenset(
+            spec.name
+            for spec in self._specs
+            if spec.capabilities.thinking
+            and any(self._takes_thinking(dep.provider) for dep in spec.all_deployments)
+        )
+        """The models that think when a call enables Claude's `thinking`: plans count the
+        thinking tokens they bill in their expected cost."""
+
+    def _takes_thinking(self, provider: str) -> bool:
+        """Whether the provider called `provider` sends Claude's `thinking` setting: one
+        given that says so (`takes_thinking`), or a registry provider of Anthropic's API."""
+        given = self._providers.get(provider)
+        if given is not None:
+            return bool(getattr(given, "takes_thinking", False))
+        spec = self.registry.providers.get(provider)
+        return spec is not None and spec.kind == "anthropic"
 
     @classmethod
     def from_config(cls, config: RouterConfig | str | Path | Mapping[str, Any]) -> Router:
@@ -368,12 +386,19 @@ class Router:
     ) -> Decision:
         features = request.features
         estimates, rejected = eligible(self._specs, features, profile)
+        priced = None
+        thinking = request.params.thinking
+        if thinking is not None and thinking.on and self._thinkers:
+            priced = with_thinking(estimates, rejected, self._thinkers, features, thinking)
         if not estimates:
             raise NoCandidateError("no model can serve this request", rejected)
         warm = self.warm_caches
-        priced = None
         if warm is not None and features.prompt_tokens >= MIN_CACHED_TOKENS:
-            priced = warm.reprice(request, estimates, warmth)
+            cached = warm.reprice(request, estimates, warmth)
+            if priced and cached:
+                for name, (cost, why) in cached.items():
+                    cached[name] = (cost, f"{priced[name][1]}; {why}" if name in priced else why)
+            priced = {**(priced or {}), **cached}
         plan = self.policy.rank(PlanContext(features, profile, estimates, rejected))
         if not plan.candidates:
             raise NoCandidateError(f"policy {plan.policy!r} left no candidate", rejected)

@@ -149,6 +149,12 @@ class LangChainTarget:
         self.model = model
         self._refused = RefusedArguments(name)
 
+    @property
+    def takes_thinking(self) -> bool:
+        """Whether the candidate is passed Claude's `thinking` (the router's plans then count
+        the thinking tokens it bills)."""
+        return _speaks(self.model, ANTHROPIC_LLM_TYPES)
+
     def _limiter(self, call: LangChainCall) -> BaseRateLimiter | None:
         """The candidate's own `rate_limiter`, to wait on as its `invoke` would (the router
         calls its `_agenerate`/`_astream`, below the base class that waits on it); None when

@@ -460,6 +460,7 @@ class RoutingChatModel(BaseChatModel):
             "max_tokens": max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
             "response_format": _neutral_format(response_format),
             "temperature": _number(kwargs.get("temperature")),
+            "thinking": kwargs.get("thinking"),  # Claude's only: other APIs refuse it
         }
         if self._native:
             fields |= _native_fields(kwargs, stop, tool_kwargs)
@@ -770,7 +771,6 @@ def _native_fields(
         "stop": stop or None,
         "parallel_tool_calls": tool_kwargs.get("parallel_tool_calls"),
         **{k: kwargs.get(k) for k in _NEUTRAL_KWARGS},
-        "thinking": kwargs.get("thinking"),  # Claude's only: other APIs refuse it
         "extra_body": extra or None,
     }
 

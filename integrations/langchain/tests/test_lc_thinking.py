@@ -158,3 +158,26 @@ def test_deepseek_style_reasoning_is_where_langchain_users_look_for_it(server, m
     assert {"type": "reasoning", "reasoning": "Six times seven."} in answer.content_blocks
     llm.invoke([HumanMessage("6*7?"), answer, HumanMessage("Sure?")])
     assert "reasoning" not in str(server.calls[-1].body["messages"])
+
+
+def test_the_plan_counts_thinking_for_a_chat_anthropic_candidate_only(server):
+    """ChatAnthropic is passed `thinking` and bills it; ChatOpenAI is not passed it."""
+    server.add("lc-think-plan-ant", Reply("Claude."))
+    server.add("lc-think-plan-oai", Reply("GPT."))
+    llm = RoutingChatModel(
+        models=[anthropic_candidate("lc-think-plan-ant"), openai_candidate("lc-think-plan-oai")],
+        specs={
+            "lc-think-plan-ant": {**CLAUDE, "pricing": {"input": 1.0, "output": 10.0}},
+            "lc-think-plan-oai": {
+                **SPECS["std-openai"],
+                "pricing": {"input": 4.0, "output": 12.0},
+                "quality": SPECS["std-anthropic"]["quality"],  # both meet the bar
+            },
+        },
+    )
+    assert llm.invoke("Why is the sky blue?").text == "Claude."
+    answer = llm.invoke("Why is the sky blue?", thinking=THINK)
+    assert answer.text == "GPT."
+    assert "thinking" not in server.calls[-1].body
+    with pytest.raises(ValueError, match="budget_tokens"):
+        llm.invoke("hi", thinking={"type": "enabled", "budget_tokens": 10})

@@ -142,3 +142,28 @@ def test_deepseek_style_reasoning_is_a_thinking_block_without_signature(server):
         ]
     )
     assert "Six times" not in str(server.calls[-1].body["messages"])
+
+
+def test_the_plan_counts_thinking_for_a_native_claude_candidate_only(server):
+    server.add("li-think-plan", Reply("Claude."))
+    native = "claude-native"
+    llm = RoutingLLM(
+        models=["li-think-plan", cheap_llm()],
+        specs={
+            "li-think-plan": {
+                **described(native),
+                "pricing": {"input": 0.1, "output": 0.5},
+                "default_quality": 0.95,  # both meet the bar
+            },
+            CHEAP: {**SPECS[CHEAP], "pricing": {"input": 0.15, "output": 0.6}},
+        },
+        providers={
+            native: AnthropicProvider(name=native, base_url=server.anthropic_url, api_key=KEY)
+        },
+    )
+    question = [ChatMessage(role="user", content="Why is the sky blue?")]
+    assert llm.chat(question).additional_kwargs["langroute"]["answered_by"] == "li-think-plan"
+    thought = llm.chat(question, thinking=THINK)
+    assert thought.additional_kwargs["langroute"]["answered_by"] == CHEAP
+    with pytest.raises(ValueError, match="budget_tokens"):
+        llm.chat(question, thinking={"type": "enabled", "budget_tokens": 10})

@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from langroute._fast import construct
 from langroute.classify.base import TaskProfile
 from langroute.features import RequestFeatures
-from langroute.policy.base import Estimate, Rejection
+from langroute.policy.base import Estimate, Rejection, usd
 from langroute.registry.spec import ModelSpec
+from langroute.types import ThinkingConfig
 
 DEFAULT_OUTPUT_TOKENS: Mapping[str, int] = {
     "chat": 250,
@@ -91,3 +92,42 @@ def eligible(
                 continue
         rejected.append(construct(Rejection, model=spec.name, reason=reason))
     return kept, rejected
+
+
+ADAPTIVE_THINKING_TOKENS = 2048
+"""Thinking tokens expected of Claude's `adaptive` thinking, which sets no budget."""
+
+
+def with_thinking(
+    estimates: list[Estimate],
+    rejected: list[Rejection],
+    thinkers: frozenset[str],
+    features: RequestFeatures,
+    thinking: ThinkingConfig,
+) -> dict[str, tuple[float, str]]:
+    """Add to the estimates of the models that will think (`thinkers`) the thinking tokens
+    they bill as output, at its budget (the most they may spend: a plan that left them out
+    would send thinking calls to Claude as if they cost what an answer alone costs), and
+    move to `rejected` those this takes past a `max_cost_usd` hint. Returns, per adjusted
+    model, its expected cost and why."""
+    tokens = thinking.budget_tokens or ADAPTIVE_THINKING_TOKENS
+    if features.max_output_tokens is not None:
+        tokens = min(tokens, features.max_output_tokens)
+    max_cost = features.hints.max_cost_usd
+    notes: dict[str, tuple[float, str]] = {}
+    for est in list(estimates):
+        spec = est.spec
+        if spec.name not in thinkers:
+            continue
+        est.cost_usd += tokens * spec.pricing.output / 1_000_000
+        est.latency_ms += 1000 * tokens / spec.latency.tokens_per_s
+        if max_cost is not None and est.cost_usd > max_cost:
+            estimates.remove(est)
+            reason = f"expected cost {usd(est.cost_usd)} with thinking > max_cost ${max_cost}"
+            rejected.append(construct(Rejection, model=spec.name, reason=reason))
+            continue
+        notes[spec.name] = (
+            est.cost_usd,
+            f"thinking: up to {tokens} more output tokens, expected cost {usd(est.cost_usd)}",
+        )
+    return notes

@@ -289,6 +289,8 @@ class AnthropicProvider(HTTPChatProvider):
     `base_url_env` (`ANTHROPIC_BASE_URL`, as Anthropic's SDK reads it), else Anthropic's."""
 
     chat_path = "/v1/messages"
+    takes_thinking = True
+    """It sends Claude's `thinking` setting (the router counts thinking in its plans)."""
 
     def __init__(
         self,

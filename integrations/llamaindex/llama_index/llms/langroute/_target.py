@@ -198,6 +198,12 @@ class LlamaIndexTarget:
         self.llm = llm
         self._refused = RefusedArguments(name)
 
+    @property
+    def takes_thinking(self) -> bool:
+        """Whether the LLM is passed Claude's `thinking` (the router's plans then count the
+        thinking tokens it bills)."""
+        return takes_thinking(self.llm)
+
     @staticmethod
     async def _open(
         llm: LLM, blocking: bool, kwargs: dict[str, Any]
@@ -322,6 +328,10 @@ class NativeTarget(LlamaIndexTarget):
         self.provider = provider
         self._llms: dict[str, NativeLLM] = {}
         self._refused = RefusedArguments(name)
+
+    @property
+    def takes_thinking(self) -> bool:
+        return bool(getattr(self.provider, "takes_thinking", False))
 
     def _llm_for(self, model_id: str) -> tuple[LLM, bool]:
         llm = self._llms.get(model_id)

@@ -16,12 +16,12 @@ from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.tools import BaseTool, ToolSelection
 from llama_index.core.types import PydanticProgramMode
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError
 
 from langroute import Decision, ModelSpec, Registry, Router
 from langroute._streams import closing
 from langroute._sync import iterate_sync, run_sync
-from langroute.errors import ConfigError, refuse_unknown_arguments
+from langroute.errors import ConfigError, invalid_input, refuse_unknown_arguments
 from langroute.features import CallerHints, RoutingRequest
 from langroute.policy.balance import Balance
 from langroute.providers import provider_from_spec
@@ -294,7 +294,12 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         max_tokens = kwargs.get("max_tokens")
         if isinstance(max_tokens, int) and max_tokens > 0:
             fields["max_tokens"] = max_tokens  # routing keeps room for the answer
-        params = ChatParams(**fields) if fields else NO_PARAMS
+        if kwargs.get("thinking") is not None:  # the plan counts the thinking tokens
+            fields["thinking"] = kwargs["thinking"]
+        try:
+            params = ChatParams(**fields) if fields else NO_PARAMS
+        except ValidationError as exc:
+            raise invalid_input("call parameters", exc) from None
         callbacks = self.callback_manager if self.callback_manager.handlers else None
         native = LlamaIndexCall(
             messages=list(messages),
