@@ -495,10 +495,18 @@ class RoutingChatModel(BaseChatModel):
             native=native,
         )
 
+    def _speaks_anthropic(self, provider_name: str) -> bool:
+        """Whether an answer came from langroute's own Anthropic provider (a native Claude
+        candidate), whose reasoning LangChain reads as ChatAnthropic's."""
+        try:
+            return isinstance(self._router.provider(provider_name), AnthropicProvider)
+        except ConfigError:  # not a provider of this router's (none to build)
+            return False
+
     def _metadata(self, decision: Decision, provider_name: str) -> dict[str, Any]:
         answered = decision.answered_by or decision.chosen
         model_provider = self._model_providers[answered] or provider_name
-        if isinstance(self._router.provider(provider_name), AnthropicProvider):
+        if self._speaks_anthropic(provider_name):
             model_provider = "anthropic"  # LangChain reads Claude's blocks by this name
         return {
             "model_provider": model_provider,
@@ -572,7 +580,7 @@ class RoutingChatModel(BaseChatModel):
                     yield self._last_chunk(chunk, chunk.decision, seen)
                 elif chunk.has_payload:
                     # a native candidate's chunk, or a core-made one (an ensemble's kept answer)
-                    claude = isinstance(self._router.provider(chunk.provider), AnthropicProvider)
+                    claude = bool(chunk.thinking) and self._speaks_anthropic(chunk.provider)
                     yield native.chunk(chunk, claude)
 
     def _last_chunk(
