@@ -5,7 +5,7 @@ Every provider and adapter translates to and from these; nothing here knows a fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
@@ -345,24 +345,15 @@ class Completion(BaseModel):
         decision. Append its `message()` to the conversation for the next turn."""
         text: list[str] = []
         calls: dict[int, dict[str, str]] = {}
-        thoughts: dict[int, dict[str, Any]] = {}
+        thoughts: dict[int, dict[str, str]] = {}
         last: StreamChunk | None = None
         finish: FinishReason | None = None
         for chunk in chunks:
             last = chunk
             finish = chunk.finish_reason or finish
             text.append(chunk.content)
-            for d in chunk.tool_calls:
-                call = calls.setdefault(d.index, {"id": "", "name": "", "arguments": ""})
-                call["id"] = d.id or call["id"]
-                call["name"] = d.name or call["name"]
-                call["arguments"] += d.arguments
-            for t in chunk.thinking:
-                block = thoughts.setdefault(t.index, {"thinking": ""})
-                block["thinking"] += t.thinking
-                for key in ("signature", "redacted"):
-                    if getattr(t, key) is not None:
-                        block[key] = getattr(t, key)
+            add_tool_deltas(calls, chunk.tool_calls)
+            add_thinking_deltas(thoughts, chunk.thinking)
         if last is None:
             raise ValueError("no chunks: a stream ends with at least its closing chunk")
         decision = last.decision
@@ -386,7 +377,7 @@ class Completion(BaseModel):
             thinking=[
                 RedactedThinkingPart(data=b["redacted"])
                 if "redacted" in b
-                else ThinkingPart(thinking=b["thinking"], signature=b.get("signature"))
+                else ThinkingPart(thinking=b["thinking"], signature=b["signature"] or None)
                 for _, b in sorted(thoughts.items())
             ],
         )
@@ -455,3 +446,25 @@ class StreamChunk(BaseModel):
         """Whether this chunk carries anything a caller would see (text, reasoning or
         tool-call data)."""
         return bool(self.content or self.tool_calls or self.thinking)
+
+
+def add_tool_deltas(calls: dict[int, dict[str, str]], deltas: Sequence[ToolCallDelta]) -> None:
+    """Merge streamed tool-call fragments into `calls` (by index: id, name, arguments so far)."""
+    for delta in deltas:
+        call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+        call["id"] = delta.id or call["id"]
+        call["name"] = delta.name or call["name"]
+        call["arguments"] += delta.arguments
+
+
+def add_thinking_deltas(
+    thoughts: dict[int, dict[str, str]], deltas: Sequence[ThinkingDelta]
+) -> None:
+    """Merge streamed reasoning fragments into `thoughts` (by index: text and signature so
+    far; a redacted block's data under `redacted`)."""
+    for delta in deltas:
+        block = thoughts.setdefault(delta.index, {"thinking": "", "signature": ""})
+        block["thinking"] += delta.thinking
+        block["signature"] = delta.signature or block["signature"]
+        if delta.redacted is not None:
+            block["redacted"] = delta.redacted

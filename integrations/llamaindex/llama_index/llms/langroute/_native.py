@@ -43,12 +43,12 @@ from langroute.types import (
     Message,
     SystemMessage,
     TextPart,
-    ThinkingDelta,
     ThinkingPart,
-    ToolCallDelta,
     ToolMessage,
     Usage,
     UserMessage,
+    add_thinking_deltas,
+    add_tool_deltas,
 )
 from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_tool_specs, tool_calls_of
@@ -213,27 +213,6 @@ def _params(kwargs: dict[str, Any]) -> ChatParams:
         raise invalid_input("call parameters", exc) from None
 
 
-def add_tool_deltas(calls: dict[int, dict[str, str]], deltas: Sequence[ToolCallDelta]) -> None:
-    """Merge streamed tool-call fragments into `calls` (by index: id, name, arguments so far)."""
-    for delta in deltas:
-        call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
-        call["id"] = delta.id or call["id"]
-        call["name"] = delta.name or call["name"]
-        call["arguments"] += delta.arguments
-
-
-def add_thinking_deltas(
-    thoughts: dict[int, dict[str, str]], deltas: Sequence[ThinkingDelta]
-) -> None:
-    """Merge streamed reasoning fragments into `thoughts` (by index: text, signature)."""
-    for delta in deltas:
-        if delta.redacted is not None:
-            continue  # LlamaIndex has no block for redacted reasoning
-        block = thoughts.setdefault(delta.index, {"thinking": "", "signature": ""})
-        block["thinking"] += delta.thinking
-        block["signature"] = delta.signature or block["signature"]
-
-
 def assistant_message(
     text: str, calls: Sequence[dict[str, str]], thoughts: Sequence[dict[str, str]] = ()
 ) -> ChatMessage:
@@ -248,6 +227,7 @@ def assistant_message(
             additional_information={"signature": t["signature"]} if t.get("signature") else {},
         )
         for t in thoughts
+        if "redacted" not in t  # LlamaIndex has no block for redacted reasoning
     ]
     blocks.append(TextBlock(text=text))
     for call in calls:

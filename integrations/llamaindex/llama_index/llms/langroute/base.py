@@ -27,13 +27,11 @@ from langroute.policy.balance import Balance
 from langroute.providers import provider_from_spec
 from langroute.retry import RetryPolicy
 from langroute.router import adapter_options, named_candidates, repr_args_without_candidates
-from langroute.types import NO_PARAMS, ChatParams
+from langroute.types import NO_PARAMS, ChatParams, add_thinking_deltas, add_tool_deltas
 from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
 from llama_index.llms.langroute._native import (
     NativeLLM,
-    add_thinking_deltas,
-    add_tool_deltas,
     assistant_message,
     chat_response,
 )
