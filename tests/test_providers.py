@@ -688,13 +688,14 @@ def test_framework_finish_reasons_are_read_in_openais_words(said, meant, refused
 
 
 async def test_openais_own_fields_are_left_out_for_claude_and_logged(aserver, caplog):
-    """Extra keywords meant for any model of a router (`frequency_penalty`,
-    `reasoning_effort`, `store`, …) reached the Messages API, which answers 400 to them;
-    they are left out for Claude, each said once, and other extra fields still go."""
+    """Extra keywords meant for any model of a router (`frequency_penalty`, `store`, …)
+    reached the Messages API, which answers 400 to them; they are left out for Claude,
+    each said once, and other extra fields still go. (`reasoning_effort` is routed: see
+    test_reasoning_effort.py.)"""
     aserver.add("m", Reply("ok"))
     extra = {
         "frequency_penalty": 0.1,
-        "reasoning_effort": "low",
+        "safety_identifier": "u-1",
         "store": True,
         "metadata": {"user_id": "u-1"},
     }
@@ -706,6 +707,6 @@ async def test_openais_own_fields_are_left_out_for_claude_and_logged(aserver, ca
     assert answer.content == "ok"
     body = aserver.calls[-1].body
     assert body["metadata"] == {"user_id": "u-1"}
-    assert not {"frequency_penalty", "reasoning_effort", "store"}.intersection(body)
-    assert "anthropic call without reasoning_effort: the Messages API refuses it" in caplog.text
+    assert not {"frequency_penalty", "safety_identifier", "store"}.intersection(body)
+    assert "anthropic call without safety_identifier: the Messages API refuses it" in caplog.text
     await p.aclose()

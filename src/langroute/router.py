@@ -39,6 +39,7 @@ from langroute.policy.base import named_models
 from langroute.policy.budget import budget_aware
 from langroute.policy.filters import with_thinking
 from langroute.providers import Provider, provider_from_spec
+from langroute.reasoning import THINKING_BUDGETS
 from langroute.registry import ModelSpec, Registry
 from langroute.registry.registry import unknown_keys
 from langroute.retry import RetryPolicy
@@ -57,6 +58,7 @@ from langroute.types import (
     Completion,
     Message,
     StreamChunk,
+    ThinkingConfig,
     ToolSpec,
     Usage,
 )
@@ -202,6 +204,7 @@ class Router:
         )
         """The models that think when a call enables Claude's `thinking`: plans count the
         thinking tokens they bill in their expected cost."""
+        self._efforts_of = {spec.name: spec.reasoning_efforts for spec in self._specs}
 
     def _takes_thinking(self, provider: str) -> bool:
         """Whether the provider called `provider` sends Claude's `thinking` setting: one
@@ -390,6 +393,11 @@ class Router:
         thinking = request.params.thinking
         if thinking is not None and thinking.on and self._thinkers:
             priced = with_thinking(estimates, rejected, self._thinkers, features, thinking)
+        elif (effort := request.params.reasoning_effort) in THINKING_BUDGETS and self._thinkers:
+            # Claude models that take no effort think on the budget it stands for
+            budgeted = frozenset(n for n in self._thinkers if not self._efforts_of[n])
+            thinking = ThinkingConfig(type="enabled", budget_tokens=THINKING_BUDGETS[effort])
+            priced = with_thinking(estimates, rejected, budgeted, features, thinking)
         if not estimates:
             raise NoCandidateError("no model can serve this request", rejected)
         warm = self.warm_caches

@@ -30,6 +30,7 @@ from langroute.errors import (
 from langroute.features import RoutingRequest
 from langroute.policy.balance import BALANCERS
 from langroute.providers._http import not_sent
+from langroute.reasoning import fit_reasoning
 from langroute.registry import Deployment, ModelSpec
 from langroute.retry import RetryPolicy
 from langroute.state.calls import ask, tell
@@ -525,13 +526,21 @@ class Runner:
     def _request_for(self, spec: ModelSpec) -> RoutingRequest:
         """The request as `spec` takes it: without Claude's `thinking` setting for a model
         whose capabilities say it refuses it (it answers without thinking, as any model
-        that cannot think does)."""
+        that cannot think does), and with the reasoning effort asked for as the model
+        takes it (`fit_reasoning`)."""
         req = self._request
-        thinking = req.params.thinking
-        if thinking is None or not thinking.on or spec.capabilities.thinking:
+        params = req.params
+        thinking = params.thinking
+        if thinking is not None and thinking.on and not spec.capabilities.thinking:
+            not_sent(spec.name, "Claude's thinking setting", "this model cannot think")
+            params = params.model_copy(update={"thinking": None})
+        if params.reasoning_effort is not None or params.thinking is not None:
+            thinks = spec.name in self._router._thinkers
+            params, changed = fit_reasoning(params, spec.reasoning_efforts, thinks=thinks)
+            if changed is not None:
+                not_sent(spec.name, *changed)
+        if params is req.params:
             return req
-        not_sent(spec.name, "Claude's thinking setting", "this model cannot think")
-        params = req.params.model_copy(update={"thinking": None})
         return req.model_copy(update={"params": params})
 
     async def stream(self, model: str) -> AsyncIterator[StreamChunk]:

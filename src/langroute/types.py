@@ -234,6 +234,10 @@ class ThinkingConfig(BaseModel):
         return self.type != "disabled"
 
 
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+"""How hard a reasoning model thinks, least first (each model takes some of these)."""
+
+
 class ChatParams(_Shape):
     """Everything besides the messages that shapes one chat call."""
 
@@ -256,7 +260,26 @@ class ChatParams(_Shape):
     it. Claude caches at `cache_control` breakpoints instead."""
     thinking: ThinkingConfig | None = None
     """Claude's extended thinking; see `ThinkingConfig`."""
+    reasoning_effort: ReasoningEffort | None = None
+    """How hard the answering model reasons, whichever it is: sent as OpenAI's
+    `reasoning_effort` or Claude's `output_config.effort` (as the nearest level the model
+    takes), as a thinking budget to a Claude model that takes only that, and not at all to
+    a model that does not reason (see `langroute.reasoning`)."""
     extra_body: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _effort_from_extra_body(cls, data: Any) -> Any:
+        """`extra_body={"reasoning_effort": ...}` (how OpenAI's SDK users pass it) is the
+        routed setting too, so it is not sent to models that refuse it."""
+        if isinstance(data, dict):
+            extra = data.get("extra_body")
+            if isinstance(extra, dict) and "reasoning_effort" in extra:
+                rest = {k: v for k, v in extra.items() if k != "reasoning_effort"}
+                data = {**data, "extra_body": rest or None}
+                if data.get("reasoning_effort") is None:
+                    data["reasoning_effort"] = extra["reasoning_effort"]
+        return data
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -282,13 +305,15 @@ NO_PARAMS = ChatParams()
 class Usage(_Shape):
     """Token counts of one call. Of the prompt, `cached_tokens` were read from the provider's
     prompt cache and `cache_write_tokens` written to it (`cache_write_1h_tokens` of them for
-    an hour): providers bill each at its own price."""
+    an hour): providers bill each at its own price. Of the completion, `reasoning_tokens`
+    were hidden reasoning, when the provider says (billed as output)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -301,6 +326,7 @@ class Usage(_Shape):
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             cache_write_1h_tokens=self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
 
 

@@ -245,6 +245,12 @@ def request_body(
                 not_sent("anthropic", name, "the Messages API refuses it (it is OpenAI's)")
             extra = {k: v for k, v in extra.items() if k not in foreign}
         body.update(extra)
+    if params.reasoning_effort is not None:
+        given = body.get("output_config")
+        body["output_config"] = {
+            **(given if isinstance(given, dict) else {}),
+            "effort": params.reasoning_effort,
+        }
     return body
 
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -21,6 +19,7 @@ from langroute.providers._http import (
     normalised_errors,
     not_sent,
 )
+from langroute.reasoning import is_reasoning_model
 from langroute.types import (
     ChatParams,
     Completion,
@@ -45,16 +44,7 @@ def _tool_choice(choice: str | None) -> Any:
     return {"type": "function", "function": {"name": choice}}
 
 
-_REASONING_ID = re.compile(r"^(o\d|gpt-5(?!.*-chat))")
 _NO_REASONING = ("logprobs", "top_logprobs")
-
-
-@lru_cache(maxsize=256)
-def is_reasoning_model(model_id: str) -> bool:
-    """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…, also as `openai/o3` at a gateway)
-    take `max_completion_tokens`, not `max_tokens`, and no sampling settings but the
-    defaults."""
-    return bool(_REASONING_ID.match(model_id.rsplit("/", 1)[-1]))
 
 
 def _without_breakpoints(shapes: list[dict[str, Any]], provider: str) -> None:
@@ -134,7 +124,9 @@ def request_body(
         body["prompt_cache_key"] = p.prompt_cache_key
     if p.prompt_cache_retention is not None:
         body["prompt_cache_retention"] = p.prompt_cache_retention
-    if p.thinking is not None and p.thinking.on:
+    if p.reasoning_effort is not None:
+        body["reasoning_effort"] = p.reasoning_effort
+    elif p.thinking is not None and p.thinking.on:
         not_sent(provider, "Claude's thinking setting", "give reasoning_effort for these APIs")
     if stream:
         body["stream"] = True
@@ -156,6 +148,9 @@ def _usage(data: dict[str, Any] | None) -> Usage:
         # DeepSeek reports its (default-on) cache hits in a field of its own
         cached_tokens=int(details.get("cached_tokens") or data.get("prompt_cache_hit_tokens") or 0),
         cache_write_tokens=int(details.get("cache_write_tokens") or 0),  # gateways to Claude
+        reasoning_tokens=int(
+            (data.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+        ),
     )
 
 

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from langroute.reasoning import default_efforts
+from langroute.types import ReasoningEffort
+
 if TYPE_CHECKING:
     from langroute.types import Usage
 
@@ -105,6 +108,12 @@ class Capabilities(_Config):
     """Takes Claude's `thinking` setting (only Anthropic's API is sent it). False for a
     Claude model that refuses it: such a call reaches it without, and it answers without
     thinking, as models of other APIs do."""
+    reasoning_efforts: tuple[ReasoningEffort, ...] | None = None
+    """The reasoning efforts it takes (OpenAI's `reasoning_effort`, Claude's
+    `output_config.effort`); a call's other levels reach it as the nearest of these, and
+    () means none: the call reaches it without (a Claude model that thinks is given the
+    thinking budget the effort stands for). None: told by its id, low to high for OpenAI's
+    o-series, every level for its other reasoning models (gpt-5…), none for any other."""
 
 
 class LatencyPrior(_Config):
@@ -191,6 +200,15 @@ class ModelSpec(_Config):
     def all_deployments(self) -> tuple[Deployment, ...]:
         """The deployments to try, in order (a default one when none are listed)."""
         return self._deployments
+
+    @property
+    def reasoning_efforts(self) -> tuple[ReasoningEffort, ...]:
+        """The reasoning efforts it takes: its capabilities', else those its deployments'
+        ids tell (`langroute.reasoning.default_efforts`)."""
+        given = self.capabilities.reasoning_efforts
+        if given is not None:
+            return given
+        return max((default_efforts(dep.model_id) for dep in self._deployments), key=len)
 
     def quality_for(self, domain: str) -> float:
         return self.quality.get(domain, self.default_quality)  # type: ignore[call-overload, no-any-return]

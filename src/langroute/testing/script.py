@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from langroute.testing.effort import default_levels
+
 
 @dataclass(frozen=True)
 class ToolCallScript:
@@ -109,10 +111,16 @@ class ScriptedModel:
         script: Iterable[Behaviour] = (),
         *,
         context_window: int | None = None,
+        reasoning_efforts: tuple[str, ...] | None = None,
     ) -> None:
         self.name = name
         self.default: Behaviour | Responder = default if default is not None else Reply()
         self.context_window = context_window
+        self.reasoning_efforts = (
+            reasoning_efforts if reasoning_efforts is not None else default_levels(name)
+        )
+        """The reasoning efforts it takes (OpenAI's `reasoning_effort`, Claude's
+        `output_config.effort`); others are refused with a 400."""
         self._queue: deque[Behaviour] = deque(script)
         self._lock = threading.Lock()
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from langroute.testing import thinking
+from langroute.testing import effort, thinking
 from langroute.testing.prompt_cache import PromptCache, estimate_tokens
 from langroute.testing.script import (
     Behaviour,
@@ -170,9 +170,18 @@ class ScriptedServer:
         script: Iterable[Behaviour] = (),
         *,
         context_window: int | None = None,
+        reasoning_efforts: tuple[str, ...] | None = None,
     ) -> ScriptedModel:
-        """Serve a model called `name`; returns it for `.then(...)` scripting."""
-        model = ScriptedModel(name, default, script, context_window=context_window)
+        """Serve a model called `name`; returns it for `.then(...)` scripting. It takes the
+        `reasoning_efforts` given (default: OpenAI's o-series low to high, GPT-5 minimal to
+        high, others none) and refuses other levels, as the real APIs do."""
+        model = ScriptedModel(
+            name,
+            default,
+            script,
+            context_window=context_window,
+            reasoning_efforts=reasoning_efforts,
+        )
         self.models[name] = model
         return model
 
@@ -497,7 +506,7 @@ class ScriptedServer:
             self.prompt_cache.refusal(body) or thinking.refusal(body)
             if api == "anthropic"
             else ("thinking" in body and "Unrecognized request argument supplied: thinking")
-        )
+        ) or effort.refusal(api, body, model.reasoning_efforts)
         if refused:
             self._record(name, api, stream, "bad-request", 400, body, headers)
             await self._error(send, api, 400, refused, "invalid_request_error")
@@ -591,6 +600,9 @@ class ScriptedServer:
             )
         if reasoning and behaviour.completion_tokens is None:
             usage = (usage[0], usage[1] + estimate_tokens(reasoning), *usage[2:])
+        hidden = effort.hidden_tokens(api, body)
+        if hidden and behaviour.completion_tokens is None:
+            usage = (usage[0], usage[1] + hidden, *usage[2:])
         render = _OpenAI if api == "openai" else _Anthropic
         if stream:
             await render.stream(send, name, text, behaviour, usage, body, drop_after, reasoning)
@@ -661,14 +673,18 @@ def _tool_id(call: Any, i: int) -> str:
 
 class _OpenAI:
     @staticmethod
-    def _usage(usage: Tokens) -> dict[str, Any]:
-        return {
+    def _usage(usage: Tokens, body: dict[str, Any]) -> dict[str, Any]:
+        shaped = {
             "prompt_tokens": usage[0],
             "completion_tokens": usage[1],
             "total_tokens": usage[0] + usage[1],
             "prompt_tokens_details": {"cached_tokens": usage[2]}
             | ({"cache_write_tokens": usage[3]} if usage[3] else {}),
         }
+        if "reasoning_effort" in body:
+            hidden = min(effort.hidden_tokens("openai", body), usage[1])
+            shaped["completion_tokens_details"] = {"reasoning_tokens": hidden}
+        return shaped
 
     @staticmethod
     def complete(
@@ -709,7 +725,7 @@ class _OpenAI:
             "created": int(time.time()),
             "model": name,
             "choices": [choice],
-            "usage": _OpenAI._usage(usage),
+            "usage": _OpenAI._usage(usage, body),
         }
 
     @staticmethod
@@ -816,7 +832,7 @@ class _OpenAI:
         finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
         await event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (body.get("stream_options") or {}).get("include_usage"):
-            await event({"choices": [], "usage": _OpenAI._usage(usage)})
+            await event({"choices": [], "usage": _OpenAI._usage(usage, body)})
         await event("[DONE]")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

@@ -1,0 +1,62 @@
+"""Reasoning effort as the scripted server takes it: OpenAI's `reasoning_effort` only for a
+reasoning model and only at a level it takes, Claude's `output_config.effort` likewise, and
+the hidden reasoning tokens an OpenAI reasoning model bills for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langroute.reasoning import EFFORTS, default_efforts
+
+HIDDEN_REASONING_TOKENS = {
+    "none": 0,
+    "minimal": 16,
+    "low": 64,
+    "medium": 256,
+    "high": 1024,
+    "xhigh": 2048,
+    "max": 4096,
+}
+"""The hidden reasoning tokens the scripted OpenAI reasoning model bills at each effort."""
+
+
+def default_levels(name: str) -> tuple[str, ...]:
+    """The efforts a scripted model takes unless told: OpenAI's o-series low to high, GPT-5
+    minimal to high, any other model none."""
+    levels = default_efforts(name)
+    return ("minimal", "low", "medium", "high") if levels == EFFORTS else levels
+
+
+def _listed(levels: tuple[str, ...]) -> str:
+    quoted = [f"'{level}'" for level in levels]
+    return ", ".join(quoted[:-1]) + f", and {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def refusal(api: str, body: dict[str, Any], levels: tuple[str, ...]) -> str | None:
+    """Why the API refuses the call's reasoning effort (HTTP 400), else None."""
+    if api == "openai":
+        if "reasoning_effort" not in body:
+            return None
+        effort = body["reasoning_effort"]
+        if not levels:
+            return "Unsupported parameter: 'reasoning_effort' is not supported with this model."
+        if effort not in levels:
+            return (
+                f"Unsupported value: 'reasoning_effort' does not support {effort!r} with this "
+                f"model. Supported values are: {_listed(levels)}."
+            )
+        return None
+    config = body.get("output_config")
+    if not isinstance(config, dict) or "effort" not in config:
+        return None
+    if not levels:
+        return "output_config.effort: This model does not support the effort parameter."
+    if config["effort"] not in levels:
+        return f"output_config.effort: Input should be {_listed(levels).replace(', and', ' or')}"
+    return None
+
+
+def hidden_tokens(api: str, body: dict[str, Any]) -> int:
+    """The reasoning tokens an OpenAI reasoning model bills, unseen, for the call's effort."""
+    effort = body.get("reasoning_effort") if api == "openai" else None
+    return HIDDEN_REASONING_TOKENS.get(effort, 0) if isinstance(effort, str) else 0
