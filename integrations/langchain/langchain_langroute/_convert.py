@@ -292,7 +292,22 @@ def usage_from_metadata(usage: UsageMetadata | None) -> Usage | None:
         cached_tokens=count("cache_read"),
         cache_write_tokens=written + hour,
         cache_write_1h_tokens=hour,
+        reasoning_tokens=int((usage.get("output_token_details") or {}).get("reasoning") or 0),
     )
+
+
+def usage_metadata(usage: Usage) -> UsageMetadata:
+    """LangChain's usage metadata for `usage`: tokens in and out, cache reads and writes,
+    and, of the output, the hidden reasoning (`output_token_details["reasoning"]`)."""
+    metadata = UsageMetadata(
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+        input_token_details=token_details(usage),  # type: ignore[typeddict-item]
+    )
+    if usage.reasoning_tokens:
+        metadata["output_token_details"] = {"reasoning": usage.reasoning_tokens}
+    return metadata
 
 
 def token_details(usage: Usage) -> dict[str, int]:

@@ -21,6 +21,8 @@ from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.sdk_errors import RefusedArguments, normalise_exception, not_sent
 from langroute.types import (
+    NO_PARAMS,
+    ChatParams,
     Completion,
     FunctionCall,
     StreamChunk,
@@ -46,23 +48,42 @@ class LangChainCall:
     """The `RoutingChatModel`'s own rate limiter, which LangChain already waited on for
     this call (a candidate sharing it does not take a second slot)."""
 
-    def for_model(self, model: BaseChatModel) -> LangChainCall:
+    def for_model(self, model: BaseChatModel, params: ChatParams = NO_PARAMS) -> LangChainCall:
         """This call as `model` can take it, as LangChain's own `ModelFallbackMiddleware`
         decides (by `_llm_type`): prompt-cache breakpoints (`cache_control` on content
         blocks, tools, or as a keyword) and extended `thinking` only for a model that speaks
         Anthropic's API, and
         OpenAI's `prompt_cache_key` / `prompt_cache_retention` only for one that speaks
-        OpenAI's; the other APIs refuse them."""
-        call = self
+        OpenAI's; the other APIs refuse them. The reasoning effort (and the thinking it
+        stands for) is as the router fitted it to this model (`params`)."""
+        call = self._with_reasoning(params)
+        budget = (params.thinking.budget_tokens or 0) if params.thinking is not None else 0
+        room = getattr(model, "max_tokens", None)
+        if budget and "max_tokens" not in call.kwargs and isinstance(room, int) and room <= budget:
+            # Claude counts the thinking in max_tokens, which must exceed its budget
+            call = replace(call, kwargs={**call.kwargs, "max_tokens": room + budget})
         refused = (
             OPENAI_CACHE_SETTINGS if not _speaks(model, OPENAI_CACHE_KEY_LLM_TYPES) else ()
         ) + (("thinking",) if not _speaks(model, ANTHROPIC_LLM_TYPES) else ())
-        kept = {k: v for k, v in self.kwargs.items() if k not in refused}
-        if len(kept) != len(self.kwargs):
-            if "thinking" in self.kwargs and "thinking" not in kept:
+        kept = {k: v for k, v in call.kwargs.items() if k not in refused}
+        if len(kept) != len(call.kwargs):
+            if "thinking" in call.kwargs and "thinking" not in kept:
                 not_sent(type(model).__name__, "Claude's thinking setting", "its API refuses it")
-            call = replace(self, kwargs=kept)
+            call = replace(call, kwargs=kept)
         return call if _speaks(model, ANTHROPIC_LLM_TYPES) else call._without_breakpoints()
+
+    def _with_reasoning(self, params: ChatParams) -> LangChainCall:
+        """The call with the reasoning effort the router fitted to the model: the level it
+        takes, or none, or (a Claude model that takes only a budget) the thinking it buys."""
+        asked = [k for k in ("reasoning_effort", "effort") if k in self.kwargs]
+        if not asked and params.reasoning_effort is None:
+            return self
+        kwargs = {k: v for k, v in self.kwargs.items() if k not in asked}
+        if params.reasoning_effort is not None:
+            kwargs["reasoning_effort"] = params.reasoning_effort
+        if params.thinking is not None and "thinking" not in kwargs:
+            kwargs["thinking"] = params.thinking.model_dump(exclude_none=True)
+        return replace(self, kwargs=kwargs)
 
     def _without_breakpoints(self) -> LangChainCall:
         messages = [_unmarked_message(m) for m in self.messages]
@@ -163,7 +184,7 @@ class LangChainTarget:
         return None if limiter is call.waited_on else limiter
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
-        call = call_of(request).for_model(self.model)
+        call = call_of(request).for_model(self.model, request.params)
         where = {"model": model_id, "provider": self.name}
         kwargs = self._refused.left_out(call.kwargs_for(self.model))
         try:
@@ -258,7 +279,7 @@ class LangChainTarget:
         )
 
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
-        call = call_of(request).for_model(self.model)
+        call = call_of(request).for_model(self.model, request.params)
         where = {"model": model_id, "provider": self.name}
         kwargs = self._refused.left_out(call.kwargs_for(self.model))
         if not self._streams(call, kwargs):

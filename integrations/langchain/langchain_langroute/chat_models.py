@@ -25,7 +25,7 @@ from langchain_langroute._convert import (
     reasoning_blocks,
     to_neutral_messages,
     to_tool_specs,
-    token_details,
+    usage_metadata,
 )
 from langchain_langroute._target import LangChainCall, LangChainTarget
 from langroute import AnthropicProvider, Decision, Registry, Router
@@ -34,6 +34,7 @@ from langroute._sync import iterate_sync, run_sync
 from langroute.errors import ConfigError, invalid_input, refuse_unknown_arguments
 from langroute.features import CallerHints, RoutingRequest
 from langroute.policy.balance import Balance
+from langroute.reasoning import EFFORTS
 from langroute.retry import RetryPolicy
 from langroute.router import adapter_options, named_candidates, repr_args_without_candidates
 from langroute.tokens import DEFAULT_ENCODING, count_tokens, counts_are_exact
@@ -41,6 +42,7 @@ from langroute.types import (
     NO_PARAMS,
     ChatParams,
     Completion,
+    ReasoningEffort,
     ResponseFormat,
     StreamChunk,
     ThinkingPart,
@@ -112,6 +114,9 @@ def _profile_fields(model: BaseChatModel | str) -> dict[str, Any]:
         )
         if isinstance(profile.get(theirs), bool)
     }
+    levels = profile.get("reasoning_effort_levels")
+    if isinstance(levels, list | tuple):
+        capabilities["reasoning_efforts"] = [e for e in levels if e in EFFORTS]
     if capabilities:
         fields["capabilities"] = capabilities
     return fields
@@ -213,6 +218,11 @@ class RoutingChatModel(BaseChatModel):
     """Sent to whichever candidate answers (unless the call sets its own)."""
     max_tokens: int | None = None
     """Sent to whichever candidate answers; also bounds routing by context window."""
+    reasoning_effort: ReasoningEffort | None = None
+    """How hard the answering model reasons (per call: `invoke(..., reasoning_effort=...)`):
+    sent to each candidate as it takes it, as OpenAI's `reasoning_effort` or Claude's
+    effort at the nearest level it takes, as a thinking budget to a Claude model that
+    takes only that, and not at all to a model that does not reason."""
     stop: list[str] | None = None
     timeout: float | None = None
     """Seconds one model call may take before the router retries or falls back (a stream:
@@ -435,7 +445,7 @@ class RoutingChatModel(BaseChatModel):
         user = kwargs.pop("user", None) or self.user
         if (forced := kwargs.pop("model", None)) is not None:
             hints = hints.model_copy(update={"model": str(forced)})
-        for name in ("temperature", "max_tokens", "timeout"):
+        for name in ("temperature", "max_tokens", "timeout", "reasoning_effort"):
             if getattr(self, name) is not None:
                 kwargs.setdefault(name, getattr(self, name))
         for name, value in self.model_kwargs.items():
@@ -461,6 +471,7 @@ class RoutingChatModel(BaseChatModel):
             "response_format": _neutral_format(response_format),
             "temperature": _number(kwargs.get("temperature")),
             "thinking": kwargs.get("thinking"),  # Claude's only: other APIs refuse it
+            "reasoning_effort": kwargs.get("reasoning_effort", kwargs.get("effort")),
         }
         if self._native:
             fields |= _native_fields(kwargs, stop, tool_kwargs)
@@ -598,12 +609,7 @@ class RoutingChatModel(BaseChatModel):
         message = AIMessageChunk(
             content="",
             response_metadata=metadata,
-            usage_metadata={
-                "input_tokens": usage.prompt_tokens,
-                "output_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-                "input_token_details": token_details(usage),
-            },
+            usage_metadata=usage_metadata(usage),
             chunk_position="last",
         )
         return ChatGenerationChunk(message=message)
@@ -743,12 +749,7 @@ def _from_completion(completion: Completion) -> ChatResult:
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         response_metadata=metadata,
-        usage_metadata={
-            "input_tokens": usage.prompt_tokens,
-            "output_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-            "input_token_details": token_details(usage),
-        },
+        usage_metadata=usage_metadata(usage),
     )
     return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -762,6 +763,8 @@ _NEUTRAL_KWARGS = (
     "prompt_cache_retention",
 )
 _NOT_FOR_THE_BODY = ("temperature", "max_tokens", "max_completion_tokens", "timeout")
+_ROUTED = ("thinking", "reasoning_effort", "effort")
+"""Sent to each candidate as it takes them (the router fits them per model)."""
 
 
 def _native_fields(
@@ -771,9 +774,7 @@ def _native_fields(
     sequences, the other sampling settings, and any other keyword argument, sent in the
     request body (`extra_body`) rather than dropped."""
     extra = {
-        k: v
-        for k, v in kwargs.items()
-        if k not in _NEUTRAL_KWARGS + _NOT_FOR_THE_BODY and k != "thinking"
+        k: v for k, v in kwargs.items() if k not in _NEUTRAL_KWARGS + _NOT_FOR_THE_BODY + _ROUTED
     }
     return {
         "stop": stop or None,
