@@ -120,6 +120,9 @@ def usage_from_raw(raw: Any) -> Usage | None:
             cached_tokens=int(cached or 0) or get("prompt_cache_hit_tokens"),  # DeepSeek's
             cache_write_tokens=int(written or 0),
             cache_write_1h_tokens=int(hour or 0),  # a native candidate's (its `raw`)
+            reasoning_tokens=int(_field(completion, "reasoning_tokens") or 0)
+            if (completion := _field(usage, "completion_tokens_details")) is not None
+            else 0,
         )
     cached, written = get("cache_read_input_tokens"), get("cache_creation_input_tokens")
     by_ttl = _field(usage, "cache_creation")

@@ -63,6 +63,7 @@ _PARAMS = (
     "prompt_cache_key",
     "prompt_cache_retention",
     "thinking",
+    "reasoning_effort",
 )
 _NOT_FOR_THE_BODY = ("verbose", "timeout")
 
@@ -266,7 +267,12 @@ def _raw(usage: Usage, model: str, finish_reason: str | None) -> dict[str, Any]:
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
             "prompt_tokens_details": {k: v for k, v in details.items() if v},
-        },
+        }
+        | (
+            {"completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens}}
+            if usage.reasoning_tokens
+            else {}
+        ),
     }
 
 

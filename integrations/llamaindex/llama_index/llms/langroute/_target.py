@@ -26,7 +26,7 @@ from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.base import Provider
 from langroute.providers.sdk_errors import RefusedArguments, normalise_exception, not_sent
-from langroute.types import Completion, StreamChunk, ToolCallDelta, Usage
+from langroute.types import NO_PARAMS, ChatParams, Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import (
     finish_reason_from_raw,
     from_neutral_messages,
@@ -53,11 +53,12 @@ class LlamaIndexCall:
     """The `RoutingLLM`'s own `rate_limiter`: waited on before each model call (LlamaIndex
     waits on a candidate's own in its decorated methods)."""
 
-    def chat_kwargs_for(self, llm: LLM) -> dict[str, Any]:
-        """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools, and the
-        messages without prompt-cache points when it cannot take them."""
+    def chat_kwargs_for(self, llm: LLM, params: ChatParams = NO_PARAMS) -> dict[str, Any]:
+        """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools, the
+        messages without prompt-cache points when it cannot take them, and the reasoning
+        effort as the router fitted it to the model (`params`)."""
         messages = self.messages if takes_cache_points(llm) else unmarked(self.messages)
-        kwargs = self.kwargs
+        kwargs = _with_reasoning(self.kwargs, llm, params)
         if "thinking" in kwargs and not takes_thinking(llm):
             not_sent(type(llm).__name__, "Claude's thinking setting", "its API refuses it")
             kwargs = {k: v for k, v in kwargs.items() if k != "thinking"}
@@ -87,6 +88,37 @@ Anthropic's, and langroute's own (a native candidate sends it to Claude only).""
 
 def takes_thinking(llm: LLM) -> bool:
     return type(llm).__module__.startswith(THINKING_MODULES)
+
+
+def _with_reasoning(kwargs: dict[str, Any], llm: LLM, params: ChatParams) -> dict[str, Any]:
+    """The call's keywords with the effort the router fitted to the model: the level it
+    takes (Anthropic's LLM: its `output_config.effort`), or none, or the thinking budget
+    it stands for on a Claude model that takes only that (with `max_tokens` above it);
+    and, while Claude thinks, the temperature 1 it requires."""
+    claude = type(llm).__module__.startswith("llama_index.llms.anthropic")
+    effort = params.reasoning_effort
+    if "reasoning_effort" in kwargs or effort is not None:
+        kwargs = {k: v for k, v in kwargs.items() if k != "reasoning_effort"}
+        if effort is not None and claude:
+            kwargs["output_config"] = {**kwargs.get("output_config", {}), "effort": effort}
+        elif effort is not None:
+            kwargs["reasoning_effort"] = effort
+        thinking = params.thinking
+        if thinking is not None and "thinking" not in kwargs and takes_thinking(llm):
+            kwargs["thinking"] = thinking.model_dump(exclude_none=True)
+            budget, room = thinking.budget_tokens or 0, getattr(llm, "max_tokens", None)
+            if "max_tokens" not in kwargs and isinstance(room, int) and room <= budget:
+                kwargs["max_tokens"] = room + budget  # Claude counts thinking in max_tokens
+    thinks = isinstance(kwargs.get("thinking"), dict) and kwargs["thinking"].get("type") in (
+        "enabled",
+        "adaptive",
+    )
+    if claude and thinks and kwargs.get("temperature", getattr(llm, "temperature", 1)) != 1:
+        # LlamaIndex's Anthropic sends its own temperature (0.1 by default); Claude takes
+        # only 1 while thinking, and answers 400 to any other
+        not_sent(type(llm).__name__, "temperature with thinking", "Claude takes only 1 then")
+        kwargs = {**kwargs, "temperature": 1.0}
+    return kwargs
 
 
 def unmarked(messages: list[ChatMessage]) -> list[ChatMessage]:
@@ -226,7 +258,7 @@ class LlamaIndexTarget:
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
-        kwargs = self._refused.left_out(call.chat_kwargs_for(llm))
+        kwargs = self._refused.left_out(call.chat_kwargs_for(llm, request.params))
         manager = handlers_to_call(call, llm)
         event = None
         try:
@@ -265,7 +297,7 @@ class LlamaIndexTarget:
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
-        kwargs = self._refused.left_out(call.chat_kwargs_for(llm))
+        kwargs = self._refused.left_out(call.chat_kwargs_for(llm, request.params))
         if _streams_usage_when_asked(llm) and "stream_options" not in kwargs:
             kwargs["stream_options"] = {"include_usage": True}
         where = {"model": model_id, "provider": self.name}

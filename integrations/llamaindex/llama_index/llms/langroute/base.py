@@ -27,7 +27,13 @@ from langroute.policy.balance import Balance
 from langroute.providers import provider_from_spec
 from langroute.retry import RetryPolicy
 from langroute.router import adapter_options, named_candidates, repr_args_without_candidates
-from langroute.types import NO_PARAMS, ChatParams, add_thinking_deltas, add_tool_deltas
+from langroute.types import (
+    NO_PARAMS,
+    ChatParams,
+    ReasoningEffort,
+    add_thinking_deltas,
+    add_tool_deltas,
+)
 from llama_index.llms.langroute._chat_only import CompletionsFromChat, tool_call_messages
 from llama_index.llms.langroute._convert import to_neutral_messages, to_tool_specs
 from llama_index.llms.langroute._native import (
@@ -131,6 +137,14 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         default=None,
         gt=0,
         description="sent to whichever candidate answers; also bounds routing by context window",
+    )
+    reasoning_effort: ReasoningEffort | None = Field(
+        default=None,
+        description=(
+            "how hard the answering model reasons (per call: reasoning_effort=...), sent to "
+            "each candidate as it takes it: the nearest level it takes, a thinking budget to "
+            "a Claude model that takes only that, nothing to a model that does not reason"
+        ),
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict,
@@ -278,7 +292,7 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         tenant = kwargs.pop("tenant", None) or self.tenant
         user = kwargs.pop("user", None) or self.user
         hints = hints.with_timeout(kwargs.get("timeout", self.timeout))
-        for name in ("temperature", "max_tokens"):
+        for name in ("temperature", "max_tokens", "reasoning_effort"):
             if (value := getattr(self, name)) is not None:
                 kwargs.setdefault(name, value)
         for name, value in self.additional_kwargs.items():
@@ -294,6 +308,8 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             fields["max_tokens"] = max_tokens  # routing keeps room for the answer
         if kwargs.get("thinking") is not None:  # the plan counts the thinking tokens
             fields["thinking"] = kwargs["thinking"]
+        if kwargs.get("reasoning_effort") is not None:  # fitted to each candidate
+            fields["reasoning_effort"] = kwargs["reasoning_effort"]
         try:
             params = ChatParams(**fields) if fields else NO_PARAMS
         except ValidationError as exc:
