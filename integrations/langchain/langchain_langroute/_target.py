@@ -70,7 +70,21 @@ class LangChainCall:
             if "thinking" in call.kwargs and "thinking" not in kept:
                 not_sent(type(model).__name__, "Claude's thinking setting", "its API refuses it")
             call = replace(call, kwargs=kept)
-        return call if _speaks(model, ANTHROPIC_LLM_TYPES) else call._without_breakpoints()
+        if not _speaks(model, ANTHROPIC_LLM_TYPES):
+            return call._without_breakpoints()
+        return call._with_thinking_temperature(model)
+
+    def _with_thinking_temperature(self, model: BaseChatModel) -> LangChainCall:
+        """While Claude thinks it takes only temperature 1 and answers 400 to any other: a
+        router's temperature, or the candidate's own, is sent as 1 then (and said once)."""
+        thinking = self.kwargs.get("thinking")
+        if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+            return self
+        temperature = self.kwargs.get("temperature", getattr(model, "temperature", None))
+        if temperature is None or temperature == 1:
+            return self
+        not_sent(type(model).__name__, "temperature with thinking", "Claude takes only 1 then")
+        return replace(self, kwargs={**self.kwargs, "temperature": 1.0})
 
     def _with_reasoning(self, params: ChatParams) -> LangChainCall:
         """The call with the reasoning effort the router fitted to the model: the level it

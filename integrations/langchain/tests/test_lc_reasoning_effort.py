@@ -100,3 +100,18 @@ def test_hidden_reasoning_tokens_are_in_the_usage_metadata(server, model):
     assert usage is not None
     assert usage["output_token_details"] == {"reasoning": 256}
     assert usage["output_tokens"] == 257
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [{"reasoning_effort": "high"}, {"thinking": {"type": "enabled", "budget_tokens": 2048}}],
+    ids=["effort", "thinking"],
+)
+def test_a_routers_temperature_reaches_a_thinking_chatanthropic_as_1(server, asked):
+    """`RoutingChatModel(temperature=0.2)` sent 0.2 to a ChatAnthropic candidate with
+    thinking on, and Claude answered 400 ("`temperature` may only be set to 1 when thinking
+    is enabled"): a bad request, so no fallback."""
+    answer = _router(server, temperature=0.2).invoke("hi", model="lc-effort-sonnet", **asked)
+    assert answer.text == "ok"
+    body = server.calls[-1].body
+    assert body["temperature"] == 1 and body["thinking"]["type"] == "enabled"
