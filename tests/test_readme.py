@@ -149,6 +149,13 @@ def _check(namespace: dict[str, Any], printed: str, server: ScriptedServer) -> N
             assert last.body["messages"][1]["content"][0]["type"] == "thinking"
         else:
             assert "thinking" not in last.body and "signature" not in str(last.body)
+    if "efforts" in namespace:  # one reasoning effort, fitted to each model
+        sent = {c.model.split("-20")[0]: c.body for c in server.calls[-3:]}
+        assert sent["o4-mini"]["reasoning_effort"] == "low"
+        assert sent["claude-sonnet-4-5"]["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+        assert "reasoning_effort" not in sent["gpt-4.1-mini"]
+        assert "thinking" not in sent["gpt-4.1-mini"]
+        assert namespace["efforts"]["o4-mini"] > 0 and namespace["efforts"]["gpt-4.1-mini"] == 0
     if "policy" in namespace and "router" in namespace:
         decision = namespace["router"].route("Prove theorem 4 rigorously")
         assert decision.plan.policy == "learned"
