@@ -204,7 +204,12 @@ class Router:
         )
         """The models that think when a call enables Claude's `thinking`: plans count the
         thinking tokens they bill in their expected cost."""
-        self._efforts_of = {spec.name: spec.reasoning_efforts for spec in self._specs}
+        self._budget_thinkers = frozenset(
+            spec.name
+            for spec in self._specs
+            if spec.name in self._thinkers and not spec.reasoning_efforts
+        )
+        """The thinkers that take no effort: a call's effort buys them a thinking budget."""
 
     def _takes_thinking(self, provider: str) -> bool:
         """Whether the provider called `provider` sends Claude's `thinking` setting: one
@@ -393,9 +398,9 @@ class Router:
         thinking = request.params.thinking
         if thinking is not None and thinking.on and self._thinkers:
             priced = with_thinking(estimates, rejected, self._thinkers, features, thinking)
-        elif (effort := request.params.reasoning_effort) in THINKING_BUDGETS and self._thinkers:
-            # Claude models that take no effort think on the budget it stands for
-            budgeted = frozenset(n for n in self._thinkers if not self._efforts_of[n])
+        elif (effort := request.params.reasoning_effort) in THINKING_BUDGETS and (
+            budgeted := self._budget_thinkers
+        ):
             thinking = ThinkingConfig(type="enabled", budget_tokens=THINKING_BUDGETS[effort])
             priced = with_thinking(estimates, rejected, budgeted, features, thinking)
         if not estimates:

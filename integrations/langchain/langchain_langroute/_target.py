@@ -19,7 +19,12 @@ from langroute._streams import closing
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
-from langroute.providers.sdk_errors import RefusedArguments, normalise_exception, not_sent
+from langroute.providers.sdk_errors import (
+    RefusedArguments,
+    fit_for_claude_thinking,
+    normalise_exception,
+    not_sent,
+)
 from langroute.types import (
     NO_PARAMS,
     ChatParams,
@@ -57,11 +62,6 @@ class LangChainCall:
         OpenAI's; the other APIs refuse them. The reasoning effort (and the thinking it
         stands for) is as the router fitted it to this model (`params`)."""
         call = self._with_reasoning(params)
-        budget = (params.thinking.budget_tokens or 0) if params.thinking is not None else 0
-        room = getattr(model, "max_tokens", None)
-        if budget and "max_tokens" not in call.kwargs and isinstance(room, int) and room <= budget:
-            # Claude counts the thinking in max_tokens, which must exceed its budget
-            call = replace(call, kwargs={**call.kwargs, "max_tokens": room + budget})
         refused = (
             OPENAI_CACHE_SETTINGS if not _speaks(model, OPENAI_CACHE_KEY_LLM_TYPES) else ()
         ) + (("thinking",) if not _speaks(model, ANTHROPIC_LLM_TYPES) else ())
@@ -72,19 +72,13 @@ class LangChainCall:
             call = replace(call, kwargs=kept)
         if not _speaks(model, ANTHROPIC_LLM_TYPES):
             return call._without_breakpoints()
-        return call._with_thinking_temperature(model)
-
-    def _with_thinking_temperature(self, model: BaseChatModel) -> LangChainCall:
-        """While Claude thinks it takes only temperature 1 and answers 400 to any other: a
-        router's temperature, or the candidate's own, is sent as 1 then (and said once)."""
-        thinking = self.kwargs.get("thinking")
-        if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
-            return self
-        temperature = self.kwargs.get("temperature", getattr(model, "temperature", None))
-        if temperature is None or temperature == 1:
-            return self
-        not_sent(type(model).__name__, "temperature with thinking", "Claude takes only 1 then")
-        return replace(self, kwargs={**self.kwargs, "temperature": 1.0})
+        fitted = fit_for_claude_thinking(
+            type(model).__name__,
+            call.kwargs,
+            own_max_tokens=getattr(model, "max_tokens", None),
+            own_temperature=getattr(model, "temperature", None),
+        )
+        return call if fitted is call.kwargs else replace(call, kwargs=fitted)
 
     def _with_reasoning(self, params: ChatParams) -> LangChainCall:
         """The call with the reasoning effort the router fitted to the model: the level it

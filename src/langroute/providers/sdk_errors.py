@@ -2,7 +2,9 @@
 way) into langroute's error hierarchy, by duck typing: no SDK is imported.
 
 Adapters call models through their framework, which raises the vendor SDK's exceptions;
-the strategies act on `ProviderError` types, so every adapter maps through here.
+the strategies act on `ProviderError` types, so every adapter maps through here. Also here:
+fitting the keywords a framework client is called with to what its API takes (arguments
+it refuses, Claude's rules while thinking).
 """
 
 from __future__ import annotations
@@ -176,3 +178,26 @@ def normalise_exception(exc: BaseException, **where: Any) -> ProviderError:
     if isinstance(exc, Exception):
         return error_from_exception(exc, **where)
     return ProviderError(f"{name}: {exc}", **where)
+
+
+def fit_for_claude_thinking(
+    who: str, kwargs: dict[str, Any], *, own_max_tokens: Any, own_temperature: Any
+) -> dict[str, Any]:
+    """A framework Claude client's call keywords as Claude takes them while thinking (the
+    native provider does the same itself): a `max_tokens` above the budget when the call
+    sets none and the client's own is not (Claude counts thinking in it), and temperature
+    1 when the call's or the client's is another (Claude answers 400 to it)."""
+    thinking = kwargs.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return kwargs
+    fitted = dict(kwargs)
+    budget = thinking.get("budget_tokens")
+    room = own_max_tokens
+    asked = "max_tokens" in kwargs
+    if isinstance(budget, int) and isinstance(room, int) and not asked and room <= budget:
+        fitted["max_tokens"] = room + budget
+    temperature = kwargs.get("temperature", own_temperature)
+    if temperature is not None and temperature != 1:
+        not_sent(who, "temperature with thinking", "Claude takes only 1 then")
+        fitted["temperature"] = 1.0
+    return fitted

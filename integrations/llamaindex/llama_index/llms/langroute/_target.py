@@ -25,7 +25,12 @@ from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.base import Provider
-from langroute.providers.sdk_errors import RefusedArguments, normalise_exception, not_sent
+from langroute.providers.sdk_errors import (
+    RefusedArguments,
+    fit_for_claude_thinking,
+    normalise_exception,
+    not_sent,
+)
 from langroute.types import NO_PARAMS, ChatParams, Completion, StreamChunk, ToolCallDelta, Usage
 from llama_index.llms.langroute._convert import (
     finish_reason_from_raw,
@@ -93,8 +98,8 @@ def takes_thinking(llm: LLM) -> bool:
 def _with_reasoning(kwargs: dict[str, Any], llm: LLM, params: ChatParams) -> dict[str, Any]:
     """The call's keywords with the effort the router fitted to the model: the level it
     takes (Anthropic's LLM: its `output_config.effort`), or none, or the thinking budget
-    it stands for on a Claude model that takes only that (with `max_tokens` above it);
-    and, while Claude thinks, the temperature 1 it requires."""
+    it stands for on a Claude model that takes only that; and, while Claude thinks, the
+    `max_tokens` and temperature it requires (`fit_for_claude_thinking`)."""
     claude = type(llm).__module__.startswith("llama_index.llms.anthropic")
     effort = params.reasoning_effort
     if "reasoning_effort" in kwargs or effort is not None:
@@ -103,22 +108,16 @@ def _with_reasoning(kwargs: dict[str, Any], llm: LLM, params: ChatParams) -> dic
             kwargs["output_config"] = {**kwargs.get("output_config", {}), "effort": effort}
         elif effort is not None:
             kwargs["reasoning_effort"] = effort
-        thinking = params.thinking
-        if thinking is not None and "thinking" not in kwargs and takes_thinking(llm):
-            kwargs["thinking"] = thinking.model_dump(exclude_none=True)
-            budget, room = thinking.budget_tokens or 0, getattr(llm, "max_tokens", None)
-            if "max_tokens" not in kwargs and isinstance(room, int) and room <= budget:
-                kwargs["max_tokens"] = room + budget  # Claude counts thinking in max_tokens
-    thinks = isinstance(kwargs.get("thinking"), dict) and kwargs["thinking"].get("type") in (
-        "enabled",
-        "adaptive",
+        if params.thinking is not None and "thinking" not in kwargs and takes_thinking(llm):
+            kwargs["thinking"] = params.thinking.model_dump(exclude_none=True)
+    if not claude:
+        return kwargs
+    return fit_for_claude_thinking(
+        type(llm).__name__,
+        kwargs,
+        own_max_tokens=getattr(llm, "max_tokens", None),
+        own_temperature=getattr(llm, "temperature", None),
     )
-    if claude and thinks and kwargs.get("temperature", getattr(llm, "temperature", 1)) != 1:
-        # LlamaIndex's Anthropic sends its own temperature (0.1 by default); Claude takes
-        # only 1 while thinking, and answers 400 to any other
-        not_sent(type(llm).__name__, "temperature with thinking", "Claude takes only 1 then")
-        kwargs = {**kwargs, "temperature": 1.0}
-    return kwargs
 
 
 def unmarked(messages: list[ChatMessage]) -> list[ChatMessage]:
