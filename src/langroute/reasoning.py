@@ -1,6 +1,8 @@
 """One reasoning effort for every model a router may choose: OpenAI's `reasoning_effort`,
 Claude's `output_config.effort`, or, for a Claude model that takes neither, the extended
-thinking budget it stands for; a level a model does not take is sent as its nearest."""
+thinking budget it stands for; a level a model does not take is sent as its nearest. And
+Claude's `thinking` setting in the kind each Claude model takes (a budget up to 4.5,
+adaptive only from Opus 4.7), without the sampling settings the newest ones refuse."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import re
 from functools import lru_cache
 from typing import get_args
 
-from langroute.types import ChatParams, ReasoningEffort, ThinkingConfig
+from langroute.types import ChatParams, ReasoningEffort, ThinkingConfig, ThinkingType
 
 EFFORTS: tuple[ReasoningEffort, ...] = get_args(ReasoningEffort)
 """The levels, least reasoning first."""
@@ -39,15 +41,78 @@ def is_reasoning_model(model_id: str) -> bool:
     return bool(_REASONING_ID.match(model_id.rsplit("/", 1)[-1]))
 
 
+_CLAUDE_ID = re.compile(r"claude-(?:([a-z]+)-)?(\d+)(?:[-.](\d)(?!\d))?")
+
+
+@lru_cache(maxsize=256)
+def claude_version(model_id: str) -> tuple[int, int, str] | None:
+    """A Claude model's version and family from its id in any provider's spelling
+    (`claude-opus-4-7`, `anthropic.claude-opus-4-7`, `claude-3-5-haiku-20241022`,
+    `anthropic/claude-opus-4.7`), or None for a model that is not Claude."""
+    match = _CLAUDE_ID.search(model_id.lower())
+    if match is None:
+        return None
+    return int(match[2]), int(match[3] or 0), match[1] or ""
+
+
+_ALWAYS_THINKS = ("fable", "mythos")
+
+
+def default_thinking_types(model_id: str) -> tuple[ThinkingType, ...]:
+    """The kinds of Claude's `thinking` setting a model takes when its registry entry does
+    not say, by its id: a budget (`enabled`) or none up to 4.5, adaptive too on 4.6, only
+    adaptive on Opus 4.7 and 4.8 (a budget is refused: "thinking.type.enabled is not
+    supported for this model"), adaptive or none on Claude 5, and only adaptive, always on,
+    from 5.5 and on Fable and Mythos. None (`()`: sent as asked) for a model that is not
+    Claude."""
+    version = claude_version(model_id)
+    if version is None:
+        return ()
+    release, family = version[:2], version[2]
+    if family in _ALWAYS_THINKS or release >= (5, 5):
+        return ("adaptive",)
+    if release >= (5, 0):
+        return ("adaptive", "disabled")
+    if release >= (4, 7):
+        return ("adaptive",)
+    if release == (4, 6):
+        return ("enabled", "adaptive", "disabled")
+    return ("enabled", "disabled")
+
+
+def default_sampling(model_id: str) -> bool:
+    """Whether a model takes temperature, top_p and top_k, by its id: not Claude Opus 4.7 and
+    later ("`temperature` is deprecated for this model", a 400); any other model does (OpenAI's
+    reasoning models are sent none by their provider)."""
+    version = claude_version(model_id)
+    return version is None or (version[:2] < (4, 7) and version[2] not in _ALWAYS_THINKS)
+
+
 def default_efforts(model_id: str) -> tuple[ReasoningEffort, ...]:
     """The efforts a model takes when its registry entry does not say: low to high for
     OpenAI's o-series (o1, o3, o4-mini), every level for its other reasoning models (GPT-5
-    and later, whose levels differ by version: sent as asked), none for any other model."""
+    and later, whose levels differ by version: sent as asked), Claude's `output_config.effort`
+    levels for Opus 4.5 and later Claude models, none for any other model."""
+    if (claude := claude_version(model_id)) is not None:
+        return _claude_efforts(*claude)
     if not is_reasoning_model(model_id):
         return ()
     if model_id.rsplit("/", 1)[-1].startswith("o"):
         return ("low", "medium", "high")
     return EFFORTS
+
+
+def _claude_efforts(major: int, minor: int, family: str) -> tuple[ReasoningEffort, ...]:
+    release = (major, minor)
+    if family == "haiku" and release >= (5, 0):
+        return ("low", "medium", "high")
+    if release >= (4, 7) or family in _ALWAYS_THINKS:
+        return ("low", "medium", "high", "xhigh", "max")
+    if release == (4, 6):
+        return ("low", "medium", "high", "max")
+    if release == (4, 5) and family == "opus":
+        return ("low", "medium", "high")
+    return ()
 
 
 def nearest_effort(effort: ReasoningEffort, levels: tuple[ReasoningEffort, ...]) -> ReasoningEffort:
@@ -103,12 +168,84 @@ def fit_reasoning(
     budget = THINKING_BUDGETS.get(effort)
     if budget is None:
         return params.model_copy(update=update), None  # asked not to reason: it won't
-    room = params.max_tokens
-    if room is not None and budget >= room:
-        budget = room - 1  # Claude's budget must be under max_tokens, which counts it
-        if budget < MIN_THINKING_BUDGET:
-            why = f"max_tokens {room} leaves no room for a thinking budget (at least 1,024)"
-            return params.model_copy(update=update), (what, why)
+    if (budget := _budget_under(budget, params.max_tokens)) is None:
+        room = params.max_tokens
+        why = f"max_tokens {room} leaves no room for a thinking budget (at least 1,024)"
+        return params.model_copy(update=update), (what, why)
     update["thinking"] = ThinkingConfig(type="enabled", budget_tokens=budget)
     why = f"it takes a thinking budget instead, and was sent one of {budget} tokens"
     return params.model_copy(update=update), (what, why)
+
+
+def _budget_under(budget: int, max_tokens: int | None) -> int | None:
+    """`budget` cut to fit under `max_tokens` (Claude counts thinking in it and refuses a
+    budget that is not below it), or None when no budget of at least 1,024 fits."""
+    if max_tokens is None or budget < max_tokens:
+        return budget
+    return max_tokens - 1 if max_tokens - 1 >= MIN_THINKING_BUDGET else None
+
+
+def fit_thinking(
+    params: ChatParams,
+    kinds: tuple[ThinkingType, ...],
+    levels: tuple[ReasoningEffort, ...],
+) -> tuple[ChatParams, tuple[str, str] | None]:
+    """`params` with Claude's `thinking` in a kind the model takes (`kinds`; none: as asked),
+    and, when that changed what was asked, what and why (for the log). A budget asked of a
+    model that thinks only adaptively is sent as adaptive thinking, summarized so the
+    thinking still shows, at the effort the budget stands for; adaptive asked of one that
+    takes only a budget, as the budget of the effort asked (high, adaptive thinking's
+    default, when none is); a kind it does not take otherwise is left out. An effort asked
+    without a `thinking` setting turns adaptive thinking on where the model takes it (and
+    `none`, off where it can be)."""
+    thinking = params.thinking
+    effort = params.reasoning_effort
+    if not kinds:
+        return params, None
+    if thinking is None:
+        if effort is None or "adaptive" not in kinds or not levels:
+            return params, None
+        if effort in ("none", "minimal"):
+            if "disabled" not in kinds:
+                return params, None
+            off = ThinkingConfig(type="disabled")
+            return params.model_copy(update={"thinking": off, "reasoning_effort": None}), None
+        return params.model_copy(update={"thinking": ThinkingConfig(type="adaptive")}), None
+    if thinking.type in kinds:
+        return params, None
+    what = f"thinking of type {thinking.type!r}"
+    other = "adaptive" if thinking.type == "enabled" else "enabled"
+    if thinking.type == "disabled" or other not in kinds:
+        why = "it does not take it, and was sent no thinking setting"
+        return params.model_copy(update={"thinking": None}), (what, why)
+    if thinking.type == "enabled":
+        given = {"display": "summarized", **(thinking.model_extra or {}), "type": "adaptive"}
+        adaptive = ThinkingConfig.model_validate(given)
+        update: dict[str, object] = {"thinking": adaptive}
+        why = "it thinks only adaptively, and was sent adaptive thinking"
+        if effort is None and levels and (stands_for := effort_for_thinking(thinking)):
+            update["reasoning_effort"] = sent = nearest_effort(stands_for, levels)
+            why += f" at effort {sent!r}"
+        return params.model_copy(update=update), (what, why)
+    budget = THINKING_BUDGETS.get(effort or "high")
+    if budget is None or (budget := _budget_under(budget, params.max_tokens)) is None:
+        why = "it takes only a thinking budget, and none fits the effort and max_tokens asked"
+        return params.model_copy(update={"thinking": None}), (what, why)
+    budgeted = ThinkingConfig(type="enabled", budget_tokens=budget)
+    why = f"it takes only a thinking budget, and was sent one of {budget} tokens"
+    return params.model_copy(update={"thinking": budgeted}), (what, why)
+
+
+def fit_sampling(params: ChatParams, takes: bool) -> tuple[ChatParams, tuple[str, str] | None]:
+    """`params` without temperature, top_p and top_k for a model that refuses them (Claude
+    Opus 4.7 and later answer 400 to any), and what was left out and why (for the log)."""
+    extra = params.extra_body or {}
+    asked = [k for k in ("temperature", "top_p") if getattr(params, k) is not None]
+    asked += [k for k in ("top_k",) if k in extra]
+    if takes or not asked:
+        return params, None
+    update: dict[str, object] = {"temperature": None, "top_p": None}
+    if "top_k" in extra:
+        update["extra_body"] = {k: v for k, v in extra.items() if k != "top_k"} or None
+    why = "the model takes no sampling settings (its API answers 400 to them)"
+    return params.model_copy(update=update), (" and ".join(asked), why)

@@ -30,7 +30,7 @@ from langroute.errors import (
 from langroute.features import RoutingRequest
 from langroute.policy.balance import BALANCERS
 from langroute.providers._http import not_sent
-from langroute.reasoning import fit_reasoning
+from langroute.reasoning import fit_reasoning, fit_sampling, fit_thinking
 from langroute.registry import Deployment, ModelSpec
 from langroute.retry import RetryPolicy
 from langroute.state.calls import ask, tell
@@ -527,7 +527,8 @@ class Runner:
         """The request as `spec` takes it: without Claude's `thinking` setting for a model
         whose capabilities say it refuses it (it answers without thinking, as any model
         that cannot think does), and with the reasoning effort asked for as the model
-        takes it (`fit_reasoning`)."""
+        takes it (`fit_reasoning`), Claude's `thinking` in a kind it takes (`fit_thinking`),
+        and no sampling settings when it refuses them (`fit_sampling`)."""
         req = self._request
         params = req.params
         thinking = params.thinking
@@ -535,8 +536,17 @@ class Runner:
             not_sent(spec.name, "Claude's thinking setting", "this model cannot think")
             params = params.model_copy(update={"thinking": None})
         if params.reasoning_effort is not None or params.thinking is not None:
+            levels = spec.reasoning_efforts
+            if spec.capabilities.thinking:
+                params, changed = fit_thinking(params, spec.thinking_types, levels)
+                if changed is not None:
+                    not_sent(spec.name, *changed)
             thinks = spec.name in self._router._thinkers
-            params, changed = fit_reasoning(params, spec.reasoning_efforts, thinks=thinks)
+            params, changed = fit_reasoning(params, levels, thinks=thinks)
+            if changed is not None:
+                not_sent(spec.name, *changed)
+        if params.temperature is not None or params.top_p is not None or params.extra_body:
+            params, changed = fit_sampling(params, spec.takes_sampling)
             if changed is not None:
                 not_sent(spec.name, *changed)
         if params is req.params:

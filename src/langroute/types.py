@@ -205,6 +205,11 @@ class ResponseFormat(_Shape):
     json_schema: JsonSchemaFormat | None = None
 
 
+ThinkingType = Literal["enabled", "adaptive", "disabled"]
+"""The kinds of Claude's `thinking` setting: a fixed budget, the model's own choice (Claude
+Opus 4.6 and later), or none."""
+
+
 class ThinkingConfig(BaseModel):
     """Claude's extended thinking (the Messages API's `thinking`): `enabled` with a
     `budget_tokens` of at least 1,024, `adaptive`, or `disabled`. Other fields the API may
@@ -216,7 +221,7 @@ class ThinkingConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    type: Literal["enabled", "adaptive", "disabled"]
+    type: ThinkingType
     budget_tokens: int | None = Field(default=None, ge=1024)
 
     @model_validator(mode="after")

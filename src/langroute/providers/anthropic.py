@@ -21,6 +21,7 @@ from langroute.providers._http import (
     not_sent,
 )
 from langroute.providers.answers import finish_reason
+from langroute.reasoning import THINKING_BUDGETS
 from langroute.types import (
     AssistantMessage,
     CacheControl,
@@ -30,10 +31,12 @@ from langroute.types import (
     ImagePart,
     Message,
     Reasoning,
+    ReasoningEffort,
     RedactedThinkingPart,
     StreamChunk,
     SystemMessage,
     TextPart,
+    ThinkingConfig,
     ThinkingDelta,
     ThinkingPart,
     ToolCall,
@@ -218,8 +221,8 @@ def request_body(
     thinking = params.thinking is not None and params.thinking.on
     if params.thinking is not None:
         body["thinking"] = params.thinking.model_dump(exclude_none=True)
-        if thinking and params.max_tokens is None and params.thinking.budget_tokens:
-            body["max_tokens"] += params.thinking.budget_tokens  # room for the answer too
+        if thinking and params.max_tokens is None:
+            body["max_tokens"] += _thinking_room(params.thinking, params.reasoning_effort)
     if thinking:
         _fit_for_thinking(body, params)
     elif params.temperature is not None:
@@ -252,6 +255,12 @@ def request_body(
             "effort": params.reasoning_effort,
         }
     return body
+
+
+def _thinking_room(thinking: ThinkingConfig, effort: ReasoningEffort | None) -> int:
+    """The tokens Claude may think with, which `max_tokens` counts: the budget, or for
+    adaptive thinking the budget its effort stands for (high by default)."""
+    return thinking.budget_tokens or THINKING_BUDGETS.get(effort or "high", 0)
 
 
 def _fit_for_thinking(body: dict[str, Any], params: ChatParams) -> None:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from langroute.reasoning import default_efforts
-from langroute.types import ReasoningEffort
+from langroute.reasoning import default_efforts, default_sampling, default_thinking_types
+from langroute.types import ReasoningEffort, ThinkingType
 
 if TYPE_CHECKING:
     from langroute.types import Usage
@@ -108,6 +108,13 @@ class Capabilities(_Config):
     """Takes Claude's `thinking` setting (only Anthropic's API is sent it). False for a
     Claude model that refuses it: such a call reaches it without, and it answers without
     thinking, as models of other APIs do."""
+    thinking_types: tuple[ThinkingType, ...] | None = None
+    """The kinds of `thinking` setting it takes (`enabled` with a budget, `adaptive`,
+    `disabled`); another kind asked reaches it as the nearest it takes. None: told by its id
+    (`langroute.reasoning.default_thinking_types`), () for a model that is not Claude."""
+    sampling: bool | None = None
+    """Whether it takes temperature, top_p and top_k; a model that does not is sent none.
+    None: told by its id, False for Claude Opus 4.7 and later, which answer 400 to them."""
     reasoning_efforts: tuple[ReasoningEffort, ...] | None = None
     """The reasoning efforts it takes (OpenAI's `reasoning_effort`, Claude's
     `output_config.effort`); a call's other levels reach it as the nearest of these, and
@@ -200,6 +207,24 @@ class ModelSpec(_Config):
     def all_deployments(self) -> tuple[Deployment, ...]:
         """The deployments to try, in order (a default one when none are listed)."""
         return self._deployments
+
+    @property
+    def thinking_types(self) -> tuple[ThinkingType, ...]:
+        """The kinds of Claude's `thinking` it takes: its capabilities', else those its
+        deployment's id tells (`langroute.reasoning.default_thinking_types`)."""
+        given = self.capabilities.thinking_types
+        if given is not None:
+            return given
+        return default_thinking_types(self._deployments[0].model_id)
+
+    @property
+    def takes_sampling(self) -> bool:
+        """Whether it takes temperature, top_p and top_k: its capabilities', else as every
+        deployment's id tells (`langroute.reasoning.default_sampling`)."""
+        given = self.capabilities.sampling
+        if given is not None:
+            return given
+        return all(default_sampling(dep.model_id) for dep in self._deployments)
 
     @property
     def reasoning_efforts(self) -> tuple[ReasoningEffort, ...]:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from langroute.reasoning import default_sampling, default_thinking_types
 from langroute.testing.effort import default_levels
 
 
@@ -112,6 +113,8 @@ class ScriptedModel:
         *,
         context_window: int | None = None,
         reasoning_efforts: tuple[str, ...] | None = None,
+        thinking_types: tuple[str, ...] | None = None,
+        sampling: bool | None = None,
     ) -> None:
         self.name = name
         self.default: Behaviour | Responder = default if default is not None else Reply()
@@ -121,6 +124,13 @@ class ScriptedModel:
         )
         """The reasoning efforts it takes (OpenAI's `reasoning_effort`, Claude's
         `output_config.effort`); others are refused with a 400."""
+        self.thinking_types = (
+            thinking_types if thinking_types is not None else default_thinking_types(name)
+        )
+        """The kinds of Claude's `thinking` it takes (none: any); others are refused."""
+        self.sampling = sampling if sampling is not None else default_sampling(name)
+        """Whether it takes temperature, top_p and top_k (Claude Opus 4.7 and later do not:
+        any is refused with a 400)."""
         self._queue: deque[Behaviour] = deque(script)
         self._lock = threading.Lock()
 

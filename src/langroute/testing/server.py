@@ -171,16 +171,23 @@ class ScriptedServer:
         *,
         context_window: int | None = None,
         reasoning_efforts: tuple[str, ...] | None = None,
+        thinking_types: tuple[str, ...] | None = None,
+        sampling: bool | None = None,
     ) -> ScriptedModel:
         """Serve a model called `name`; returns it for `.then(...)` scripting. It takes the
         `reasoning_efforts` given (default: OpenAI's o-series low to high, GPT-5 minimal to
-        high, others none) and refuses other levels, as the real APIs do."""
+        high, Claude's by version, others none), the kinds of Claude's `thinking` given
+        (default: by a Claude name's version, e.g. only adaptive for `claude-opus-4-7`) and
+        sampling settings unless told not to (default: not for Claude Opus 4.7 and later),
+        and refuses anything else with a 400, as the real APIs do."""
         model = ScriptedModel(
             name,
             default,
             script,
             context_window=context_window,
             reasoning_efforts=reasoning_efforts,
+            thinking_types=thinking_types,
+            sampling=sampling,
         )
         self.models[name] = model
         return model
@@ -503,10 +510,14 @@ class ScriptedServer:
             await self._error(send, api, 400, message, "invalid_request_error")
             return
         refused = (
-            self.prompt_cache.refusal(body) or thinking.refusal(body)
-            if api == "anthropic"
-            else ("thinking" in body and "Unrecognized request argument supplied: thinking")
-        ) or effort.refusal(api, body, model.reasoning_efforts)
+            thinking.model_refusal(body, model.thinking_types, model.sampling, api)
+            or (
+                self.prompt_cache.refusal(body) or thinking.refusal(body)
+                if api == "anthropic"
+                else ("thinking" in body and "Unrecognized request argument supplied: thinking")
+            )
+            or effort.refusal(api, body, model.reasoning_efforts)
+        )
         if refused:
             self._record(name, api, stream, "bad-request", 400, body, headers)
             await self._error(send, api, 400, refused, "invalid_request_error")

@@ -62,6 +62,35 @@ def refusal(body: dict[str, Any]) -> str | None:
     return _unthought_tool_turn(messages)
 
 
+def model_refusal(
+    body: dict[str, Any], kinds: tuple[str, ...], sampling: bool, api: str = "anthropic"
+) -> str | None:
+    """The HTTP 400 message for a call a Claude model refuses by its generation, else None:
+    a `thinking` kind it does not take (Opus 4.7 and later refuse a budget: the real API's
+    words), or, on a model without sampling settings, any temperature, top_p or top_k (the
+    real API's words for temperature, the same form for the other two)."""
+    if not sampling:
+        for name in ("temperature", "top_p", "top_k"):
+            if name in body:
+                return f"`{name}` is deprecated for this model."
+    config = body.get("thinking")
+    if api != "anthropic" or not kinds or not isinstance(config, dict):
+        return None
+    kind = config.get("type")
+    if kind == "adaptive" and "budget_tokens" in config:
+        return "thinking.adaptive.budget_tokens: Extra inputs are not permitted"
+    if kind in kinds:
+        return None
+    if kind == "enabled":
+        return (
+            '"thinking.type.enabled" is not supported for this model. Use '
+            '"thinking.type.adaptive" and "output_config.effort" to control thinking behavior.'
+        )
+    if kind == "adaptive":
+        return "adaptive thinking is not supported on this model"
+    return f'"thinking.type.{kind}" is not supported for this model.'
+
+
 def _unthought_tool_turn(messages: list[dict[str, Any]]) -> str | None:
     """The refusal for a tool loop whose last assistant turn lost its thinking block."""
     last_user = messages[-1] if messages else {}
