@@ -53,15 +53,21 @@ class LangChainCall:
     """The `RoutingChatModel`'s own rate limiter, which LangChain already waited on for
     this call (a candidate sharing it does not take a second slot)."""
 
-    def for_model(self, model: BaseChatModel, params: ChatParams = NO_PARAMS) -> LangChainCall:
+    def for_model(
+        self, model: BaseChatModel, params: ChatParams = NO_PARAMS, *, sampling: bool = True
+    ) -> LangChainCall:
         """This call as `model` can take it, as LangChain's own `ModelFallbackMiddleware`
         decides (by `_llm_type`): prompt-cache breakpoints (`cache_control` on content
         blocks, tools, or as a keyword) and extended `thinking` only for a model that speaks
         Anthropic's API, and
         OpenAI's `prompt_cache_key` / `prompt_cache_retention` only for one that speaks
-        OpenAI's; the other APIs refuse them. The reasoning effort (and the thinking it
-        stands for) is as the router fitted it to this model (`params`)."""
+        OpenAI's; the other APIs refuse them. The reasoning effort and Claude's thinking are
+        as the router fitted them to this model (`params`), and a model that takes no
+        sampling settings (`sampling` False: Claude Opus 4.7 and later) is sent none, not
+        even its own temperature."""
         call = self._with_reasoning(params)
+        if not sampling:
+            call = call._without_sampling(model)
         refused = (
             OPENAI_CACHE_SETTINGS if not _speaks(model, OPENAI_CACHE_KEY_LLM_TYPES) else ()
         ) + (("thinking",) if not _speaks(model, ANTHROPIC_LLM_TYPES) else ())
@@ -76,22 +82,38 @@ class LangChainCall:
             type(model).__name__,
             call.kwargs,
             own_max_tokens=getattr(model, "max_tokens", None),
-            own_temperature=getattr(model, "temperature", None),
+            own_temperature=getattr(model, "temperature", None) if sampling else None,
         )
         return call if fitted is call.kwargs else replace(call, kwargs=fitted)
 
     def _with_reasoning(self, params: ChatParams) -> LangChainCall:
-        """The call with the reasoning effort the router fitted to the model: the level it
-        takes, or none, or (a Claude model that takes only a budget) the thinking it buys."""
+        """The call with the reasoning effort and Claude's thinking the router fitted to the
+        model: the level it takes, or none, and thinking in the kind it takes (a budget, or
+        adaptive), or the thinking an effort buys, or none."""
         asked = [k for k in ("reasoning_effort", "effort") if k in self.kwargs]
-        if not asked and params.reasoning_effort is None:
+        thinking = params.thinking.model_dump(exclude_none=True) if params.thinking else None
+        same_thinking = self.kwargs.get("thinking") == thinking
+        if not asked and params.reasoning_effort is None and same_thinking:
             return self
-        kwargs = {k: v for k, v in self.kwargs.items() if k not in asked}
+        kwargs = {k: v for k, v in self.kwargs.items() if k not in (*asked, "thinking")}
         if params.reasoning_effort is not None:
             kwargs["reasoning_effort"] = params.reasoning_effort
-        if params.thinking is not None and "thinking" not in kwargs:
-            kwargs["thinking"] = params.thinking.model_dump(exclude_none=True)
+        if thinking is not None:
+            kwargs["thinking"] = thinking
         return replace(self, kwargs=kwargs)
+
+    def _without_sampling(self, model: BaseChatModel) -> LangChainCall:
+        """The call without temperature, top_p and top_k, the candidate's own unset too
+        (a LangChain model leaves out what is None), for a model that refuses them."""
+        kwargs = {k: v for k, v in self.kwargs.items() if k not in SAMPLING}
+        for name in ("top_p", "top_k"):  # the router said so of the call's temperature
+            if name in self.kwargs:
+                not_sent(type(model).__name__, name, "the model refuses it")
+        for name in SAMPLING:
+            if getattr(model, name, None) is not None:
+                not_sent(type(model).__name__, f"its own {name}", "the model refuses it")
+                kwargs[name] = None
+        return self if kwargs == self.kwargs else replace(self, kwargs=kwargs)
 
     def _without_breakpoints(self) -> LangChainCall:
         messages = [_unmarked_message(m) for m in self.messages]
@@ -124,6 +146,7 @@ OPENAI_CACHE_KEY_LLM_TYPES = frozenset(
 """The `_llm_type`s of LangChain chat models that take OpenAI's prompt cache settings (as in
 `ModelFallbackMiddleware`), and a nested `RoutingChatModel`, which routes them."""
 OPENAI_CACHE_SETTINGS = ("prompt_cache_key", "prompt_cache_retention")
+SAMPLING = ("temperature", "top_p", "top_k")
 
 
 def _speaks(model: BaseChatModel, llm_types: frozenset[str]) -> bool:
@@ -176,6 +199,9 @@ class LangChainTarget:
     def __init__(self, name: str, model: BaseChatModel) -> None:
         self.name = name
         self.model = model
+        self.sampling = True
+        """Whether the model takes temperature, top_p and top_k (its spec's
+        `takes_sampling`, set when the router is built)."""
         self._refused = RefusedArguments(name)
 
     @property
@@ -192,7 +218,7 @@ class LangChainTarget:
         return None if limiter is call.waited_on else limiter
 
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
-        call = call_of(request).for_model(self.model, request.params)
+        call = call_of(request).for_model(self.model, request.params, sampling=self.sampling)
         where = {"model": model_id, "provider": self.name}
         kwargs = self._refused.left_out(call.kwargs_for(self.model))
         try:
@@ -287,7 +313,7 @@ class LangChainTarget:
         )
 
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
-        call = call_of(request).for_model(self.model, request.params)
+        call = call_of(request).for_model(self.model, request.params, sampling=self.sampling)
         where = {"model": model_id, "provider": self.name}
         kwargs = self._refused.left_out(call.kwargs_for(self.model))
         if not self._streams(call, kwargs):

@@ -111,6 +111,7 @@ def _profile_fields(model: BaseChatModel | str) -> dict[str, Any]:
             ("tool_calling", "tools"),
             ("image_inputs", "vision"),
             ("structured_output", "structured_output"),
+            ("temperature", "sampling"),
         )
         if isinstance(profile.get(theirs), bool)
     }
@@ -260,13 +261,13 @@ class RoutingChatModel(BaseChatModel):
         options = adapter_options(self)
 
         def build() -> Router:
-            return Router.over_targets(
-                {
-                    name: None
-                    if isinstance(model, str)
-                    else LangChainTarget(PROVIDER_PREFIX + name, model)
-                    for name, model in named.items()
-                },
+            targets = {
+                name: LangChainTarget(PROVIDER_PREFIX + name, model)
+                for name, model in named.items()
+                if not isinstance(model, str)
+            }
+            router = Router.over_targets(
+                {name: targets.get(name) for name in named},
                 specs=self.specs,
                 defaults=lambda name: _profile_fields(named[name]),
                 providers=self.providers,
@@ -274,6 +275,9 @@ class RoutingChatModel(BaseChatModel):
                 retry=retry,
                 **options,
             )
+            for name, target in targets.items():
+                target.sampling = router.registry.get(name).takes_sampling
+            return router
 
         parts = (
             *named.values(),

@@ -1,0 +1,122 @@
+"""`ChatAnthropic` candidates of every Claude generation through `RoutingChatModel`, over
+real HTTP: Opus 4.7 and later refuse a thinking budget and any temperature, and Opus 5
+and later are refused a budget by `ChatAnthropic` itself. A router's thinking, effort and
+temperature, and a candidate's own temperature, failed every call to them before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessageChunk
+
+from langchain_langroute import RoutingChatModel
+from langroute.testing import Reply
+from lc_helpers import SPECS, anthropic_candidate, openai_candidate
+from lc_helpers import scripted_server as server_of
+
+CLAUDE = {k: v for k, v in SPECS["std-anthropic"].items() if k != "capabilities"}
+"""A price and priors: what each model takes comes from its `ChatAnthropic` profile."""
+MODELS = ("claude-sonnet-4-5", "claude-sonnet-4-6", "claude-opus-4-7", "claude-opus-5")
+
+
+@pytest.fixture(autouse=True)
+def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langroute.providers import _http
+
+    monkeypatch.setattr(_http, "_SAID", set())
+
+
+@pytest.fixture(scope="module")
+def server():
+    server = server_of()
+    for name in (*MODELS, "lc-gen-4o-mini"):
+        server.add(name, Reply("ok"))
+    return server
+
+
+def _router(server: Any, own: dict[str, Any] | None = None, **kwargs: Any) -> RoutingChatModel:
+    return RoutingChatModel(
+        models={
+            **{name: anthropic_candidate(name, **(own or {})) for name in MODELS},
+            "lc-gen-4o-mini": openai_candidate("lc-gen-4o-mini"),
+        },
+        specs={**dict.fromkeys(MODELS, CLAUDE), "lc-gen-4o-mini": SPECS["std-openai"]},
+        **kwargs,
+    )
+
+
+def _ask(llm: RoutingChatModel, mode: str, **kwargs: Any) -> Any:
+    if mode == "invoke":
+        return llm.invoke("What is 17*23?", **kwargs)
+    chunks = list(llm.stream("What is 17*23?", **kwargs))
+    answer = sum(chunks[1:], chunks[0])
+    assert isinstance(answer, AIMessageChunk)
+    return answer
+
+
+SUMMARIZED = {"type": "adaptive", "display": "summarized"}
+BUDGET = {"type": "enabled", "budget_tokens": 2048}
+SENT = {
+    # model: (what a 2,048-token budget became, what effort "high" became)
+    "claude-sonnet-4-5": ({"thinking": BUDGET}, {"thinking": {"type": "enabled"}}),
+    "claude-sonnet-4-6": (
+        {"thinking": BUDGET},
+        {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+    ),
+    "claude-opus-4-7": (
+        {"thinking": SUMMARIZED, "output_config": {"effort": "low"}},
+        {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+    ),
+    "claude-opus-5": (
+        {"thinking": SUMMARIZED, "output_config": {"effort": "low"}},
+        {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+    ),
+}
+
+
+def _reasoning(body: dict[str, Any]) -> dict[str, Any]:
+    sent = {k: body[k] for k in ("thinking", "output_config") if k in body}
+    if sent.get("thinking", {}).get("budget_tokens") == 24576:  # the budget "high" buys
+        sent["thinking"] = {"type": "enabled"}
+    return sent
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+@pytest.mark.parametrize("model", MODELS)
+def test_thinking_and_effort_reach_each_generation_as_it_takes_them(server, model, mode):
+    llm = _router(server)
+    budget, effort = SENT[model]
+    answer = _ask(llm, mode, model=model, thinking=BUDGET, max_tokens=4000)
+    assert answer.text == "ok" and answer.response_metadata["model_name"] == model
+    assert server.calls[-1].model == model
+    assert _reasoning(server.calls[-1].body) == budget
+    answer = _ask(llm, mode, model=model, reasoning_effort="high")
+    assert answer.text == "ok"
+    assert _reasoning(server.calls[-1].body) == effort
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_no_temperature_reaches_a_model_that_refuses_it(server, mode):
+    """The router's temperature and each candidate's own: Opus 4.7 and 5 get none (a 400
+    otherwise), the 4.x models before get them as asked."""
+    llm = _router(server, own={"temperature": 0.5}, temperature=0.3)
+    for model in MODELS:
+        assert _ask(llm, mode, model=model, top_p=0.9).text == "ok"
+        body = server.calls[-1].body
+        sampled = {k: body[k] for k in ("temperature", "top_p") if k in body}
+        older = model in ("claude-sonnet-4-5", "claude-sonnet-4-6")
+        assert sampled == ({"temperature": 0.3, "top_p": 0.9} if older else {}), model
+    llm = _router(server, own={"temperature": 0.5})  # a candidate's own, under thinking
+    for model in ("claude-sonnet-4-5", "claude-opus-4-7"):
+        assert _ask(llm, mode, model=model, thinking=BUDGET, max_tokens=4000).text == "ok"
+        body = server.calls[-1].body
+        assert body.get("temperature") == (1 if model == "claude-sonnet-4-5" else None)
+
+
+def test_the_profile_tells_what_each_model_takes(server):
+    specs = {s.name: s for s in _router(server)._router.registry}
+    assert not specs["claude-opus-4-7"].takes_sampling
+    assert specs["claude-sonnet-4-6"].takes_sampling
+    assert specs["claude-opus-4-7"].thinking_types == ("adaptive",)
+    assert "xhigh" in specs["claude-opus-4-7"].reasoning_efforts
