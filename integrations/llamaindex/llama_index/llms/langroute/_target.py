@@ -58,12 +58,20 @@ class LlamaIndexCall:
     """The `RoutingLLM`'s own `rate_limiter`: waited on before each model call (LlamaIndex
     waits on a candidate's own in its decorated methods)."""
 
-    def chat_kwargs_for(self, llm: LLM, params: ChatParams = NO_PARAMS) -> dict[str, Any]:
+    def chat_kwargs_for(
+        self, llm: LLM, params: ChatParams = NO_PARAMS, *, sampling: bool = True
+    ) -> dict[str, Any]:
         """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools, the
-        messages without prompt-cache points when it cannot take them, and the reasoning
-        effort as the router fitted it to the model (`params`)."""
+        messages without prompt-cache points when it cannot take them, the reasoning effort
+        and Claude's thinking as the router fitted them to the model (`params`), and no
+        temperature, top_p or top_k for a model that refuses them (`sampling` False)."""
         messages = self.messages if takes_cache_points(llm) else unmarked(self.messages)
-        kwargs = _with_reasoning(self.kwargs, llm, params)
+        kwargs = self.kwargs
+        if not sampling and (asked := [k for k in SAMPLING if k in kwargs]):
+            for name in asked[1:] if asked[0] == "temperature" else asked:
+                not_sent(type(llm).__name__, name, "the model refuses it")  # temperature: said
+            kwargs = {k: v for k, v in kwargs.items() if k not in SAMPLING}
+        kwargs = _with_reasoning(kwargs, llm, params, sampling=sampling)
         if "thinking" in kwargs and not takes_thinking(llm):
             not_sent(type(llm).__name__, "Claude's thinking setting", "its API refuses it")
             kwargs = {k: v for k, v in kwargs.items() if k != "thinking"}
@@ -95,29 +103,37 @@ def takes_thinking(llm: LLM) -> bool:
     return type(llm).__module__.startswith(THINKING_MODULES)
 
 
-def _with_reasoning(kwargs: dict[str, Any], llm: LLM, params: ChatParams) -> dict[str, Any]:
-    """The call's keywords with the effort the router fitted to the model: the level it
-    takes (Anthropic's LLM: its `output_config.effort`), or none, or the thinking budget
-    it stands for on a Claude model that takes only that; and, while Claude thinks, the
-    `max_tokens` and temperature it requires (`fit_for_claude_thinking`)."""
+def _with_reasoning(
+    kwargs: dict[str, Any], llm: LLM, params: ChatParams, *, sampling: bool = True
+) -> dict[str, Any]:
+    """The call's keywords with the effort and thinking the router fitted to the model: the
+    level it takes (Anthropic's LLM: its `output_config.effort`), or none; Claude's
+    thinking in the kind it takes (a budget, or adaptive), or the budget an effort stands
+    for on a Claude model that takes only that; and, while Claude thinks, the `max_tokens`
+    and temperature it requires (`fit_for_claude_thinking`; none for a model that takes
+    no temperature, whose own LlamaIndex leaves out)."""
     claude = type(llm).__module__.startswith("llama_index.llms.anthropic")
     effort = params.reasoning_effort
-    if "reasoning_effort" in kwargs or effort is not None:
-        kwargs = {k: v for k, v in kwargs.items() if k != "reasoning_effort"}
+    thinking = params.thinking.model_dump(exclude_none=True) if params.thinking else None
+    if "reasoning_effort" in kwargs or effort is not None or kwargs.get("thinking") != thinking:
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("reasoning_effort", "thinking")}
         if effort is not None and claude:
             kwargs["output_config"] = {**kwargs.get("output_config", {}), "effort": effort}
         elif effort is not None:
             kwargs["reasoning_effort"] = effort
-        if params.thinking is not None and "thinking" not in kwargs and takes_thinking(llm):
-            kwargs["thinking"] = params.thinking.model_dump(exclude_none=True)
+        if thinking is not None and takes_thinking(llm):
+            kwargs["thinking"] = thinking
     if not claude:
         return kwargs
     return fit_for_claude_thinking(
         type(llm).__name__,
         kwargs,
         own_max_tokens=getattr(llm, "max_tokens", None),
-        own_temperature=getattr(llm, "temperature", None),
+        own_temperature=getattr(llm, "temperature", None) if sampling else None,
     )
+
+
+SAMPLING = ("temperature", "top_p", "top_k")
 
 
 def unmarked(messages: list[ChatMessage]) -> list[ChatMessage]:
@@ -227,6 +243,9 @@ class LlamaIndexTarget:
     def __init__(self, name: str, llm: LLM) -> None:
         self.name = name
         self.llm = llm
+        self.sampling = True
+        """Whether the model takes temperature, top_p and top_k (its spec's
+        `takes_sampling`, set when the router is built)."""
         self._refused = RefusedArguments(name)
 
     @property
@@ -234,6 +253,10 @@ class LlamaIndexTarget:
         """Whether the LLM is passed Claude's `thinking` (the router's plans then count the
         thinking tokens it bills)."""
         return takes_thinking(self.llm)
+
+    def _kwargs_for(self, call: LlamaIndexCall, llm: LLM, params: ChatParams) -> dict[str, Any]:
+        """The call's `chat` keywords for `llm`, without any it refused before."""
+        return self._refused.left_out(call.chat_kwargs_for(llm, params, sampling=self.sampling))
 
     @staticmethod
     async def _open(
@@ -257,7 +280,7 @@ class LlamaIndexTarget:
     async def complete(self, model_id: str, request: RoutingRequest) -> Completion:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
-        kwargs = self._refused.left_out(call.chat_kwargs_for(llm, request.params))
+        kwargs = self._kwargs_for(call, llm, request.params)
         manager = handlers_to_call(call, llm)
         event = None
         try:
@@ -296,7 +319,7 @@ class LlamaIndexTarget:
     async def stream(self, model_id: str, request: RoutingRequest) -> AsyncIterator[StreamChunk]:
         call = call_of(request)
         llm, blocking = self._llm_for(model_id)
-        kwargs = self._refused.left_out(call.chat_kwargs_for(llm, request.params))
+        kwargs = self._kwargs_for(call, llm, request.params)
         if _streams_usage_when_asked(llm) and "stream_options" not in kwargs:
             kwargs["stream_options"] = {"include_usage": True}
         where = {"model": model_id, "provider": self.name}
@@ -357,6 +380,7 @@ class NativeTarget(LlamaIndexTarget):
     def __init__(self, name: str, provider: Provider) -> None:
         self.name = name
         self.provider = provider
+        self.sampling = True  # the router fits a native call's params to the model itself
         self._llms: dict[str, NativeLLM] = {}
         self._refused = RefusedArguments(name)
 

@@ -209,11 +209,13 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             for name, llm in given.items()
         }
         self._candidates = named
+        wrapped = {
+            name: LlamaIndexTarget(PROVIDER_PREFIX + name, llm)
+            for name, llm in named.items()
+            if name not in native
+        }
         self._router = Router.over_targets(
-            {
-                name: None if name in native else LlamaIndexTarget(PROVIDER_PREFIX + name, llm)
-                for name, llm in named.items()
-            },
+            {name: wrapped.get(name) for name in named},
             specs=self.specs,
             registry=registry,
             defaults=lambda name: _metadata_fields(named[name]),
@@ -221,6 +223,8 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             retry=self.retry,
             **adapter_options(self),
         )
+        for name, target in wrapped.items():
+            target.sampling = self._router.registry.get(name).takes_sampling
 
     def _native_targets(self, native: list[str], registry: Registry) -> dict[str, NativeTarget]:
         """The providers of the native candidates' deployments (`providers`, else the

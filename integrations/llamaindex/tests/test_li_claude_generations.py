@@ -1,0 +1,108 @@
+"""LlamaIndex `Anthropic` candidates of every Claude generation through `RoutingLLM`, over
+real HTTP: Opus 4.7 and later refuse a thinking budget and any temperature. A thinking
+budget, an effort or a temperature asked of the router failed every call to them before,
+and so did thinking alone: the adapter sent the candidate's temperature as 1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from llama_index.core.llms import ChatMessage
+from llama_index.llms.anthropic import Anthropic
+
+from langroute.testing import Reply
+from li_helpers import KEY
+from li_helpers import scripted_server as server_of
+from llama_index.llms.langroute import RoutingLLM
+
+MODELS = ("claude-sonnet-4-5", "claude-sonnet-4-6", "claude-opus-4-7", "claude-opus-5")
+DESCRIBED = {
+    "provider": "anthropic",
+    "pricing": {"input": 3.0, "output": 15.0},
+    "context_window": 200_000,
+    "max_output_tokens": 64_000,
+}
+
+
+@pytest.fixture(autouse=True)
+def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langroute.providers import _http
+
+    monkeypatch.setattr(_http, "_SAID", set())
+
+
+@pytest.fixture(scope="module")
+def server():
+    server = server_of()
+    for name in MODELS:
+        server.add(name, Reply("ok"))
+    return server
+
+
+def _router(server: Any, **kwargs: Any) -> RoutingLLM:
+    claude = {"base_url": server.anthropic_url, "api_key": KEY, "max_retries": 0}
+    return RoutingLLM(
+        models={name: Anthropic(model=name, **claude) for name in MODELS},
+        specs=dict.fromkeys(MODELS, DESCRIBED),
+        **kwargs,
+    )
+
+
+def _ask(llm: RoutingLLM, mode: str, **kwargs: Any) -> str:
+    messages = [ChatMessage(role="user", content="What is 17*23?")]
+    if mode == "chat":
+        return str(llm.chat(messages, **kwargs).message.content)
+    return "".join(r.delta or "" for r in llm.stream_chat(messages, **kwargs))
+
+
+SUMMARIZED = {"type": "adaptive", "display": "summarized"}
+BUDGET = {"type": "enabled", "budget_tokens": 2048}
+SENT = {
+    # model: (what a 2,048-token budget became, what effort "high" became)
+    "claude-sonnet-4-5": ({"thinking": BUDGET}, {"thinking": {"type": "enabled"}}),
+    "claude-sonnet-4-6": (
+        {"thinking": BUDGET},
+        {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+    ),
+    "claude-opus-4-7": (
+        {"thinking": SUMMARIZED, "output_config": {"effort": "low"}},
+        {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+    ),
+    "claude-opus-5": (
+        {"thinking": SUMMARIZED, "output_config": {"effort": "low"}},
+        {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+    ),
+}
+
+
+def _reasoning(body: dict[str, Any]) -> dict[str, Any]:
+    sent = {k: body[k] for k in ("thinking", "output_config") if k in body}
+    if sent.get("thinking", {}).get("budget_tokens") == 24576:  # the budget "high" buys
+        sent["thinking"] = {"type": "enabled"}
+    return sent
+
+
+@pytest.mark.parametrize("mode", ["chat", "stream"])
+@pytest.mark.parametrize("model", MODELS)
+def test_thinking_and_effort_reach_each_generation_as_it_takes_them(server, model, mode):
+    llm = _router(server)
+    budget, effort = SENT[model]
+    assert _ask(llm, mode, hints={"model": model}, thinking=BUDGET, max_tokens=4000) == "ok"
+    body = server.calls[-1].body
+    assert server.calls[-1].model == model and _reasoning(body) == budget
+    # thinking: the temperature Claude requires, or none for a model that takes none
+    assert body.get("temperature") == (1 if model.startswith("claude-sonnet-4") else None)
+    assert _ask(llm, mode, hints={"model": model}, reasoning_effort="high") == "ok"
+    assert _reasoning(server.calls[-1].body) == effort
+
+
+@pytest.mark.parametrize("mode", ["chat", "stream"])
+def test_no_temperature_reaches_a_model_that_refuses_it(server, mode):
+    llm = _router(server, temperature=0.3)
+    for model in MODELS:
+        assert _ask(llm, mode, hints={"model": model}, top_p=0.9) == "ok"
+        body = server.calls[-1].body
+        sampled = {k: body[k] for k in ("temperature", "top_p") if k in body}
+        older = model.startswith("claude-sonnet-4")
+        assert sampled == ({"temperature": 0.3, "top_p": 0.9} if older else {}), model
