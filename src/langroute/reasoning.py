@@ -238,7 +238,8 @@ def fit_thinking(
 
 def fit_sampling(params: ChatParams, takes: bool) -> tuple[ChatParams, tuple[str, str] | None]:
     """`params` without temperature, top_p and top_k for a model that refuses them (Claude
-    Opus 4.7 and later answer 400 to any), and what was left out and why (for the log)."""
+    Opus 4.7 and later answer 400 to any but the defaults), and what was left out and why
+    (for the log)."""
     extra = params.extra_body or {}
     asked = [k for k in ("temperature", "top_p") if getattr(params, k) is not None]
     asked += [k for k in ("top_k",) if k in extra]

@@ -1,5 +1,5 @@
 """`ChatAnthropic` candidates of every Claude generation through `RoutingChatModel`, over
-real HTTP: Opus 4.7 and later refuse a thinking budget and any temperature, and Opus 5
+real HTTP: Opus 4.7 and later refuse a thinking budget and a temperature but 1, and Opus 5
 and later are refused a budget by `ChatAnthropic` itself. A router's thinking, effort and
 temperature, and a candidate's own temperature, failed every call to them before."""
 

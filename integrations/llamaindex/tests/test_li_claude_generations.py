@@ -1,7 +1,8 @@
 """LlamaIndex `Anthropic` candidates of every Claude generation through `RoutingLLM`, over
-real HTTP: Opus 4.7 and later refuse a thinking budget and any temperature. A thinking
-budget, an effort or a temperature asked of the router failed every call to them before,
-and so did thinking alone: the adapter sent the candidate's temperature as 1."""
+real HTTP: Opus 4.7 and later refuse a thinking budget and a temperature other than 1. A
+thinking budget, an effort or a temperature asked of the router failed every call to them
+before; they are now sent no temperature at all, not even the 1 other Claude models need
+while thinking (reports differ on whether Opus 4.7 takes that one)."""
 
 from __future__ import annotations
 

@@ -114,7 +114,8 @@ class Capabilities(_Config):
     (`langroute.reasoning.default_thinking_types`), () for a model that is not Claude."""
     sampling: bool | None = None
     """Whether it takes temperature, top_p and top_k; a model that does not is sent none.
-    None: told by its id, False for Claude Opus 4.7 and later, which answer 400 to them."""
+    None: told by its id, False for Claude Opus 4.7 and later, which answer 400 to any
+    but the defaults."""
     reasoning_efforts: tuple[ReasoningEffort, ...] | None = None
     """The reasoning efforts it takes (OpenAI's `reasoning_effort`, Claude's
     `output_config.effort`); a call's other levels reach it as the nearest of these, and

@@ -67,11 +67,11 @@ def model_refusal(
 ) -> str | None:
     """The HTTP 400 message for a call a Claude model refuses by its generation, else None:
     a `thinking` kind it does not take (Opus 4.7 and later refuse a budget: the real API's
-    words), or, on a model without sampling settings, any temperature, top_p or top_k (the
-    real API's words for temperature, the same form for the other two)."""
+    words), or, on a model without sampling settings, a temperature, top_p or top_k other
+    than the default (the real API's words for temperature, the same form for the others)."""
     if not sampling:
-        for name in ("temperature", "top_p", "top_k"):
-            if name in body:
+        for name, default in (("temperature", 1), ("top_p", 1), ("top_k", None)):
+            if name in body and body[name] != default:
                 return f"`{name}` is deprecated for this model."
     config = body.get("thinking")
     if api != "anthropic" or not kinds or not isinstance(config, dict):
