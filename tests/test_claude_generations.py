@@ -125,9 +125,7 @@ async def test_adaptive_and_no_thinking_reach_each_generation(aserver, model):
     answer = await router.achat("hi", hints={"model": model}, thinking={"type": "disabled"})
     assert answer.content == "ok"
     off = aserver.calls[-1].body.get("thinking")
-    assert off == (
-        None if model in ("claude-opus-4-7", "claude-opus-5-5") else {"type": "disabled"}
-    )
+    assert off == (None if model == "claude-opus-5-5" else {"type": "disabled"})
     await router.aclose()
 
 
@@ -135,7 +133,9 @@ async def test_effort_none_turns_thinking_off_where_it_is_on_by_default(aserver)
     router = _router(aserver)
     await router.achat("hi", hints={"model": "claude-opus-5"}, reasoning_effort="none")
     assert _reasoning(aserver.calls[-1].body) == {"thinking": {"type": "disabled"}}
-    await router.achat("hi", hints={"model": "claude-opus-4-7"}, reasoning_effort="none")
+    await router.achat("hi", hints={"model": "claude-sonnet-4-6"}, reasoning_effort="none")
+    assert _reasoning(aserver.calls[-1].body) == {"thinking": {"type": "disabled"}}
+    await router.achat("hi", hints={"model": "claude-opus-5-5"}, reasoning_effort="none")
     assert _reasoning(aserver.calls[-1].body) == {"output_config": {"effort": "low"}}
     await router.aclose()
 
@@ -166,6 +166,31 @@ async def test_newer_claude_models_are_sent_no_sampling_settings(aserver, stream
     await router.aclose()
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+async def test_no_tool_is_forced_on_a_claude_model_that_will_think(aserver, stream):
+    """Claude refuses a forced tool choice while thinking, and Opus 5.5 always thinks: the
+    choice is sent as auto there, as asked elsewhere."""
+    router = _router(aserver)
+    tool = {"name": "add", "description": "Add two numbers", "parameters": {"type": "object"}}
+    cases = [
+        ("claude-opus-5-5", {}, {"type": "auto"}),
+        ("claude-sonnet-4-5", {}, {"type": "any"}),
+        ("claude-sonnet-4-5", {"thinking": BUDGET_2K, "max_tokens": 4000}, {"type": "auto"}),
+        ("claude-opus-4-7", {"reasoning_effort": "low"}, {"type": "auto"}),
+        ("gpt-4.1-mini", {"reasoning_effort": "low"}, "required"),
+    ]
+    for model, asked, sent in cases:
+        answer = await _ask(
+            router, stream, hints={"model": model}, tools=[tool], tool_choice="required", **asked
+        )
+        assert answer.content == "ok", model
+        assert aserver.calls[-1].body["tool_choice"] == sent, model
+    await router.aclose()
+
+
+BUDGET_2K = {"type": "enabled", "budget_tokens": 2048}
+
+
 async def test_the_scripted_server_refuses_what_the_real_api_refuses(aserver):
     """The rules the router is fitted to: without `fit_thinking` / `fit_sampling` these
     are what every call got (a 400, which no fallback catches)."""
@@ -188,6 +213,11 @@ async def test_the_scripted_server_refuses_what_the_real_api_refuses(aserver):
     req = RoutingRequest.build("hi", ChatParams(thinking=ThinkingConfig(type="adaptive")))
     with pytest.raises(BadRequest, match="adaptive thinking is not supported"):
         await provider.complete("claude-sonnet-4-5", req)
+    tools = [{"name": "add", "description": "Add", "parameters": {"type": "object"}}]
+    req = RoutingRequest.build("hi", ChatParams(tools=tools, tool_choice="required"))
+    with pytest.raises(BadRequest, match="tool_choice forces tool use"):
+        await provider.complete("claude-opus-5-5", req)
+    await provider.complete("claude-sonnet-4-5", req)  # one that is not thinking takes it
     await router.aclose()
 
 
@@ -203,7 +233,7 @@ def test_versions_are_read_from_every_spelling_of_an_id():
     assert claude_version("gpt-4.1") is None
     assert default_thinking_types("claude-sonnet-4-5") == ("enabled", "disabled")
     assert default_thinking_types("claude-opus-4-6") == ("enabled", "adaptive", "disabled")
-    assert default_thinking_types("claude-opus-4-8") == ("adaptive",)
+    assert default_thinking_types("claude-opus-4-8") == ("adaptive", "disabled")
     assert default_thinking_types("claude-sonnet-5") == ("adaptive", "disabled")
     assert default_thinking_types("claude-sonnet-5-5") == ("adaptive",)
     assert default_thinking_types("claude-fable-5") == ("adaptive",)
@@ -220,7 +250,7 @@ def test_a_spec_says_what_it_takes_and_can_be_told_otherwise():
     told = spec("proxy-claude", capabilities={"thinking_types": ["adaptive"], "sampling": False})
     assert told.thinking_types == ("adaptive",) and not told.takes_sampling
     by_id = spec("fast", deployments=[{"provider": "claude", "model_id": "claude-opus-4-7"}])
-    assert by_id.thinking_types == ("adaptive",) and not by_id.takes_sampling
+    assert by_id.thinking_types == ("adaptive", "disabled") and not by_id.takes_sampling
     with pytest.raises(ValueError, match="thinking_types"):
         spec("bad", capabilities={"thinking_types": ["budget"]})
     assert isinstance(told, ModelSpec)

@@ -60,21 +60,18 @@ _ALWAYS_THINKS = ("fable", "mythos")
 
 def default_thinking_types(model_id: str) -> tuple[ThinkingType, ...]:
     """The kinds of Claude's `thinking` setting a model takes when its registry entry does
-    not say, by its id: a budget (`enabled`) or none up to 4.5, adaptive too on 4.6, only
-    adaptive on Opus 4.7 and 4.8 (a budget is refused: "thinking.type.enabled is not
-    supported for this model"), adaptive or none on Claude 5, and only adaptive, always on,
-    from 5.5 and on Fable and Mythos. None (`()`: sent as asked) for a model that is not
-    Claude."""
+    not say, by its id: a budget (`enabled`) or none up to 4.5, adaptive too on 4.6, adaptive
+    or none from Opus 4.7 (a budget is refused: "thinking.type.enabled is not supported for
+    this model"), and only adaptive, always on, from 5.5 and on Fable and Mythos. None
+    (`()`: sent as asked) for a model that is not Claude."""
     version = claude_version(model_id)
     if version is None:
         return ()
     release, family = version[:2], version[2]
     if family in _ALWAYS_THINKS or release >= (5, 5):
         return ("adaptive",)
-    if release >= (5, 0):
-        return ("adaptive", "disabled")
     if release >= (4, 7):
-        return ("adaptive",)
+        return ("adaptive", "disabled")
     if release == (4, 6):
         return ("enabled", "adaptive", "disabled")
     return ("enabled", "disabled")
@@ -216,8 +213,8 @@ def fit_thinking(
     what = f"thinking of type {thinking.type!r}"
     other = "adaptive" if thinking.type == "enabled" else "enabled"
     if thinking.type == "disabled" or other not in kinds:
-        why = "it does not take it, and was sent no thinking setting"
-        return params.model_copy(update={"thinking": None}), (what, why)
+        why = "it always thinks" if thinking.type == "disabled" else "it does not take it"
+        return params.model_copy(update={"thinking": None}), (what, why + ", sent without")
     if thinking.type == "enabled":
         given = {"display": "summarized", **(thinking.model_extra or {}), "type": "adaptive"}
         adaptive = ThinkingConfig.model_validate(given)
@@ -234,6 +231,29 @@ def fit_thinking(
     budgeted = ThinkingConfig(type="enabled", budget_tokens=budget)
     why = f"it takes only a thinking budget, and was sent one of {budget} tokens"
     return params.model_copy(update={"thinking": budgeted}), (what, why)
+
+
+def always_thinks(kinds: tuple[ThinkingType, ...]) -> bool:
+    """Whether a model with these kinds of `thinking` thinks on every call (Claude Opus 5.5,
+    Sonnet 5.5, Fable): it takes adaptive thinking and cannot be told not to."""
+    return "adaptive" in kinds and "disabled" not in kinds and "enabled" not in kinds
+
+
+def fit_tool_choice(
+    params: ChatParams, kinds: tuple[ThinkingType, ...]
+) -> tuple[ChatParams, tuple[str, str] | None]:
+    """`params` with a forced tool choice (`required`, or a tool's name) sent as `auto` to a
+    Claude model that will think on the call: asked to (`params.thinking`), or always does.
+    Claude answers 400 to it then ("Thinking may not be enabled when tool_choice forces tool
+    use"); the model may answer in text instead, which a caller's parser must allow."""
+    choice = params.tool_choice
+    if choice is None or choice in ("auto", "none") or not kinds:
+        return params, None
+    thinking = params.thinking
+    if not (always_thinks(kinds) or (thinking is not None and thinking.on)):
+        return params, None
+    why = "Claude refuses it while thinking, and it was sent as auto"
+    return params.model_copy(update={"tool_choice": "auto"}), ("a forced tool choice", why)
 
 
 def fit_sampling(params: ChatParams, takes: bool) -> tuple[ChatParams, tuple[str, str] | None]:

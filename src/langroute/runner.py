@@ -30,7 +30,7 @@ from langroute.errors import (
 from langroute.features import RoutingRequest
 from langroute.policy.balance import BALANCERS
 from langroute.providers._http import not_sent
-from langroute.reasoning import fit_reasoning, fit_sampling, fit_thinking
+from langroute.reasoning import fit_reasoning, fit_sampling, fit_thinking, fit_tool_choice
 from langroute.registry import Deployment, ModelSpec
 from langroute.retry import RetryPolicy
 from langroute.state.calls import ask, tell
@@ -528,7 +528,8 @@ class Runner:
         whose capabilities say it refuses it (it answers without thinking, as any model
         that cannot think does), and with the reasoning effort asked for as the model
         takes it (`fit_reasoning`), Claude's `thinking` in a kind it takes (`fit_thinking`),
-        and no sampling settings when it refuses them (`fit_sampling`)."""
+        no tool forced on a Claude model that will think (`fit_tool_choice`), and no sampling
+        settings when it refuses them (`fit_sampling`)."""
         req = self._request
         params = req.params
         thinking = params.thinking
@@ -543,6 +544,10 @@ class Runner:
                     not_sent(spec.name, *changed)
             thinks = spec.name in self._router._thinkers
             params, changed = fit_reasoning(params, levels, thinks=thinks)
+            if changed is not None:
+                not_sent(spec.name, *changed)
+        if params.tool_choice not in (None, "auto", "none") and spec.capabilities.thinking:
+            params, changed = fit_tool_choice(params, spec.thinking_types)
             if changed is not None:
                 not_sent(spec.name, *changed)
         if params.temperature is not None or params.top_p is not None or params.extra_body:

@@ -61,11 +61,14 @@ class LangChainCall:
         blocks, tools, or as a keyword) and extended `thinking` only for a model that speaks
         Anthropic's API, and
         OpenAI's `prompt_cache_key` / `prompt_cache_retention` only for one that speaks
-        OpenAI's; the other APIs refuse them. The reasoning effort and Claude's thinking are
-        as the router fitted them to this model (`params`), and a model that takes no
+        OpenAI's; the other APIs refuse them. The reasoning effort, Claude's thinking and the
+        tool choice (not forced on a Claude model that will think) are as the router fitted
+        them to this model (`params`), and a model that takes no
         sampling settings (`sampling` False: Claude Opus 4.7 and later) is sent none, not
         even its own temperature."""
         call = self._with_reasoning(params)
+        if params.tool_choice == "auto" and _forces(self.tool_kwargs.get("tool_choice")):
+            call = replace(call, tool_kwargs={**self.tool_kwargs, "tool_choice": "auto"})
         if not sampling:
             call = call._without_sampling(model)
         refused = (
@@ -147,6 +150,11 @@ OPENAI_CACHE_KEY_LLM_TYPES = frozenset(
 `ModelFallbackMiddleware`), and a nested `RoutingChatModel`, which routes them."""
 OPENAI_CACHE_SETTINGS = ("prompt_cache_key", "prompt_cache_retention")
 SAMPLING = ("temperature", "top_p", "top_k")
+
+
+def _forces(choice: Any) -> bool:
+    """Whether a LangChain `tool_choice` forces a tool call (`any`, True, a tool's name)."""
+    return choice not in (None, False, "auto", "none")
 
 
 def _speaks(model: BaseChatModel, llm_types: frozenset[str]) -> bool:

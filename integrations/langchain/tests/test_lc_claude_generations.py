@@ -118,5 +118,36 @@ def test_the_profile_tells_what_each_model_takes(server):
     specs = {s.name: s for s in _router(server)._router.registry}
     assert not specs["claude-opus-4-7"].takes_sampling
     assert specs["claude-sonnet-4-6"].takes_sampling
-    assert specs["claude-opus-4-7"].thinking_types == ("adaptive",)
+    assert specs["claude-opus-4-7"].thinking_types == ("adaptive", "disabled")
     assert "xhigh" in specs["claude-opus-4-7"].reasoning_efforts
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_no_tool_is_forced_on_a_claude_model_that_will_think(server, mode):
+    """Claude refuses a forced tool choice while thinking, and Opus 5.5 always thinks:
+    `bind_tools(tool_choice="any")` reaches it as auto, other models as asked."""
+    server.add("claude-opus-5-5", Reply("ok"))
+    llm = RoutingChatModel(
+        models={name: anthropic_candidate(name) for name in ("claude-opus-5-5", *MODELS[:1])},
+        specs=dict.fromkeys(("claude-opus-5-5", *MODELS[:1]), CLAUDE),
+    )
+    bound = llm.bind_tools([add], tool_choice="any")
+    cases = [
+        ("claude-opus-5-5", {}, "auto"),
+        ("claude-sonnet-4-5", {}, "any"),
+        ("claude-sonnet-4-5", {"thinking": BUDGET, "max_tokens": 4000}, "auto"),
+    ]
+    for model, asked, sent in cases:
+        if mode == "invoke":
+            answer = bound.invoke("What is 2+3?", model=model, **asked)
+        else:
+            chunks = list(bound.stream("What is 2+3?", model=model, **asked))
+            answer = chunks[0] if chunks else None
+        assert server.calls[-1].model == model
+        assert server.calls[-1].body["tool_choice"]["type"] == sent, (model, asked)
+        assert answer is not None

@@ -107,3 +107,37 @@ def test_no_temperature_reaches_a_model_that_refuses_it(server, mode):
         sampled = {k: body[k] for k in ("temperature", "top_p") if k in body}
         older = model.startswith("claude-sonnet-4")
         assert sampled == ({"temperature": 0.3, "top_p": 0.9} if older else {}), model
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+@pytest.mark.parametrize("mode", ["chat", "stream"])
+def test_no_tool_is_forced_on_a_claude_model_that_will_think(server, mode):
+    """Claude refuses a forced tool choice while thinking, and Opus 5.5 always thinks:
+    `tool_required=True` reaches it as auto, other models as asked."""
+    from llama_index.core.tools import FunctionTool
+
+    server.add("claude-opus-5-5", Reply("ok"))
+    claude = {"base_url": server.anthropic_url, "api_key": KEY, "max_retries": 0}
+    names = ("claude-opus-5-5", "claude-sonnet-4-5")
+    llm = RoutingLLM(
+        models={name: Anthropic(model=name, **claude) for name in names},
+        specs=dict.fromkeys(names, DESCRIBED),
+    )
+    tools = [FunctionTool.from_defaults(fn=add)]
+    cases = [
+        ("claude-opus-5-5", {}, "auto"),
+        ("claude-sonnet-4-5", {}, "any"),
+        ("claude-sonnet-4-5", {"thinking": BUDGET, "max_tokens": 4000}, "auto"),
+    ]
+    for model, asked, sent in cases:
+        kwargs = {"tool_required": True, "hints": {"model": model}, **asked}
+        if mode == "chat":
+            llm.chat_with_tools(tools, user_msg="What is 2+3?", **kwargs)
+        else:
+            list(llm.stream_chat_with_tools(tools, user_msg="What is 2+3?", **kwargs))
+        assert server.calls[-1].model == model
+        assert server.calls[-1].body["tool_choice"]["type"] == sent, (model, asked)

@@ -18,6 +18,10 @@ def signature(thinking: str) -> str:
     return base64.b64encode(digest).decode()
 
 
+FORCED = ("any", "tool")
+"""The Messages API's tool choices that force a tool call."""
+
+
 def thinks(body: dict[str, Any]) -> bool:
     """Whether a Messages API call enables extended thinking."""
     config = body.get("thinking")
@@ -57,7 +61,7 @@ def refusal(body: dict[str, Any]) -> str | None:
             return "`max_tokens` must be greater than `thinking.budget_tokens`"
     if body.get("temperature") not in (None, 1, 1.0):
         return "`temperature` may only be set to 1 when thinking is enabled"
-    if (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+    if (body.get("tool_choice") or {}).get("type") in FORCED:
         return "Thinking may not be enabled when tool_choice forces tool use."
     return _unthought_tool_turn(messages)
 
@@ -66,13 +70,18 @@ def model_refusal(
     body: dict[str, Any], kinds: tuple[str, ...], sampling: bool, api: str = "anthropic"
 ) -> str | None:
     """The HTTP 400 message for a call a Claude model refuses by its generation, else None:
-    a `thinking` kind it does not take (Opus 4.7 and later refuse a budget: the real API's
-    words), or, on a model without sampling settings, a temperature, top_p or top_k other
-    than the default (the real API's words for temperature, the same form for the others)."""
+    a forced tool choice on a model that always thinks (the words Claude uses while
+    thinking), a `thinking` kind it does not take (Opus 4.7 and later refuse a budget: the
+    real API's words), or, on a model without sampling settings, a temperature, top_p or
+    top_k other than the default (the real API's words for temperature, the same form for
+    the others)."""
     if not sampling:
         for name, default in (("temperature", 1), ("top_p", 1), ("top_k", None)):
             if name in body and body[name] != default:
                 return f"`{name}` is deprecated for this model."
+    always = "adaptive" in kinds and "disabled" not in kinds and "enabled" not in kinds
+    if api == "anthropic" and always and (body.get("tool_choice") or {}).get("type") in FORCED:
+        return "Thinking may not be enabled when tool_choice forces tool use."
     config = body.get("thinking")
     if api != "anthropic" or not kinds or not isinstance(config, dict):
         return None

@@ -77,8 +77,11 @@ class LlamaIndexCall:
             kwargs = {k: v for k, v in kwargs.items() if k != "thinking"}
         if not self.tools:
             return {"messages": messages, **kwargs}
+        options = self.tool_options
+        if params.tool_choice == "auto" and options.get("tool_required"):
+            options = {**options, "tool_required": False}  # fitted: a Claude that will think
         prepare = llm._prepare_chat_with_tools_compat  # type: ignore[attr-defined]
-        return dict(prepare(self.tools, chat_history=list(messages), **self.tool_options, **kwargs))
+        return dict(prepare(self.tools, chat_history=list(messages), **options, **kwargs))
 
 
 CACHE_POINT_MODULES = (
