@@ -156,6 +156,13 @@ def _check(namespace: dict[str, Any], printed: str, server: ScriptedServer) -> N
         assert "reasoning_effort" not in sent["gpt-4.1-mini"]
         assert "thinking" not in sent["gpt-4.1-mini"]
         assert namespace["efforts"]["o4-mini"] > 0 and namespace["efforts"]["gpt-4.1-mini"] == 0
+    if "generations" in namespace:  # thinking and sampling as each Claude generation takes
+        sent = {c.model: c.body for c in server.calls[-2:]}
+        older, newer = sent["claude-sonnet-4-5-20250929"], sent["claude-sonnet-5-5"]
+        assert older["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+        assert newer["thinking"] == {"type": "adaptive", "display": "summarized"}
+        assert newer["output_config"] == {"effort": "low"}
+        assert "temperature" not in older and "temperature" not in newer
     if "policy" in namespace and "router" in namespace:
         decision = namespace["router"].route("Prove theorem 4 rigorously")
         assert decision.plan.policy == "learned"
