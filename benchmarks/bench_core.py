@@ -2,7 +2,7 @@
 
 1. The rule-based decision's time per call: `Router.plan` (classify + filter + rank +
    Decision record) over the demo prompts, p50/p99, for a 5-model router and for the
-   whole 30-model catalog; and the same 5-model decision when the process has just idled
+   whole catalog (32 models); and the same 5-model decision when the process has just idled
    for 2 or 10 ms, as it does while a model answers (its caches have gone cold).
 2. The router's own CPU per call (in-memory provider): in a warm tight loop, and right
    after a real HTTP call, which is where it runs in production.
