@@ -12,6 +12,7 @@ import pytest
 from llama_index.core.llms import ChatMessage
 from llama_index.llms.anthropic import Anthropic
 
+from langroute.errors import UnknownModelError
 from langroute.testing import Reply
 from li_helpers import KEY
 from li_helpers import scripted_server as server_of
@@ -141,3 +142,17 @@ def test_no_tool_is_forced_on_a_claude_model_that_will_think(server, mode):
             list(llm.stream_chat_with_tools(tools, user_msg="What is 2+3?", **kwargs))
         assert server.calls[-1].model == model
         assert server.calls[-1].body["tool_choice"]["type"] == sent, (model, asked)
+
+
+def test_model_names_the_candidate_that_answers(server):
+    """`model=` picks a candidate, as on `RoutingChatModel`. Passed on to the candidate the
+    router chose, it replaced that LLM's own model id: the decision, its cost and the audit
+    named one model while another answered."""
+    llm = _router(server)
+    messages = [ChatMessage(role="user", content="hi")]
+    for model in ("claude-opus-4-7", "claude-sonnet-4-6"):
+        response = llm.chat(messages, model=model)
+        assert server.calls[-1].model == model
+        assert response.additional_kwargs["langroute"]["answered_by"] == model
+    with pytest.raises(UnknownModelError, match=r"unknown model .claude-opus-9.*Known models"):
+        llm.chat(messages, model="claude-opus-9")

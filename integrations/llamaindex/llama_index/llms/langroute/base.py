@@ -295,6 +295,10 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
         hints = CallerHints.parse(kwargs.pop("hints", None) or self.hints)
         tenant = kwargs.pop("tenant", None) or self.tenant
         user = kwargs.pop("user", None) or self.user
+        if (forced := kwargs.pop("model", None)) is not None:
+            # a candidate's name, as `RoutingChatModel` takes it: passed on, it would
+            # replace whichever candidate the router chose's own model id
+            hints = hints.model_copy(update={"model": str(forced)})
         hints = hints.with_timeout(kwargs.get("timeout", self.timeout))
         for name in ("temperature", "max_tokens", "reasoning_effort"):
             if (value := getattr(self, name)) is not None:
