@@ -287,3 +287,30 @@ def test_fitted_thinking_is_always_a_kind_the_model_takes(
         assert fitted is params and changed is None  # what a model takes is sent as asked
     if thinking is not None and fitted.thinking != thinking:
         assert changed is not None  # every change is said
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+async def test_openai_reasoning_models_of_every_generation_get_what_they_take(aserver, stream):
+    """GPT-6 (current in late 2026) was not known as a reasoning model: it was sent
+    `max_tokens` and the temperature, and OpenAI answers 400 to both there."""
+    for name in ("gpt-6-sol", "gpt-5.4-mini", "o4-mini"):
+        aserver.add(name, Reply("ok"))
+    router = make_router(aserver, [spec(n) for n in ("gpt-6-sol", "gpt-5.4-mini", "o4-mini")])
+    for model in ("gpt-6-sol", "gpt-5.4-mini", "o4-mini"):
+        answer = await _ask(router, stream, hints={"model": model}, max_tokens=300, temperature=0.3)
+        assert answer.content == "ok", model
+        body = aserver.calls[-1].body
+        assert body["max_completion_tokens"] == 300 and "max_tokens" not in body
+        assert "temperature" not in body
+    answer = await _ask(router, stream, hints={"model": "gpt-6-sol"}, reasoning_effort="max")
+    assert aserver.calls[-1].body["reasoning_effort"] == "max"
+    await router.aclose()
+
+
+def test_openai_reasoning_models_are_told_by_id():
+    from langroute.reasoning import is_reasoning_model
+
+    told = ["o3", "gpt-5", "gpt-5.1", "gpt-5.4-mini", "gpt-6-sol", "openai/gpt-6-luna", "gpt-10"]
+    assert all(is_reasoning_model(m) for m in told)
+    not_told = ["gpt-4o", "gpt-4.1-mini", "gpt-5-chat-latest", "gpt-6.1-chat-latest"]
+    assert not any(is_reasoning_model(m) for m in not_told)

@@ -30,14 +30,15 @@ every Claude model's output limit (Opus 4.1's is 32,000)."""
 MIN_THINKING_BUDGET = 1024
 """The least thinking budget Claude takes."""
 
-_REASONING_ID = re.compile(r"^(o\d|gpt-5(?!.*-chat))")
+_REASONING_ID = re.compile(r"^(o\d|gpt-([5-9]|[1-9]\d)(?!\d)(?!.*-chat))")
 
 
 @lru_cache(maxsize=256)
 def is_reasoning_model(model_id: str) -> bool:
-    """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…, also as `openai/o3` at a gateway)
-    take `max_completion_tokens`, not `max_tokens`, no sampling settings but the defaults,
-    and a `reasoning_effort`."""
+    """OpenAI's reasoning models (o1, o3, o4-mini, GPT-5 and every later generation: gpt-5.1,
+    gpt-6-sol…, also as `openai/o3` at a gateway; not the `-chat` ones) take
+    `max_completion_tokens`, not `max_tokens`, no sampling settings but the defaults, and a
+    `reasoning_effort`."""
     return bool(_REASONING_ID.match(model_id.rsplit("/", 1)[-1]))
 
 

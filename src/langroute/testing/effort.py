@@ -22,9 +22,31 @@ HIDDEN_REASONING_TOKENS = {
 
 def default_levels(name: str) -> tuple[str, ...]:
     """The efforts a scripted model takes unless told: OpenAI's o-series low to high, GPT-5
-    minimal to high, any other model none."""
+    (and -mini, -nano) minimal to high, OpenAI's later reasoning models any, Claude's by
+    version, any other model none."""
     levels = default_efforts(name)
-    return ("minimal", "low", "medium", "high") if levels == EFFORTS else levels
+    gpt_5 = name.rsplit("/", 1)[-1].split("-20")[0] in ("gpt-5", "gpt-5-mini", "gpt-5-nano")
+    return ("minimal", "low", "medium", "high") if levels == EFFORTS and gpt_5 else levels
+
+
+def sampling_refusal(body: dict[str, Any]) -> str | None:
+    """What OpenAI answers (HTTP 400, its words) to a reasoning model sent `max_tokens`, or
+    a temperature or top_p other than 1 without `reasoning_effort` "none" (GPT-5.1 and
+    later take them then)."""
+    if "max_tokens" in body:
+        return (
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead."
+        )
+    if body.get("reasoning_effort") == "none":
+        return None
+    for name in ("temperature", "top_p"):
+        if name in body and body[name] != 1:
+            return (
+                f"Unsupported value: '{name}' does not support {body[name]} with this model. "
+                "Only the default (1) value is supported."
+            )
+    return None
 
 
 def _listed(levels: tuple[str, ...]) -> str:

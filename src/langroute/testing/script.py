@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from langroute.reasoning import default_sampling, default_thinking_types
+from langroute.reasoning import default_sampling, default_thinking_types, is_reasoning_model
 from langroute.testing.effort import default_levels
 
 
@@ -128,6 +128,9 @@ class ScriptedModel:
             thinking_types if thinking_types is not None else default_thinking_types(name)
         )
         """The kinds of Claude's `thinking` it takes (none: any); others are refused."""
+        self.reasoning = is_reasoning_model(name)
+        """An OpenAI reasoning model (by its name): over OpenAI's API it refuses `max_tokens`
+        and sampling settings other than the defaults, as OpenAI does."""
         self.sampling = sampling if sampling is not None else default_sampling(name)
         """Whether it takes temperature, top_p and top_k (Claude Opus 4.7 and later do not:
         any is refused with a 400)."""

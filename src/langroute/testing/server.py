@@ -518,6 +518,8 @@ class ScriptedServer:
             )
             or effort.refusal(api, body, model.reasoning_efforts)
         )
+        if not refused and api == "openai" and model.reasoning:
+            refused = effort.sampling_refusal(body)
         if refused:
             self._record(name, api, stream, "bad-request", 400, body, headers)
             await self._error(send, api, 400, refused, "invalid_request_error")
