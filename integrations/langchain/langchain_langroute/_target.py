@@ -106,13 +106,14 @@ class LangChainCall:
         return replace(self, kwargs=kwargs)
 
     def _without_sampling(self, model: BaseChatModel) -> LangChainCall:
-        """The call without temperature, top_p and top_k, the candidate's own unset too
-        (a LangChain model leaves out what is None), for a model that refuses them."""
+        """The call without temperature, top_p and top_k, for a model that refuses them; a
+        `ChatAnthropic`'s own unset too (it leaves out what is None; other clients, such as
+        `ChatOpenAI`, already leave theirs out for their reasoning models)."""
         kwargs = {k: v for k, v in self.kwargs.items() if k not in SAMPLING}
         for name in ("top_p", "top_k"):  # the router said so of the call's temperature
             if name in self.kwargs:
                 not_sent(type(model).__name__, name, "the model refuses it")
-        for name in SAMPLING:
+        for name in SAMPLING if _speaks(model, ANTHROPIC_LLM_TYPES) else ():
             if getattr(model, name, None) is not None:
                 not_sent(type(model).__name__, f"its own {name}", "the model refuses it")
                 kwargs[name] = None
