@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -53,7 +54,11 @@ def test_prompts_file_and_models_listing(tmp_path, capsys):
     assert main(["demo", "--prompts", str(prompts)]) == 0
     assert "2 prompts routed" in capsys.readouterr().out
     assert main(["models"]) == 0
-    assert "gpt-4.1" in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    assert "gpt-4.1" in listing
+    # each price with the date it was read: they are not all of one day
+    assert re.search(r"claude-sonnet-5-5 .* 2026-11-29 ", listing)
+    assert re.search(r"gpt-4\.1 .* 2025-10-15 ", listing)
 
 
 def test_console_script_is_installed():

@@ -221,12 +221,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "models":
             registry = Registry.builtin()
-            print(f"built-in catalog, prices as of {registry.as_of} (USD per 1M tokens)")
+            print(
+                f"built-in catalog, prices read on the date beside each (catalog: "
+                f"{registry.as_of}; USD per 1M tokens; override any that moved)"
+            )
             for spec in registry:
                 p = spec.pricing
                 print(
                     f"  {spec.name:24} {spec.provider:10} in {p.input:>6.2f}  out {p.output:>6.2f}"
-                    f"  ctx {spec.context_window:>8}  {p.source}"
+                    f"  ctx {spec.context_window:>8}  {p.as_of or registry.as_of}  {p.source}"
                 )
             return 0
         if args.command == "audit":
