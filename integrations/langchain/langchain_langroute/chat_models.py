@@ -11,12 +11,13 @@ from operator import itemgetter
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -633,9 +634,12 @@ class RoutingChatModel(BaseChatModel):
         """
         if method == "function_calling":
             bound_kwargs = {"strict": strict} if strict is not None else {}
-            return super().with_structured_output(
+            chain = super().with_structured_output(
                 schema, include_raw=include_raw, **bound_kwargs, **kwargs
             )
+            if include_raw:
+                return chain
+            return chain | RunnableGenerator(_called_the_tool, _called_the_tool_async)
         if method not in ("json_schema", "json_mode"):
             raise ValueError(
                 f"method={method!r} is not one of 'function_calling', 'json_schema', 'json_mode'"
@@ -786,6 +790,35 @@ def _native_fields(
         **{k: kwargs.get(k) for k in _NEUTRAL_KWARGS},
         "extra_body": extra or None,
     }
+
+
+NO_TOOL_CALL = (
+    "no structured output: the model answered without calling the output tool. A Claude "
+    "model that thinks (asked to, or Opus 5.5 and Sonnet 5.5, which always do) cannot be "
+    "forced to call it; pass include_raw=True to read its answer, or ask again"
+)
+
+
+def _called_the_tool(parsed: Iterator[Any]) -> Iterator[Any]:
+    """Pass the parsed output on, and raise when there was none: LangChain's tool parser
+    gives None when the answer has no tool call, which would lose the request silently."""
+    seen = False
+    for value in parsed:
+        if value is not None:
+            seen = True
+            yield value
+    if not seen:
+        raise OutputParserException(NO_TOOL_CALL)
+
+
+async def _called_the_tool_async(parsed: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    seen = False
+    async for value in parsed:
+        if value is not None:
+            seen = True
+            yield value
+    if not seen:
+        raise OutputParserException(NO_TOOL_CALL)
 
 
 def _number(value: Any) -> float | None:

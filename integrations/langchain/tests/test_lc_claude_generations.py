@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessageChunk
+from pydantic import BaseModel
 
 from langchain_langroute import RoutingChatModel
-from langroute.testing import Reply
+from langroute.testing import Reply, ToolCallScript
 from lc_helpers import SPECS, anthropic_candidate, openai_candidate
 from lc_helpers import scripted_server as server_of
 
@@ -151,3 +152,46 @@ def test_no_tool_is_forced_on_a_claude_model_that_will_think(server, mode):
         assert server.calls[-1].model == model
         assert server.calls[-1].body["tool_choice"]["type"] == sent, (model, asked)
         assert answer is not None
+
+
+class City(BaseModel):
+    city: str
+    country: str
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream"])
+def test_structured_output_from_a_model_that_will_not_call_the_tool_is_an_error(server, mode):
+    """Opus 5.5 is not forced to call the output tool (it always thinks); an answer without
+    it used to come back as None, the request lost without a word."""
+    import asyncio
+
+    from langchain_core.exceptions import OutputParserException
+
+    server.add("claude-opus-5-5", Reply("The Eiffel Tower is in Paris, France."))
+    paris = ToolCallScript("City", {"city": "Paris", "country": "France"})
+    server.add("lc-gen-tool", Reply("", tool_calls=(paris,)))
+    llm = RoutingChatModel(
+        models={
+            "claude-opus-5-5": anthropic_candidate("claude-opus-5-5"),
+            "lc-gen-tool": anthropic_candidate("lc-gen-tool"),
+        },
+        specs={"claude-opus-5-5": CLAUDE, "lc-gen-tool": SPECS["std-anthropic"]},
+    )
+    structured = llm.with_structured_output(City)
+
+    def ask(model: str) -> Any:
+        if mode == "invoke":
+            return structured.invoke("Where is the Eiffel Tower?", model=model)
+        if mode == "ainvoke":
+            return asyncio.run(structured.ainvoke("Where is the Eiffel Tower?", model=model))
+        return list(structured.stream("Where is the Eiffel Tower?", model=model))[-1]
+
+    assert ask("lc-gen-tool") == City(city="Paris", country="France")
+    with pytest.raises(OutputParserException, match="without calling the output tool"):
+        ask("claude-opus-5-5")
+    alone = RoutingChatModel(
+        models={"claude-opus-5-5": anthropic_candidate("claude-opus-5-5")},
+        specs={"claude-opus-5-5": CLAUDE},
+    )
+    raw = alone.with_structured_output(City, include_raw=True).invoke("Where is it?")
+    assert raw["parsed"] is None and "Paris" in raw["raw"].text  # the answer, for who asks
