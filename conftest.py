@@ -95,3 +95,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"secret scan: {_SCAN['records']} audit records and {_SCAN['lines']} log lines "
             f"searched for {len(SECRETS)} keys, {_SCAN['leaks']} found"
         )
+
+
+@pytest.fixture
+def said_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a provider leaves out of a call is logged once per process (`not_sent`): once
+    per test for a test that asserts on those lines."""
+    from langroute.providers import _http
+
+    monkeypatch.setattr(_http, "_SAID", set())

@@ -27,12 +27,7 @@ from langroute.types import ChatParams, Completion, ThinkingConfig
 
 from .conftest import make_router, spec
 
-
-@pytest.fixture(autouse=True)
-def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from langroute.providers import _http
-
-    monkeypatch.setattr(_http, "_SAID", set())
+pytestmark = pytest.mark.usefixtures("said_again")
 
 
 CLAUDES = (

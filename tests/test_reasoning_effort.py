@@ -18,12 +18,7 @@ from langroute.types import ChatParams, Completion, ThinkingConfig, UserMessage
 
 from .conftest import make_router, spec
 
-
-@pytest.fixture(autouse=True)
-def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from langroute.providers import _http
-
-    monkeypatch.setattr(_http, "_SAID", set())
+pytestmark = pytest.mark.usefixtures("said_again")
 
 
 EFFORT_CLAUDE = ("low", "medium", "high")

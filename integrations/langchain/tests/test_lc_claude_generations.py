@@ -21,11 +21,7 @@ CLAUDE = {k: v for k, v in SPECS["std-anthropic"].items() if k != "capabilities"
 MODELS = ("claude-sonnet-4-5", "claude-sonnet-4-6", "claude-opus-4-7", "claude-opus-5")
 
 
-@pytest.fixture(autouse=True)
-def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from langroute.providers import _http
-
-    monkeypatch.setattr(_http, "_SAID", set())
+pytestmark = pytest.mark.usefixtures("said_again")
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,7 @@ OPENAI = SPECS["std-openai"]
 CLAUDE = SPECS["std-anthropic"]
 
 
-@pytest.fixture(autouse=True)
-def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from langroute.providers import _http
-
-    monkeypatch.setattr(_http, "_SAID", set())
+pytestmark = pytest.mark.usefixtures("said_again")
 
 
 @pytest.fixture(scope="module")

@@ -26,12 +26,7 @@ THINK = {"type": "enabled", "budget_tokens": 2048}
 CLAUDE = {**SPECS["std-anthropic"], "provider": "claude"}
 
 
-@pytest.fixture(autouse=True)
-def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What is left out is said once per process: once per test here."""
-    from langroute.providers import _http
-
-    monkeypatch.setattr(_http, "_SAID", set())
+pytestmark = pytest.mark.usefixtures("said_again")
 
 
 @tool

@@ -21,11 +21,7 @@ from llama_index.llms.langroute import RoutingLLM
 EFFORT_CLAUDE = "claude-opus-4-5"
 
 
-@pytest.fixture(autouse=True)
-def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from langroute.providers import _http
-
-    monkeypatch.setattr(_http, "_SAID", set())
+pytestmark = pytest.mark.usefixtures("said_again")
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,7 @@ from llama_index.llms.langroute import RoutingLLM
 THINK = {"type": "enabled", "budget_tokens": 2048}
 
 
-@pytest.fixture(autouse=True)
-def _said_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What is left out is said once per process: once per test here."""
-    from langroute.providers import _http
-
-    monkeypatch.setattr(_http, "_SAID", set())
+pytestmark = pytest.mark.usefixtures("said_again")
 
 
 def described(provider: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from langroute.reasoning import default_sampling, default_thinking_types, is_reasoning_model
 from langroute.testing.effort import default_levels
+from langroute.types import ThinkingType
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class ScriptedModel:
         *,
         context_window: int | None = None,
         reasoning_efforts: tuple[str, ...] | None = None,
-        thinking_types: tuple[str, ...] | None = None,
+        thinking_types: tuple[ThinkingType, ...] | None = None,
         sampling: bool | None = None,
     ) -> None:
         self.name = name

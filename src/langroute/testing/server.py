@@ -32,6 +32,7 @@ from langroute.testing.script import (
     Responder,
     ScriptedModel,
 )
+from langroute.types import ThinkingType
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -171,7 +172,7 @@ class ScriptedServer:
         *,
         context_window: int | None = None,
         reasoning_efforts: tuple[str, ...] | None = None,
-        thinking_types: tuple[str, ...] | None = None,
+        thinking_types: tuple[ThinkingType, ...] | None = None,
         sampling: bool | None = None,
     ) -> ScriptedModel:
         """Serve a model called `name`; returns it for `.then(...)` scripting. It takes the

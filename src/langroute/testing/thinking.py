@@ -8,6 +8,9 @@ import base64
 import hashlib
 from typing import Any
 
+from langroute.reasoning import always_thinks
+from langroute.types import ThinkingType
+
 _KEY = b"langroute-scripted-thinking"
 
 
@@ -67,7 +70,7 @@ def refusal(body: dict[str, Any]) -> str | None:
 
 
 def model_refusal(
-    body: dict[str, Any], kinds: tuple[str, ...], sampling: bool, api: str = "anthropic"
+    body: dict[str, Any], kinds: tuple[ThinkingType, ...], sampling: bool, api: str = "anthropic"
 ) -> str | None:
     """The HTTP 400 message for a call a Claude model refuses by its generation, else None:
     a forced tool choice on a model that always thinks (the words Claude uses while
@@ -79,8 +82,11 @@ def model_refusal(
         for name, default in (("temperature", 1), ("top_p", 1), ("top_k", None)):
             if name in body and body[name] != default:
                 return f"`{name}` is deprecated for this model."
-    always = "adaptive" in kinds and "disabled" not in kinds and "enabled" not in kinds
-    if api == "anthropic" and always and (body.get("tool_choice") or {}).get("type") in FORCED:
+    if (
+        api == "anthropic"
+        and always_thinks(kinds)
+        and (body.get("tool_choice") or {}).get("type") in FORCED
+    ):
         return "Thinking may not be enabled when tool_choice forces tool use."
     config = body.get("thinking")
     if api != "anthropic" or not kinds or not isinstance(config, dict):

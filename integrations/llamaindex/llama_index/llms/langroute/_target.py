@@ -68,8 +68,9 @@ class LlamaIndexCall:
         messages = self.messages if takes_cache_points(llm) else unmarked(self.messages)
         kwargs = self.kwargs
         if not sampling and (asked := [k for k in SAMPLING if k in kwargs]):
-            for name in asked[1:] if asked[0] == "temperature" else asked:
-                not_sent(type(llm).__name__, name, "the model refuses it")  # temperature: said
+            for name in asked:
+                if name != "temperature":  # the router said so of the call's temperature
+                    not_sent(type(llm).__name__, name, "the model refuses it")
             kwargs = {k: v for k, v in kwargs.items() if k not in SAMPLING}
         kwargs = _with_reasoning(kwargs, llm, params, sampling=sampling)
         if "thinking" in kwargs and not takes_thinking(llm):
