@@ -163,6 +163,15 @@ def _check(namespace: dict[str, Any], printed: str, server: ScriptedServer) -> N
         assert newer["thinking"] == {"type": "adaptive", "display": "summarized"}
         assert newer["output_config"] == {"effort": "low"}
         assert "temperature" not in older and "temperature" not in newer
+    if "shop_reply" in namespace:  # a JSON schema to Claude, fitted to its subset
+        assert namespace["shop_reply"].model == "claude-haiku-4-5"
+        sent = server.calls[-1].body["output_config"]["format"]["schema"]
+        assert sent["additionalProperties"] is False
+        assert sent["properties"]["staff"] == {
+            "type": "integer",
+            "title": "Staff",
+            "description": "{minimum: 0}",
+        }
     if "policy" in namespace and "router" in namespace:
         decision = namespace["router"].route("Prove theorem 4 rigorously")
         assert decision.plan.policy == "learned"

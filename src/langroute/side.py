@@ -97,7 +97,7 @@ class SideModel:
                 )
             self.router, self.name = target, "/".join(target.models)
             specs = [target.registry.get(m) for m in target.models]
-            self.json_mode = all(s.capabilities.json_mode for s in specs)
+            self.json_mode = all(s.takes_json_mode for s in specs)
             return
         if not isinstance(target, Provider):
             raise ConfigError(
@@ -119,7 +119,7 @@ class SideModel:
                 )
             spec = catalog.get(model_id)
         self.provider, self.name, self.spec = target, model_id, spec
-        self.json_mode = spec.capabilities.json_mode
+        self.json_mode = spec.takes_json_mode
 
     def charge_to(self, budgets: Budgets) -> None:
         """Charge this helper's calls to `budgets`, those of the router it works for. A

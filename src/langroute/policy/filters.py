@@ -39,10 +39,7 @@ def _first_missing(spec: ModelSpec, needs: Sequence[str]) -> str | None:
     """The first of `needs` (sorted) that `spec` lacks, if any."""
     caps = spec.capabilities
     for need in needs:
-        if need == "json_mode":
-            ok = caps.json_mode or caps.structured_output
-        else:
-            ok = bool(getattr(caps, need))
+        ok = spec.takes_json_mode if need == "json_mode" else bool(getattr(caps, need))
         if not ok:
             return need
     return None

@@ -21,6 +21,7 @@ from langroute.providers._http import (
     not_sent,
 )
 from langroute.providers.answers import finish_reason
+from langroute.providers.claude_json import fitted_schema, takes_json_outputs
 from langroute.reasoning import THINKING_BUDGETS
 from langroute.types import (
     AssistantMessage,
@@ -184,12 +185,22 @@ def _tool_choice(choice: str) -> dict[str, Any]:
     return {"type": "tool", "name": choice}
 
 
-def _tool(tool: ToolSpec) -> dict[str, Any]:
+def _tool(tool: ToolSpec, strict_tools: bool) -> dict[str, Any]:
+    """A tool as the Messages API takes it; `strict` ones (arguments held to the schema)
+    only where the model takes them, within Claude's schema subset."""
+    strict = tool.function.strict is True
+    if strict and not strict_tools:
+        not_sent("anthropic", "strict tool use", "this model does not take it (Claude 4.5 on)")
+        strict = False
     shaped: dict[str, Any] = {
         "name": tool.function.name,
         "description": tool.function.description or "",
-        "input_schema": tool.function.parameters,
+        "input_schema": fitted_schema(tool.function.parameters)
+        if strict
+        else tool.function.parameters,
     }
+    if strict:
+        shaped["strict"] = True
     if tool.cache_control is not None:
         shaped["cache_control"] = _cache_control(tool.cache_control)
     return shaped
@@ -212,7 +223,8 @@ def request_body(
     if system:
         body["system"] = system
     if params.tools:
-        body["tools"] = [_tool(t) for t in params.tools]
+        strict_tools = takes_json_outputs(model_id)
+        body["tools"] = [_tool(t, strict_tools) for t in params.tools]
         choice = _tool_choice(params.tool_choice or "auto")
         if params.parallel_tool_calls is False and choice["type"] != "none":
             choice["disable_parallel_tool_use"] = True
@@ -248,13 +260,31 @@ def request_body(
                 not_sent("anthropic", name, "the Messages API refuses it (it is OpenAI's)")
             extra = {k: v for k, v in extra.items() if k not in foreign}
         body.update(extra)
-    if params.reasoning_effort is not None:
+    config = _output_config(params)
+    if config:
         given = body.get("output_config")
-        body["output_config"] = {
-            **(given if isinstance(given, dict) else {}),
-            "effort": params.reasoning_effort,
-        }
+        body["output_config"] = {**(given if isinstance(given, dict) else {}), **config}
     return body
+
+
+def _output_config(params: ChatParams) -> dict[str, Any]:
+    """The Messages API's `output_config`: the reasoning effort, and a JSON schema asked
+    (`response_format`) as Claude's JSON outputs, within the schema subset Claude takes."""
+    config: dict[str, Any] = {}
+    if params.reasoning_effort is not None:
+        config["effort"] = params.reasoning_effort
+    fmt = params.response_format
+    if fmt is None or fmt.type == "text":
+        return config
+    if fmt.type == "json_schema" and fmt.json_schema is not None:
+        config["format"] = {"type": "json_schema", "schema": fitted_schema(fmt.json_schema.schema_)}
+    else:
+        not_sent(
+            "anthropic",
+            "JSON mode (response_format json_object)",
+            "the Messages API has none; ask for a json_schema, which Claude follows",
+        )
+    return config
 
 
 def _thinking_room(thinking: ThinkingConfig, effort: ReasoningEffort | None) -> int:

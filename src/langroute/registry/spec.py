@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from langroute.reasoning import default_efforts, default_sampling, default_thinking_types
+from langroute.reasoning import (
+    claude_version,
+    default_efforts,
+    default_sampling,
+    default_thinking_types,
+)
 from langroute.types import ReasoningEffort, ThinkingType
 
 if TYPE_CHECKING:
@@ -100,9 +105,11 @@ class Capabilities(_Config):
 
     tools: bool = True
     vision: bool = False
-    json_mode: bool = True
+    json_mode: bool | None = None
+    """JSON without a schema (OpenAI's `response_format` `json_object`). None: told by its
+    id, False for Claude (the Messages API has no such mode), True for any other."""
     structured_output: bool = False
-    """Schema-constrained output (OpenAI `json_schema`, or tool-forced schemas)."""
+    """Schema-constrained output (OpenAI's `json_schema`, Claude's JSON outputs)."""
     streaming: bool = True
     thinking: bool = True
     """Takes Claude's `thinking` setting (only Anthropic's API is sent it). False for a
@@ -217,6 +224,15 @@ class ModelSpec(_Config):
         if given is not None:
             return given
         return default_thinking_types(self._deployments[0].model_id)
+
+    @property
+    def takes_json_mode(self) -> bool:
+        """Whether it gives JSON without a schema: its capabilities', else as every
+        deployment's id tells (none of Claude's does)."""
+        given = self.capabilities.json_mode
+        if given is not None:
+            return given
+        return all(claude_version(dep.model_id) is None for dep in self._deployments)
 
     @property
     def takes_sampling(self) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from langroute.providers.claude_json import takes_json_outputs
 from langroute.reasoning import default_sampling, default_thinking_types, is_reasoning_model
 from langroute.testing.effort import default_levels
 from langroute.types import ThinkingType
@@ -116,6 +117,7 @@ class ScriptedModel:
         reasoning_efforts: tuple[str, ...] | None = None,
         thinking_types: tuple[ThinkingType, ...] | None = None,
         sampling: bool | None = None,
+        json_outputs: bool | None = None,
     ) -> None:
         self.name = name
         self.default: Behaviour | Responder = default if default is not None else Reply()
@@ -135,6 +137,9 @@ class ScriptedModel:
         self.sampling = sampling if sampling is not None else default_sampling(name)
         """Whether it takes temperature, top_p and top_k (Claude Opus 4.7 and later do not:
         any is refused with a 400)."""
+        self.json_outputs = json_outputs if json_outputs is not None else takes_json_outputs(name)
+        """Whether it takes Claude's JSON outputs (`output_config.format`) and strict tools
+        (Claude 4.5 and later do): else they are refused with a 400."""
         self._queue: deque[Behaviour] = deque(script)
         self._lock = threading.Lock()
 

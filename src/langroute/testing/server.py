@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from langroute.testing import effort, thinking
+from langroute.testing import effort, json_outputs, thinking
 from langroute.testing.prompt_cache import PromptCache, estimate_tokens
 from langroute.testing.script import (
     Behaviour,
@@ -174,13 +174,15 @@ class ScriptedServer:
         reasoning_efforts: tuple[str, ...] | None = None,
         thinking_types: tuple[ThinkingType, ...] | None = None,
         sampling: bool | None = None,
+        json_outputs: bool | None = None,
     ) -> ScriptedModel:
         """Serve a model called `name`; returns it for `.then(...)` scripting. It takes the
         `reasoning_efforts` given (default: OpenAI's o-series low to high, GPT-5 minimal to
         high, Claude's by version, others none), the kinds of Claude's `thinking` given
-        (default: by a Claude name's version, e.g. only adaptive for `claude-opus-4-7`) and
-        sampling settings unless told not to (default: not for Claude Opus 4.7 and later),
-        and refuses anything else with a 400, as the real APIs do."""
+        (default: by a Claude name's version, e.g. only adaptive for `claude-opus-4-7`),
+        sampling settings unless told not to (default: not for Claude Opus 4.7 and later)
+        and Claude's JSON outputs and strict tools if told so (default: Claude 4.5 and
+        later), and refuses anything else with a 400, as the real APIs do."""
         model = ScriptedModel(
             name,
             default,
@@ -189,6 +191,7 @@ class ScriptedServer:
             reasoning_efforts=reasoning_efforts,
             thinking_types=thinking_types,
             sampling=sampling,
+            json_outputs=json_outputs,
         )
         self.models[name] = model
         return model
@@ -513,7 +516,9 @@ class ScriptedServer:
         refused = (
             thinking.model_refusal(body, model.thinking_types, model.sampling, api)
             or (
-                self.prompt_cache.refusal(body) or thinking.refusal(body)
+                self.prompt_cache.refusal(body)
+                or thinking.refusal(body)
+                or json_outputs.refusal(body, model.json_outputs)
                 if api == "anthropic"
                 else ("thinking" in body and "Unrecognized request argument supplied: thinking")
             )

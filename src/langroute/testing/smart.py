@@ -171,8 +171,11 @@ def smart_reply(call: CallInfo) -> Behaviour:
     if _last_is_tool_result(body):
         return Reply(f"The tool returned {_tool_result_text(body).strip()}.")
     response_format = body.get("response_format") or {}
-    if response_format.get("type") == "json_schema":
-        schema = (response_format.get("json_schema") or {}).get("schema") or {}
+    claude_format = (body.get("output_config") or {}).get("format") or {}
+    if response_format.get("type") == "json_schema" or claude_format:
+        schema = claude_format.get("schema") or (
+            (response_format.get("json_schema") or {}).get("schema") or {}
+        )
         return Reply(json.dumps(_Values(prompt).fill(schema)))
     if response_format.get("type") == "json_object":
         keys = _QUOTED.findall(prompt) or ["answer"]
