@@ -25,6 +25,7 @@ from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.base import Provider
+from langroute.providers.claude_json import fitted_schema
 from langroute.providers.sdk_errors import (
     RefusedArguments,
     fit_for_claude_thinking,
@@ -62,9 +63,10 @@ class LlamaIndexCall:
         self, llm: LLM, params: ChatParams = NO_PARAMS, *, sampling: bool = True
     ) -> dict[str, Any]:
         """`chat(**kwargs)` arguments for `llm`: its own formatting of the tools, the
-        messages without prompt-cache points when it cannot take them, the reasoning effort
-        and Claude's thinking as the router fitted them to the model (`params`), and no
-        temperature, top_p or top_k for a model that refuses them (`sampling` False)."""
+        messages without prompt-cache points when it cannot take them, a `response_format`
+        as Claude's JSON outputs for Anthropic's LLM, the reasoning effort and Claude's
+        thinking as the router fitted them to the model (`params`), and no temperature,
+        top_p or top_k for a model that refuses them (`sampling` False)."""
         messages = self.messages if takes_cache_points(llm) else unmarked(self.messages)
         kwargs = self.kwargs
         if not sampling and (asked := [k for k in SAMPLING if k in kwargs]):
@@ -72,6 +74,8 @@ class LlamaIndexCall:
                 if name != "temperature":  # the router said so of the call's temperature
                     not_sent(type(llm).__name__, name, "the model refuses it")
             kwargs = {k: v for k, v in kwargs.items() if k not in SAMPLING}
+        if "response_format" in kwargs and type(llm).__module__.startswith(ANTHROPIC_MODULE):
+            kwargs = _as_json_outputs(kwargs, params)
         kwargs = _with_reasoning(kwargs, llm, params, sampling=sampling)
         if "thinking" in kwargs and not takes_thinking(llm):
             not_sent(type(llm).__name__, "Claude's thinking setting", "its API refuses it")
@@ -98,7 +102,9 @@ def takes_cache_points(llm: LLM) -> bool:
     return type(llm).__module__.startswith(CACHE_POINT_MODULES)
 
 
-THINKING_MODULES = ("llama_index.llms.anthropic", "llama_index.llms.langroute")
+ANTHROPIC_MODULE = "llama_index.llms.anthropic"
+
+THINKING_MODULES = (ANTHROPIC_MODULE, "llama_index.llms.langroute")
 """Where the LlamaIndex LLMs that take Claude's `thinking` argument per call live:
 Anthropic's, and langroute's own (a native candidate sends it to Claude only)."""
 
@@ -116,7 +122,7 @@ def _with_reasoning(
     for on a Claude model that takes only that; and, while Claude thinks, the `max_tokens`
     and temperature it requires (`fit_for_claude_thinking`; none for a model that takes
     no temperature, whose own LlamaIndex leaves out)."""
-    claude = type(llm).__module__.startswith("llama_index.llms.anthropic")
+    claude = type(llm).__module__.startswith(ANTHROPIC_MODULE)
     effort = params.reasoning_effort
     thinking = params.thinking.model_dump(exclude_none=True) if params.thinking else None
     if "reasoning_effort" in kwargs or effort is not None or kwargs.get("thinking") != thinking:
@@ -135,6 +141,24 @@ def _with_reasoning(
         own_max_tokens=getattr(llm, "max_tokens", None),
         own_temperature=getattr(llm, "temperature", None) if sampling else None,
     )
+
+
+def _as_json_outputs(kwargs: dict[str, Any], params: ChatParams) -> dict[str, Any]:
+    """OpenAI's `response_format` as Anthropic's LLM takes it (its client refuses the
+    keyword): a JSON schema as Claude's JSON outputs, fitted to the schema subset Claude
+    enforces; JSON mode, which the Messages API lacks, is left out and said."""
+    kwargs = {k: v for k, v in kwargs.items() if k != "response_format"}
+    fmt = params.response_format
+    if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
+        schema = fitted_schema(fmt.json_schema.schema_)
+        given = kwargs.get("output_config")
+        kwargs["output_config"] = {
+            **(given if isinstance(given, dict) else {}),
+            "format": {"type": "json_schema", "schema": schema},
+        }
+    elif fmt is None or fmt.type != "text":
+        not_sent("Anthropic", "response_format", "the Messages API has no JSON mode")
+    return kwargs
 
 
 SAMPLING = ("temperature", "top_p", "top_k")

@@ -318,6 +318,9 @@ class RoutingLLM(CompletionsFromChat, FunctionCallingLLM):
             fields["thinking"] = kwargs["thinking"]
         if kwargs.get("reasoning_effort") is not None:  # fitted to each candidate
             fields["reasoning_effort"] = kwargs["reasoning_effort"]
+        fmt = kwargs.get("response_format")
+        if isinstance(fmt, dict) and "type" in fmt:  # routed to candidates that can give it
+            fields["response_format"] = fmt
         try:
             params = ChatParams(**fields) if fields else NO_PARAMS
         except ValidationError as exc:
