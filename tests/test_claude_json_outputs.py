@@ -21,7 +21,7 @@ from langroute import Registry
 from langroute.errors import NoCandidateError
 from langroute.providers.claude_json import fitted_schema, takes_json_outputs
 from langroute.reasoning import claude_version
-from langroute.testing import smart_reply
+from langroute.testing import Reply, smart_reply
 from langroute.testing.json_outputs import schema_refusal
 from langroute.types import Completion
 
@@ -283,3 +283,164 @@ def test_any_schema_fitted_for_claude_is_one_claude_takes_and_loses_no_constrain
         if f'"{keyword}"' in json.dumps(schema):
             assert f"{keyword}: " in told  # moved into a description, not dropped
     assert fitted_schema(fitted) == fitted  # fitting twice changes nothing
+
+
+# --- what Claude cannot enforce, a cascade checks against the caller's own schema ---
+
+
+async def test_a_cascade_escalates_a_claude_answer_that_breaks_a_bound_it_was_only_told(aserver):
+    from langroute import Cascade
+
+    broken = '{"name": "Corner Books", "staff": -3, "rating": 4.5, "tags": [], '
+    broken += '"address": {"city": "Lyon", "postcode": "69001"}}'
+    aserver.add("claude-haiku-4-5", Reply(broken))
+    aserver.add("gpt-4.1-mini", smart_reply)
+    dearer = spec("gpt-4.1-mini", price=(4.0, 16.0), capabilities={"structured_output": True})
+    router = make_router(aserver, [CLAUDE, dearer], strategy=Cascade())
+    answer = await router.achat(PROMPT, response_format=AS_ASKED)
+    assert answer.model == "gpt-4.1-mini"
+    Shop.model_validate_json(answer.content)
+    first = answer.decision.escalations[0]
+    assert (first.model, first.accepted) == ("claude-haiku-4-5", False)
+    assert first.reason == "invalid JSON (staff: -3 is under the minimum 0)"
+    claude_call = next(c for c in aserver.calls if c.model == "claude-haiku-4-5")
+    assert '"minimum"' not in json.dumps(claude_call.body["output_config"])  # only told it
+    await router.aclose()
+
+
+ADDRESS = {"$ref": "#/$defs/Address"}
+
+
+@pytest.mark.parametrize(
+    ("value", "broken"),
+    [
+        (
+            {
+                "name": "A",
+                "staff": 3,
+                "rating": 4.5,
+                "tags": ["x"],
+                "address": {"city": "L", "postcode": "69001"},
+            },
+            None,
+        ),
+        (
+            {
+                "name": "",
+                "staff": 3,
+                "rating": 4.5,
+                "tags": [],
+                "address": {"city": "L", "postcode": "69001"},
+            },
+            "name: 0 characters, under the minimum 1",
+        ),
+        (
+            {
+                "name": "A",
+                "staff": 3.5,
+                "rating": 4.5,
+                "tags": [],
+                "address": {"city": "L", "postcode": "69001"},
+            },
+            "staff: 3.5 is not integer",
+        ),
+        (
+            {
+                "name": "A",
+                "staff": True,
+                "rating": 4.5,
+                "tags": [],
+                "address": {"city": "L", "postcode": "69001"},
+            },
+            "staff: True is not integer",
+        ),
+        (
+            {
+                "name": "A",
+                "staff": 3,
+                "rating": 5.5,
+                "tags": [],
+                "address": {"city": "L", "postcode": "69001"},
+            },
+            "rating: 5.5 is over the maximum 5",
+        ),
+        (
+            {
+                "name": "A",
+                "staff": 3,
+                "rating": 4,
+                "tags": list("abcdef"),
+                "address": {"city": "L", "postcode": "69001"},
+            },
+            "tags: 6 items, over the maximum 5",
+        ),
+        (
+            {
+                "name": "A",
+                "staff": 3,
+                "rating": 4,
+                "tags": [1],
+                "address": {"city": "L", "postcode": "69001"},
+            },
+            "tags[0]: 1 is not string",
+        ),
+        (
+            {
+                "name": "A",
+                "staff": 3,
+                "rating": 4,
+                "tags": [],
+                "address": {"city": "L", "postcode": "6900"},
+            },
+            "address.postcode: '6900' does not match '^\\\\d{5}$'",
+        ),
+        (
+            {"name": "A", "staff": 3, "rating": 4, "tags": [], "address": {"city": "L"}},
+            "address.postcode: required but missing",
+        ),
+        ({"name": "A", "staff": 3, "rating": 4, "tags": []}, "address: required but missing"),
+        ([], "the answer: [] is not object"),
+    ],
+)
+def test_the_caller_schema_judges_the_answer(value, broken):
+    from langroute.scorers._schema import first_violation
+
+    assert first_violation(value, SCHEMA) == broken
+
+
+@pytest.mark.parametrize(
+    ("value", "schema", "broken"),
+    [
+        (3, {"enum": [1, 2]}, "the answer: 3 is not one of [1, 2]"),
+        (
+            {"a": 1},
+            {"type": "object", "additionalProperties": False},
+            "a: not a property of the schema",
+        ),
+        (
+            {"a": "x"},
+            {"type": "object", "additionalProperties": {"type": "integer"}},
+            "a: 'x' is not integer",
+        ),
+        (None, {"anyOf": [{"type": "string"}, {"type": "null"}]}, None),
+        (1, {"anyOf": [{"type": "string"}, {"type": "null"}]}, "the answer: fits none of anyOf"),
+        (
+            1,
+            {"oneOf": [{"type": "integer"}, {"type": "number"}]},
+            "the answer: fits 2 of oneOf, not exactly one",
+        ),
+        (0.3, {"multipleOf": 0.1}, None),
+        (0.35, {"multipleOf": 0.1}, "the answer: 0.35 is not a multiple of 0.1"),
+        (0, {"exclusiveMinimum": 0}, "the answer: 0 is not over 0"),
+        ({"n": {"n": {}}}, {"type": "object", "properties": {"n": {"$ref": "#"}}}, None),
+        (
+            {"n": {"n": "x"}},
+            {"type": ["object"], "properties": {"n": {"$ref": "#"}}},
+            "n.n: 'x' is not object",
+        ),
+    ],
+)
+def test_the_schema_keywords_that_are_checked(value, schema, broken):
+    from langroute.scorers._schema import first_violation
+
+    assert first_violation(value, schema) == broken

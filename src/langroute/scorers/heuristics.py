@@ -1,7 +1,8 @@
 """`Heuristics`: cheap signs that an answer should not be trusted.
 
 Empty answers, refusals, hedges ("I'm not sure"), answers cut off by the length limit,
-invalid JSON when JSON was asked (or missing required keys of the schema), and tool calls
+invalid JSON when JSON was asked (or JSON that breaks the caller's schema: a missing key,
+a wrong type, a bound such as `minimum` that the model could not enforce), and tool calls
 whose arguments are not valid JSON. Each sign has its own score; the lowest wins.
 """
 
@@ -12,6 +13,7 @@ import re
 from typing import Any
 
 from langroute.features import RoutingRequest
+from langroute.scorers._schema import first_violation
 from langroute.scorers.base import Answer, Score
 
 REFUSAL = re.compile(
@@ -54,6 +56,8 @@ class Heuristics:
         }
 
     def _signs(self, request: RoutingRequest, answer: Answer) -> list[str]:
+        """The warning signs of `answer`, each with what it is about in brackets where that
+        helps (the place a schema is broken)."""
         text = answer.content.strip()
         signs = []
         calls_tools = answer.calls_tools or bool(answer.tool_calls)
@@ -72,11 +76,8 @@ class Heuristics:
                 signs.append("invalid JSON")
             else:
                 schema = _schema_of(request)
-                required = (schema or {}).get("required", [])
-                if schema is not None and (
-                    not isinstance(value, dict) or any(k not in value for k in required)
-                ):
-                    signs.append("invalid JSON")
+                if schema is not None and (broken := first_violation(value, schema)):
+                    signs.append(f"invalid JSON ({broken})")
         for call in answer.tool_calls:
             try:
                 json.loads(call.function.arguments or "{}")
@@ -89,5 +90,5 @@ class Heuristics:
         signs = self._signs(request, answer)
         if not signs:
             return Score(1.0, "no warning sign")
-        worst = min(signs, key=lambda s: self.levels[s])
-        return Score(self.levels[worst], ", ".join(signs))
+        worst = min(self.levels[sign.split(" (", 1)[0]] for sign in signs)
+        return Score(worst, ", ".join(signs))
