@@ -274,6 +274,20 @@ def native_router(**kwargs: Any) -> RoutingChatModel:
     )
 
 
+def test_a_native_candidate_makes_one_call_from_each_new_event_loop(server):
+    """`asyncio.run` per task (Celery, thread pools): langroute's providers keep one HTTP
+    client per loop, so each loop's first call is one call. `ChatOpenAI` and `ChatAnthropic`
+    share one client across loops (langchain-ai/langchain#35783): there the first call of
+    each new loop fails after it was sent, and the router's retry makes it two (README)."""
+    llm = RoutingChatModel(models=[OPENAI_NAME], specs=NATIVE_SPECS, providers=native_providers())
+    for _ in range(3):
+        before = len(server.calls)
+        answer = asyncio.run(llm.ainvoke("hello"))
+        attempts = answer.response_metadata["langroute"]["attempts"]
+        assert [a["outcome"] for a in attempts] == ["ok"]
+        assert [c.model for c in server.calls[before:]] == [OPENAI_NAME]
+
+
 @pytest.fixture(params=["langchain", "native"])
 def make(request: pytest.FixtureRequest) -> Any:
     """Runs a test with the OpenAI-protocol candidate a ChatOpenAI, then native."""
