@@ -444,3 +444,32 @@ def test_the_schema_keywords_that_are_checked(value, schema, broken):
     from langroute.scorers._schema import first_violation
 
     assert first_violation(value, schema) == broken
+
+
+class Ledger(BaseModel):
+    owner: str
+    totals: dict[str, int]
+    lines: list[dict[str, float]]
+
+
+async def test_an_open_object_claude_cannot_hold_is_said_not_passed_over(aserver, caplog):
+    """A map (`dict[str, int]`) names no properties; Claude's JSON outputs hold only named
+    ones and refuse `additionalProperties` other than false, so it is sent closed, and the
+    log says that Claude can only answer it empty."""
+    _serve(aserver, "claude-haiku-4-5")
+    router = make_router(aserver, [CLAUDE])
+    asked = {
+        "type": "json_schema",
+        "json_schema": {"name": "L", "schema": Ledger.model_json_schema()},
+    }
+    with caplog.at_level(logging.WARNING, logger="langroute.providers.anthropic"):
+        await router.achat(PROMPT, response_format=asked)
+    assert aserver.calls[-1].status == 200
+    sent = aserver.calls[-1].body["output_config"]["format"]["schema"]["properties"]
+    assert sent["totals"]["additionalProperties"] is False
+    assert "without an open object in the JSON schema (totals, lines[])" in caplog.text
+    assert "will be answered empty" in caplog.text
+    caplog.clear()
+    await router.achat(PROMPT, response_format=AS_ASKED)  # every object named: nothing said
+    assert "open object" not in caplog.text
+    await router.aclose()

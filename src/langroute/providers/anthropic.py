@@ -21,7 +21,7 @@ from langroute.providers._http import (
     not_sent,
 )
 from langroute.providers.answers import finish_reason
-from langroute.providers.claude_json import fitted_schema, takes_json_outputs
+from langroute.providers.claude_json import fitted_schema, output_format, takes_json_outputs
 from langroute.reasoning import THINKING_BUDGETS
 from langroute.types import (
     AssistantMessage,
@@ -277,7 +277,7 @@ def _output_config(params: ChatParams) -> dict[str, Any]:
     if fmt is None or fmt.type == "text":
         return config
     if fmt.type == "json_schema" and fmt.json_schema is not None:
-        config["format"] = {"type": "json_schema", "schema": fitted_schema(fmt.json_schema.schema_)}
+        config["format"] = output_format(fmt.json_schema.schema_, "anthropic")
     else:
         not_sent(
             "anthropic",

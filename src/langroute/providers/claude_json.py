@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langroute.providers._http import not_sent
 from langroute.reasoning import claude_version
 
 STRING_FORMATS = frozenset(
@@ -77,6 +78,40 @@ def fitted_schema(schema: dict[str, Any]) -> dict[str, Any]:
         if rest.get("minItems") in (0, 1):
             fitted["minItems"] = rest.pop("minItems")
     return fitted | _described(rest, fitted)
+
+
+def output_format(schema: dict[str, Any], who: str) -> dict[str, Any]:
+    """`output_config.format` for `schema`, fitted; says once (as `who`) when the schema
+    has an open object (a map such as pydantic's `dict[str, int]`): Claude's JSON outputs
+    hold only the properties a schema names, so it is sent closed and can only be answered
+    empty."""
+    if opened := open_objects(schema):
+        not_sent(
+            who,
+            f"an open object in the JSON schema ({', '.join(opened)})",
+            "Claude holds an answer only to named properties, so it was sent closed and "
+            "will be answered empty; name its properties, or route such calls elsewhere",
+        )
+    return {"type": "json_schema", "schema": fitted_schema(schema)}
+
+
+def open_objects(schema: Any, at: str = "") -> list[str]:
+    """Where `schema` allows properties it does not name (`additionalProperties` true or a
+    schema): the places Claude's JSON outputs cannot hold."""
+    if isinstance(schema, list):
+        return [found for part in schema for found in open_objects(part, at)]
+    if not isinstance(schema, dict):
+        return []
+    extra = schema.get("additionalProperties")
+    found = [at or "the answer"] if extra is True or isinstance(extra, dict) else []
+    for name, part in (schema.get("properties") or {}).items():
+        found += open_objects(part, f"{at}.{name}" if at else name)
+    for key in ("$defs", "definitions"):
+        for name, part in (schema.get(key) or {}).items():
+            found += open_objects(part, name)
+    for key in ("items", "anyOf", "oneOf", "allOf"):
+        found += open_objects(schema.get(key), f"{at}[]" if key == "items" else at)
+    return found
 
 
 def _part(part: Any) -> Any:

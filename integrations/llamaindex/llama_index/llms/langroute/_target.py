@@ -25,7 +25,7 @@ from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
 from langroute.providers.base import Provider
-from langroute.providers.claude_json import fitted_schema
+from langroute.providers.claude_json import output_format
 from langroute.providers.sdk_errors import (
     RefusedArguments,
     fit_for_claude_thinking,
@@ -150,11 +150,10 @@ def _as_json_outputs(kwargs: dict[str, Any], params: ChatParams) -> dict[str, An
     kwargs = {k: v for k, v in kwargs.items() if k != "response_format"}
     fmt = params.response_format
     if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
-        schema = fitted_schema(fmt.json_schema.schema_)
         given = kwargs.get("output_config")
         kwargs["output_config"] = {
             **(given if isinstance(given, dict) else {}),
-            "format": {"type": "json_schema", "schema": schema},
+            "format": output_format(fmt.json_schema.schema_, "Anthropic"),
         }
     elif fmt is None or fmt.type != "text":
         not_sent("Anthropic", "response_format", "the Messages API has no JSON mode")
