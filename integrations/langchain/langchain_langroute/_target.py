@@ -19,6 +19,7 @@ from langroute._streams import closing
 from langroute._sync import aiter_in_threads, call_blocking
 from langroute.features import RoutingRequest
 from langroute.providers.answers import filtered, finish_reason, token_logprobs
+from langroute.providers.claude_json import say_open_objects
 from langroute.providers.sdk_errors import (
     RefusedArguments,
     fit_for_claude_thinking,
@@ -81,6 +82,8 @@ class LangChainCall:
             call = replace(call, kwargs=kept)
         if not _speaks(model, ANTHROPIC_LLM_TYPES):
             return call._without_breakpoints()
+        if str(getattr(model, "_llm_type", "")).startswith("anthropic"):
+            _say_what_claude_cannot_hold(model, call.kwargs.get("response_format"))
         fitted = fit_for_claude_thinking(
             type(model).__name__,
             call.kwargs,
@@ -151,6 +154,14 @@ OPENAI_CACHE_KEY_LLM_TYPES = frozenset(
 `ModelFallbackMiddleware`), and a nested `RoutingChatModel`, which routes them."""
 OPENAI_CACHE_SETTINGS = ("prompt_cache_key", "prompt_cache_retention")
 SAMPLING = ("temperature", "top_p", "top_k")
+
+
+def _say_what_claude_cannot_hold(model: BaseChatModel, response_format: Any) -> None:
+    """A JSON schema's open objects, which a Claude candidate's SDK closes without a word
+    (Claude's JSON outputs hold only named properties), said once."""
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        say_open_objects(schema, type(model).__name__)
 
 
 def _forces(choice: Any) -> bool:

@@ -21,6 +21,8 @@ from lc_helpers import SPECS, anthropic_candidate
 from lc_helpers import scripted_server as server_of
 
 MODELS = ("claude-haiku-4-5", "claude-opus-4-1")
+
+pytestmark = pytest.mark.usefixtures("said_again")
 """From the catalog: Haiku 4.5 takes JSON outputs, Opus 4.1 does not."""
 
 
@@ -95,3 +97,25 @@ def test_json_mode_without_a_schema_names_why_no_claude_can_answer(server, model
     with pytest.raises(NoCandidateError, match=f"{model}: lacks capability 'json_mode'"):
         router.with_structured_output(None, method="json_mode").invoke(PROMPT)
     assert server.count() == before
+
+
+class Ledger(BaseModel):
+    owner: str
+    totals: dict[str, int]
+
+
+def test_an_open_object_chatanthropic_closes_is_said(server, caplog):
+    """`ChatAnthropic` closes a map (`dict[str, int]`) without a word, as Anthropic's SDK
+    does: Claude can then only answer it empty. The router says so."""
+    import logging
+
+    structured = _router().with_structured_output(Ledger, method="json_schema", include_raw=True)
+    with caplog.at_level(logging.WARNING, logger="langroute.providers.ChatAnthropic"):
+        structured.invoke('Totals for "Ada"')
+    assert (
+        _sent(server)["output_config"]["format"]["schema"]["properties"]["totals"][
+            "additionalProperties"
+        ]
+        is False
+    )
+    assert "ChatAnthropic call without an open object in the JSON schema (totals)" in caplog.text

@@ -81,10 +81,15 @@ def fitted_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def output_format(schema: dict[str, Any], who: str) -> dict[str, Any]:
-    """`output_config.format` for `schema`, fitted; says once (as `who`) when the schema
-    has an open object (a map such as pydantic's `dict[str, int]`): Claude's JSON outputs
-    hold only the properties a schema names, so it is sent closed and can only be answered
-    empty."""
+    """`output_config.format` for `schema`, fitted (its open objects said, as `who`)."""
+    say_open_objects(schema, who)
+    return {"type": "json_schema", "schema": fitted_schema(schema)}
+
+
+def say_open_objects(schema: Any, who: str) -> None:
+    """Say once (as `who`) where `schema` has an open object (a map such as pydantic's
+    `dict[str, int]`): Claude's JSON outputs hold only the properties a schema names, so it
+    is sent closed and can only be answered empty."""
     if opened := open_objects(schema):
         not_sent(
             who,
@@ -92,7 +97,6 @@ def output_format(schema: dict[str, Any], who: str) -> dict[str, Any]:
             "Claude holds an answer only to named properties, so it was sent closed and "
             "will be answered empty; name its properties, or route such calls elsewhere",
         )
-    return {"type": "json_schema", "schema": fitted_schema(schema)}
 
 
 def open_objects(schema: Any, at: str = "") -> list[str]:
