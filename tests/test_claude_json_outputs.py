@@ -473,3 +473,11 @@ async def test_an_open_object_claude_cannot_hold_is_said_not_passed_over(aserver
     await router.achat(PROMPT, response_format=AS_ASKED)  # every object named: nothing said
     assert "open object" not in caplog.text
     await router.aclose()
+
+
+def test_a_reference_keeps_its_own_description_and_moves_the_rest_into_it():
+    given = {"$ref": "#/$defs/Address", "description": "where", "default": None}
+    assert fitted_schema(given) == {
+        "$ref": "#/$defs/Address",
+        "description": "where\n\n{default: None}",
+    }

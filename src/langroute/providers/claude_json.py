@@ -48,6 +48,7 @@ def fitted_schema(schema: dict[str, Any]) -> dict[str, Any]:
     rest.pop("$schema", None)
     if "$ref" in rest:
         fitted["$ref"] = rest.pop("$ref")
+        fitted |= {key: rest.pop(key) for key in ("description", "title") if key in rest}
         return fitted | _described(rest, fitted)
     kind = rest.pop("type", None)
     variants = next(
