@@ -273,17 +273,8 @@ def _output_config(params: ChatParams) -> dict[str, Any]:
     config: dict[str, Any] = {}
     if params.reasoning_effort is not None:
         config["effort"] = params.reasoning_effort
-    fmt = params.response_format
-    if fmt is None or fmt.type == "text":
-        return config
-    if fmt.type == "json_schema" and fmt.json_schema is not None:
-        config["format"] = output_format(fmt.json_schema.schema_, "anthropic")
-    else:
-        not_sent(
-            "anthropic",
-            "JSON mode (response_format json_object)",
-            "the Messages API has none; ask for a json_schema, which Claude follows",
-        )
+    if (fmt := output_format(params.response_format, "anthropic")) is not None:
+        config["format"] = fmt
     return config
 
 

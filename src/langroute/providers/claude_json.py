@@ -16,6 +16,7 @@ from typing import Any
 
 from langroute.providers._http import not_sent
 from langroute.reasoning import claude_version
+from langroute.types import ResponseFormat
 
 STRING_FORMATS = frozenset(
     {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
@@ -81,8 +82,20 @@ def fitted_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return fitted | _described(rest, fitted)
 
 
-def output_format(schema: dict[str, Any], who: str) -> dict[str, Any]:
-    """`output_config.format` for `schema`, fitted (its open objects said, as `who`)."""
+def output_format(fmt: ResponseFormat | None, who: str) -> dict[str, Any] | None:
+    """OpenAI's `response_format` as the Messages API's `output_config.format`: a JSON
+    schema fitted to Claude's subset (its open objects said, as `who`), or None. JSON mode
+    without a schema, which the Messages API lacks, is left out and said."""
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type != "json_schema" or fmt.json_schema is None:
+        not_sent(
+            who,
+            "JSON mode (response_format json_object)",
+            "the Messages API has none; ask for a json_schema, which Claude follows",
+        )
+        return None
+    schema = fmt.json_schema.schema_
     say_open_objects(schema, who)
     return {"type": "json_schema", "schema": fitted_schema(schema)}
 

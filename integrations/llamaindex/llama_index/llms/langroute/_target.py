@@ -148,15 +148,11 @@ def _as_json_outputs(kwargs: dict[str, Any], params: ChatParams) -> dict[str, An
     keyword): a JSON schema as Claude's JSON outputs, fitted to the schema subset Claude
     enforces; JSON mode, which the Messages API lacks, is left out and said."""
     kwargs = {k: v for k, v in kwargs.items() if k != "response_format"}
-    fmt = params.response_format
-    if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
+    if params.response_format is None:  # not OpenAI's shape: unread, so not sent
+        not_sent("Anthropic", "response_format", "it is not OpenAI's {'type': ...} shape")
+    elif (fmt := output_format(params.response_format, "Anthropic")) is not None:
         given = kwargs.get("output_config")
-        kwargs["output_config"] = {
-            **(given if isinstance(given, dict) else {}),
-            "format": output_format(fmt.json_schema.schema_, "Anthropic"),
-        }
-    elif fmt is None or fmt.type != "text":
-        not_sent("Anthropic", "response_format", "the Messages API has no JSON mode")
+        kwargs["output_config"] = {**(given if isinstance(given, dict) else {}), "format": fmt}
     return kwargs
 
 
