@@ -288,6 +288,26 @@ def test_a_native_candidate_makes_one_call_from_each_new_event_loop(server):
         assert [c.model for c in server.calls[before:]] == [OPENAI_NAME]
 
 
+@pytest.mark.parametrize("candidate", [openai_candidate, anthropic_candidate])
+def test_a_langchain_candidate_sends_each_new_loops_first_call_twice(server, candidate):
+    """The README's figure for langchain-ai/langchain#35783: `ChatOpenAI` and `ChatAnthropic`
+    share one async client across event loops, so each new loop's first call fails after
+    it was sent, and the router's retry makes two server calls. If this fails, LangChain
+    has fixed it: say so in the README."""
+    llm = RoutingChatModel(models=[candidate()], specs=SPECS)
+    asyncio.run(llm.ainvoke("hello"))  # this loop's own pool: whatever earlier tests left
+    for _ in range(2):
+        before = len(server.calls)
+        answer = asyncio.run(llm.ainvoke("hello"))
+        attempts = answer.response_metadata["langroute"]["attempts"]
+        assert [(a["outcome"], a["error_type"]) for a in attempts] == [
+            ("error", "ConnectionFailed"),
+            ("ok", None),
+        ]
+        assert attempts[0]["cost_usd"] == 0
+        assert len(server.calls) - before == 2
+
+
 @pytest.fixture(params=["langchain", "native"])
 def make(request: pytest.FixtureRequest) -> Any:
     """Runs a test with the OpenAI-protocol candidate a ChatOpenAI, then native."""
