@@ -59,15 +59,19 @@ def first_violation(value: Any, schema: Any, root: Any = None, at: str = "") -> 
         return f"{where}: {_shown(value)} is not one of {schema['enum']}"
     if "const" in schema and value != schema["const"]:
         return f"{where}: {_shown(value)} is not {schema['const']!r}"
-    for found in (
-        _combined(value, schema, root, at),
-        _object(value, schema, root, at) if isinstance(value, dict) else None,
-        _array(value, schema, root, at) if isinstance(value, list) else None,
-        _string(value, schema, where) if isinstance(value, str) else None,
-        _number(value, schema, where) if _is_number(value) else None,
-    ):
-        if found:
-            return found
+    return _combined(value, schema, root, at) or _by_kind(value, schema, root, at)
+
+
+def _by_kind(value: Any, schema: dict[str, Any], root: Any, at: str) -> str | None:
+    """The checks for the kind of value it is (object, array, string or number)."""
+    if isinstance(value, dict):
+        return _object(value, schema, root, at)
+    if isinstance(value, list):
+        return _array(value, schema, root, at)
+    if isinstance(value, str):
+        return _string(value, schema, at or "the answer")
+    if _is_number(value):
+        return _number(value, schema, at or "the answer")
     return None
 
 
