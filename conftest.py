@@ -26,6 +26,12 @@ SECRETS = (
 """Every key the suite hands to a provider or a router (the short placeholder keys "k" and
 "test" are not secrets worth scanning for: they occur in ordinary words)."""
 
+TESTS_TODAY = "2026-01-01"
+"""The day model shutdowns are judged by in tests (`$LANGROUTE_TODAY`), not the calendar's:
+before every shutdown date in the catalog, so a test that routes to an older catalog model by
+name means the same on any day. Tests of shutdowns set their own day."""
+os.environ["LANGROUTE_TODAY"] = TESTS_TODAY
+
 _SCAN: dict[str, int] = {}
 
 

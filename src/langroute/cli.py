@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from langroute.errors import ConfigError, LangrouteError
-from langroute.registry import Registry
+from langroute.registry import Registry, lifecycle
 from langroute.router import Router
 
 
@@ -111,8 +111,11 @@ def _route(router: Router, prompts: Sequence[str], as_json: bool) -> None:
             print(f"    {line}")
         print()
     if not as_json:
+        served = len(router.models_in_service)
+        gone = len(router.models) - served
+        left_out = f" ({gone} more shut down by their providers, left out)" if gone else ""
         print(
-            f"{len(prompts)} prompts routed over {len(router.models)} models; "
+            f"{len(prompts)} prompts routed over {served} models{left_out}; "
             f"expected cost of the first choices: ${total:.4f}"
         )
 
@@ -225,12 +228,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"built-in catalog, prices read on the date beside each (catalog: "
                 f"{registry.as_of}; USD per 1M tokens; override any that moved)"
             )
+            day = lifecycle.today()
             for spec in registry:
                 p = spec.pricing
                 print(
                     f"  {spec.name:24} {spec.provider:10} in {p.input:>6.2f}  out {p.output:>6.2f}"
                     f"  ctx {spec.context_window:>8}  {p.as_of or registry.as_of}  {p.source}"
                 )
+                if spec.shutdown is not None:
+                    when = "shut down" if lifecycle.is_shut_down(spec, day) else "shuts down"
+                    instead = f" (replacement: {spec.replacement})" if spec.replacement else ""
+                    print(f"  {'':24} {when} on {spec.shutdown}{instead}")
             return 0
         if args.command == "audit":
             if args.training_data is not None:

@@ -42,6 +42,30 @@ def is_reasoning_model(model_id: str) -> bool:
     return bool(_REASONING_ID.match(model_id.rsplit("/", 1)[-1]))
 
 
+_GPT_RELEASE = re.compile(r"^gpt-(\d+)(?:\.(\d+))?(?!\d)")
+
+
+@lru_cache(maxsize=256)
+def gpt_release(model_id: str) -> tuple[int, int] | None:
+    """An OpenAI GPT model's release from its id (`gpt-6-luna` → (6, 0), `openai/gpt-5.6-sol`
+    → (5, 6)), or None for any other model."""
+    match = _GPT_RELEASE.match(model_id.rsplit("/", 1)[-1])
+    return None if match is None else (int(match[1]), int(match[2] or 0))
+
+
+@lru_cache(maxsize=256)
+def tools_want_no_effort(model_id: str) -> bool:
+    """Whether an OpenAI reasoning model takes function tools on Chat Completions only with
+    `reasoning_effort` "none": GPT-5.6 and later (gpt-5.6-luna, gpt-6-luna, gpt-6.1-terra…)
+    answer 400 to tools with any other effort, or with none given, since their default is
+    not "none" ("Function tools with reasoning_effort are not supported for gpt-5.6-luna in
+    /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort
+    to 'none'."). Those that refuse "none" (gpt-6.1-sol, the gpt-6.2 models) take no function
+    tools there at all: their catalog entries say `tools = false`."""
+    release = gpt_release(model_id)
+    return release is not None and release >= (5, 6) and is_reasoning_model(model_id)
+
+
 _CLAUDE_ID = re.compile(r"claude-(?:([a-z]+)-)?(\d+)(?:[-.](\d)(?!\d))?")
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import difflib
 import functools
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,12 +37,12 @@ from langroute.features import CallerHints, RequestFeatures, RoutingRequest
 from langroute.feedback import FeedbackLog, FeedbackRecord
 from langroute.policy import CostOptimized, PlanContext, Policy, eligible
 from langroute.policy.balance import BALANCERS, Balance
-from langroute.policy.base import named_models
+from langroute.policy.base import Rejection, named_models
 from langroute.policy.budget import budget_aware
 from langroute.policy.filters import with_thinking
 from langroute.providers import Provider, provider_from_spec
 from langroute.reasoning import THINKING_BUDGETS
-from langroute.registry import ModelSpec, Registry
+from langroute.registry import ModelSpec, Registry, lifecycle
 from langroute.registry.registry import unknown_keys
 from langroute.retry import RetryPolicy
 from langroute.runner import Runner, call_deadline
@@ -119,6 +121,18 @@ class Router:
         if twice := sorted({n for n in names if names.count(n) > 1}):
             raise ConfigError(f"models lists {twice} more than once: give each model once")
         self._specs = self.registry.select(names)
+        if models is not None:
+            day = lifecycle.today()
+            for spec in self._specs:
+                if (warning := lifecycle.shutdown_warning(spec, day)) is not None:
+                    logger.warning("langroute: %s", warning)
+        self._judge_shutdowns()
+        if not self._live:
+            shut = "; ".join(f"{r.model}: {r.reason}" for r in self._shut)
+            raise ConfigError(
+                f"every model of this router has been shut down by its provider ({shut}): "
+                "give it models that are still served"
+            )
         _check_part("classifier", classifier, Classifier, "RuleClassifier(), EmbeddingClassifier()")
         _check_part(
             "policy", policy, Policy, "CostOptimized(), LatencyOptimized(), WeightedObjective()"
@@ -210,6 +224,24 @@ class Router:
             if spec.name in self._thinkers and not spec.reasoning_efforts
         )
         """The thinkers that take no effort: a call's effort buys them a thinking budget."""
+
+    def _judge_shutdowns(self) -> None:
+        """Split the models into those still served today (`_live`, the ones plans consider)
+        and the rejections of those shut down; judged again on the next UTC day when any
+        model has a shutdown date still ahead."""
+        day = lifecycle.today()
+        self._live = [s for s in self._specs if not lifecycle.is_shut_down(s, day)]
+        self._shut = [
+            construct(Rejection, model=s.name, reason=lifecycle.shutdown_reason(s))
+            for s in self._specs
+            if lifecycle.is_shut_down(s, day)
+        ]
+        ahead = any(s.shutdown is not None and s.shutdown > day for s in self._specs)
+        fixed = bool(os.environ.get(lifecycle.TODAY_ENV))
+        self._judged_until: float | None = None
+        if ahead and not fixed:
+            midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+            self._judged_until = midnight.timestamp()
 
     def _takes_thinking(self, provider: str) -> bool:
         """Whether the provider called `provider` sends Claude's `thinking` setting: one
@@ -303,6 +335,13 @@ class Router:
     def models(self) -> list[str]:
         return [s.name for s in self._specs]
 
+    @property
+    def models_in_service(self) -> list[str]:
+        """Its models that their providers still serve today: those plans consider."""
+        if (until := self._judged_until) is not None and time.time() >= until:
+            self._judge_shutdowns()
+        return [s.name for s in self._live]
+
     def provider(self, name: str) -> Provider:
         """The provider client called `name`, built from the registry on first use."""
         provider = self._providers.get(name)
@@ -393,7 +432,11 @@ class Router:
         self, request: RoutingRequest, profile: TaskProfile, warmth: Warmth | None = None
     ) -> Decision:
         features = request.features
-        estimates, rejected = eligible(self._specs, features, profile)
+        if (until := self._judged_until) is not None and time.time() >= until:
+            self._judge_shutdowns()
+        estimates, rejected = eligible(self._live, features, profile)
+        if self._shut:
+            rejected.extend(self._shut)
         priced = None
         thinking = request.params.thinking
         if thinking is not None and thinking.on and self._thinkers:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from langroute.features import RoutingRequest
 from langroute.policy.base import Estimate, RoutePlan, usd
+from langroute.reasoning import gpt_release
 from langroute.registry.spec import ModelSpec
 from langroute.state.warm import InMemoryWarmStore, Key, WarmStore
 from langroute.types import (
@@ -66,9 +67,15 @@ class Warmth:
 
 def caches_on_its_own(spec: ModelSpec) -> bool:
     """Whether the model's provider caches long prompts without breakpoints: it has a
-    cached price and no cache-write price (OpenAI, Gemini, DeepSeek; Claude needs them)."""
+    cached price and no cache-write price (OpenAI, Gemini, DeepSeek; Claude needs them), or
+    it is GPT-5.6 or later, whose automatic breakpoint OpenAI bills writes for."""
     pricing = spec.pricing
-    return pricing.cached_input is not None and pricing.cache_write is None
+    if pricing.cached_input is None:
+        return False
+    return pricing.cache_write is None or any(
+        (release := gpt_release(dep.model_id)) is not None and release >= (5, 6)
+        for dep in spec.all_deployments
+    )
 
 
 def _cache_discount(spec: ModelSpec) -> float:

@@ -19,7 +19,7 @@ from langroute.providers._http import (
     normalised_errors,
     not_sent,
 )
-from langroute.reasoning import is_reasoning_model
+from langroute.reasoning import is_reasoning_model, tools_want_no_effort
 from langroute.types import (
     ChatParams,
     Completion,
@@ -128,6 +128,16 @@ def request_body(
         body["reasoning_effort"] = p.reasoning_effort
     elif p.thinking is not None and p.thinking.on:
         not_sent(provider, "Claude's thinking setting", "give reasoning_effort for these APIs")
+    if p.tools and reasoning and tools_want_no_effort(model_id):
+        asked = body.get("reasoning_effort")
+        if asked not in (None, "none"):
+            not_sent(
+                provider,
+                f"reasoning_effort {asked!r} beside function tools",
+                "GPT-5.6 and later take function tools on Chat Completions only with "
+                "reasoning_effort 'none', which such calls are sent",
+            )
+        body["reasoning_effort"] = "none"  # left out, the model's default one is refused too
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

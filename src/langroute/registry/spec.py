@@ -52,8 +52,36 @@ class Pricing(_Config):
     )
     batch_input: float | None = Field(default=None, ge=0)
     batch_output: float | None = Field(default=None, ge=0)
+    long_context_above: int | None = Field(
+        default=None,
+        gt=0,
+        description="a prompt longer than this many tokens is billed whole at `long_context`'s "
+        "prices (GPT-6 above 272K tokens, Claude Haiku 5.5 above 100K)",
+    )
+    long_context: Pricing | None = None
+    """The prices of a call whose prompt is longer than `long_context_above`."""
     source: str | None = None
     as_of: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _long_context_given_whole(self) -> Pricing:
+        if (self.long_context_above is None) != (self.long_context is None):
+            raise ValueError(
+                "long_context_above and long_context go together: give both (the prompt "
+                "length from which a call is billed at the long-context prices, and those "
+                "prices) or neither"
+            )
+        if self.long_context is not None and self.long_context.long_context is not None:
+            raise ValueError("long_context has a long_context of its own: give one tier only")
+        return self
+
+    def for_prompt(self, prompt_tokens: int) -> Pricing:
+        """The prices a call with this many prompt tokens is billed at: `long_context`'s
+        above `long_context_above`, these otherwise."""
+        above = self.long_context_above
+        if above is not None and prompt_tokens > above and self.long_context is not None:
+            return self.long_context
+        return self
 
     def cost(
         self,
@@ -64,7 +92,16 @@ class Pricing(_Config):
         cache_write_1h_tokens: int = 0,
     ) -> float:
         """USD for one call: prompt tokens read from the cache at the cached price and those
-        written to it at the write prices, when the model has them."""
+        written to it at the write prices, when the model has them (at the long-context
+        prices for a prompt past `long_context_above`)."""
+        if self.long_context_above is not None and prompt_tokens > self.long_context_above:
+            return self.for_prompt(prompt_tokens).cost(
+                prompt_tokens,
+                completion_tokens,
+                cached_tokens,
+                cache_write_tokens,
+                cache_write_1h_tokens,
+            )
         cached = min(cached_tokens, prompt_tokens)
         written = min(cache_write_tokens, prompt_tokens - cached)
         hour = min(cache_write_1h_tokens, written)
@@ -81,8 +118,9 @@ class Pricing(_Config):
     def most_for(self, prompt_tokens: int, completion_tokens: int) -> float:
         """The most a call with these counts can cost: every prompt token at the highest
         prompt price the model lists (written to its longest-lived cache)."""
-        highest = max(self.input, *self.write_prices())
-        return (prompt_tokens * highest + completion_tokens * self.output) / 1_000_000
+        prices = self.for_prompt(prompt_tokens)
+        highest = max(prices.input, *prices.write_prices())
+        return (prompt_tokens * highest + completion_tokens * prices.output) / 1_000_000
 
     def write_prices(self) -> tuple[float, float]:
         """The prices of cache writes, 5-minute and 1-hour, with their fallbacks filled in."""
@@ -186,6 +224,14 @@ class ModelSpec(_Config):
     tpm: int | None = Field(default=None, gt=0)
     deployments: tuple[Deployment, ...] = ()
     """Where it is served; empty means one deployment at `provider` with id `version`."""
+    shutdown: dt.date | None = None
+    """The day its provider stops serving it, as the provider's deprecations page says: from
+    that day (UTC) on, routers leave it out of their plans (`langroute.registry.lifecycle`).
+    Override it to None for an endpoint of your own that keeps serving the model."""
+    replacement: str | None = None
+    """The model its provider recommends instead, named in the warnings and plan reasons."""
+    shutdown_source: str | None = None
+    """Where `shutdown` was read."""
 
     @field_validator("quality")
     @classmethod
@@ -280,6 +326,8 @@ class ModelSpec(_Config):
         billed = answer_tokens * self.output_token_factor
         pricing, latency = self.pricing, self.latency
         prompt_tokens = self.billed_prompt_tokens(prompt_tokens)
+        if pricing.long_context_above is not None:
+            pricing = pricing.for_prompt(prompt_tokens)
         cost = (prompt_tokens * pricing.input + round(billed) * pricing.output) / 1_000_000
         return cost, latency.ttft_p50_ms + 1000 * billed / latency.tokens_per_s
 

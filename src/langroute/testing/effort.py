@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langroute.reasoning import EFFORTS, default_efforts
+from langroute.reasoning import EFFORTS, default_efforts, tools_want_no_effort
 
 HIDDEN_REASONING_TOKENS = {
     "none": 0,
@@ -76,6 +76,22 @@ def refusal(api: str, body: dict[str, Any], levels: tuple[str, ...]) -> str | No
     if config["effort"] not in levels:
         return f"output_config.effort: Input should be {_listed(levels).replace(', and', ' or')}"
     return None
+
+
+def tools_refusal(body: dict[str, Any]) -> str | None:
+    """What OpenAI answers (HTTP 400, its words) to GPT-5.6 or later sent function tools on
+    Chat Completions without `reasoning_effort` "none" (left out, its default is refused
+    too), else None."""
+    model = str(body.get("model", ""))
+    if not body.get("tools") or not tools_want_no_effort(model):
+        return None
+    if body.get("reasoning_effort") == "none":
+        return None
+    return (
+        f"Function tools with reasoning_effort are not supported for {model} in "
+        "/v1/chat/completions. To use function tools, use /v1/responses or set "
+        "reasoning_effort to 'none'."
+    )
 
 
 def hidden_tokens(api: str, body: dict[str, Any]) -> int:

@@ -523,6 +523,7 @@ class ScriptedServer:
                 else ("thinking" in body and "Unrecognized request argument supplied: thinking")
             )
             or effort.refusal(api, body, model.reasoning_efforts)
+            or (api == "openai" and effort.tools_refusal(body))
         )
         if not refused and api == "openai" and model.reasoning:
             refused = effort.sampling_refusal(body)
