@@ -92,3 +92,21 @@ def test_eval_refuses_a_data_folder_without_data_rather_than_reading_another(
     monkeypatch.setenv("LANGROUTE_DATA_DIR", str(tmp_path))
     assert main(["eval"]) == 2
     assert "$LANGROUTE_DATA_DIR" in capsys.readouterr().err
+
+
+def test_models_and_demo_say_which_models_are_shut_down(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("LANGROUTE_TODAY", "2026-11-29")
+    assert main(["models"]) == 0
+    listing = capsys.readouterr().out
+    nano = r"gpt-4\.1-nano .*\n +shut down on 2026-10-23 \(replacement: gpt-6-luna\)"
+    assert re.search(nano, listing)
+    assert re.search(r"gpt-5 .*\n +shuts down on 2026-12-11 \(replacement: gpt-6\.2-sol\)", listing)
+    assert not re.search(r"gpt-6-luna .*\n +shut", listing)
+    assert main(["route", "hi"]) == 0
+    routed = capsys.readouterr().out
+    assert "rejected gpt-4.1-nano: shut down by its provider on 2026-10-23" in routed
+    prompts = tmp_path / "q.txt"
+    prompts.write_text("hi\n")
+    assert main(["demo", "--no-eval", "--prompts", str(prompts)]) == 0
+    out = capsys.readouterr().out
+    assert "1 prompts routed over 35 models (4 more shut down by their providers, left out)" in out

@@ -13,7 +13,7 @@ from langroute.types import Usage
 def test_builtin_catalog_covers_the_required_providers():
     registry = Registry.builtin()
     assert len(registry) >= 20
-    assert registry.as_of == dt.date(2025, 10, 15)
+    assert registry.as_of == dt.date(2026, 11, 29)
     providers = {spec.provider for spec in registry}
     hosts = {d.provider for spec in registry for d in spec.all_deployments}
     assert {"openai", "anthropic", "google", "mistral", "deepseek", "dashscope"} <= providers
