@@ -126,7 +126,7 @@ def default_efforts(model_id: str) -> tuple[ReasoningEffort, ...]:
 
 def _claude_efforts(major: int, minor: int, family: str) -> tuple[ReasoningEffort, ...]:
     release = (major, minor)
-    if family == "haiku" and release >= (5, 0):
+    if family == "haiku" and (5, 0) <= release < (5, 5):
         return ("low", "medium", "high")
     if release >= (4, 7) or family in _ALWAYS_THINKS:
         return ("low", "medium", "high", "xhigh", "max")
