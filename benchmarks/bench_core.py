@@ -26,7 +26,7 @@ from langroute import ModelSpec, OpenAIProvider, Registry, RetryPolicy, Router
 from langroute.cli import _demo_prompts
 from langroute.types import ChatParams, Completion, Usage, UserMessage
 
-FIVE = ["gpt-4o-mini", "gpt-4.1", "claude-haiku-4-5", "claude-sonnet-4-5", "llama-3.3-70b"]
+FIVE = ["gpt-6-luna", "gpt-6.1-terra", "claude-haiku-4-5", "claude-sonnet-4-5", "llama-3.3-70b"]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -51,7 +51,7 @@ def bench_decision(models: list[str] | None, rounds: int) -> dict[str, Any]:
             router.route(r.features.last_user_text)
             route_ns.append(time.perf_counter_ns() - t)
     return {
-        "models": len(router.models),
+        "models": len(router.models_in_service),
         "plan_p50_us": pct(plan_ns, 0.5) / 1000,
         "plan_p99_us": pct(plan_ns, 0.99) / 1000,
         "route_p50_us": pct(route_ns, 0.5) / 1000,

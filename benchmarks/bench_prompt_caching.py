@@ -38,7 +38,7 @@ from langroute.types import (
     UserMessage,
 )
 
-FIVE = ["gpt-4o-mini", "gpt-4.1", "claude-haiku-4-5", "claude-sonnet-4-5", "llama-3.3-70b"]
+FIVE = ["gpt-6-luna", "gpt-6.1-terra", "claude-haiku-4-5", "claude-sonnet-4-5", "llama-3.3-70b"]
 MARK = CacheControl()
 SYSTEM = " ".join(
     f"Rule {i}: when a customer asks about order {i}, check the ledger, quote the policy "
@@ -126,7 +126,7 @@ def plan_time(aware: Any, turns: int, rounds: int) -> tuple[float, int]:
     if router.warm_caches is not None:
         from langroute.types import Usage
 
-        spec = router.registry.get("gpt-4o-mini")
+        spec = router.registry.get("gpt-6-luna")
         tokens = request.features.prompt_tokens
         router.warm_caches.observe(request, spec, Usage(prompt_tokens=tokens))
     times = []

@@ -32,10 +32,10 @@ from langroute.eval import EvalDataset, EvalItem, Outcome
 from langroute.eval.public import find_public_data, labelled_prompts, routerbench_split
 from langroute.eval.train import train_router
 
-MODELS = ["gpt-4o-mini", "gpt-4.1", "claude-haiku-4-5", "claude-sonnet-4-5", "llama-3.3-70b"]
+MODELS = ["gpt-6-luna", "gpt-6.1-terra", "claude-haiku-4-5", "claude-sonnet-4-5", "llama-3.3-70b"]
 ALIASES = {
-    "gpt-4-1106-preview": "gpt-4.1",
-    "gpt-3.5-turbo-1106": "gpt-4o-mini",
+    "gpt-4-1106-preview": "gpt-6.1-terra",
+    "gpt-3.5-turbo-1106": "gpt-6-luna",
     "claude-instant-v1": "claude-haiku-4-5",
     "claude-v2": "claude-sonnet-4-5",
     "meta/llama-2-70b-chat": "llama-3.3-70b",
@@ -89,7 +89,7 @@ def synthetic() -> EvalDataset:
 def learned_policy(root: Path | None) -> tuple[LearnedPolicy, str]:
     if root is None:
         router = train_router(synthetic(), embedder=StaticEmbedder())
-        aliases = {"big": "gpt-4.1", "small": "gpt-4o-mini"}
+        aliases = {"big": "gpt-6.1-terra", "small": "gpt-6-luna"}
         return LearnedPolicy(router, aliases=aliases), "synthetic"
     split = routerbench_split(root)
     router = train_router(split.train, embedder=StaticEmbedder())

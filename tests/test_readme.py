@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import io
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,12 @@ def _block_id(source: str) -> str:
 @pytest.fixture
 def readme_env(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Every catalog model (by name, pinned version and deployment id) on the scripted
-    server, every catalog provider's key and URL variable pointing at it, a fresh cwd."""
+    server, every catalog provider's key and URL variable pointing at it, a fresh cwd, and
+    the catalog's own date as today's: the examples name models still served then."""
     registry = Registry.builtin()
-    names = {"gpt-4.1-mini-2025-04-14"}  # the README's Rollout pins this one
+    assert registry.as_of is not None
+    monkeypatch.setenv("LANGROUTE_TODAY", registry.as_of.isoformat())
+    names: set[str] = set()
     for spec in registry:
         names |= {spec.name, spec.version or spec.name}
         names |= {d.model_id for d in spec.deployments}
@@ -95,7 +99,11 @@ def _run(source: str) -> tuple[dict[str, Any], str]:
 
 @pytest.mark.parametrize("source", BLOCKS, ids=[_block_id(b) for b in BLOCKS])
 def test_a_readme_example_runs_as_written(
-    source: str, readme_env: Path, server: ScriptedServer, request: pytest.FixtureRequest
+    source: str,
+    readme_env: Path,
+    server: ScriptedServer,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     if REDIS_IN_README in source:
         source = source.replace(REDIS_IN_README, request.getfixturevalue("redis_url"))
@@ -107,7 +115,9 @@ def test_a_readme_example_runs_as_written(
 
         settings_llm = Settings._llm
     try:
-        namespace, printed = _run(source)
+        with caplog.at_level(logging.WARNING, logger="langroute.router"):
+            namespace, printed = _run(source)
+        assert "shut down by its provider" not in caplog.text, "an example names a retired model"
         _check(namespace, printed, server)
     finally:
         if "Settings.llm" in source:
@@ -151,11 +161,12 @@ def _check(namespace: dict[str, Any], printed: str, server: ScriptedServer) -> N
             assert "thinking" not in last.body and "signature" not in str(last.body)
     if "efforts" in namespace:  # one reasoning effort, fitted to each model
         sent = {c.model.split("-20")[0]: c.body for c in server.calls[-3:]}
-        assert sent["o4-mini"]["reasoning_effort"] == "low"
+        assert sent["gpt-6-luna"]["reasoning_effort"] == "low"
         assert sent["claude-sonnet-4-5"]["thinking"] == {"type": "enabled", "budget_tokens": 1024}
-        assert "reasoning_effort" not in sent["gpt-4.1-mini"]
-        assert "thinking" not in sent["gpt-4.1-mini"]
-        assert namespace["efforts"]["o4-mini"] > 0 and namespace["efforts"]["gpt-4.1-mini"] == 0
+        mistral = next(body for model, body in sent.items() if model.startswith("mistral-small"))
+        assert "reasoning_effort" not in mistral and "thinking" not in mistral
+        efforts = namespace["efforts"]
+        assert efforts["gpt-6-luna"] > 0 and efforts["mistral-small"] == 0
     if "generations" in namespace:  # thinking and sampling as each Claude generation takes
         sent = {c.model: c.body for c in server.calls[-2:]}
         older, newer = sent["claude-sonnet-4-5-20250929"], sent["claude-sonnet-5-5"]
@@ -164,7 +175,7 @@ def _check(namespace: dict[str, Any], printed: str, server: ScriptedServer) -> N
         assert newer["output_config"] == {"effort": "low"}
         assert "temperature" not in older and "temperature" not in newer
     if "shop_reply" in namespace:  # a JSON schema to Claude, fitted to its subset
-        assert namespace["shop_reply"].model == "claude-haiku-4-5"
+        assert namespace["shop_reply"].model == "claude-haiku-5-5"
         sent = server.calls[-1].body["output_config"]["format"]["schema"]
         assert sent["additionalProperties"] is False
         assert sent["properties"]["staff"] == {

@@ -1605,3 +1605,26 @@ def test_a_call_keyword_breakpoint_is_priced_as_claudes_cache_write(server):
     reasons = later.response_metadata["langroute"]["reasons"]
     assert reasons[-1].startswith("prompt cache warm")
     assert later.usage_metadata["input_token_details"]["cache_read"] > 1024
+
+
+def test_a_shut_down_candidate_is_left_out_and_the_router_says_so(monkeypatch, caplog):
+    """A `ChatOpenAI(model="gpt-4.1-nano")` candidate: OpenAI shut the model down on
+    2026-10-23, so calls to it fail; the router leaves it out and says why when built."""
+    import logging
+
+    monkeypatch.setenv("LANGROUTE_TODAY", "2026-11-29")
+    server = server_of()
+    server.add("gpt-4.1-nano", smart_reply)
+    before = len(server.calls)
+    with caplog.at_level(logging.WARNING, logger="langroute.router"):
+        llm = RoutingChatModel(
+            models=[openai_candidate("gpt-4.1-nano"), anthropic_candidate("lc-after-nano")],
+            specs={"lc-after-nano": SPECS[ANTHROPIC_NAME]},
+        )
+        llm.router  # noqa: B018 - built on first use
+    assert "model 'gpt-4.1-nano' was shut down by its provider on 2026-10-23" in caplog.text
+    server.add("lc-after-nano", smart_reply)
+    msg = llm.invoke("hello")
+    meta = msg.response_metadata["langroute"]
+    assert meta["answered_by"] == "lc-after-nano" and "gpt-4.1-nano" not in meta["candidates"]
+    assert [c.model for c in server.calls[before:]] == ["lc-after-nano"]

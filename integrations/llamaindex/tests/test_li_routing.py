@@ -1172,3 +1172,24 @@ def test_a_conversation_stays_with_the_candidate_that_holds_its_prompt_cached(se
     finally:
         server.prompt_cache.automatic = False
         server.prompt_cache.clear()
+
+
+def test_a_shut_down_candidate_is_left_out_and_the_router_says_so(monkeypatch, caplog):
+    """An `OpenAI(model="gpt-4.1-nano")` candidate: OpenAI shut the model down on 2026-10-23,
+    so calls to it fail; the router leaves it out and says why when built."""
+    import logging
+
+    from llama_index.llms.openai import OpenAI
+
+    monkeypatch.setenv("LANGROUTE_TODAY", "2026-11-29")
+    server = server_of()
+    server.add("gpt-4.1-nano", smart_reply)
+    nano = OpenAI(model="gpt-4.1-nano", api_base=server.openai_url, api_key=KEY, max_retries=0)
+    before = len(server.calls)
+    with caplog.at_level(logging.WARNING, logger="langroute.router"):
+        llm = RoutingLLM(models=[nano, strong_llm()], specs=SPECS)
+    assert "model 'gpt-4.1-nano' was shut down by its provider on 2026-10-23" in caplog.text
+    answer = llm.chat([ChatMessage(role="user", content="hello")])
+    meta = answer.additional_kwargs["langroute"]
+    assert meta["answered_by"] == STRONG and "gpt-4.1-nano" not in meta["candidates"]
+    assert [c.model for c in server.calls[before:]] == [STRONG]
