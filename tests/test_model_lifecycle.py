@@ -327,3 +327,23 @@ def test_the_tests_day_is_before_every_shutdown_in_the_catalog():
 
     day = dt.date.fromisoformat(TESTS_TODAY)
     assert all(s.shutdown is None or s.shutdown > day for s in Registry.builtin())
+
+
+async def test_savings_are_counted_against_a_model_still_served(aserver, monkeypatch):
+    """The audit record's always-premium cost is what calling the dearest model of the
+    router would have cost: a shut-down one (Opus 4.1, $15/$75) cannot be called, so it
+    does not count."""
+    from langroute import AuditLog
+    from langroute.audit import MemoryAuditSink
+
+    monkeypatch.setenv("LANGROUTE_TODAY", "2026-11-29")
+    _serve(aserver, "gpt-6-luna")
+    sink = MemoryAuditSink()
+    router = _catalog_router(
+        aserver, ["claude-opus-4-1", "claude-sonnet-5-5", "gpt-6-luna"], audit=AuditLog(sink)
+    )
+    await router.achat("hi there")
+    router.audit.flush()
+    (record,) = sink.records
+    assert record.premium_model == "claude-sonnet-5-5"
+    await router.aclose()

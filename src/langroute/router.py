@@ -197,7 +197,6 @@ class Router:
         """How a model's deployments are ordered: order, cheapest, latency, least_in_flight,
         weighted (latency and least_in_flight need `health`)."""
         self._scope = ",".join(sorted(s.name for s in self._specs))
-        self._premium = max(self._specs, key=lambda s: s.expected_cost(1000, 500))
         self._providers: dict[str, Provider] = dict(providers or {})
         for spec in self._specs:
             for dep in spec.all_deployments:
@@ -231,6 +230,8 @@ class Router:
         model has a shutdown date still ahead."""
         day = lifecycle.today()
         self._live = [s for s in self._specs if not lifecycle.is_shut_down(s, day)]
+        if self._live:  # what always calling the dearest model still served would cost
+            self._premium = max(self._live, key=lambda s: s.expected_cost(1000, 500))
         self._shut = [
             construct(Rejection, model=s.name, reason=lifecycle.shutdown_reason(s))
             for s in self._specs
