@@ -138,6 +138,9 @@ def plan_time(aware: Any, turns: int, rounds: int) -> tuple[float, int]:
 
 
 def main() -> None:
+    # Shutdowns judged on the catalog's date, so the whole catalog means the same models
+    # (and the README's figures the same runs) whatever day the benchmark runs.
+    os.environ.setdefault("LANGROUTE_TODAY", str(Registry.builtin().as_of))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--conversations", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2000)

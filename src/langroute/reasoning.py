@@ -46,11 +46,12 @@ _GPT_RELEASE = re.compile(r"^gpt-(\d+)(?:\.(\d+))?(?!\d)")
 
 
 @lru_cache(maxsize=256)
-def gpt_release(model_id: str) -> tuple[int, int] | None:
-    """An OpenAI GPT model's release from its id (`gpt-6-luna` → (6, 0), `openai/gpt-5.6-sol`
-    → (5, 6)), or None for any other model."""
+def is_gpt_5_6_or_later(model_id: str) -> bool:
+    """Whether the id is OpenAI's GPT-5.6 or a later release (`gpt-5.6-sol`, `gpt-6-luna`,
+    `openai/gpt-6.2-sol`): the generation that takes function tools on Chat Completions only
+    without reasoning and bills the writes of its automatic prompt cache."""
     match = _GPT_RELEASE.match(model_id.rsplit("/", 1)[-1])
-    return None if match is None else (int(match[1]), int(match[2] or 0))
+    return match is not None and (int(match[1]), int(match[2] or 0)) >= (5, 6)
 
 
 @lru_cache(maxsize=256)
@@ -61,9 +62,8 @@ def tools_want_no_effort(model_id: str) -> bool:
     not "none" ("Function tools with reasoning_effort are not supported for gpt-5.6-luna in
     /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort
     to 'none'."). Those that refuse "none" (gpt-6.1-sol, the gpt-6.2 models) take no function
-    tools there at all: their catalog entries say `tools = false`."""
-    release = gpt_release(model_id)
-    return release is not None and release >= (5, 6) and is_reasoning_model(model_id)
+    tools there at all: the catalog's entries for them say `tools = false`."""
+    return is_gpt_5_6_or_later(model_id) and is_reasoning_model(model_id)
 
 
 _CLAUDE_ID = re.compile(r"claude-(?:([a-z]+)-)?(\d+)(?:[-.](\d)(?!\d))?")

@@ -7,7 +7,6 @@ import datetime as dt
 import difflib
 import functools
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -238,9 +237,8 @@ class Router:
             if lifecycle.is_shut_down(s, day)
         ]
         ahead = any(s.shutdown is not None and s.shutdown > day for s in self._specs)
-        fixed = bool(os.environ.get(lifecycle.TODAY_ENV))
         self._judged_until: float | None = None
-        if ahead and not fixed:
+        if ahead and not lifecycle.day_is_fixed():
             midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
             self._judged_until = midnight.timestamp()
 
@@ -339,9 +337,13 @@ class Router:
     @property
     def models_in_service(self) -> list[str]:
         """Its models that their providers still serve today: those plans consider."""
+        return [s.name for s in self._in_service()]
+
+    def _in_service(self) -> list[ModelSpec]:
+        """The models still served, judged again first when a UTC day has turned since."""
         if (until := self._judged_until) is not None and time.time() >= until:
             self._judge_shutdowns()
-        return [s.name for s in self._live]
+        return self._live
 
     def provider(self, name: str) -> Provider:
         """The provider client called `name`, built from the registry on first use."""
@@ -433,9 +435,7 @@ class Router:
         self, request: RoutingRequest, profile: TaskProfile, warmth: Warmth | None = None
     ) -> Decision:
         features = request.features
-        if (until := self._judged_until) is not None and time.time() >= until:
-            self._judge_shutdowns()
-        estimates, rejected = eligible(self._live, features, profile)
+        estimates, rejected = eligible(self._in_service(), features, profile)
         if self._shut:
             rejected.extend(self._shut)
         priced = None

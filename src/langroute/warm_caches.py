@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from langroute.features import RoutingRequest
 from langroute.policy.base import Estimate, RoutePlan, usd
-from langroute.reasoning import gpt_release
+from langroute.reasoning import is_gpt_5_6_or_later
 from langroute.registry.spec import ModelSpec
 from langroute.state.warm import InMemoryWarmStore, Key, WarmStore
 from langroute.types import (
@@ -73,8 +73,7 @@ def caches_on_its_own(spec: ModelSpec) -> bool:
     if pricing.cached_input is None:
         return False
     return pricing.cache_write is None or any(
-        (release := gpt_release(dep.model_id)) is not None and release >= (5, 6)
-        for dep in spec.all_deployments
+        is_gpt_5_6_or_later(dep.model_id) for dep in spec.all_deployments
     )
 
 

@@ -31,6 +31,11 @@ def today() -> dt.date:
         ) from None
 
 
+def day_is_fixed() -> bool:
+    """Whether `$LANGROUTE_TODAY` fixes the day, so that it never changes in this process."""
+    return bool(os.environ.get(TODAY_ENV))
+
+
 def is_shut_down(spec: ModelSpec, day: dt.date) -> bool:
     """Whether `spec`'s provider no longer serves it on `day`."""
     return spec.shutdown is not None and day >= spec.shutdown

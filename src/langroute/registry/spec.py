@@ -94,8 +94,8 @@ class Pricing(_Config):
         """USD for one call: prompt tokens read from the cache at the cached price and those
         written to it at the write prices, when the model has them (at the long-context
         prices for a prompt past `long_context_above`)."""
-        if self.long_context_above is not None and prompt_tokens > self.long_context_above:
-            return self.for_prompt(prompt_tokens).cost(
+        if (tier := self.for_prompt(prompt_tokens)) is not self:
+            return tier.cost(
                 prompt_tokens,
                 completion_tokens,
                 cached_tokens,
